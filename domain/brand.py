@@ -1,0 +1,84 @@
+"""Brand-wide settings: time zone (for calendar days) and the points expiry policy."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from domain import configuration
+from domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from domain.clock import Clock
+    from domain.configuration import Actor
+    from domain.ports import Transactions, UnitOfWork
+
+
+MAX_EXPIRY_MONTHS = 120
+
+
+@dataclass(frozen=True)
+class BrandSettings:
+    name: str = "Jifen Demo"
+    timezone: str = "Asia/Shanghai"
+    # Points expire at the end of the Nth month after the month they were earned in; 0 means never.
+    points_expiry_months: int = 12
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.name) <= 80:
+            raise InvalidInput("brand name must be 1-80 characters", ("name",))
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInput(f"unknown time zone {self.timezone!r}", ("timezone",)) from None
+        if not 0 <= self.points_expiry_months <= MAX_EXPIRY_MONTHS:
+            raise InvalidInput(f"expiry months must be 0-{MAX_EXPIRY_MONTHS}", ("pointsExpiryMonths",))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.zone).date()
+
+    def start_of_local_day(self, day: date) -> datetime:
+        return datetime.combine(day, time(), self.zone)
+
+    def expiry_for(self, earned_at: datetime) -> datetime | None:
+        """First instant after the end of the Nth month following the month of earning (local time)."""
+        if self.points_expiry_months == 0:
+            return None
+        local = earned_at.astimezone(self.zone)
+        month_index = local.year * 12 + (local.month - 1) + self.points_expiry_months + 1
+        return datetime(month_index // 12, month_index % 12 + 1, 1, tzinfo=self.zone).astimezone(UTC)
+
+    def to_record(self) -> dict:
+        return {"name": self.name, "timezone": self.timezone, "pointsExpiryMonths": self.points_expiry_months}
+
+    @classmethod
+    def from_record(cls, r: dict) -> "BrandSettings":
+        return cls(r["name"], r["timezone"], r["pointsExpiryMonths"])
+
+
+BRAND_KEY = "brand"
+
+
+async def brand_settings(uow: UnitOfWork) -> BrandSettings:
+    return await configuration.load(uow, BRAND_KEY, BrandSettings.from_record, BrandSettings())
+
+
+class BrandService:
+    def __init__(self, transactions: "Transactions", clock: "Clock") -> None:
+        self.transactions = transactions
+        self.clock = clock
+
+    async def settings(self) -> BrandSettings:
+        return await self.transactions.read(brand_settings)
+
+    async def update(self, staff: "Actor", settings: BrandSettings) -> BrandSettings:
+        async def work(uow: "UnitOfWork") -> BrandSettings:
+            await configuration.store(uow, BRAND_KEY, settings.to_record(), staff, self.clock.now())
+            return settings
+
+        return await self.transactions.write(work)

@@ -1,0 +1,123 @@
+"""Daily check-in (签到): one per member per local calendar day, with streak bonuses."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from domain import configuration
+from domain.brand import brand_settings
+from domain.clock import Clock
+from domain.configuration import Actor
+from domain.errors import ErrorCode, InvalidInput, Refusal
+from domain.ledger import LedgerReason
+
+if TYPE_CHECKING:
+    from domain.points import OperationContext, PointsOperations, PointsOutcome
+    from domain.ports import Transactions, UnitOfWork
+
+MAX_STREAK_BONUSES = 10
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    member_id: int
+    local_date: date
+    streak: int
+    checked_in_at: datetime
+
+
+@dataclass(frozen=True)
+class CheckInStatus:
+    streak: int
+    checked_in_today: bool
+
+
+@dataclass(frozen=True)
+class CheckInRule:
+    """Base points every day, plus a bonus on the listed days of an unbroken run (day 7, day 30)."""
+
+    base_points: int = 10
+    streak_bonuses: tuple[tuple[int, int], ...] = ((7, 50), (30, 200))
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.base_points <= 100_000:
+            raise InvalidInput("base points must be 1-100000", ("basePoints",))
+        days = [day for day, _ in self.streak_bonuses]
+        if len(days) > MAX_STREAK_BONUSES or len(set(days)) != len(days):
+            raise InvalidInput(f"at most {MAX_STREAK_BONUSES} streak bonuses, one per day", ("streakBonuses",))
+        for day, points in self.streak_bonuses:
+            if not 2 <= day <= 366 or not 1 <= points <= 1_000_000:
+                raise InvalidInput("a streak bonus needs a day of 2-366 and 1-1000000 points", ("streakBonuses",))
+
+    def bonus_for(self, streak: int) -> int:
+        return sum(points for day, points in self.streak_bonuses if day == streak)
+
+    def to_record(self) -> dict:
+        return {"basePoints": self.base_points, "streakBonuses": [list(b) for b in self.streak_bonuses]}
+
+    @classmethod
+    def from_record(cls, r: dict) -> "CheckInRule":
+        return cls(r["basePoints"], tuple(sorted((d, p) for d, p in r["streakBonuses"])))
+
+
+def status(latest: CheckIn | None, today: date) -> CheckInStatus:
+    """A run survives until the end of the day after its last check-in."""
+    if latest is None or latest.local_date < today - timedelta(days=1):
+        return CheckInStatus(0, False)
+    return CheckInStatus(latest.streak, latest.local_date == today)
+
+
+def next_streak(latest: CheckIn | None, today: date) -> int:
+    if latest is not None and latest.local_date == today - timedelta(days=1):
+        return latest.streak + 1
+    return 1
+
+
+CHECK_IN_KEY = "check_in"
+
+
+async def check_in_rule(uow: "UnitOfWork") -> CheckInRule:
+    return await configuration.load(uow, CHECK_IN_KEY, CheckInRule.from_record, CheckInRule())
+
+
+class CheckInService:
+    def __init__(self, operations: "PointsOperations", transactions: "Transactions", clock: Clock) -> None:
+        self.operations = operations
+        self.transactions = transactions
+        self.clock = clock
+
+    async def check_in(self, member: Actor, member_id: int, key: str) -> "PointsOutcome":
+        async def rule(ctx: "OperationContext") -> None:
+            today = ctx.brand.local_date(ctx.now)
+            latest = (await ctx.uow.check_ins.latest([member_id])).get(member_id)
+            if latest is not None and latest.local_date == today:
+                raise Refusal(ErrorCode.ALREADY_CHECKED_IN, "already checked in today")
+            streak = next_streak(latest, today)
+            rule_ = await check_in_rule(ctx.uow)
+            account = ctx.member.account
+            expires_at = ctx.brand.expiry_for(ctx.now)
+            account.credit(rule_.base_points, LedgerReason.CHECK_IN, ctx.now, expires_at, member.label,
+                           f"第 {streak} 天", f"checkin:{today.isoformat()}")
+            if bonus := rule_.bonus_for(streak):
+                account.credit(bonus, LedgerReason.STREAK_BONUS, ctx.now, expires_at, member.label,
+                               f"连续签到 {streak} 天", f"checkin:{today.isoformat()}")
+            await ctx.uow.check_ins.add(CheckIn(member_id, today, streak, ctx.now))
+
+        return await self.operations.run(actor=member, key=key, operation="checkIn", member_id=member_id,
+                                         payload={}, rule=rule)
+
+    async def statuses(self, member_ids: list[int]) -> dict[int, CheckInStatus]:
+        async def work(uow: "UnitOfWork") -> dict[int, CheckInStatus]:
+            today = (await brand_settings(uow)).local_date(self.clock.now())
+            latest = await uow.check_ins.latest(member_ids)
+            return {m: status(latest.get(m), today) for m in member_ids}
+
+        return await self.transactions.read(work)
+
+    async def update_rule(self, staff: Actor, rule: CheckInRule) -> CheckInRule:
+        async def work(uow: "UnitOfWork") -> CheckInRule:
+            await configuration.store(uow, CHECK_IN_KEY, rule.to_record(), staff, self.clock.now())
+            return rule
+
+        return await self.transactions.write(work)

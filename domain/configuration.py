@@ -1,0 +1,37 @@
+"""Brand rules kept as versionless JSON documents, each owned by its business area."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from domain.ports import UnitOfWork
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a member, a staff user, a partner or the system itself."""
+
+    kind: str
+    name: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+
+SYSTEM = Actor("system", "jifen")
+
+
+async def load(uow: UnitOfWork, key: str, decode: Callable[[Any], T], default: T) -> T:
+    record = await uow.settings.get(key)
+    return default if record is None else decode(record)
+
+
+async def store(uow: UnitOfWork, key: str, record: Any, actor: Actor, at: datetime) -> None:
+    await uow.settings.put(key, record, actor.label, at)
+    await uow.audit.record(actor.label, f"settings.{key}.update", key, {"value": record}, at)

@@ -1,0 +1,46 @@
+"""Errors a caller can fix, each with a stable code clients can branch on."""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class ErrorCode(str, Enum):
+    INVALID_INPUT = "INVALID_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    INSUFFICIENT_POINTS = "INSUFFICIENT_POINTS"
+    ALREADY_CHECKED_IN = "ALREADY_CHECKED_IN"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    HOLD_NOT_ACTIVE = "HOLD_NOT_ACTIVE"
+
+
+class DomainError(Exception):
+    """Base of every error that becomes a typed ``userError``."""
+
+    def __init__(self, code: ErrorCode, message: str, field: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    def as_record(self) -> dict:
+        return {"code": self.code.value, "message": self.message, "field": list(self.field)}
+
+    @classmethod
+    def from_record(cls, record: dict) -> "DomainError":
+        return Refusal(ErrorCode(record["code"]), record["message"], tuple(record["field"]))
+
+
+class InvalidInput(DomainError):
+    """Malformed input: refused before anything runs, so no idempotency result is kept."""
+
+    def __init__(self, message: str, field: tuple[str, ...] = ()) -> None:
+        super().__init__(ErrorCode.INVALID_INPUT, message, field)
+
+
+class NotFound(DomainError):
+    def __init__(self, message: str, field: tuple[str, ...] = ()) -> None:
+        super().__init__(ErrorCode.NOT_FOUND, message, field)
+
+
+class Refusal(DomainError):
+    """A business refusal (not enough points, already checked in): kept under the idempotency key."""

@@ -1,0 +1,266 @@
+"""The points ledger: immutable entries, expiring lots and holds.
+
+A member's points live in one ``PointsAccount``. Every change appends a
+``LedgerEntry``; nothing is ever edited. Earned points go into *lots* keyed by
+their expiry instant (points earned in the same month share one lot, so a
+member has a handful of open lots, not one per check-in). Spending consumes
+the lots that expire first. Holds reserve points without spending them.
+
+Invariants, checked by ``audit_account`` and by the property tests:
+  balance == sum(entry deltas) == sum(lot remaining)
+  held == sum(active hold amounts)
+  available == balance - held >= 0
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import Enum
+
+from domain.errors import ErrorCode, InvalidInput, Refusal
+
+# Points that never expire sit in a lot with this expiry, so FIFO ordering stays a plain sort.
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
+MAX_POINTS_PER_ENTRY = 100_000_000
+
+
+class LedgerReason(str, Enum):
+    CHECK_IN = "CHECK_IN"
+    TASK = "TASK"
+    ORDER = "ORDER"
+    REVIEW = "REVIEW"
+    INVITE = "INVITE"
+    ASSIST = "ASSIST"
+    CAMPAIGN_BONUS = "CAMPAIGN_BONUS"
+    STREAK_BONUS = "STREAK_BONUS"
+    REDEMPTION = "REDEMPTION"
+    CHECKOUT = "CHECKOUT"
+    DEDUCTION = "DEDUCTION"
+    LOTTERY_ENTRY = "LOTTERY_ENTRY"
+    LOTTERY_PRIZE = "LOTTERY_PRIZE"
+    EXPIRY = "EXPIRY"
+    REVERSAL = "REVERSAL"
+    EXCHANGE_OUT = "EXCHANGE_OUT"
+    EXCHANGE_IN = "EXCHANGE_IN"
+    ADJUSTMENT = "ADJUSTMENT"
+
+
+# Growth (成长值) follows engagement, so bought, exchanged, won or staff-granted points do not raise a tier.
+GROWTH_REASONS = frozenset({
+    LedgerReason.CHECK_IN, LedgerReason.TASK, LedgerReason.ORDER, LedgerReason.REVIEW,
+    LedgerReason.INVITE, LedgerReason.ASSIST, LedgerReason.CAMPAIGN_BONUS, LedgerReason.STREAK_BONUS,
+})
+
+
+class HoldStatus(str, Enum):
+    ACTIVE = "ACTIVE"
+    SETTLED = "SETTLED"
+    RELEASED = "RELEASED"
+    EXPIRED = "EXPIRED"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    member_id: int
+    delta: int
+    balance_after: int
+    reason: LedgerReason
+    occurred_at: datetime
+    actor: str
+    expires_at: datetime | None = None
+    memo: str | None = None
+    ref: str | None = None
+    id: int | None = None
+
+
+@dataclass
+class Hold:
+    member_id: int
+    amount: int
+    reason: LedgerReason
+    created_at: datetime
+    expires_at: datetime
+    ref: str | None = None
+    status: HoldStatus = HoldStatus.ACTIVE
+    resolved_at: datetime | None = None
+    id: int | None = None
+
+    def is_due(self, now: datetime) -> bool:
+        return self.status is HoldStatus.ACTIVE and self.expires_at <= now
+
+
+def require_positive_points(points: int, field: tuple[str, ...]) -> None:
+    if points <= 0 or points > MAX_POINTS_PER_ENTRY:
+        raise InvalidInput(f"points must be between 1 and {MAX_POINTS_PER_ENTRY}", field)
+
+
+@dataclass
+class PointsAccount:
+    member_id: int
+    balance: int = 0
+    held: int = 0
+    lifetime_earned: int = 0
+    growth: int = 0
+    lots: dict[datetime, int] = field(default_factory=dict)
+    new_entries: list[LedgerEntry] = field(default_factory=list)
+    changed_lots: set[datetime] = field(default_factory=set)
+    new_holds: list[Hold] = field(default_factory=list)
+    changed_holds: list[Hold] = field(default_factory=list)
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.held
+
+    def credit(self, points: int, reason: LedgerReason, at: datetime, expires_at: datetime | None,
+               actor: str, memo: str | None = None, ref: str | None = None) -> LedgerEntry:
+        require_positive_points(points, ("points",))
+        lot = expires_at or NEVER
+        self.lots[lot] = self.lots.get(lot, 0) + points
+        self.changed_lots.add(lot)
+        self.lifetime_earned += points
+        if reason in GROWTH_REASONS:
+            self.growth += points
+        return self._append(points, reason, at, actor, expires_at, memo, ref)
+
+    def debit(self, points: int, reason: LedgerReason, at: datetime, actor: str,
+              memo: str | None = None, ref: str | None = None) -> LedgerEntry:
+        require_positive_points(points, ("points",))
+        if points > self.available:
+            raise Refusal(ErrorCode.INSUFFICIENT_POINTS,
+                          f"not enough points: {self.available} available, {points} needed", ("points",))
+        self._consume_lots(points)
+        return self._append(-points, reason, at, actor, None, memo, ref)
+
+    def expire_due(self, now: datetime, actor: str = "system:expiry") -> list[LedgerEntry]:
+        """Write an EXPIRY entry per lot whose time has come.
+
+        Points reserved by an active hold were promised before they expired, so
+        they stay until the hold resolves; a released hold's points expire on
+        the next sweep.
+        """
+        entries = []
+        expirable = self.available
+        for lot in sorted(k for k in self.lots if k <= now):
+            points = min(self.lots[lot], expirable)
+            if points <= 0:
+                break
+            expirable -= points
+            self._take_from_lot(lot, points)
+            entries.append(self._append(-points, LedgerReason.EXPIRY, now, actor, None,
+                                        f"lot expiring {lot.isoformat()}", f"lot:{lot.isoformat()}"))
+        return entries
+
+    def expiring_between(self, start: datetime, end: datetime) -> int:
+        """Points that will expire in (start, end] unless spent; held points go first on settle."""
+        due = sum(v for k, v in self.lots.items() if start < k <= end)
+        return max(0, due - self.held) if due else 0
+
+    def place_hold(self, points: int, reason: LedgerReason, at: datetime, expires_at: datetime,
+                   ref: str | None = None) -> Hold:
+        require_positive_points(points, ("points",))
+        if points > self.available:
+            raise Refusal(ErrorCode.INSUFFICIENT_POINTS,
+                          f"not enough points: {self.available} available, {points} needed", ("points",))
+        if expires_at <= at:
+            raise InvalidInput("a hold must expire in the future", ("expiresAt",))
+        self.held += points
+        hold = Hold(self.member_id, points, reason, at, expires_at, ref)
+        self.new_holds.append(hold)
+        return hold
+
+    def settle_hold(self, hold: Hold, at: datetime, actor: str, memo: str | None = None) -> LedgerEntry:
+        self._resolve(hold, HoldStatus.SETTLED, at)
+        self._consume_lots(hold.amount)
+        return self._append(-hold.amount, hold.reason, at, actor, None, memo, f"hold:{hold.id}")
+
+    def release_hold(self, hold: Hold, at: datetime, *, expired: bool = False) -> None:
+        self._resolve(hold, HoldStatus.EXPIRED if expired else HoldStatus.RELEASED, at)
+
+    def _resolve(self, hold: Hold, status: HoldStatus, at: datetime) -> None:
+        if hold.member_id != self.member_id:
+            raise InvalidInput("hold belongs to another member", ("holdId",))
+        if hold.status is not HoldStatus.ACTIVE:
+            raise Refusal(ErrorCode.HOLD_NOT_ACTIVE, f"hold is already {hold.status.value.lower()}", ("holdId",))
+        hold.status = status
+        hold.resolved_at = at
+        self.held -= hold.amount
+        self.changed_holds.append(hold)
+
+    def _consume_lots(self, points: int) -> None:
+        for lot in sorted(self.lots):
+            if points == 0:
+                return
+            taken = min(points, self.lots[lot])
+            self._take_from_lot(lot, taken)
+            points -= taken
+        if points:
+            raise AssertionError(f"lots of member {self.member_id} short by {points}: ledger corrupt")
+
+    def _take_from_lot(self, lot: datetime, points: int) -> None:
+        self.lots[lot] -= points
+        self.changed_lots.add(lot)
+
+    def _append(self, delta: int, reason: LedgerReason, at: datetime, actor: str,
+                expires_at: datetime | None, memo: str | None, ref: str | None) -> LedgerEntry:
+        self.balance += delta
+        entry = LedgerEntry(self.member_id, delta, self.balance, reason, at, actor, expires_at, memo, ref)
+        self.new_entries.append(entry)
+        return entry
+
+    def checkpoint(self) -> tuple:
+        return (self.balance, self.held, self.lifetime_earned, self.growth, dict(self.lots),
+                len(self.new_entries), set(self.changed_lots), len(self.new_holds), len(self.changed_holds))
+
+    def restore(self, checkpoint: tuple) -> None:
+        """Undo a rule that refused halfway, so a refusal never leaves a partial change behind."""
+        (self.balance, self.held, self.lifetime_earned, self.growth, self.lots,
+         entries, self.changed_lots, holds, changed_holds) = checkpoint
+        del self.new_entries[entries:]
+        del self.new_holds[holds:]
+        for hold in self.changed_holds[changed_holds:]:
+            hold.status, hold.resolved_at = HoldStatus.ACTIVE, None
+        del self.changed_holds[changed_holds:]
+
+    def mark_saved(self) -> None:
+        self.new_entries.clear()
+        self.changed_lots.clear()
+        self.new_holds.clear()
+        self.changed_holds.clear()
+        self.lots = {k: v for k, v in self.lots.items() if v}
+
+
+def with_id(entry: LedgerEntry, entry_id: int) -> LedgerEntry:
+    return replace(entry, id=entry_id)
+
+
+@dataclass(frozen=True)
+class AccountSnapshot:
+    """What storage says about one member, gathered independently of the running balance."""
+
+    member_id: int
+    balance: int
+    held: int
+    entry_deltas: list[int]
+    entry_balances_after: list[int]
+    lots_remaining: int
+    active_holds: int
+
+
+def audit_account(s: AccountSnapshot) -> list[str]:
+    """Recompute a member's balances from their entries; return every disagreement found."""
+    problems = []
+    running = 0
+    for position, (delta, after) in enumerate(zip(s.entry_deltas, s.entry_balances_after)):
+        running += delta
+        if after != running:
+            problems.append(f"entry #{position + 1}: balanceAfter {after}, entries sum to {running}")
+            break
+    if running != s.balance:
+        problems.append(f"balance {s.balance} but entries sum to {running}")
+    if s.lots_remaining != s.balance:
+        problems.append(f"balance {s.balance} but lots hold {s.lots_remaining}")
+    if s.active_holds != s.held:
+        problems.append(f"held {s.held} but active holds sum to {s.active_holds}")
+    if s.balance - s.held < 0:
+        problems.append(f"available is negative: {s.balance - s.held}")
+    return problems

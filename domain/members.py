@@ -1,0 +1,110 @@
+"""Members: identity from the brand's login service, growth and tier."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from domain.clock import Clock
+from domain.errors import InvalidInput
+from domain.ledger import PointsAccount
+from domain.tiers import TierChange, TierTable, tier_table
+
+if TYPE_CHECKING:
+    from domain.ports import Transactions, UnitOfWork
+
+EXTERNAL_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
+MAX_NICKNAME = 40
+
+
+def validate_external_id(external_id: str) -> str:
+    if not EXTERNAL_ID_PATTERN.match(external_id):
+        raise InvalidInput("member id must be 1-64 letters, digits or _.:@-", ("memberId",))
+    return external_id
+
+
+def clean_nickname(nickname: str | None, external_id: str) -> str:
+    nickname = (nickname or "").strip()
+    return nickname[:MAX_NICKNAME] if nickname else f"会员{external_id[-4:]}"
+
+
+@dataclass
+class Member:
+    id: int
+    external_id: str
+    nickname: str
+    created_at: datetime
+    tier_level: int
+    account: PointsAccount
+    new_tier_changes: list[TierChange] = field(default_factory=list)
+
+    @property
+    def growth(self) -> int:
+        return self.account.growth
+
+    def refresh_tier(self, tiers: TierTable, at: datetime) -> TierChange | None:
+        """Growth decides the tier; a change is recorded so members and staff can see when it happened."""
+        level = tiers.level_for(self.account.growth)
+        if level == self.tier_level:
+            return None
+        change = TierChange(self.id, self.tier_level, level, self.account.growth, at)
+        self.tier_level = level
+        self.new_tier_changes.append(change)
+        return change
+
+
+class MemberService:
+    def __init__(self, transactions: "Transactions", clock: Clock) -> None:
+        self.transactions = transactions
+        self.clock = clock
+
+    async def ensure(self, external_id: str, nickname: str | None = None) -> Member:
+        """The first authenticated request of a brand member creates them (V1, no points)."""
+        validate_external_id(external_id)
+        member = await self.transactions.read(lambda uow: uow.members.get_by_external_id(external_id))
+        if member is not None:
+            return member
+
+        async def create(uow: "UnitOfWork") -> Member:
+            level = (await tier_table(uow)).level_for(0)
+            await uow.members.add_if_absent(external_id, clean_nickname(nickname, external_id), level,
+                                            self.clock.now())
+            created = await uow.members.get_by_external_id(external_id)
+            assert created is not None
+            return created
+
+        return await self.transactions.write(create)
+
+    async def find(self, external_id: str) -> Member | None:
+        return await self.transactions.read(lambda uow: uow.members.get_by_external_id(external_id))
+
+
+@dataclass(frozen=True)
+class PointsView:
+    available: int
+    pending: int
+    held: int
+    lifetime_earned: int
+
+
+class PointsQueries:
+    """Read side of a member's points, batched so a list of members costs one query per hop."""
+
+    def __init__(self, transactions: "Transactions", clock: Clock) -> None:
+        self.transactions = transactions
+        self.clock = clock
+
+    async def expiring_soon(self, member_id: int, days: int) -> int:
+        if not 0 <= days <= 366:
+            raise InvalidInput("days must be between 0 and 366", ("days",))
+
+        async def work(uow: "UnitOfWork") -> int:
+            member = await uow.members.get(member_id)
+            if member is None:
+                return 0
+            member.account.lots = await uow.ledger.open_lots(member_id)
+            now = self.clock.now()
+            return member.account.expiring_between(now, now + timedelta(days=days))
+
+        return await self.transactions.read(work)

@@ -1,0 +1,28 @@
+"""Check-in days: one row per member per local date, so the database refuses a second one too."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, insert, select, tuple_
+
+from domain.checkin import CheckIn
+from persistence.tables import check_ins
+
+
+class SqlCheckInRepository:
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    async def latest(self, member_ids: Sequence[int]) -> dict[int, CheckIn]:
+        if not member_ids:
+            return {}
+        newest = (select(check_ins.c.member_id, func.max(check_ins.c.local_date).label("local_date"))
+                  .where(check_ins.c.member_id.in_(member_ids)).group_by(check_ins.c.member_id))
+        rows = await self.connection.execute(select(check_ins).where(
+            tuple_(check_ins.c.member_id, check_ins.c.local_date).in_(newest)))
+        return {r.member_id: CheckIn(r.member_id, r.local_date, r.streak, r.checked_in_at) for r in rows}
+
+    async def add(self, check_in: CheckIn) -> None:
+        await self.connection.execute(insert(check_ins).values(
+            member_id=check_in.member_id, local_date=check_in.local_date, streak=check_in.streak,
+            checked_in_at=check_in.checked_in_at))

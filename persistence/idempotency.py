@@ -1,0 +1,30 @@
+"""Idempotency records, kept for at least seven days (the sweep purges older ones)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select
+
+from domain.idempotency import IdempotencyRecord
+from persistence.tables import idempotency_keys
+
+
+class SqlIdempotencyRepository:
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    async def get(self, scope: str, key: str) -> IdempotencyRecord | None:
+        row = (await self.connection.execute(select(idempotency_keys).where(
+            idempotency_keys.c.scope == scope, idempotency_keys.c.key == key))).first()
+        return IdempotencyRecord(row.scope, row.key, row.fingerprint, row.result, row.created_at) if row else None
+
+    async def add(self, record: IdempotencyRecord) -> None:
+        # A concurrent twin makes this a unique violation; the transaction runner retries and replays.
+        await self.connection.execute(insert(idempotency_keys).values(
+            scope=record.scope, key=record.key, fingerprint=record.fingerprint, result=record.result,
+            created_at=record.created_at))
+
+    async def purge_before(self, moment: datetime) -> int:
+        result = await self.connection.execute(
+            delete(idempotency_keys).where(idempotency_keys.c.created_at < moment))
+        return result.rowcount or 0

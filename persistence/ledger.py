@@ -1,0 +1,84 @@
+"""Reads of the ledger: entry pages, lots, holds, and what the sweep and the reconciliation need."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from domain.ledger import AccountSnapshot, Hold, HoldStatus, LedgerEntry, LedgerReason
+from persistence.tables import holds, ledger_entries, members, point_lots
+
+
+def entry_from_row(row) -> LedgerEntry:
+    return LedgerEntry(row.member_id, row.delta, row.balance_after, LedgerReason(row.reason), row.occurred_at,
+                       row.actor, row.expires_at, row.memo, row.ref, row.id)
+
+
+def hold_from_row(row) -> Hold:
+    return Hold(row.member_id, row.amount, LedgerReason(row.reason), row.created_at, row.expires_at, row.ref,
+                HoldStatus(row.status), row.resolved_at, row.id)
+
+
+class SqlLedgerRepository:
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    async def entries_page(self, member_id: int, before_id: int | None, limit: int,
+                           reasons: Sequence[LedgerReason] | None) -> list[LedgerEntry]:
+        query = select(ledger_entries).where(ledger_entries.c.member_id == member_id)
+        if before_id is not None:
+            query = query.where(ledger_entries.c.id < before_id)
+        if reasons:
+            query = query.where(ledger_entries.c.reason.in_([r.value for r in reasons]))
+        rows = await self.connection.execute(query.order_by(ledger_entries.c.id.desc()).limit(limit))
+        return [entry_from_row(row) for row in rows]
+
+    async def entries_by_id(self, entry_ids: Sequence[int]) -> list[LedgerEntry]:
+        if not entry_ids:
+            return []
+        rows = await self.connection.execute(
+            select(ledger_entries).where(ledger_entries.c.id.in_(entry_ids)).order_by(ledger_entries.c.id))
+        return [entry_from_row(row) for row in rows]
+
+    async def open_lots(self, member_id: int) -> dict[datetime, int]:
+        rows = await self.connection.execute(
+            select(point_lots.c.expires_at, point_lots.c.remaining)
+            .where(point_lots.c.member_id == member_id, point_lots.c.remaining > 0))
+        return {row.expires_at: row.remaining for row in rows}
+
+    async def hold(self, hold_id: int) -> Hold | None:
+        row = (await self.connection.execute(select(holds).where(holds.c.id == hold_id))).first()
+        return hold_from_row(row) if row else None
+
+    async def members_with_lots_due(self, now: datetime, after_id: int, limit: int) -> list[int]:
+        rows = await self.connection.execute(
+            select(point_lots.c.member_id).distinct()
+            .where(point_lots.c.expires_at <= now, point_lots.c.remaining > 0, point_lots.c.member_id > after_id)
+            .order_by(point_lots.c.member_id).limit(limit))
+        return [row.member_id for row in rows]
+
+    async def holds_due(self, now: datetime, limit: int) -> list[Hold]:
+        rows = await self.connection.execute(
+            select(holds).where(holds.c.status == HoldStatus.ACTIVE.value, holds.c.expires_at <= now)
+            .order_by(holds.c.expires_at).limit(limit))
+        return [hold_from_row(row) for row in rows]
+
+    async def member_ids(self, after_id: int, limit: int) -> list[int]:
+        rows = await self.connection.execute(
+            select(members.c.id).where(members.c.id > after_id).order_by(members.c.id).limit(limit))
+        return [row.id for row in rows]
+
+    async def audit_snapshot(self, member_id: int) -> AccountSnapshot:
+        member = (await self.connection.execute(
+            select(members.c.balance, members.c.held).where(members.c.id == member_id))).one()
+        entries = (await self.connection.execute(
+            select(ledger_entries.c.delta, ledger_entries.c.balance_after)
+            .where(ledger_entries.c.member_id == member_id).order_by(ledger_entries.c.id))).all()
+        lots = await self.connection.scalar(
+            select(func.coalesce(func.sum(point_lots.c.remaining), 0)).where(point_lots.c.member_id == member_id))
+        active = await self.connection.scalar(
+            select(func.coalesce(func.sum(holds.c.amount), 0))
+            .where(holds.c.member_id == member_id, holds.c.status == HoldStatus.ACTIVE.value))
+        return AccountSnapshot(member_id, member.balance, member.held, [e.delta for e in entries],
+                               [e.balance_after for e in entries], int(lots), int(active))

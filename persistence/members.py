@@ -1,0 +1,111 @@
+"""Members and their points accounts: one row each, locked for every change of points."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.ledger import LedgerEntry, PointsAccount, with_id
+from domain.members import Member
+from domain.tiers import TierChange
+from persistence.tables import holds, ledger_entries, members, point_lots, tier_changes
+
+
+def member_from_row(row) -> Member:
+    account = PointsAccount(row.id, row.balance, row.held, row.lifetime_earned, row.growth)
+    return Member(row.id, row.external_id, row.nickname, row.created_at, row.tier_level, account)
+
+
+def upsert(dialect: str):
+    return (sqlite if dialect == "sqlite" else postgresql).insert
+
+
+class SqlMemberRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect.name
+
+    async def get(self, member_id: int) -> Member | None:
+        row = (await self.connection.execute(select(members).where(members.c.id == member_id))).first()
+        return member_from_row(row) if row else None
+
+    async def get_by_external_id(self, external_id: str) -> Member | None:
+        query = select(members).where(members.c.external_id == external_id)
+        row = (await self.connection.execute(query)).first()
+        return member_from_row(row) if row else None
+
+    async def get_many(self, member_ids: Sequence[int]) -> list[Member]:
+        rows = await self.connection.execute(select(members).where(members.c.id.in_(member_ids)))
+        return [member_from_row(row) for row in rows]
+
+    async def add_if_absent(self, external_id: str, nickname: str, tier_level: int, at: datetime) -> None:
+        statement = upsert(self.dialect)(members).values(
+            external_id=external_id, nickname=nickname, created_at=at, tier_level=tier_level,
+            growth=0, balance=0, held=0, pending=0, lifetime_earned=0)
+        await self.connection.execute(statement.on_conflict_do_nothing(index_elements=["external_id"]))
+
+    async def lock(self, member_id: int) -> Member | None:
+        row = (await self.connection.execute(
+            select(members).where(members.c.id == member_id).with_for_update())).first()
+        if row is None:
+            return None
+        member = member_from_row(row)
+        lots = await self.connection.execute(
+            select(point_lots.c.expires_at, point_lots.c.remaining)
+            .where(point_lots.c.member_id == member_id, point_lots.c.remaining > 0))
+        member.account.lots = {lot.expires_at: lot.remaining for lot in lots}
+        return member
+
+    async def save(self, member: Member) -> list[LedgerEntry]:
+        account = member.account
+        saved = [await self._insert_entry(entry) for entry in account.new_entries]
+        await self._save_lots(account)
+        await self._save_holds(account)
+        for change in member.new_tier_changes:
+            await self.connection.execute(insert(tier_changes).values(
+                member_id=change.member_id, from_level=change.from_level, to_level=change.to_level,
+                growth=change.growth, changed_at=change.changed_at))
+        await self.connection.execute(update(members).where(members.c.id == member.id).values(
+            balance=account.balance, held=account.held, growth=account.growth,
+            lifetime_earned=account.lifetime_earned, tier_level=member.tier_level))
+        account.mark_saved()
+        member.new_tier_changes.clear()
+        return saved
+
+    async def _insert_entry(self, entry: LedgerEntry) -> LedgerEntry:
+        result = await self.connection.execute(insert(ledger_entries).values(
+            member_id=entry.member_id, delta=entry.delta, balance_after=entry.balance_after,
+            reason=entry.reason.value, occurred_at=entry.occurred_at, expires_at=entry.expires_at,
+            memo=entry.memo, actor=entry.actor, ref=entry.ref).returning(ledger_entries.c.id))
+        return with_id(entry, result.scalar_one())
+
+    async def _save_lots(self, account: PointsAccount) -> None:
+        for expires_at in sorted(account.changed_lots):
+            remaining = account.lots.get(expires_at, 0)
+            key = (point_lots.c.member_id == account.member_id) & (point_lots.c.expires_at == expires_at)
+            if remaining == 0:
+                await self.connection.execute(delete(point_lots).where(key))
+                continue
+            statement = upsert(self.dialect)(point_lots).values(
+                member_id=account.member_id, expires_at=expires_at, remaining=remaining)
+            await self.connection.execute(statement.on_conflict_do_update(
+                index_elements=["member_id", "expires_at"], set_={"remaining": remaining}))
+
+    async def _save_holds(self, account: PointsAccount) -> None:
+        for hold in account.new_holds:
+            result = await self.connection.execute(insert(holds).values(
+                member_id=hold.member_id, amount=hold.amount, reason=hold.reason.value, ref=hold.ref,
+                status=hold.status.value, created_at=hold.created_at, expires_at=hold.expires_at,
+                resolved_at=hold.resolved_at).returning(holds.c.id))
+            hold.id = result.scalar_one()
+        for hold in account.changed_holds:
+            await self.connection.execute(update(holds).where(holds.c.id == hold.id).values(
+                status=hold.status.value, resolved_at=hold.resolved_at))
+
+    async def tier_changes(self, member_id: int) -> list[TierChange]:
+        rows = await self.connection.execute(
+            select(tier_changes).where(tier_changes.c.member_id == member_id).order_by(tier_changes.c.id))
+        return [TierChange(r.member_id, r.from_level, r.to_level, r.growth, r.changed_at) for r in rows]

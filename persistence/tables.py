@@ -1,0 +1,133 @@
+"""The relational schema. Migrations in ``persistence/migrations`` create it; this mirrors it for queries."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (JSON, BigInteger, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData,
+                        String, Table, TypeDecorator)
+
+metadata = MetaData()
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY, PostgreSQL wants BIGINT for a ledger.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes in and out, whatever the database keeps."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+members = Table(
+    "members", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("external_id", String(64), nullable=False, unique=True),
+    Column("nickname", String(40), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("tier_level", Integer, nullable=False),
+    Column("growth", BigInteger, nullable=False, default=0),
+    Column("balance", BigInteger, nullable=False, default=0),
+    Column("held", BigInteger, nullable=False, default=0),
+    Column("pending", BigInteger, nullable=False, default=0),
+    Column("lifetime_earned", BigInteger, nullable=False, default=0),
+)
+
+ledger_entries = Table(
+    "ledger_entries", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("delta", BigInteger, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("memo", String(500), nullable=True),
+    Column("actor", String(160), nullable=False),
+    Column("ref", String(160), nullable=True),
+    Index("ix_ledger_entries_member_id_id", "member_id", "id"),
+)
+
+point_lots = Table(
+    "point_lots", metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("expires_at", UtcDateTime, primary_key=True),
+    Column("remaining", BigInteger, nullable=False),
+    Index("ix_point_lots_expires_at", "expires_at", "member_id"),
+)
+
+holds = Table(
+    "holds", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("ref", String(160), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Index("ix_holds_status_expires_at", "status", "expires_at"),
+    Index("ix_holds_member_id", "member_id"),
+)
+
+check_ins = Table(
+    "check_ins", metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("local_date", Date, primary_key=True),
+    Column("streak", Integer, nullable=False),
+    Column("checked_in_at", UtcDateTime, nullable=False),
+)
+
+tier_changes = Table(
+    "tier_changes", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("from_level", Integer, nullable=False),
+    Column("to_level", Integer, nullable=False),
+    Column("growth", BigInteger, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Index("ix_tier_changes_member_id", "member_id", "id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("scope", String(200), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("result", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_idempotency_keys_created_at", "created_at"),
+)
+
+settings = Table(
+    "settings", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(160), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("actor", String(160), nullable=False),
+    Column("action", String(80), nullable=False),
+    Column("target", String(160), nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_audit_log_at", "at"),
+)

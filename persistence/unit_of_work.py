@@ -1,0 +1,69 @@
+"""Transactions over the ports: one connection, every repository bound to it, bounded retries."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from persistence.checkin import SqlCheckInRepository
+from persistence.database import Database
+from persistence.idempotency import SqlIdempotencyRepository
+from persistence.ledger import SqlLedgerRepository
+from persistence.members import SqlMemberRepository
+from persistence.settings import SqlAuditLog, SqlSettingsRepository
+
+T = TypeVar("T")
+log = logging.getLogger("jifen.persistence")
+
+MAX_ATTEMPTS = 6
+# serialization failure, deadlock, unique violation (a concurrent twin got there first)
+RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}
+
+
+class SqlUnitOfWork:
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        self.members = SqlMemberRepository(connection)
+        self.ledger = SqlLedgerRepository(connection)
+        self.check_ins = SqlCheckInRepository(connection)
+        self.idempotency = SqlIdempotencyRepository(connection)
+        self.settings = SqlSettingsRepository(connection)
+        self.audit = SqlAuditLog(connection)
+
+
+def is_transient(error: DBAPIError) -> bool:
+    original = error.orig
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return True
+    text = str(original).lower()
+    if isinstance(error, OperationalError) and "database is locked" in text:
+        return True
+    return isinstance(error, IntegrityError) and "unique constraint failed" in text
+
+
+class SqlTransactions:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    async def write(self, work: Callable[[SqlUnitOfWork], Awaitable[T]]) -> T:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                async with self.database.write_engine.connect() as connection:
+                    async with connection.begin():
+                        return await work(SqlUnitOfWork(connection))
+            except DBAPIError as error:
+                if attempt == MAX_ATTEMPTS or not is_transient(error):
+                    raise
+                log.info("transient conflict, retrying (attempt %d): %s", attempt, error.orig)
+                await asyncio.sleep(random.uniform(0, 0.005 * 2 ** attempt))
+        raise AssertionError("unreachable")
+
+    async def read(self, work: Callable[[SqlUnitOfWork], Awaitable[T]]) -> T:
+        async with self.database.read_engine.connect() as connection:
+            async with connection.begin():
+                return await work(SqlUnitOfWork(connection))
