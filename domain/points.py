@@ -138,7 +138,10 @@ class PointsService:
                 account.credit(delta, LedgerReason.ADJUSTMENT, ctx.now, ctx.brand.expiry_for(ctx.now),
                                staff.label, memo)
             else:
-                account.debit(-delta, LedgerReason.ADJUSTMENT, ctx.now, staff.label, memo)
+                try:
+                    account.debit(-delta, LedgerReason.ADJUSTMENT, ctx.now, staff.label, memo)
+                except Refusal as refusal:
+                    raise Refusal(refusal.code, refusal.message, ("delta",)) from None
             await ctx.uow.audit.record(staff.label, "points.adjust", ctx.member.external_id,
                                        {"delta": delta, "memo": memo}, ctx.now)
 

@@ -1,0 +1,68 @@
+"""Bearer tokens (HS256 with JIFEN_SECRET) for members and staff."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import jwt
+
+from domain.configuration import Actor
+
+ALGORITHM = "HS256"
+DEFAULT_TTL_SECONDS = 30 * 24 * 3600
+
+
+class InvalidToken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent the request. ``member_id`` is the internal id, filled once the member is ensured."""
+
+    kind: str  # "anonymous", "member" or "staff"
+    name: str = ""
+    nickname: str | None = None
+    member_id: int | None = None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.kind, self.name)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == "staff"
+
+    @property
+    def is_member(self) -> bool:
+        return self.kind == "member"
+
+
+ANONYMOUS = Caller("anonymous")
+
+
+def issue_token(secret: str, subject: str, role: str = "member", nickname: str | None = None,
+                ttl_seconds: int = DEFAULT_TTL_SECONDS) -> str:
+    now = int(time.time())
+    claims = {"sub": subject, "role": role, "iat": now, "exp": now + ttl_seconds}
+    if nickname:
+        claims["nickname"] = nickname
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def caller_from_header(secret: str, header: str | None) -> Caller:
+    if not header:
+        return ANONYMOUS
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("Authorization must be 'Bearer <token>'")
+    try:
+        claims = jwt.decode(token.strip(), secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
+    except jwt.PyJWTError as error:
+        raise InvalidToken(f"invalid token: {error}") from None
+    role = claims.get("role", "member")
+    subject = claims["sub"]
+    if role not in ("member", "staff") or not isinstance(subject, str) or not subject:
+        raise InvalidToken("invalid token: unknown role or subject")
+    nickname = claims.get("nickname") if isinstance(claims.get("nickname"), str) else None
+    return Caller(role, subject, nickname)

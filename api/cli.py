@@ -1,0 +1,153 @@
+"""The `jifen` command: serve, migrate, tokens, the expiry sweep, a ledger check and the schema."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from api.auth import issue_token
+from api.config import ConfigError, Settings
+
+log = logging.getLogger("jifen")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as error:
+        sys.exit(f"jifen: {error}")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings()
+    cmd_migrate(argparse.Namespace(revision="head"), settings)
+    if args.demo:
+        _print_demo(settings, asyncio.run(_seed_demo(settings)))
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
+                proxy_headers=False, server_header=False)
+
+
+async def _seed_demo(settings: Settings) -> bool:
+    from api import demo
+    from api.services import Services
+
+    services = Services.build(settings.database_url)
+    try:
+        return await demo.seed(services)
+    finally:
+        await services.close()
+
+
+def _print_demo(settings: Settings, seeded: bool) -> None:
+    from api.demo import MEMBERS, STAFF
+
+    member_id, nickname = MEMBERS[0][0], MEMBERS[0][1]
+    print("demo data " + ("seeded" if seeded else "already present"), flush=True)
+    print(f"member token ({member_id}): {issue_token(settings.secret, member_id, nickname=nickname)}")
+    print(f"staff token ({STAFF.name}): {issue_token(settings.secret, STAFF.name, role='staff')}", flush=True)
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings | None = None) -> None:
+    from persistence import migrate
+
+    settings = settings or _settings()
+    migrate.upgrade(settings.database_url, args.revision)
+    log.info("database at revision %s", args.revision)
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    settings = _settings()
+    role = args.role
+    if role == "member":
+        from domain.errors import InvalidInput
+        from domain.members import validate_external_id
+        try:
+            validate_external_id(args.subject)
+        except InvalidInput as error:
+            sys.exit(f"jifen: {error.message}")
+    print(issue_token(settings.secret, args.subject, role=role, nickname=getattr(args, "nickname", None),
+                      ttl_seconds=args.ttl))
+
+
+def cmd_expire(_: argparse.Namespace) -> None:
+    report = asyncio.run(_with_services(lambda s: s.expiry.run()))
+    print(f"expired {report.points_expired} points of {report.members_expired} members; "
+          f"released {report.holds_released} timed-out holds; purged {report.idempotency_keys_purged} old keys")
+
+
+def cmd_check(_: argparse.Namespace) -> None:
+    report = asyncio.run(_with_services(lambda s: s.reconciliation.run()))
+    for member_id, problems in report.problems.items():
+        for problem in problems:
+            print(f"member #{member_id}: {problem}")
+    print(f"checked {report.members_checked} members: " + ("OK" if report.ok else f"{len(report.problems)} wrong"))
+    if not report.ok:
+        sys.exit(1)
+
+
+async def _with_services(action):
+    from api.services import Services
+
+    services = Services.build(_settings().database_url)
+    try:
+        return await action(services)
+    finally:
+        await services.close()
+
+
+def cmd_schema(args: argparse.Namespace) -> None:
+    from api.schema import sdl
+
+    if args.output:
+        Path(args.output).write_text(sdl(), encoding="utf-8")
+    else:
+        sys.stdout.write(sdl())
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="jifen", description="Jifen loyalty-points server")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate the database, then serve GraphQL")
+    serve.add_argument("--demo", action="store_true", help="seed a demo brand and print tokens")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="upgrade the database schema")
+    migrate.add_argument("revision", nargs="?", default="head")
+    migrate.set_defaults(func=cmd_migrate)
+
+    token = commands.add_parser("token", help="issue a development token")
+    roles = token.add_subparsers(dest="role", required=True)
+    member = roles.add_parser("member")
+    member.add_argument("subject", metavar="memberId")
+    member.add_argument("--nickname")
+    staff = roles.add_parser("staff")
+    staff.add_argument("subject", metavar="name")
+    for sub in (member, staff):
+        sub.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="lifetime in seconds")
+        sub.set_defaults(func=cmd_token)
+
+    commands.add_parser("expire", help="run the expiry sweep once").set_defaults(func=cmd_expire)
+    commands.add_parser("check", help="recompute every balance from the ledger").set_defaults(func=cmd_check)
+    schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
+    schema.add_argument("--output", "-o")
+    schema.set_defaults(func=cmd_schema)
+    return top
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

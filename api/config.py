@@ -1,0 +1,50 @@
+"""Configuration from environment variables (documented in README)."""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("jifen.config")
+
+DEV_SECRET = "jifen-dev-secret-do-not-use-in-production"
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret: str
+    env: str = "dev"
+    redis_url: str | None = None
+    sweep_seconds: float = 60.0
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env == "dev"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        environ = dict(os.environ if environ is None else environ)
+        env = environ.get("JIFEN_ENV", "dev")
+        if env not in ("dev", "prod"):
+            raise ConfigError("JIFEN_ENV must be 'dev' or 'prod'")
+        secret = environ.get("JIFEN_SECRET", "")
+        if env == "prod" and len(secret) < MIN_SECRET_LENGTH:
+            raise ConfigError(f"JIFEN_SECRET must be set to at least {MIN_SECRET_LENGTH} characters in prod")
+        if not secret:
+            log.warning("!!! JIFEN_SECRET is not set: using the public development secret. "
+                        "Anyone can forge tokens. Never run like this in production. !!!")
+            secret = DEV_SECRET
+        default_db = f"sqlite:///{Path.cwd() / 'jifen.db'}"
+        try:
+            sweep = float(environ.get("JIFEN_SWEEP_SECONDS", "60"))
+        except ValueError:
+            raise ConfigError("JIFEN_SWEEP_SECONDS must be a number of seconds") from None
+        return cls(database_url=environ.get("DATABASE_URL") or default_db, secret=secret, env=env,
+                   redis_url=environ.get("REDIS_URL") or None, sweep_seconds=sweep)

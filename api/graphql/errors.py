@@ -1,0 +1,77 @@
+"""Typed user errors for mutation payloads, and the GraphQL errors for auth and malformed input."""
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import Info
+
+from api.auth import Caller
+from domain.errors import DomainError, ErrorCode
+
+UserErrorCode = strawberry.enum(Enum("UserErrorCode", {c.name: c.value for c in ErrorCode}),
+                                description="Stable codes clients can branch on.")
+
+
+@strawberry.type(description="A problem the caller can fix, returned in the payload instead of raising.")
+class UserError:
+    field: list[str] | None
+    message: str
+    code: UserErrorCode  # type: ignore[valid-type]
+
+
+def user_errors(error: DomainError | None) -> list[UserError]:
+    if error is None:
+        return []
+    return [UserError(field=list(error.field) or None, message=error.message, code=UserErrorCode(error.code.value))]
+
+
+class ApiError(GraphQLError):
+    """An error we raise on purpose: its message is safe to show and never masked."""
+
+    code = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": self.code})
+
+
+class Unauthenticated(ApiError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(ApiError):
+    code = "FORBIDDEN"
+
+
+class BadUserInput(ApiError):
+    code = "BAD_USER_INPUT"
+
+
+def caller(info: Info) -> Caller:
+    return info.context.caller
+
+
+def require_member(info: Info) -> Caller:
+    who = caller(info)
+    if who.kind == "anonymous":
+        raise Unauthenticated("sign in as a member to do this")
+    if not who.is_member:
+        raise Forbidden("only members can do this")
+    return who
+
+
+def require_staff(info: Info) -> Caller:
+    who = caller(info)
+    if who.kind == "anonymous":
+        raise Unauthenticated("sign in as staff to do this")
+    if not who.is_staff:
+        raise Forbidden("only staff can do this")
+    return who
+
+
+def require_signed_in(info: Info) -> Caller:
+    who = caller(info)
+    if who.kind == "anonymous":
+        raise Unauthenticated("sign in to do this")
+    return who

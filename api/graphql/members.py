@@ -1,0 +1,178 @@
+"""Members, their tier, points, ledger and check-in state; tiers configuration for staff."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.checkin_types import CheckInStatus
+from api.graphql.errors import (BadUserInput, Forbidden, UserError, require_signed_in, require_staff,
+                                user_errors)
+from api.graphql.ledger import LedgerEntry, LedgerReason, Points
+from api.graphql.relay import Connection, Node, check_first, connection, decode_cursor, from_global_id, to_global_id
+from domain import members, tiers
+from domain.errors import DomainError, InvalidInput
+from domain.ledger import LedgerReason as DomainReason
+
+
+@strawberry.type(description="A membership tier (V1..V6).")
+class Tier:
+    level: int
+    code: str
+    name: str
+    growth_threshold: int
+    earn_multiplier: float
+    perks: list[str]
+
+    @classmethod
+    def of(cls, tier: tiers.Tier) -> "Tier":
+        return cls(level=tier.level, code=tier.code, name=tier.name, growth_threshold=tier.growth_threshold,
+                   earn_multiplier=tier.earn_multiplier_permille / 1000, perks=list(tier.perks))
+
+
+@strawberry.type
+class TierChange:
+    from_level: int
+    to_level: int
+    growth: int
+    changed_at: datetime
+
+
+@strawberry.type(name="Member", description="A member of the brand's community.")
+class MemberType(Node):
+    _member: strawberry.Private[members.Member]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return to_global_id("Member", self._member.external_id)
+
+    @strawberry.field(description="The brand's own member id (the token subject).")
+    def member_id(self) -> str:
+        return self._member.external_id
+
+    @strawberry.field
+    def nickname(self) -> str:
+        return self._member.nickname
+
+    @strawberry.field
+    def joined_at(self) -> datetime:
+        return self._member.created_at
+
+    @strawberry.field(description="成长值: rises with points earned, never falls; decides the tier.")
+    def growth(self) -> int:
+        return self._member.growth
+
+    @strawberry.field
+    async def tier(self, info: Info) -> Tier:
+        table = await info.context.loaders.tiers.load("tiers")
+        return Tier.of(table.get(self._member.tier_level))
+
+    @strawberry.field
+    async def tier_changes(self, info: Info) -> list[TierChange]:
+        changes = await info.context.loaders.tier_changes.load(self._member.id)
+        return [TierChange(from_level=c.from_level, to_level=c.to_level, growth=c.growth, changed_at=c.changed_at)
+                for c in changes]
+
+    @strawberry.field
+    def points(self) -> Points:
+        account = self._member.account
+        return Points(available=account.available, pending=0, held=account.held,
+                      lifetime_earned=account.lifetime_earned, _member_id=self._member.id)
+
+    @strawberry.field(description="Newest first. `first` is required, at most 100.")
+    async def ledger(self, info: Info, first: int, after: str | None = None,
+                     reasons: list[LedgerReason] | None = None) -> Connection[LedgerEntry]:  # type: ignore[valid-type]
+        check_first(first)
+        before = decode_cursor(after)
+        if reasons is not None and len(reasons) > len(DomainReason):
+            raise BadUserInput("too many reasons")
+        wanted = [DomainReason(r.value) for r in reasons] if reasons else None
+        entries = await info.context.services.transactions.read(
+            lambda uow: uow.ledger.entries_page(self._member.id, before, first + 1, wanted))
+        return connection([LedgerEntry(_entry=e) for e in entries], [e.id for e in entries], first,
+                          before is not None)
+
+    @strawberry.field(name="checkIn")
+    async def check_in(self, info: Info) -> CheckInStatus:
+        status = await info.context.loaders.check_in.load(self._member.id)
+        return CheckInStatus(streak=status.streak, checked_in_today=status.checked_in_today)
+
+
+def member_type(member: members.Member | None) -> MemberType | None:
+    return None if member is None else MemberType(_member=member)
+
+
+async def fresh_member(info: Info, member_id: int) -> MemberType | None:
+    """The member as committed now: payloads refresh a page's balance in the same round trip."""
+    member = await info.context.services.transactions.read(lambda uow: uow.members.get(member_id))
+    info.context.loaders.members.prime(member_id, member, force=True)
+    return member_type(member)
+
+
+async def visible_member(info: Info, external_id: str) -> members.Member | None:
+    who = require_signed_in(info)
+    if not who.is_staff and who.name != external_id:
+        raise Forbidden("members can only see their own data")
+    return await info.context.services.members.find(external_id)
+
+
+async def resolve_member_id(info: Info, global_id: str) -> int:
+    """Staff inputs name members by global id; unknown ones are a user error, not a crash."""
+    try:
+        _, external_id = from_global_id(global_id, "Member")
+    except BadUserInput as error:
+        raise InvalidInput(error.message, ("memberId",)) from None
+    member = await info.context.services.members.find(external_id)
+    if member is None:
+        raise InvalidInput("no such member", ("memberId",))
+    return member.id
+
+
+@strawberry.type
+class MemberQueries:
+    @strawberry.field(description="The signed-in member; null when anonymous or staff.")
+    async def me(self, info: Info) -> MemberType | None:
+        return member_type(info.context.member)
+
+    @strawberry.field(description="Any member (staff), or yourself (member).")
+    async def member(self, info: Info, id: strawberry.ID) -> MemberType | None:
+        _, external_id = from_global_id(id, "Member")
+        return member_type(await visible_member(info, external_id))
+
+    @strawberry.field(description="The tier ladder V1..V6.")
+    async def tiers(self, info: Info) -> list[Tier]:
+        table = await info.context.loaders.tiers.load("tiers")
+        return [Tier.of(t) for t in table.tiers]
+
+
+@strawberry.input
+class UpdateTierInput:
+    level: int
+    name: str
+    growth_threshold: int
+    earn_multiplier: float
+    perks: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class UpdateTierPayload:
+    tiers: list[Tier] | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class MemberMutations:
+    @strawberry.mutation(description="Staff: change one tier's threshold, multiplier, name or perks.")
+    async def update_tier(self, info: Info, input: UpdateTierInput) -> UpdateTierPayload:
+        staff = require_staff(info)
+        try:
+            if not 1 <= input.level <= 6:
+                raise InvalidInput("level must be 1-6", ("level",))
+            tier = tiers.Tier(input.level, input.name.strip(), input.growth_threshold,
+                              round(input.earn_multiplier * 1000), tuple(p.strip() for p in input.perks[:21]))
+            table = await info.context.services.tiers.update(staff.actor, tier)
+        except DomainError as error:
+            return UpdateTierPayload(tiers=None, user_errors=user_errors(error))
+        info.context.loaders.tiers.clear_all()
+        return UpdateTierPayload(tiers=[Tier.of(t) for t in table.tiers], user_errors=[])

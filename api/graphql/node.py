@@ -1,0 +1,27 @@
+"""`node(id:)`: refetch any object by its global id, with the same visibility rules as elsewhere."""
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.errors import BadUserInput, Forbidden, require_signed_in
+from api.graphql.ledger import entry_type
+from api.graphql.members import member_type, visible_member
+from api.graphql.relay import Node, from_global_id, int_key
+
+
+@strawberry.type
+class NodeQueries:
+    @strawberry.field
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        type_name, key = from_global_id(id)
+        if type_name == "Member":
+            return member_type(await visible_member(info, key))
+        if type_name == "LedgerEntry":
+            who = require_signed_in(info)
+            entries = await info.context.services.transactions.read(
+                lambda uow: uow.ledger.entries_by_id([int_key(id, "LedgerEntry")]))
+            if entries and not who.is_staff and entries[0].member_id != who.member_id:
+                raise Forbidden("members can only see their own data")
+            return entry_type(entries[0]) if entries else None
+        raise BadUserInput(f"unknown type in id: {type_name[:40]!r}")

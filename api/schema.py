@@ -1,0 +1,72 @@
+"""The GraphQL schema: every area's queries and mutations merged, with masking and limits."""
+from __future__ import annotations
+
+import logging
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (DisableIntrospection, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter,
+                                   ParserCache, QueryDepthLimiter, ValidationCache)
+from strawberry.tools import merge_types
+
+from api.graphql.brand import BrandMutations, BrandQueries
+from api.graphql.checkin import CheckInMutations, CheckInQueries
+from api.graphql.ledger import LedgerEntry
+from api.graphql.members import MemberMutations, MemberQueries, MemberType
+from api.graphql.node import NodeQueries
+from api.graphql.points import PointsMutations
+from domain.errors import DomainError
+
+log = logging.getLogger("jifen.api")
+
+Query = merge_types("Query", (MemberQueries, CheckInQueries, BrandQueries, NodeQueries))
+Mutation = merge_types("Mutation", (CheckInMutations, PointsMutations, MemberMutations, BrandMutations))
+
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 2000
+
+
+class MaskInternalErrors(MaskErrors):
+    """Show our own errors as they are; replace anything unexpected, logging it with the request id."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=self.is_internal, error_message="Internal server error")
+
+    @staticmethod
+    def is_internal(error: GraphQLError) -> bool:
+        return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if isinstance(error.original_error, DomainError):
+            return self.bad_input(error, error.original_error)
+        request_id = getattr(self.execution_context.context, "request_id", None)
+        log.error("internal error in %s [request %s]", error.path, request_id, exc_info=error.original_error)
+        return GraphQLError("Internal server error", nodes=error.nodes, source=error.source,
+                            positions=error.positions, path=error.path,
+                            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id})
+
+
+    @staticmethod
+    def bad_input(error: GraphQLError, cause: DomainError) -> GraphQLError:
+        """A rule refused an argument of a query (mutations answer with userErrors instead)."""
+        return GraphQLError(cause.message, nodes=error.nodes, source=error.source, positions=error.positions,
+                            path=error.path, extensions={"code": "BAD_USER_INPUT", "reason": cause.code.value})
+
+
+class JifenSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        """Masking already logged the internal ones; the rest are the caller's mistakes."""
+
+
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    extensions = [MaskInternalErrors, QueryDepthLimiter(max_depth=MAX_DEPTH),
+                  MaxAliasesLimiter(max_alias_count=MAX_ALIASES), MaxTokensLimiter(max_token_count=MAX_TOKENS),
+                  ParserCache(maxsize=512), ValidationCache(maxsize=512)]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return JifenSchema(query=Query, mutation=Mutation, types=[MemberType, LedgerEntry], extensions=extensions)
+
+
+def sdl() -> str:
+    return build_schema().as_str() + "\n"

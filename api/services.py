@@ -1,0 +1,43 @@
+"""The composition root: one database, one clock, and the domain services built over them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.brand import BrandService
+from domain.checkin import CheckInService
+from domain.clock import Clock, SystemClock
+from domain.expiry import ExpirySweep
+from domain.members import MemberService, PointsQueries
+from domain.points import PointsOperations, PointsService
+from domain.reconciliation import Reconciliation
+from domain.tiers import TierService
+from persistence.database import Database
+from persistence.unit_of_work import SqlTransactions
+
+
+@dataclass
+class Services:
+    database: Database
+    clock: Clock
+    transactions: SqlTransactions
+    members: MemberService
+    points: PointsService
+    points_queries: PointsQueries
+    check_in: CheckInService
+    tiers: TierService
+    brand: BrandService
+    expiry: ExpirySweep
+    reconciliation: Reconciliation
+
+    @classmethod
+    def build(cls, database_url: str, clock: Clock | None = None) -> "Services":
+        clock = clock or SystemClock()
+        database = Database.connect(database_url)
+        tx = SqlTransactions(database)
+        operations = PointsOperations(tx, clock)
+        return cls(database, clock, tx, MemberService(tx, clock), PointsService(operations),
+                   PointsQueries(tx, clock), CheckInService(operations, tx, clock), TierService(tx, clock),
+                   BrandService(tx, clock), ExpirySweep(tx, clock), Reconciliation(tx))
+
+    async def close(self) -> None:
+        await self.database.dispose()
