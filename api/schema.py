@@ -60,9 +60,11 @@ class JifenSchema(strawberry.Schema):
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    extensions = [MaskInternalErrors, QueryDepthLimiter(max_depth=MAX_DEPTH),
-                  MaxAliasesLimiter(max_alias_count=MAX_ALIASES), MaxTokensLimiter(max_token_count=MAX_TOKENS),
-                  ParserCache(maxsize=512), ValidationCache(maxsize=512)]
+    # Factories, not instances: strawberry builds fresh extensions per request (the caches are module-wide).
+    extensions = [MaskInternalErrors, lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+                  lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+                  lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+                  lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
     if not introspection:
         extensions.append(DisableIntrospection)
     return JifenSchema(query=Query, mutation=Mutation, types=[MemberType, LedgerEntry], extensions=extensions)

@@ -1,0 +1,203 @@
+"""Test fixtures: real SQLite and PostgreSQL databases, a real HTTP server, a clock tests can move.
+
+Every storage test is parametrised over both databases. Each test gets a fresh
+database copied from a template migrated once per session, so tests never see
+each other's data. PostgreSQL comes from JIFEN_TEST_POSTGRES (default: the
+local server); when it is unreachable the PostgreSQL half is skipped with a
+message, except on CI (CI=true), where that is a failure.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+
+from api.app import create_app
+from api.auth import issue_token
+from api.config import Settings
+from api.services import Services
+from domain.clock import ManualClock
+from persistence import migrate
+
+POSTGRES_ADMIN = os.environ.get("JIFEN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+SECRET = "test-secret-" + "x" * 40
+# A Thursday, 10:00 in Shanghai: far enough from month ends that expiry tests choose their own dates.
+START = datetime(2026, 3, 12, 2, 0, tzinfo=UTC)
+_counter = itertools.count()
+
+
+def run_blocking(coroutine_function):
+    """Run an admin coroutine on its own loop in a thread, whatever loop the test is on."""
+    result: list = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(coroutine_function()))
+        except BaseException as error:  # handed back to the test's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
+def postgres_url(database: str) -> str:
+    return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + database
+
+
+async def _admin(*statements: str) -> None:
+    connection = await asyncpg.connect(POSTGRES_ADMIN.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def postgres_available() -> str | None:
+    try:
+        run_blocking(lambda: asyncio.wait_for(_admin("SELECT 1"), 5))
+    except Exception as error:  # any failure means unreachable; the reason is reported
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template():
+    problem = postgres_available()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL must be reachable on CI at {POSTGRES_ADMIN}: {problem}")
+        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_ADMIN} ({problem}); set JIFEN_TEST_POSTGRES")
+    name = f"jifen_tpl_{os.getpid()}"
+    run_blocking(lambda: _admin(f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"))
+    migrate.upgrade(postgres_url(name))
+    yield name
+    run_blocking(lambda: _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """A fresh, migrated database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "jifen.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("postgres_template")
+    name = f"jifen_t_{os.getpid()}_{next(_counter)}"
+    run_blocking(lambda: _admin(f"CREATE DATABASE {name} TEMPLATE {template}"))
+    yield postgres_url(name)
+    run_blocking(lambda: _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+async def services(database_url, clock):
+    built = Services.build(database_url, clock)
+    yield built
+    await built.close()
+
+
+class GraphQLClient:
+    """A real HTTP client speaking GraphQL to the live server."""
+
+    def __init__(self, base_url: str, token: str | None = None) -> None:
+        self.base_url = base_url
+        self.token = token
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def post(self, query: str, variables: dict | None = None, **kwargs) -> httpx.Response:
+        return httpx.post(f"{self.base_url}/graphql", json={"query": query, "variables": variables or {}},
+                          headers=self.headers(), timeout=30, **kwargs)
+
+    def execute(self, query: str, variables: dict | None = None) -> dict:
+        response = self.post(query, variables)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def data(self, query: str, variables: dict | None = None) -> dict:
+        body = self.execute(query, variables)
+        assert "errors" not in body, body
+        return body["data"]
+
+    async def execute_async(self, http: httpx.AsyncClient, query: str, variables: dict | None = None) -> dict:
+        response = await http.post(f"{self.base_url}/graphql", json={"query": query, "variables": variables or {}},
+                                   headers=self.headers(), timeout=60)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@dataclass
+class LiveServer:
+    base_url: str
+    clock: ManualClock
+    database_url: str
+
+    def member(self, member_id: str | None = None, nickname: str | None = None) -> GraphQLClient:
+        member_id = member_id or f"m-{uuid.uuid4().hex[:12]}"
+        return GraphQLClient(self.base_url, issue_token(SECRET, member_id, nickname=nickname))
+
+    def staff(self, name: str = "alice-ops") -> GraphQLClient:
+        return GraphQLClient(self.base_url, issue_token(SECRET, name, role="staff"))
+
+    def anonymous(self) -> GraphQLClient:
+        return GraphQLClient(self.base_url)
+
+
+def start_server(app) -> tuple[uvicorn.Server, threading.Thread, str]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.01)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def stop_server(server: uvicorn.Server, thread: threading.Thread) -> None:
+    server.should_exit = True
+    thread.join(timeout=20)
+
+
+@pytest.fixture
+def live_server(database_url, clock):
+    settings = Settings(database_url=database_url, secret=SECRET, env="dev", sweep_seconds=0)
+    server, thread, base_url = start_server(create_app(settings, clock=clock))
+    yield LiveServer(base_url, clock, database_url)
+    stop_server(server, thread)
