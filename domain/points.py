@@ -92,6 +92,9 @@ class PointsOperations:
                      expected: str, rule: Rule) -> PointsOutcome:
         now = self.clock.now()
         brand = await brand_settings(uow)
+        if member.account.held:
+            for hold in await uow.ledger.active_holds_due(member.id, now):
+                member.account.release_hold(hold, now, expired=True)
         member.account.expire_due(now)
         first_new = len(member.account.new_entries)
         checkpoint = member.account.checkpoint()
@@ -182,6 +185,10 @@ class PointsService:
 
     @staticmethod
     async def _hold_of(ctx: OperationContext, hold_id: int) -> Hold:
+        """The hold as this transaction sees it: one that just timed out is already resolved."""
+        for touched in ctx.member.account.changed_holds:
+            if touched.id == hold_id:
+                return touched
         hold = await ctx.uow.ledger.hold(hold_id)
         if hold is None or hold.member_id != ctx.member.id:
             raise NotFound("no such hold", ("holdId",))

@@ -64,6 +64,11 @@ class SqlLedgerRepository:
             .order_by(holds.c.expires_at).limit(limit))
         return [hold_from_row(row) for row in rows]
 
+    async def active_holds_due(self, member_id: int, now: datetime) -> list[Hold]:
+        rows = await self.connection.execute(select(holds).where(
+            holds.c.member_id == member_id, holds.c.status == HoldStatus.ACTIVE.value, holds.c.expires_at <= now))
+        return [hold_from_row(row) for row in rows]
+
     async def member_ids(self, after_id: int, limit: int) -> list[int]:
         rows = await self.connection.execute(
             select(members.c.id).where(members.c.id > after_id).order_by(members.c.id).limit(limit))
