@@ -175,3 +175,20 @@ def test_public_catalogue_of_rules(live_server):
     data = live_server.anonymous().data("{ tiers { code growthThreshold } checkInRule { basePoints } brand { timezone } }")
     assert [t["code"] for t in data["tiers"]] == ["V1", "V2", "V3", "V4", "V5", "V6"]
     assert data["checkInRule"]["basePoints"] == 10 and data["brand"]["timezone"] == "Asia/Shanghai"
+
+
+async def test_internal_errors_are_masked_and_logged_with_a_request_id(live_server, caplog):
+    from persistence.database import Database
+    database = Database.connect(live_server.database_url)
+    try:
+        async with database.write_engine.begin() as connection:
+            await connection.exec_driver_sql("ALTER TABLE settings RENAME TO settings_gone")
+    finally:
+        await database.dispose()
+    body = live_server.anonymous().execute("{ tiers { code } }")
+    error = body["errors"][0]
+    assert error["message"] == "Internal server error"
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert "settings" not in str(body)  # no SQL, table names or tracebacks leak
+    request_id = error["extensions"]["requestId"]
+    assert any(request_id in record.getMessage() and record.exc_info for record in caplog.records)

@@ -1,0 +1,139 @@
+"""The `jifen` command as a user runs it: real processes, real databases."""
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import jwt
+import pytest
+
+from tests.conftest import SECRET
+from tests.documents import CHECK_IN
+
+JIFEN = str(Path(sys.executable).with_name("jifen"))
+
+
+def jifen(*args, env=None, **kwargs):
+    return subprocess.run([JIFEN, *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "JIFEN_SECRET": SECRET, **(env or {})}, **kwargs)
+
+
+def test_member_and_staff_tokens():
+    member = jifen("token", "member", "u-42", "--nickname", "小明")
+    claims = jwt.decode(member.stdout.strip(), SECRET, algorithms=["HS256"])
+    assert (claims["sub"], claims["role"], claims["nickname"]) == ("u-42", "member", "小明")
+    staff = jifen("token", "staff", "ops-li")
+    assert jwt.decode(staff.stdout.strip(), SECRET, algorithms=["HS256"])["role"] == "staff"
+    assert jifen("token", "member", "not valid!").returncode != 0
+
+
+def test_prod_refuses_a_missing_or_short_secret(tmp_path):
+    for secret in ("", "short"):
+        result = jifen("migrate", env={"JIFEN_ENV": "prod", "JIFEN_SECRET": secret,
+                                       "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
+        assert result.returncode != 0 and "JIFEN_SECRET" in result.stderr
+
+
+def test_dev_without_a_secret_warns_loudly(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    env.pop("JIFEN_SECRET", None)
+    result = subprocess.run([JIFEN, "migrate"], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0 and "JIFEN_SECRET is not set" in result.stderr
+
+
+def test_migrate_expire_and_check_on_each_database(database_url):
+    env = {"DATABASE_URL": database_url}
+    assert jifen("migrate", env=env).returncode == 0
+    expire = jifen("expire", env=env)
+    assert expire.returncode == 0 and "expired 0 points" in expire.stdout
+    check = jifen("check", env=env)
+    assert check.returncode == 0 and "OK" in check.stdout
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_demo(workdir, port):
+    process = subprocess.Popen([JIFEN, "serve", "--demo", "--port", str(port)], cwd=workdir,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={k: v for k, v in os.environ.items() if k not in ("JIFEN_SECRET", "DATABASE_URL")})
+    tokens, lines = {}, []
+    deadline = time.monotonic() + 60
+    while len(tokens) < 2 and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        lines.append(line)
+        if line.startswith(("member token", "staff token")):
+            tokens[line.split()[0]] = line.rsplit(" ", 1)[1].strip()
+    assert len(tokens) == 2, "".join(lines)
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return process, tokens, lines
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("server did not answer")
+
+
+def stop(process):
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_serve_demo_from_an_empty_directory(tmp_path):
+    """The README's first command: a new user checks in with the printed token."""
+    port = free_port()
+    process, tokens, lines = start_demo(tmp_path, port)
+    try:
+        url = f"http://127.0.0.1:{port}/graphql"
+        headers = {"Authorization": f"Bearer {tokens['member']}"}
+        result = httpx.post(url, json={"query": CHECK_IN, "variables": {"key": "readme-1"}}, headers=headers).json()
+        payload = result["data"]["checkIn"]
+        assert payload["userErrors"] == [] and payload["entry"]["reason"] == "CHECK_IN"
+        assert payload["member"]["checkIn"]["streak"] == 9  # the demo member checked in the 8 days before
+        staff = httpx.post(url, json={"query": "{ member(id: \"TWVtYmVyOmRlbW8tY2Fyb2w=\") { nickname tier { code } } }"},
+                           headers={"Authorization": f"Bearer {tokens['staff']}"}).json()
+        assert staff["data"]["member"] == {"nickname": "Carol", "tier": {"code": "V2"}}
+        assert "graphiql" in httpx.get(url, headers={"Accept": "text/html"}).text.lower()
+    finally:
+        stop(process)
+    assert (tmp_path / "jifen.db").exists()
+    process, _, lines = start_demo(tmp_path, port)  # a second start keeps the data and does not seed again
+    stop(process)
+    assert any("already present" in line for line in lines)
+
+
+def test_check_reports_a_tampered_balance(tmp_path):
+    import sqlite3
+    db = tmp_path / "t.db"
+    env = {"DATABASE_URL": f"sqlite:///{db}"}
+    assert jifen("migrate", env=env).returncode == 0
+    with sqlite3.connect(db) as connection:
+        connection.execute("INSERT INTO members (external_id, nickname, created_at, tier_level, balance) "
+                           "VALUES ('x', 'x', '2026-01-01 00:00:00', 1, 5)")
+    check = jifen("check", env=env)
+    assert check.returncode == 1 and "balance 5 but entries sum to 0" in check.stdout
+
+
+@pytest.mark.parametrize("env", ["prod"])
+def test_prod_hides_graphiql_and_introspection(tmp_path, env):
+    from api.app import create_app
+    from api.config import Settings
+    from tests.conftest import start_server, stop_server
+
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/p.db", secret=SECRET, env=env, sweep_seconds=0)
+    from persistence import migrate
+    migrate.upgrade(settings.database_url)
+    server, thread, base = start_server(create_app(settings))
+    try:
+        assert httpx.get(f"{base}/graphql", headers={"Accept": "text/html"}).status_code != 200
+        body = httpx.post(f"{base}/graphql", json={"query": "{ __schema { types { name } } }"}).json()
+        assert "errors" in body and not body.get("data")
+        assert httpx.post(f"{base}/graphql", json={"query": "{ tiers { code } }"}).json()["data"]["tiers"]
+    finally:
+        stop_server(server, thread)
