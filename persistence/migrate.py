@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
 
 from persistence.database import async_url
 
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -20,18 +23,18 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def _outside_event_loop(action) -> None:
-    """env.py runs its own event loop, which cannot nest inside a running one."""
+def outside_event_loop(action: Callable[[], T]) -> T:
+    """Call ``action`` where no event loop runs (a thread if need be): env.py starts its own loop."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        action()
-        return
+        return action()
+    results: list[T] = []
     errors: list[BaseException] = []
 
     def target() -> None:
         try:
-            action()
+            results.append(action())
         except BaseException as error:  # handed back to the caller's thread
             errors.append(error)
 
@@ -40,14 +43,15 @@ def _outside_event_loop(action) -> None:
     thread.join()
     if errors:
         raise errors[0]
+    return results[0]
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    _outside_event_loop(lambda: command.upgrade(alembic_config(database_url), revision))
+    outside_event_loop(lambda: command.upgrade(alembic_config(database_url), revision))
 
 
 def downgrade(database_url: str, revision: str) -> None:
-    _outside_event_loop(lambda: command.downgrade(alembic_config(database_url), revision))
+    outside_event_loop(lambda: command.downgrade(alembic_config(database_url), revision))
 
 
 def revisions(database_url: str) -> list[str]:

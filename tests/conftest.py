@@ -40,22 +40,8 @@ _counter = itertools.count()
 
 
 def run_blocking(coroutine_function):
-    """Run an admin coroutine on its own loop in a thread, whatever loop the test is on."""
-    result: list = []
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(asyncio.run(coroutine_function()))
-        except BaseException as error:  # handed back to the test's thread
-            errors.append(error)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-    return result[0]
+    """Run an admin coroutine on its own loop, whatever loop the test is on."""
+    return migrate.outside_event_loop(lambda: asyncio.run(coroutine_function()))
 
 
 def postgres_url(database: str) -> str:

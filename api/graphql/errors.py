@@ -52,22 +52,22 @@ def caller(info: Info) -> Caller:
     return info.context.caller
 
 
-def require_member(info: Info) -> Caller:
+def require_role(info: Info, role: str) -> Caller:
+    """The caller, if signed in with ``role``; otherwise UNAUTHENTICATED or FORBIDDEN."""
     who = caller(info)
     if who.kind == "anonymous":
-        raise Unauthenticated("sign in as a member to do this")
-    if not who.is_member:
-        raise Forbidden("only members can do this")
+        raise Unauthenticated(f"sign in as {role} to do this")
+    if who.kind != role:
+        raise Forbidden(f"only {role} can do this")
     return who
+
+
+def require_member(info: Info) -> Caller:
+    return require_role(info, "member")
 
 
 def require_staff(info: Info) -> Caller:
-    who = caller(info)
-    if who.kind == "anonymous":
-        raise Unauthenticated("sign in as staff to do this")
-    if not who.is_staff:
-        raise Forbidden("only staff can do this")
-    return who
+    return require_role(info, "staff")
 
 
 def require_signed_in(info: Info) -> Caller:
