@@ -5,15 +5,28 @@ from datetime import timedelta
 
 from api.services import Services
 from domain.brand import BrandSettings
+from domain.campaigns import Campaign
 from domain.checkin import CheckInRule, CheckInService
 from domain.clock import ManualClock
 from domain.configuration import Actor
+from domain.ledger import LedgerReason
+from domain.orders import OrderChannel, OrderRule, OrderService
 from domain.points import PointsOperations
+from domain.tasks import Task, TaskKind, TaskPeriod
 from domain.tiers import DEFAULT_TIERS
 
 DEMO_KEY = "demo"
 STAFF = Actor("staff", "demo-staff")
 # (member id, nickname, days of check-ins ending yesterday, welcome points)
+TASKS = [
+    Task("browse-item", "浏览商品 15 秒", TaskKind.BROWSE_ITEM, 5, TaskPeriod.DAILY, 3, position=1),
+    Task("watch-video", "看完一支品牌视频", TaskKind.WATCH_VIDEO, 5, TaskPeriod.DAILY, 2, position=2),
+    Task("share-link", "分享活动页给好友", TaskKind.SHARE_LINK, 10, TaskPeriod.DAILY, 1, position=3),
+    Task("weekly-share", "本周分享 1 次社群", TaskKind.SHARE_LINK, 30, TaskPeriod.WEEKLY, 1, position=4),
+    Task("complete-profile", "完善个人资料", TaskKind.COMPLETE_PROFILE, 50, TaskPeriod.ONCE, 1, position=5),
+    Task("join-group", "加入品牌社群", TaskKind.JOIN_GROUP, 30, TaskPeriod.ONCE, 1, position=6),
+    Task("follow-account", "关注公众号", TaskKind.FOLLOW_ACCOUNT, 20, TaskPeriod.ONCE, 1, position=7),
+]
 MEMBERS = [("demo-alice", "小鹿", 8, 500), ("demo-bob", "阿杰", 3, 2000), ("demo-carol", "Carol", 45, 100)]
 
 
@@ -26,8 +39,15 @@ async def seed(services: Services) -> bool:
     for tier in DEFAULT_TIERS.tiers:
         await services.tiers.update(STAFF, tier)
     await services.check_in.update_rule(STAFF, CheckInRule(10, ((7, 50), (30, 200))))
+    await services.orders.update_rule(STAFF, OrderRule(points_per_yuan=1, return_window_days=7))
+    for task in TASKS:
+        await services.tasks.save(STAFF, task, create=True)
+    now = services.clock.now()
+    await services.campaigns.save(STAFF, Campaign("double-week", "下单双倍积分周", 2000, now, now + timedelta(days=7),
+                                                  (LedgerReason.ORDER,)), create=True)
     for external_id, nickname, days, welcome in MEMBERS:
         await _member_with_history(services, external_id, nickname, days, welcome)
+    await _orders(services)
     now = services.clock.now()
     await tx.write(lambda uow: uow.settings.put(DEMO_KEY, {"seededAt": now.isoformat()}, STAFF.label, now))
     return True
@@ -42,3 +62,14 @@ async def _member_with_history(services: Services, external_id: str, nickname: s
     for day in range(days):
         await check_in.check_in(Actor("member", external_id), member.id, f"demo-checkin-{day}")
         past.advance(timedelta(days=1))
+
+
+async def _orders(services: Services) -> None:
+    """Bob: one order released two weeks ago, one still inside its return window (pending)."""
+    bob = await services.members.ensure("demo-bob")
+    shop = Actor("system", "demo-shop")
+    for days_ago, order_id, amount_fen in ((14, "DEMO-1001", 25800), (2, "DEMO-1002", 8800)):
+        past = ManualClock(services.clock.now() - timedelta(days=days_ago))
+        orders = OrderService(PointsOperations(services.transactions, past), services.transactions, past)
+        await orders.record(shop, bob.id, order_id, amount_fen, OrderChannel.ONLINE, None, f"demo-{order_id}")
+    await services.expiry.run()  # releases the first order

@@ -10,17 +10,22 @@ from strawberry.extensions import (DisableIntrospection, MaskErrors, MaxAliasesL
 from strawberry.tools import merge_types
 
 from api.graphql.brand import BrandMutations, BrandQueries
+from api.graphql.campaigns import CampaignMutations, CampaignQueries
 from api.graphql.checkin import CheckInMutations, CheckInQueries
 from api.graphql.ledger import LedgerEntry
 from api.graphql.members import MemberMutations, MemberQueries, MemberType
 from api.graphql.node import NodeQueries
+from api.graphql.orders import OrderMutations, OrderQueries, PurchaseOrderType
 from api.graphql.points import PointsMutations
+from api.graphql.tasks import TaskMutations, TaskQueries
 from domain.errors import DomainError
 
 log = logging.getLogger("jifen.api")
 
-Query = merge_types("Query", (MemberQueries, CheckInQueries, BrandQueries, NodeQueries))
-Mutation = merge_types("Mutation", (CheckInMutations, PointsMutations, MemberMutations, BrandMutations))
+Query = merge_types("Query", (MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CampaignQueries,
+                              BrandQueries, NodeQueries))
+Mutation = merge_types("Mutation", (CheckInMutations, TaskMutations, OrderMutations, PointsMutations,
+                                    CampaignMutations, MemberMutations, BrandMutations))
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -67,7 +72,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
                   lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return JifenSchema(query=Query, mutation=Mutation, types=[MemberType, LedgerEntry], extensions=extensions)
+    return JifenSchema(query=Query, mutation=Mutation, types=[MemberType, LedgerEntry, PurchaseOrderType], extensions=extensions)
 
 
 def sdl() -> str:

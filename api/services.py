@@ -4,12 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.brand import BrandService
+from domain.campaigns import CampaignService
 from domain.checkin import CheckInService
 from domain.clock import Clock, SystemClock
 from domain.expiry import ExpirySweep
 from domain.members import MemberService, PointsQueries
+from domain.orders import OrderService
 from domain.points import PointsOperations, PointsService
 from domain.reconciliation import Reconciliation
+from domain.tasks import TaskService
 from domain.tiers import TierService
 from persistence.database import Database
 from persistence.unit_of_work import SqlTransactions
@@ -28,6 +31,9 @@ class Services:
     brand: BrandService
     expiry: ExpirySweep
     reconciliation: Reconciliation
+    orders: OrderService
+    campaigns: CampaignService
+    tasks: TaskService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None) -> "Services":
@@ -37,7 +43,8 @@ class Services:
         operations = PointsOperations(tx, clock)
         return cls(database, clock, tx, MemberService(tx, clock), PointsService(operations),
                    PointsQueries(tx, clock), CheckInService(operations, tx, clock), TierService(tx, clock),
-                   BrandService(tx, clock), ExpirySweep(tx, clock), Reconciliation(tx))
+                   BrandService(tx, clock), ExpirySweep(tx, clock), Reconciliation(tx),
+                   OrderService(operations, tx, clock), CampaignService(tx, clock), TaskService(operations, tx, clock))
 
     async def close(self) -> None:
         await self.database.dispose()

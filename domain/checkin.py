@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from domain import configuration
 from domain.brand import brand_settings
+from domain.campaigns import boost_for
 from domain.clock import Clock
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, Refusal
@@ -99,6 +100,10 @@ class CheckInService:
             expires_at = ctx.brand.expiry_for(ctx.now)
             account.credit(rule_.base_points, LedgerReason.CHECK_IN, ctx.now, expires_at, member.label,
                            f"第 {streak} 天", f"checkin:{today.isoformat()}")
+            boost = await boost_for(ctx.uow, rule_.base_points, ctx.now, LedgerReason.CHECK_IN, ctx.member.tier_level)
+            if boost:
+                account.credit(boost.bonus_points, LedgerReason.CAMPAIGN_BONUS, ctx.now, expires_at, member.label,
+                               f"活动 {boost.campaign.name} · 签到", f"checkin:{today.isoformat()}")
             if bonus := rule_.bonus_for(streak):
                 account.credit(bonus, LedgerReason.STREAK_BONUS, ctx.now, expires_at, member.label,
                                f"连续签到 {streak} 天", f"checkin:{today.isoformat()}")

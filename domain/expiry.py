@@ -1,11 +1,14 @@
-"""The sweep: expire due lots (first earned, first expired) and release holds whose time ran out."""
+"""The sweep: release orders past their return window, release holds whose time ran out, and
+expire due lots (first earned, first expired)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.brand import brand_settings
 from domain.clock import Clock
 from domain.configuration import SYSTEM
 from domain.idempotency import RETENTION
+from domain.orders import release_due_orders
 from domain.ports import Transactions, UnitOfWork
 from domain.tiers import tier_table
 
@@ -14,6 +17,7 @@ BATCH = 200
 
 @dataclass
 class SweepReport:
+    orders_released: int = 0
     members_expired: int = 0
     points_expired: int = 0
     holds_released: int = 0
@@ -30,6 +34,7 @@ class ExpirySweep:
     async def run(self) -> SweepReport:
         report = SweepReport()
         now = self.clock.now()
+        await self._release_due_orders(report)
         await self._release_due_holds(report)
         after = 0
         while member_ids := await self.transactions.read(
@@ -53,6 +58,26 @@ class ExpirySweep:
             member.refresh_tier(await tier_table(uow), self.clock.now())
             await uow.members.save(member)
         return -sum(e.delta for e in entries)
+
+    async def _release_due_orders(self, report: SweepReport) -> None:
+        after = 0
+        while member_ids := await self.transactions.read(
+                lambda uow: uow.orders.members_with_due(self.clock.now(), after, BATCH)):
+            for member_id in member_ids:
+                report.orders_released += await self.transactions.write(
+                    lambda uow, m=member_id: self._release_orders(uow, m))
+            after = member_ids[-1]
+
+    async def _release_orders(self, uow: UnitOfWork, member_id: int) -> int:
+        member = await uow.members.lock(member_id)
+        if member is None:
+            return 0
+        now = self.clock.now()
+        due = await release_due_orders(uow, member, now, (await brand_settings(uow)).expiry_for(now))
+        if due:
+            member.refresh_tier(await tier_table(uow), now)
+            await uow.members.save(member)
+        return due
 
     async def _release_due_holds(self, report: SweepReport) -> None:
         while holds := await self.transactions.read(lambda uow: uow.ledger.holds_due(self.clock.now(), BATCH)):

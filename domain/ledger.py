@@ -6,10 +6,16 @@ their expiry instant (points earned in the same month share one lot, so a
 member has a handful of open lots, not one per check-in). Spending consumes
 the lots that expire first. Holds reserve points without spending them.
 
+Points not yet earned for good (an order inside its return window) are
+``pending``: counted, shown, but not spendable until released. A reversal
+that finds the points already spent takes what is available and records the
+rest as ``debt``, which later credits repay first.
+
 Invariants, checked by ``audit_account`` and by the property tests:
   balance == sum(entry deltas) == sum(lot remaining)
   held == sum(active hold amounts)
   available == balance - held >= 0
+  pending >= 0, debt >= 0
 """
 from __future__ import annotations
 
@@ -101,6 +107,8 @@ class PointsAccount:
     held: int = 0
     lifetime_earned: int = 0
     growth: int = 0
+    pending: int = 0
+    debt: int = 0
     lots: dict[datetime, int] = field(default_factory=dict)
     new_entries: list[LedgerEntry] = field(default_factory=list)
     changed_lots: set[datetime] = field(default_factory=set)
@@ -120,7 +128,37 @@ class PointsAccount:
         self.lifetime_earned += points
         if reason in GROWTH_REASONS:
             self.growth += points
-        return self._append(points, reason, at, actor, expires_at, memo, ref)
+        entry = self._append(points, reason, at, actor, expires_at, memo, ref)
+        self._repay_debt(at)
+        return entry
+
+    def add_pending(self, points: int) -> None:
+        require_positive_points(points, ("points",))
+        self.pending += points
+
+    def drop_pending(self, points: int) -> None:
+        if not 0 <= points <= self.pending:
+            raise AssertionError(f"member {self.member_id} has {self.pending} pending, cannot drop {points}")
+        self.pending -= points
+
+    def reverse(self, points: int, at: datetime, actor: str, memo: str | None = None,
+                ref: str | None = None) -> LedgerEntry | None:
+        """Take back points already credited: what is available now, the rest as debt."""
+        require_positive_points(points, ("points",))
+        taken = min(points, self.available)
+        self.debt += points - taken
+        if not taken:
+            return None
+        self._consume_lots(taken)
+        return self._append(-taken, LedgerReason.REVERSAL, at, actor, None, memo, ref)
+
+    def _repay_debt(self, at: datetime) -> None:
+        repaid = min(self.debt, self.available)
+        if repaid <= 0:
+            return
+        self.debt -= repaid
+        self._consume_lots(repaid)
+        self._append(-repaid, LedgerReason.REVERSAL, at, "system:debt", None, "偿还欠分 (repays an earlier reversal)", "debt")
 
     def debit(self, points: int, reason: LedgerReason, at: datetime, actor: str,
               memo: str | None = None, ref: str | None = None) -> LedgerEntry:
@@ -208,12 +246,12 @@ class PointsAccount:
         return entry
 
     def checkpoint(self) -> tuple:
-        return (self.balance, self.held, self.lifetime_earned, self.growth, dict(self.lots),
+        return (self.balance, self.held, self.lifetime_earned, self.growth, self.pending, self.debt, dict(self.lots),
                 len(self.new_entries), set(self.changed_lots), len(self.new_holds), len(self.changed_holds))
 
     def restore(self, checkpoint: tuple) -> None:
         """Undo a rule that refused halfway, so a refusal never leaves a partial change behind."""
-        (self.balance, self.held, self.lifetime_earned, self.growth, self.lots,
+        (self.balance, self.held, self.lifetime_earned, self.growth, self.pending, self.debt, self.lots,
          entries, self.changed_lots, holds, changed_holds) = checkpoint
         del self.new_entries[entries:]
         del self.new_holds[holds:]
@@ -244,6 +282,9 @@ class AccountSnapshot:
     entry_balances_after: list[int]
     lots_remaining: int
     active_holds: int
+    pending: int = 0
+    pending_orders: int = 0
+    debt: int = 0
 
 
 def audit_account(s: AccountSnapshot) -> list[str]:
@@ -263,4 +304,8 @@ def audit_account(s: AccountSnapshot) -> list[str]:
         problems.append(f"held {s.held} but active holds sum to {s.active_holds}")
     if s.balance - s.held < 0:
         problems.append(f"available is negative: {s.balance - s.held}")
+    if s.pending != s.pending_orders:
+        problems.append(f"pending {s.pending} but orders inside their return window hold {s.pending_orders}")
+    if s.debt < 0:
+        problems.append(f"debt is negative: {s.debt}")
     return problems

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from domain.clock import Clock
 from domain.errors import InvalidInput
-from domain.ledger import PointsAccount
+from domain.ledger import NEVER, PointsAccount
 from domain.tiers import TierChange, TierTable, tier_table
 
 if TYPE_CHECKING:
@@ -80,20 +80,16 @@ class MemberService:
         return await self.transactions.read(lambda uow: uow.members.get_by_external_id(external_id))
 
 
-@dataclass(frozen=True)
-class PointsView:
-    available: int
-    pending: int
-    held: int
-    lifetime_earned: int
-
-
 class PointsQueries:
-    """Read side of a member's points, batched so a list of members costs one query per hop."""
+    """Read side of a member's points that the member row alone does not answer."""
 
     def __init__(self, transactions: "Transactions", clock: Clock) -> None:
         self.transactions = transactions
         self.clock = clock
+
+    async def lots(self, member_id: int) -> list[tuple[datetime, int]]:
+        lots = await self.transactions.read(lambda uow: uow.ledger.open_lots(member_id))
+        return sorted((expires_at, points) for expires_at, points in lots.items() if expires_at < NEVER)
 
     async def expiring_soon(self, member_id: int, days: int) -> int:
         if not 0 <= days <= 366:

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from domain.ledger import AccountSnapshot, Hold, HoldStatus, LedgerEntry, LedgerReason
-from persistence.tables import holds, ledger_entries, members, point_lots
+from domain.orders import OrderStatus
+from persistence.tables import holds, ledger_entries, members, point_lots, purchase_orders
 
 
 def entry_from_row(row) -> LedgerEntry:
@@ -75,8 +76,8 @@ class SqlLedgerRepository:
         return [row.id for row in rows]
 
     async def audit_snapshot(self, member_id: int) -> AccountSnapshot:
-        member = (await self.connection.execute(
-            select(members.c.balance, members.c.held).where(members.c.id == member_id))).one()
+        member = (await self.connection.execute(select(
+            members.c.balance, members.c.held, members.c.pending, members.c.debt).where(members.c.id == member_id))).one()
         entries = (await self.connection.execute(
             select(ledger_entries.c.delta, ledger_entries.c.balance_after)
             .where(ledger_entries.c.member_id == member_id).order_by(ledger_entries.c.id))).all()
@@ -85,5 +86,10 @@ class SqlLedgerRepository:
         active = await self.connection.scalar(
             select(func.coalesce(func.sum(holds.c.amount), 0))
             .where(holds.c.member_id == member_id, holds.c.status == HoldStatus.ACTIVE.value))
+        orders = purchase_orders.c
+        worth = (orders.base_points + orders.bonus_points) * (orders.amount_fen - orders.refunded_fen) // orders.amount_fen
+        pending_orders = await self.connection.scalar(select(func.coalesce(func.sum(worth), 0)).where(
+            orders.member_id == member_id, orders.status == OrderStatus.PENDING.value))
         return AccountSnapshot(member_id, member.balance, member.held, [e.delta for e in entries],
-                               [e.balance_after for e in entries], int(lots), int(active))
+                               [e.balance_after for e in entries], int(lots), int(active), member.pending,
+                               int(pending_orders), member.debt)

@@ -15,7 +15,7 @@ from persistence.tables import holds, ledger_entries, members, point_lots, tier_
 
 
 def member_from_row(row) -> Member:
-    account = PointsAccount(row.id, row.balance, row.held, row.lifetime_earned, row.growth)
+    account = PointsAccount(row.id, row.balance, row.held, row.lifetime_earned, row.growth, row.pending, row.debt)
     return Member(row.id, row.external_id, row.nickname, row.created_at, row.tier_level, account)
 
 
@@ -44,7 +44,7 @@ class SqlMemberRepository:
     async def add_if_absent(self, external_id: str, nickname: str, tier_level: int, at: datetime) -> None:
         statement = upsert(self.dialect)(members).values(
             external_id=external_id, nickname=nickname, created_at=at, tier_level=tier_level,
-            growth=0, balance=0, held=0, pending=0, lifetime_earned=0)
+            growth=0, balance=0, held=0, pending=0, lifetime_earned=0, debt=0)
         await self.connection.execute(statement.on_conflict_do_nothing(index_elements=["external_id"]))
 
     async def lock(self, member_id: int) -> Member | None:
@@ -69,8 +69,8 @@ class SqlMemberRepository:
                 member_id=change.member_id, from_level=change.from_level, to_level=change.to_level,
                 growth=change.growth, changed_at=change.changed_at))
         await self.connection.execute(update(members).where(members.c.id == member.id).values(
-            balance=account.balance, held=account.held, growth=account.growth,
-            lifetime_earned=account.lifetime_earned, tier_level=member.tier_level))
+            balance=account.balance, held=account.held, growth=account.growth, pending=account.pending,
+            debt=account.debt, lifetime_earned=account.lifetime_earned, tier_level=member.tier_level))
         account.mark_saved()
         member.new_tier_changes.clear()
         return saved

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import (JSON, BigInteger, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData,
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData,
                         String, Table, TypeDecorator)
 
 metadata = MetaData()
@@ -44,6 +44,7 @@ members = Table(
     Column("held", BigInteger, nullable=False, default=0),
     Column("pending", BigInteger, nullable=False, default=0),
     Column("lifetime_earned", BigInteger, nullable=False, default=0),
+    Column("debt", BigInteger, nullable=False, default=0),
 )
 
 ledger_entries = Table(
@@ -101,6 +102,65 @@ tier_changes = Table(
     Column("growth", BigInteger, nullable=False),
     Column("changed_at", UtcDateTime, nullable=False),
     Index("ix_tier_changes_member_id", "member_id", "id"),
+)
+
+purchase_orders = Table(
+    "purchase_orders", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("order_id", String(64), nullable=False, unique=True),
+    Column("channel", String(16), nullable=False),
+    Column("store_id", String(64), nullable=True),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("refunded_fen", BigInteger, nullable=False),
+    Column("base_points", BigInteger, nullable=False),
+    Column("bonus_points", BigInteger, nullable=False),
+    Column("campaign_code", String(40), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("placed_at", UtcDateTime, nullable=False),
+    Column("release_at", UtcDateTime, nullable=False),
+    Column("released_at", UtcDateTime, nullable=True),
+    Column("credited_points", BigInteger, nullable=False),
+    Column("reversed_points", BigInteger, nullable=False),
+    Column("recorded_by", String(160), nullable=False),
+    Index("ix_purchase_orders_status_release_at", "status", "release_at"),
+    Index("ix_purchase_orders_member_id", "member_id", "id"),
+)
+
+campaigns = Table(
+    "campaigns", metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", String(60), nullable=False),
+    Column("multiplier_permille", Integer, nullable=False),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("tier_levels", JSON, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Index("ix_campaigns_ends_at", "ends_at"),
+)
+
+tasks = Table(
+    "tasks", metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", String(60), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("period", String(8), nullable=False),
+    Column("cap", Integer, nullable=False),
+    Column("description", String(500), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("position", Integer, nullable=False),
+)
+
+task_completions = Table(
+    "task_completions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("task_code", String(40), nullable=False),
+    Column("period_key", String(16), nullable=False),
+    Column("completed_at", UtcDateTime, nullable=False),
+    Index("ix_task_completions_member_task_period", "member_id", "task_code", "period_key"),
 )
 
 idempotency_keys = Table(

@@ -9,12 +9,15 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from persistence.campaigns import SqlCampaignRepository
 from persistence.checkin import SqlCheckInRepository
 from persistence.database import Database
 from persistence.idempotency import SqlIdempotencyRepository
 from persistence.ledger import SqlLedgerRepository
 from persistence.members import SqlMemberRepository
+from persistence.orders import SqlOrderRepository
 from persistence.settings import SqlAuditLog, SqlSettingsRepository
+from persistence.tasks import SqlTaskRepository
 
 T = TypeVar("T")
 log = logging.getLogger("jifen.persistence")
@@ -30,6 +33,9 @@ class SqlUnitOfWork:
         self.members = SqlMemberRepository(connection)
         self.ledger = SqlLedgerRepository(connection)
         self.check_ins = SqlCheckInRepository(connection)
+        self.orders = SqlOrderRepository(connection)
+        self.campaigns = SqlCampaignRepository(connection)
+        self.tasks = SqlTaskRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)
         self.settings = SqlSettingsRepository(connection)
         self.audit = SqlAuditLog(connection)

@@ -54,13 +54,25 @@ def entry_type(entry: ledger.LedgerEntry | None) -> LedgerEntry | None:
     return None if entry is None else LedgerEntry(_entry=entry)
 
 
+@strawberry.type(description="Points earned together that expire together (first earned, first expired).")
+class PointsLot:
+    points: int
+    expires_at: datetime
+
+
 @strawberry.type(description="A member's points. `available` = entries summed minus active holds.")
 class Points:
     available: int
-    pending: int
+    pending: int = strawberry.field(description="From orders still inside their return window.")
     held: int
     lifetime_earned: int
+    debt: int = strawberry.field(description="Points reversed after they were spent; later earnings repay it first.")
     _member_id: strawberry.Private[int]
+
+    @strawberry.field(description="Open lots that expire, soonest first.")
+    async def expiring_lots(self, info: Info) -> list[PointsLot]:
+        lots = await info.context.services.points_queries.lots(self._member_id)
+        return [PointsLot(points=points, expires_at=expires_at) for expires_at, points in lots]
 
     @strawberry.field(description="Points that expire within `days` days unless spent first.")
     async def expiring_soon(self, info: Info, days: int = 30) -> int:

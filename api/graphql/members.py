@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -14,6 +15,9 @@ from api.graphql.relay import Connection, Node, check_first, connection, decode_
 from domain import members, tiers
 from domain.errors import DomainError, InvalidInput
 from domain.ledger import LedgerReason as DomainReason
+
+if TYPE_CHECKING:
+    from api.graphql.orders import PurchaseOrderType
 
 
 @strawberry.type(description="A membership tier (V1..V6).")
@@ -77,8 +81,8 @@ class MemberType(Node):
     @strawberry.field
     def points(self) -> Points:
         account = self._member.account
-        return Points(available=account.available, pending=0, held=account.held,
-                      lifetime_earned=account.lifetime_earned, _member_id=self._member.id)
+        return Points(available=account.available, pending=account.pending, held=account.held,
+                      lifetime_earned=account.lifetime_earned, debt=account.debt, _member_id=self._member.id)
 
     @strawberry.field(description="Newest first. `first` is required, at most 100.")
     async def ledger(self, info: Info, first: int, after: str | None = None,
@@ -91,6 +95,17 @@ class MemberType(Node):
         entries = await info.context.services.transactions.read(
             lambda uow: uow.ledger.entries_page(self._member.id, before, first + 1, wanted))
         return connection([LedgerEntry(_entry=e) for e in entries], [e.id for e in entries], first,
+                          before is not None)
+
+    @strawberry.field(description="Orders from the brand's shop, newest first.")
+    async def orders(self, info: Info, first: int, after: str | None = None
+                     ) -> Connection[Annotated["PurchaseOrderType", strawberry.lazy("api.graphql.orders")]]:
+        from api.graphql.orders import PurchaseOrderType
+        check_first(first)
+        before = decode_cursor(after)
+        found = await info.context.services.transactions.read(
+            lambda uow: uow.orders.page(self._member.id, before, first + 1))
+        return connection([PurchaseOrderType(_order=o) for o in found], [o.id for o in found], first,
                           before is not None)
 
     @strawberry.field(name="checkIn")
@@ -117,13 +132,20 @@ async def visible_member(info: Info, external_id: str) -> members.Member | None:
     return await info.context.services.members.find(external_id)
 
 
-async def resolve_member_id(info: Info, global_id: str) -> int:
-    """Staff inputs name members by global id; unknown ones are a user error, not a crash."""
+async def member_key(member_id: str) -> str:
+    """Staff and systems may name a member by global id or by the brand's own member id."""
     try:
-        _, external_id = from_global_id(global_id, "Member")
-    except BadUserInput as error:
-        raise InvalidInput(error.message, ("memberId",)) from None
-    member = await info.context.services.members.find(external_id)
+        type_name, external_id = from_global_id(member_id)
+    except BadUserInput:
+        type_name, external_id = "Member", member_id
+    if type_name != "Member":
+        raise InvalidInput("not a member id", ("memberId",))
+    return members.validate_external_id(external_id)
+
+
+async def resolve_member_id(info: Info, member_id: str) -> int:
+    """An existing member's internal id; unknown ones are a user error, not a crash."""
+    member = await info.context.services.members.find(await member_key(member_id))
     if member is None:
         raise InvalidInput("no such member", ("memberId",))
     return member.id

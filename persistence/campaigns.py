@@ -1,0 +1,42 @@
+"""Campaigns: read on every earning, so the active ones are found by an indexed end time."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from domain.campaigns import Campaign
+from domain.ledger import LedgerReason
+from persistence.members import upsert
+from persistence.tables import campaigns
+
+
+def campaign_from_row(row) -> Campaign:
+    return Campaign(row.code, row.name, row.multiplier_permille, row.starts_at, row.ends_at,
+                    tuple(LedgerReason(r) for r in row.reasons), tuple(row.tier_levels), row.enabled)
+
+
+class SqlCampaignRepository:
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    async def get(self, code: str) -> Campaign | None:
+        row = (await self.connection.execute(select(campaigns).where(campaigns.c.code == code))).first()
+        return campaign_from_row(row) if row else None
+
+    async def all(self) -> list[Campaign]:
+        rows = await self.connection.execute(select(campaigns).order_by(campaigns.c.starts_at, campaigns.c.code))
+        return [campaign_from_row(row) for row in rows]
+
+    async def active(self, at: datetime) -> list[Campaign]:
+        rows = await self.connection.execute(select(campaigns).where(
+            campaigns.c.ends_at > at, campaigns.c.starts_at <= at, campaigns.c.enabled.is_(True)))
+        return [campaign_from_row(row) for row in rows]
+
+    async def put(self, campaign: Campaign) -> None:
+        values = {"name": campaign.name, "multiplier_permille": campaign.multiplier_permille,
+                  "starts_at": campaign.starts_at, "ends_at": campaign.ends_at,
+                  "reasons": [r.value for r in campaign.reasons], "tier_levels": list(campaign.tier_levels),
+                  "enabled": campaign.enabled}
+        statement = upsert(self.connection.dialect.name)(campaigns).values(code=campaign.code, **values)
+        await self.connection.execute(statement.on_conflict_do_update(index_elements=["code"], set_=values))

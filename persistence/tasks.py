@@ -1,0 +1,56 @@
+"""Tasks and how often each member did each one in each period."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, tuple_
+
+from domain.tasks import Task, TaskKind, TaskPeriod
+from persistence.members import upsert
+from persistence.tables import task_completions, tasks
+
+
+def task_from_row(row) -> Task:
+    return Task(row.code, row.name, TaskKind(row.kind), row.points, TaskPeriod(row.period), row.cap,
+                row.description, row.enabled, row.position)
+
+
+class SqlTaskRepository:
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    async def get(self, code: str) -> Task | None:
+        row = (await self.connection.execute(select(tasks).where(tasks.c.code == code))).first()
+        return task_from_row(row) if row else None
+
+    async def all(self) -> list[Task]:
+        rows = await self.connection.execute(select(tasks).order_by(tasks.c.position, tasks.c.code))
+        return [task_from_row(row) for row in rows]
+
+    async def put(self, task: Task) -> None:
+        values = {"name": task.name, "kind": task.kind.value, "points": task.points, "period": task.period.value,
+                  "cap": task.cap, "description": task.description, "enabled": task.enabled,
+                  "position": task.position}
+        statement = upsert(self.connection.dialect.name)(tasks).values(code=task.code, **values)
+        await self.connection.execute(statement.on_conflict_do_update(index_elements=["code"], set_=values))
+
+    async def completions(self, member_id: int, code: str, period_key: str) -> int:
+        return await self.connection.scalar(select(func.count()).select_from(task_completions).where(
+            task_completions.c.member_id == member_id, task_completions.c.task_code == code,
+            task_completions.c.period_key == period_key))
+
+    async def completion_counts(self, member_id: int,
+                                keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        if not keys:
+            return {}
+        pair = tuple_(task_completions.c.task_code, task_completions.c.period_key)
+        rows = await self.connection.execute(
+            select(task_completions.c.task_code, task_completions.c.period_key, func.count().label("done"))
+            .where(task_completions.c.member_id == member_id, pair.in_(list(keys)))
+            .group_by(task_completions.c.task_code, task_completions.c.period_key))
+        return {(row.task_code, row.period_key): row.done for row in rows}
+
+    async def add_completion(self, member_id: int, code: str, period_key: str, at: datetime) -> None:
+        await self.connection.execute(insert(task_completions).values(
+            member_id=member_id, task_code=code, period_key=period_key, completed_at=at))
