@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import uuid
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -19,6 +20,7 @@ from api.schema import build_schema
 from api.scheduler import Scheduler
 from api.services import Services
 from domain.clock import Clock
+from domain.members import Member
 
 log = logging.getLogger("jifen.api")
 
@@ -30,43 +32,60 @@ class JifenGraphQL(GraphQL):
         self.services = services
 
     async def get_context(self, request, response) -> Context:
-        caller: Caller = request.scope.get("state", {}).get("caller", ANONYMOUS)
-        member = None
-        if caller.is_member:
-            member = await self.services.members.ensure(caller.name, caller.nickname)
-            caller = Caller(caller.kind, caller.name, caller.nickname, member.id)
-        return Context(self.services, caller, build_loaders(self.services), member=member,
-                       request=request, response=response)
+        state = request.scope.get("state", {})
+        return Context(self.services, state.get("caller", ANONYMOUS), build_loaders(self.services),
+                       member=state.get("member"), request=request, response=response,
+                       request_id=state.get("request_id") or uuid.uuid4().hex)
 
 
-def unauthenticated(message: str) -> Response:
-    body = {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
-    return Response(json.dumps(body), status_code=401, media_type="application/json",
-                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+def graphql_error(status: int, message: str, code: str, request_id: str | None = None) -> Response:
+    extensions = {"code": code, **({"requestId": request_id} if request_id else {})}
+    headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else {}
+    return Response(json.dumps({"errors": [{"message": message, "extensions": extensions}]}, ensure_ascii=False),
+                    status_code=status, media_type="application/json", headers=headers)
 
 
 class Authenticating:
-    """Check the bearer token before GraphQL runs, so a bad token never reaches a resolver."""
+    """Check the bearer token and load (or create) the member before GraphQL runs.
 
-    def __init__(self, graphql: JifenGraphQL, secret: str) -> None:
+    A bad token never reaches a resolver; a failure while loading the member is
+    answered like any internal error: masked, with a request id, and logged.
+    """
+
+    def __init__(self, graphql: JifenGraphQL, services: Services, secret: str) -> None:
         self.graphql = graphql
+        self.services = services
         self.secret = secret
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
+            state = scope.setdefault("state", {})
+            state["request_id"] = request_id = uuid.uuid4().hex
             try:
                 caller = caller_from_header(self.secret, Headers(scope=scope).get("authorization"))
             except InvalidToken as error:
-                await unauthenticated(str(error))(scope, receive, send)
+                await graphql_error(401, str(error), "UNAUTHENTICATED")(scope, receive, send)
                 return
-            scope.setdefault("state", {})["caller"] = caller
+            try:
+                state["caller"], state["member"] = await self.signed_in(caller)
+            except Exception:  # masked below; the traceback goes to the log with the request id
+                log.exception("could not load the caller [request %s]", request_id)
+                await graphql_error(500, "Internal server error", "INTERNAL_SERVER_ERROR",
+                                    request_id)(scope, receive, send)
+                return
         await self.graphql(scope, receive, send)
+
+    async def signed_in(self, caller: Caller) -> tuple[Caller, Member | None]:
+        if not caller.is_member:
+            return caller, None
+        member = await self.services.members.ensure(caller.name, caller.nickname)
+        return Caller(caller.kind, caller.name, caller.nickname, member.id), member
 
 
 def create_app(settings: Settings, clock: Clock | None = None, services: Services | None = None) -> Starlette:
     services = services or Services.build(settings.database_url, clock)
     scheduler = Scheduler(services, settings.sweep_seconds)
-    graphql = Authenticating(JifenGraphQL(services, settings), settings.secret)
+    graphql = Authenticating(JifenGraphQL(services, settings), services, settings.secret)
 
     async def healthz(_: Request) -> JSONResponse:
         try:

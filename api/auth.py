@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import jwt
 
 from domain.configuration import Actor
+from domain.members import EXTERNAL_ID_PATTERN
 
 ALGORITHM = "HS256"
 DEFAULT_TTL_SECONDS = 30 * 24 * 3600
@@ -62,7 +63,9 @@ def caller_from_header(secret: str, header: str | None) -> Caller:
         raise InvalidToken(f"invalid token: {error}") from None
     role = claims.get("role", "member")
     subject = claims["sub"]
-    if role not in ("member", "staff") or not isinstance(subject, str) or not subject:
-        raise InvalidToken("invalid token: unknown role or subject")
+    if role not in ("member", "staff"):
+        raise InvalidToken("invalid token: unknown role")
+    if not isinstance(subject, str) or not EXTERNAL_ID_PATTERN.match(subject):
+        raise InvalidToken("invalid token: the subject must be 1-64 letters, digits or _.:@-")
     nickname = claims.get("nickname") if isinstance(claims.get("nickname"), str) else None
     return Caller(role, subject, nickname)

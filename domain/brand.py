@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain import configuration
 from domain.errors import InvalidInput
+from domain.text import checked_text
 
 if TYPE_CHECKING:
     from domain.clock import Clock
@@ -26,12 +27,13 @@ class BrandSettings:
     points_expiry_months: int = 12
 
     def __post_init__(self) -> None:
-        if not 1 <= len(self.name) <= 80:
-            raise InvalidInput("brand name must be 1-80 characters", ("name",))
+        checked_text(self.name, "name", max_length=80)
         try:
+            if len(self.timezone) > 64:
+                raise ValueError("too long")
             ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidInput(f"unknown time zone {self.timezone!r}", ("timezone",)) from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise InvalidInput(f"unknown time zone {self.timezone[:64]!r}", ("timezone",)) from None
         if not 0 <= self.points_expiry_months <= MAX_EXPIRY_MONTHS:
             raise InvalidInput(f"expiry months must be 0-{MAX_EXPIRY_MONTHS}", ("pointsExpiryMonths",))
 

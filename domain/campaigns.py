@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, Refusal
 from domain.ledger import LedgerReason
+from domain.text import checked_text
 from domain.tiers import TIER_LEVELS
 
 if TYPE_CHECKING:
@@ -41,8 +42,7 @@ class Campaign:
     def __post_init__(self) -> None:
         if not CODE_PATTERN.match(self.code):
             raise InvalidInput("code must be 1-40 lowercase letters, digits, _ or -", ("code",))
-        if not 1 <= len(self.name) <= 60:
-            raise InvalidInput("name must be 1-60 characters", ("name",))
+        checked_text(self.name, "name", max_length=60)
         if not 1001 <= self.multiplier_permille <= 10000:
             raise InvalidInput("multiplier must be above 1.0 and at most 10.0", ("multiplier",))
         if not timedelta(0) < self.ends_at - self.starts_at <= MAX_CAMPAIGN_LENGTH:

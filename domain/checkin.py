@@ -92,7 +92,8 @@ class CheckInService:
         async def rule(ctx: "OperationContext") -> None:
             today = ctx.brand.local_date(ctx.now)
             latest = (await ctx.uow.check_ins.latest([member_id])).get(member_id)
-            if latest is not None and latest.local_date == today:
+            # ">=": after the brand moves to a zone behind, "today" can be a date already checked in.
+            if latest is not None and latest.local_date >= today:
                 raise Refusal(ErrorCode.ALREADY_CHECKED_IN, "already checked in today")
             streak = next_streak(latest, today)
             rule_ = await check_in_rule(ctx.uow)

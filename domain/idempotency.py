@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from domain.errors import ErrorCode, InvalidInput, Refusal
+from domain.text import CONTROL
 
 MAX_KEY_LENGTH = 128
 RETENTION = timedelta(days=7)
@@ -27,8 +28,8 @@ class IdempotencyRecord:
 
 
 def validate_key(key: str) -> str:
-    if not 1 <= len(key) <= MAX_KEY_LENGTH or key.strip() != key:
-        raise InvalidInput(f"idempotencyKey must be 1-{MAX_KEY_LENGTH} characters without surrounding spaces",
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or key.strip() != key or CONTROL.search(key):
+        raise InvalidInput(f"idempotencyKey must be 1-{MAX_KEY_LENGTH} characters, no surrounding spaces or control characters",
                            ("idempotencyKey",))
     return key
 

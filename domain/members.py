@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from domain.clock import Clock
 from domain.errors import InvalidInput
 from domain.ledger import NEVER, PointsAccount
+from domain.text import without_control_characters
 from domain.tiers import TierChange, TierTable, tier_table
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def validate_external_id(external_id: str) -> str:
 
 
 def clean_nickname(nickname: str | None, external_id: str) -> str:
-    nickname = (nickname or "").strip()
+    nickname = without_control_characters(nickname or "").strip()
     return nickname[:MAX_NICKNAME] if nickname else f"会员{external_id[-4:]}"
 
 

@@ -191,6 +191,8 @@ class OrderService:
     async def refund(self, actor: Actor, order_id: str, refund_fen: int, key: str) -> "PointsOutcome":
         if not 1 <= refund_fen <= MAX_ORDER_FEN:
             raise InvalidInput("amountFen must be a positive number of fen", ("amountFen",))
+        if not ORDER_ID_PATTERN.match(order_id):
+            raise NotFound(f"no order {order_id[:64]!r}", ("orderId",))
         order = await self.find(order_id)
         if order is None:
             raise NotFound(f"no order {order_id}", ("orderId",))

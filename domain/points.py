@@ -22,6 +22,7 @@ from domain.ledger import Hold, LedgerEntry, LedgerReason, require_positive_poin
 from domain.members import Member
 from domain.orders import release_due_orders
 from domain.ports import Transactions, UnitOfWork
+from domain.text import checked_text
 from domain.tiers import tier_table
 
 MAX_MEMO = 500
@@ -58,12 +59,7 @@ Rule = Callable[[OperationContext], Awaitable[Hold | None]]
 
 
 def validate_memo(memo: str | None, *, required: bool) -> str | None:
-    memo = (memo or "").strip()
-    if required and not memo:
-        raise InvalidInput("memo is required", ("memo",))
-    if len(memo) > MAX_MEMO:
-        raise InvalidInput(f"memo must be at most {MAX_MEMO} characters", ("memo",))
-    return memo or None
+    return checked_text(memo, "memo", max_length=MAX_MEMO, required=required, multiline=True) or None
 
 
 class PointsOperations:

@@ -28,6 +28,8 @@ class MemberRepository(Protocol):
     async def save(self, member: Member) -> list[LedgerEntry]:
         """Persist account changes; return the new entries with their ids."""
     async def tier_changes(self, member_id: int) -> list[TierChange]: ...
+    async def ids_off_tier(self, thresholds: Sequence[tuple[int, int]], after_id: int, limit: int) -> list[int]:
+        """Members whose stored tier differs from what their growth decides under ``thresholds``."""
 
 
 class LedgerRepository(Protocol):

@@ -16,6 +16,7 @@ from domain.campaigns import boost_for
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import LedgerReason
+from domain.text import checked_text
 
 if TYPE_CHECKING:
     from domain.clock import Clock
@@ -57,10 +58,8 @@ class Task:
     def __post_init__(self) -> None:
         if not CODE_PATTERN.match(self.code):
             raise InvalidInput("code must be 1-40 lowercase letters, digits, _ or -", ("code",))
-        if not 1 <= len(self.name) <= 60:
-            raise InvalidInput("name must be 1-60 characters", ("name",))
-        if len(self.description) > 500:
-            raise InvalidInput("description must be at most 500 characters", ("description",))
+        checked_text(self.name, "name", max_length=60)
+        checked_text(self.description, "description", max_length=500, required=False, multiline=True)
         if not 1 <= self.points <= 100_000:
             raise InvalidInput("points must be 1-100000", ("points",))
         if not 1 <= self.cap <= MAX_CAP:
@@ -105,6 +104,9 @@ class TaskService:
         return await self.transactions.read(work)
 
     async def complete(self, member: Actor, member_id: int, code: str, key: str) -> "PointsOutcome":
+        if not CODE_PATTERN.match(code):
+            raise NotFound(f"no task {code[:40]!r}", ("taskCode",))
+
         async def rule(ctx: "OperationContext") -> None:
             task = await ctx.uow.tasks.get(code)
             if task is None:

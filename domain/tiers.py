@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from domain import configuration
 from domain.errors import InvalidInput
+from domain.text import checked_text
 
 if TYPE_CHECKING:
     from domain.clock import Clock
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from domain.ports import Transactions, UnitOfWork
 
 TIER_LEVELS = range(1, 7)
+RETIER_BATCH = 500
 MIN_MULTIPLIER_PERMILLE = 1000
 MAX_MULTIPLIER_PERMILLE = 10000
 
@@ -66,10 +68,11 @@ class TierTable:
         for tier in self.tiers:
             if not MIN_MULTIPLIER_PERMILLE <= tier.earn_multiplier_permille <= MAX_MULTIPLIER_PERMILLE:
                 raise InvalidInput("earn multiplier must be between 1.0 and 10.0", ("earnMultiplier",))
-            if not 1 <= len(tier.name) <= 40:
-                raise InvalidInput("tier name must be 1-40 characters", ("name",))
-            if len(tier.perks) > 20 or any(not 1 <= len(p) <= 100 for p in tier.perks):
-                raise InvalidInput("at most 20 perks of 1-100 characters", ("perks",))
+            checked_text(tier.name, "name", max_length=40)
+            if len(tier.perks) > 20:
+                raise InvalidInput("at most 20 perks", ("perks",))
+            for perk in tier.perks:
+                checked_text(perk, "perks", max_length=100)
 
     def get(self, level: int) -> Tier:
         return self.tiers[level - 1]
@@ -118,10 +121,29 @@ class TierService:
         return await self.transactions.read(tier_table)
 
     async def update(self, staff: "Actor", tier: Tier) -> TierTable:
-        """Replace one tier; members move to the new tier the next time their growth changes."""
+        """Replace one tier, then move every member whose growth now decides another tier."""
         async def work(uow: "UnitOfWork") -> TierTable:
             table = (await tier_table(uow)).replacing(tier)
             await configuration.store(uow, TIERS_KEY, table.to_record(), staff, self.clock.now())
             return table
 
-        return await self.transactions.write(work)
+        table = await self.transactions.write(work)
+        await self.retier(table)
+        return table
+
+    async def retier(self, table: TierTable) -> int:
+        thresholds = [(t.level, t.growth_threshold) for t in table.tiers]
+        moved, after = 0, 0
+        while member_ids := await self.transactions.read(
+                lambda uow: uow.members.ids_off_tier(thresholds, after, RETIER_BATCH)):
+            for member_id in member_ids:
+                moved += await self.transactions.write(lambda uow, m=member_id: self._retier_one(uow, m))
+            after = member_ids[-1]
+        return moved
+
+    async def _retier_one(self, uow: "UnitOfWork", member_id: int) -> int:
+        member = await uow.members.lock(member_id)
+        if member is None or member.refresh_tier(await tier_table(uow), self.clock.now()) is None:
+            return 0
+        await uow.members.save(member)
+        return 1

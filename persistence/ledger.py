@@ -76,8 +76,10 @@ class SqlLedgerRepository:
         return [row.id for row in rows]
 
     async def audit_snapshot(self, member_id: int) -> AccountSnapshot:
+        # FOR SHARE waits for a writer of this member to commit, so the reads below see one consistent state.
         member = (await self.connection.execute(select(
-            members.c.balance, members.c.held, members.c.pending, members.c.debt).where(members.c.id == member_id))).one()
+            members.c.balance, members.c.held, members.c.pending, members.c.debt)
+            .where(members.c.id == member_id).with_for_update(read=True))).one()
         entries = (await self.connection.execute(
             select(ledger_entries.c.delta, ledger_entries.c.balance_after)
             .where(ledger_entries.c.member_id == member_id).order_by(ledger_entries.c.id))).all()

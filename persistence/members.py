@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -104,6 +104,14 @@ class SqlMemberRepository:
         for hold in account.changed_holds:
             await self.connection.execute(update(holds).where(holds.c.id == hold.id).values(
                 status=hold.status.value, resolved_at=hold.resolved_at))
+
+    async def ids_off_tier(self, thresholds: Sequence[tuple[int, int]], after_id: int, limit: int) -> list[int]:
+        deserved = case(*[(members.c.growth >= threshold, level) for level, threshold in sorted(thresholds, reverse=True)],
+                        else_=1)
+        rows = await self.connection.execute(
+            select(members.c.id).where(members.c.id > after_id, members.c.tier_level != deserved)
+            .order_by(members.c.id).limit(limit))
+        return [row.id for row in rows]
 
     async def tier_changes(self, member_id: int) -> list[TierChange]:
         rows = await self.connection.execute(

@@ -23,8 +23,10 @@ T = TypeVar("T")
 log = logging.getLogger("jifen.persistence")
 
 MAX_ATTEMPTS = 6
-# serialization failure, deadlock, unique violation (a concurrent twin got there first)
-RETRYABLE_SQLSTATES = {"40001", "40P01", "23505"}
+# serialization failure, deadlock
+RETRYABLE_SQLSTATES = {"40001", "40P01"}
+# A unique race worth retrying: a concurrent twin stored the same idempotency key first; the rerun replays it.
+RETRYABLE_UNIQUE = "idempotency_keys"
 
 
 class SqlUnitOfWork:
@@ -49,7 +51,8 @@ def is_transient(error: DBAPIError) -> bool:
     text = str(original).lower()
     if isinstance(error, OperationalError) and "database is locked" in text:
         return True
-    return isinstance(error, IntegrityError) and "unique constraint failed" in text
+    return isinstance(error, IntegrityError) and RETRYABLE_UNIQUE in text and (
+        sqlstate == "23505" or "unique constraint failed" in text)
 
 
 class SqlTransactions:

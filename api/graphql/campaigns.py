@@ -6,10 +6,11 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from api.graphql.conversions import multiplier_permille
 from api.graphql.errors import UserError, require_staff, user_errors
 from api.graphql.ledger import LedgerReason
 from domain import campaigns
-from domain.errors import DomainError
+from domain.errors import DomainError, InvalidInput
 from domain.ledger import LedgerReason as DomainReason
 
 
@@ -49,10 +50,9 @@ class CampaignPayload:
 
 
 def to_domain(data: CampaignInput) -> campaigns.Campaign:
-    from domain.errors import InvalidInput
     if data.starts_at.tzinfo is None or data.ends_at.tzinfo is None:
         raise InvalidInput("times need a UTC offset, e.g. 2026-11-11T00:00:00+08:00", ("startsAt",))
-    return campaigns.Campaign(data.code, data.name.strip(), round(data.multiplier * 1000), data.starts_at,
+    return campaigns.Campaign(data.code, data.name.strip(), multiplier_permille(data.multiplier, "multiplier"), data.starts_at,
                               data.ends_at, tuple(DomainReason(r.value) for r in data.reasons[:5]),
                               tuple(sorted(set(data.tier_levels[:6]))), data.enabled)
 

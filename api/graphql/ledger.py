@@ -75,5 +75,5 @@ class Points:
         return [PointsLot(points=points, expires_at=expires_at) for expires_at, points in lots]
 
     @strawberry.field(description="Points that expire within `days` days unless spent first.")
-    async def expiring_soon(self, info: Info, days: int = 30) -> int:
-        return await info.context.services.points_queries.expiring_soon(self._member_id, days)
+    async def expiring_soon(self, info: Info, days: int | None = 30) -> int:
+        return await info.context.services.points_queries.expiring_soon(self._member_id, 30 if days is None else days)

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql.checkin_types import CheckInStatus
+from api.graphql.conversions import multiplier_permille
 from api.graphql.errors import (BadUserInput, Forbidden, UserError, require_signed_in, require_staff,
                                 user_errors)
 from api.graphql.ledger import LedgerEntry, LedgerReason, Points
@@ -192,7 +193,7 @@ class MemberMutations:
             if not 1 <= input.level <= 6:
                 raise InvalidInput("level must be 1-6", ("level",))
             tier = tiers.Tier(input.level, input.name.strip(), input.growth_threshold,
-                              round(input.earn_multiplier * 1000), tuple(p.strip() for p in input.perks[:21]))
+                              multiplier_permille(input.earn_multiplier, "earnMultiplier"), tuple(p.strip() for p in input.perks[:21]))
             table = await info.context.services.tiers.update(staff.actor, tier)
         except DomainError as error:
             return UpdateTierPayload(tiers=None, user_errors=user_errors(error))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Generic, TypeVar
 
 import strawberry
@@ -10,6 +11,8 @@ import strawberry
 from api.graphql.errors import BadUserInput
 
 MAX_PAGE_SIZE = 100
+# Every key behind a global id (member ids, order ids, numbers) fits this; anything else is malformed.
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
 T = TypeVar("T")
 
 
@@ -22,7 +25,7 @@ def from_global_id(global_id: str, expected: str | None = None) -> tuple[str, st
         type_name, _, key = base64.b64decode(global_id, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise BadUserInput(f"malformed id: {global_id[:64]!r}") from None
-    if not type_name or not key or (expected and type_name != expected):
+    if not type_name or not KEY_PATTERN.match(key) or (expected and type_name != expected):
         raise BadUserInput(f"not a {expected or 'global'} id: {global_id[:64]!r}")
     return type_name, key
 
