@@ -77,8 +77,9 @@ def cmd_token(args: argparse.Namespace) -> None:
 
 def cmd_expire(_: argparse.Namespace) -> None:
     report = asyncio.run(_with_services(lambda s: s.expiry.run()))
-    print(f"expired {report.points_expired} points of {report.members_expired} members; "
-          f"released {report.holds_released} timed-out holds; purged {report.idempotency_keys_purged} old keys")
+    print(f"expired {report.points_expired} points; released {report.orders_released} orders past their return "
+          f"window and {report.holds_released} timed-out holds ({report.members_settled} members); "
+          f"purged {report.idempotency_keys_purged} old keys")
 
 
 def cmd_check(_: argparse.Namespace) -> None:

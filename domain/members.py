@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from domain.clock import Clock
 from domain.errors import InvalidInput
+from domain.expiry import settle_member
 from domain.ledger import NEVER, PointsAccount
 from domain.text import without_control_characters
 from domain.tiers import TierChange, TierTable, tier_table
@@ -38,6 +39,7 @@ class Member:
     created_at: datetime
     tier_level: int
     account: PointsAccount
+    next_due_at: datetime | None = None  # the earliest order release, hold timeout or lot expiry
     new_tier_changes: list[TierChange] = field(default_factory=list)
 
     @property
@@ -65,7 +67,7 @@ class MemberService:
         validate_external_id(external_id)
         member = await self.transactions.read(lambda uow: uow.members.get_by_external_id(external_id))
         if member is not None:
-            return member
+            return await self.settled(member)
 
         async def create(uow: "UnitOfWork") -> Member:
             level = (await tier_table(uow)).level_for(0)
@@ -78,7 +80,18 @@ class MemberService:
         return await self.transactions.write(create)
 
     async def find(self, external_id: str) -> Member | None:
-        return await self.transactions.read(lambda uow: uow.members.get_by_external_id(external_id))
+        member = await self.transactions.read(lambda uow: uow.members.get_by_external_id(external_id))
+        return None if member is None else await self.settled(member)
+
+    async def settled(self, member: Member) -> Member:
+        """The member with whatever fell due applied, so a shown balance is one a spend would accept."""
+        now = self.clock.now()
+        if member.next_due_at is None or member.next_due_at > now:
+            return member
+        report = await self.transactions.write(lambda uow: settle_member(uow, member.id, now))
+        if not report.changed:
+            return member
+        return await self.transactions.read(lambda uow: uow.members.get(member.id))
 
 
 class PointsQueries:

@@ -22,10 +22,10 @@ from domain.campaigns import best_campaign
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import LedgerReason
-from domain.members import Member
 from domain.tiers import tier_table
 
 if TYPE_CHECKING:
+    from domain.members import Member
     from domain.clock import Clock
     from domain.points import OperationContext, PointsOperations, PointsOutcome
     from domain.ports import Transactions, UnitOfWork

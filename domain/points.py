@@ -20,7 +20,7 @@ from domain.errors import DomainError, InvalidInput, NotFound, Refusal
 from domain.idempotency import IdempotencyRecord, check_replay, fingerprint, validate_key
 from domain.ledger import Hold, LedgerEntry, LedgerReason, require_positive_points
 from domain.members import Member
-from domain.orders import release_due_orders
+from domain.expiry import settle_due
 from domain.ports import Transactions, UnitOfWork
 from domain.text import checked_text
 from domain.tiers import tier_table
@@ -89,12 +89,7 @@ class PointsOperations:
                      expected: str, rule: Rule) -> PointsOutcome:
         now = self.clock.now()
         brand = await brand_settings(uow)
-        if member.account.held:
-            for hold in await uow.ledger.active_holds_due(member.id, now):
-                member.account.release_hold(hold, now, expired=True)
-        if member.account.pending:
-            await release_due_orders(uow, member, now, brand.expiry_for(now))
-        member.account.expire_due(now)
+        await settle_due(uow, member, now, brand)
         first_new = len(member.account.new_entries)
         checkpoint = member.account.checkpoint()
         hold, error = None, None

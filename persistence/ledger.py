@@ -52,19 +52,6 @@ class SqlLedgerRepository:
         row = (await self.connection.execute(select(holds).where(holds.c.id == hold_id))).first()
         return hold_from_row(row) if row else None
 
-    async def members_with_lots_due(self, now: datetime, after_id: int, limit: int) -> list[int]:
-        rows = await self.connection.execute(
-            select(point_lots.c.member_id).distinct()
-            .where(point_lots.c.expires_at <= now, point_lots.c.remaining > 0, point_lots.c.member_id > after_id)
-            .order_by(point_lots.c.member_id).limit(limit))
-        return [row.member_id for row in rows]
-
-    async def holds_due(self, now: datetime, limit: int) -> list[Hold]:
-        rows = await self.connection.execute(
-            select(holds).where(holds.c.status == HoldStatus.ACTIVE.value, holds.c.expires_at <= now)
-            .order_by(holds.c.expires_at).limit(limit))
-        return [hold_from_row(row) for row in rows]
-
     async def active_holds_due(self, member_id: int, now: datetime) -> list[Hold]:
         rows = await self.connection.execute(select(holds).where(
             holds.c.member_id == member_id, holds.c.status == HoldStatus.ACTIVE.value, holds.c.expires_at <= now))

@@ -4,19 +4,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.ledger import LedgerEntry, PointsAccount, with_id
+from domain.ledger import NEVER, HoldStatus, LedgerEntry, PointsAccount, with_id
 from domain.members import Member
+from domain.orders import OrderStatus
 from domain.tiers import TierChange
-from persistence.tables import holds, ledger_entries, members, point_lots, tier_changes
+from persistence.tables import holds, ledger_entries, members, point_lots, purchase_orders, tier_changes
 
 
 def member_from_row(row) -> Member:
     account = PointsAccount(row.id, row.balance, row.held, row.lifetime_earned, row.growth, row.pending, row.debt)
-    return Member(row.id, row.external_id, row.nickname, row.created_at, row.tier_level, account)
+    return Member(row.id, row.external_id, row.nickname, row.created_at, row.tier_level, account, row.next_due_at)
 
 
 def upsert(dialect: str):
@@ -68,12 +69,31 @@ class SqlMemberRepository:
             await self.connection.execute(insert(tier_changes).values(
                 member_id=change.member_id, from_level=change.from_level, to_level=change.to_level,
                 growth=change.growth, changed_at=change.changed_at))
+        member.next_due_at = await self._next_due_at(account)
         await self.connection.execute(update(members).where(members.c.id == member.id).values(
             balance=account.balance, held=account.held, growth=account.growth, pending=account.pending,
-            debt=account.debt, lifetime_earned=account.lifetime_earned, tier_level=member.tier_level))
+            debt=account.debt, lifetime_earned=account.lifetime_earned, tier_level=member.tier_level,
+            next_due_at=member.next_due_at))
         account.mark_saved()
         member.new_tier_changes.clear()
         return saved
+
+    async def _next_due_at(self, account: PointsAccount) -> datetime | None:
+        moments = [expires_at for expires_at, points in account.lots.items() if points and expires_at < NEVER]
+        if account.held:
+            moments.append(await self.connection.scalar(select(func.min(holds.c.expires_at)).where(
+                holds.c.member_id == account.member_id, holds.c.status == HoldStatus.ACTIVE.value)))
+        if account.pending:
+            moments.append(await self.connection.scalar(select(func.min(purchase_orders.c.release_at)).where(
+                purchase_orders.c.member_id == account.member_id,
+                purchase_orders.c.status == OrderStatus.PENDING.value)))
+        return min((m for m in moments if m is not None), default=None)
+
+    async def due_ids(self, now: datetime, after_id: int, limit: int) -> list[int]:
+        rows = await self.connection.execute(
+            select(members.c.id).where(members.c.next_due_at <= now, members.c.id > after_id)
+            .order_by(members.c.id).limit(limit))
+        return [row.id for row in rows]
 
     async def _insert_entry(self, entry: LedgerEntry) -> LedgerEntry:
         result = await self.connection.execute(insert(ledger_entries).values(

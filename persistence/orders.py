@@ -50,13 +50,6 @@ class SqlOrderRepository:
             purchase_orders.c.release_at <= now).order_by(purchase_orders.c.id))
         return [order_from_row(row) for row in rows]
 
-    async def members_with_due(self, now: datetime, after_id: int, limit: int) -> list[int]:
-        rows = await self.connection.execute(
-            select(purchase_orders.c.member_id).distinct().where(
-                purchase_orders.c.status == OrderStatus.PENDING.value, purchase_orders.c.release_at <= now,
-                purchase_orders.c.member_id > after_id).order_by(purchase_orders.c.member_id).limit(limit))
-        return [row.member_id for row in rows]
-
     async def page(self, member_id: int | None, before_id: int | None, limit: int) -> list[PurchaseOrder]:
         query = select(purchase_orders)
         if member_id is not None:

@@ -45,6 +45,8 @@ members = Table(
     Column("pending", BigInteger, nullable=False, default=0),
     Column("lifetime_earned", BigInteger, nullable=False, default=0),
     Column("debt", BigInteger, nullable=False, default=0),
+    Column("next_due_at", UtcDateTime, nullable=True),
+    Index("ix_members_next_due_at", "next_due_at"),
 )
 
 ledger_entries = Table(

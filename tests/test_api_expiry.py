@@ -49,3 +49,15 @@ def test_the_server_runs_the_sweep_on_its_schedule(database_url, clock):
         assert (top["reason"], top["delta"], top["balanceAfter"]) == ("EXPIRY", -25, 0)
     finally:
         stop_server(server, thread)
+
+
+def test_reading_a_member_settles_what_fell_due_without_waiting_for_the_sweep(live_server):
+    member = signed_up(live_server, "read-repair")
+    live_server.staff().data(ADJUST, {"memberId": member_gid("read-repair"), "delta": 60, "memo": "m", "key": "k"})
+    live_server.clock.set(datetime(2027, 4, 1, tzinfo=UTC))  # the March 2026 lot expired at the end of March 2027
+    me = member.data(ME, {"first": 1})["me"]
+    assert me["points"]["available"] == 0
+    assert me["ledger"]["edges"][0]["node"]["reason"] == "EXPIRY"
+    staff_view = live_server.staff().data('query($id: ID!) { member(id: $id) { points { available } } }',
+                                          {"id": member_gid("read-repair")})
+    assert staff_view["member"]["points"]["available"] == 0

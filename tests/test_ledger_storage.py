@@ -82,7 +82,7 @@ async def test_points_expire_first_earned_first_expired(services, clock):
     assert await services.points_queries.expiring_soon(member.id, 30) == 70
     clock.set(datetime(2027, 3, 31, 16, tzinfo=UTC))  # midnight, April 1st in Shanghai
     report = await services.expiry.run()
-    assert (report.members_expired, report.points_expired) == (1, 70)
+    assert (report.members_settled, report.points_expired) == (1, 70)
     account = await points_of(services, member.id)
     assert account.balance == 40 and account.growth == 0
     entries = await services.transactions.read(lambda uow: uow.ledger.entries_page(member.id, None, 10, None))
