@@ -76,10 +76,13 @@ def cmd_token(args: argparse.Namespace) -> None:
 
 
 def cmd_expire(_: argparse.Namespace) -> None:
-    report = asyncio.run(_with_services(lambda s: s.expiry.run()))
+    async def sweep(services):
+        return await services.expiry.run(), await services.notifications.remind_expiring()
+
+    report, reminded = asyncio.run(_with_services(sweep))
     print(f"expired {report.points_expired} points; released {report.orders_released} orders past their return "
           f"window and {report.holds_released} timed-out holds ({report.members_settled} members); "
-          f"purged {report.idempotency_keys_purged} old keys")
+          f"purged {report.idempotency_keys_purged} old keys; recorded {reminded} expiry reminders")
 
 
 def cmd_check(_: argparse.Namespace) -> None:

@@ -31,8 +31,9 @@ class Scheduler:
             await asyncio.sleep(self.interval)
             try:
                 report = await self.services.expiry.run()
+                reminded = await self.services.notifications.remind_expiring()
             except Exception:  # the loop must outlive one bad sweep; the next one retries
                 log.exception("expiry sweep failed")
                 continue
-            if report.points_expired or report.holds_released:
-                log.info("expiry sweep: %s", report)
+            if report.members_settled or reminded:
+                log.info("expiry sweep: %s; %d expiry reminders", report, reminded)

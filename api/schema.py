@@ -12,9 +12,11 @@ from strawberry.tools import merge_types
 from api.graphql.brand import BrandMutations, BrandQueries
 from api.graphql.campaigns import CampaignMutations, CampaignQueries
 from api.graphql.checkin import CheckInMutations, CheckInQueries
+from api.graphql.community import CommunityMutations, CommunityQueries, SubmissionType
 from api.graphql.ledger import LedgerEntry
 from api.graphql.members import MemberMutations, MemberQueries, MemberType
 from api.graphql.node import NodeQueries
+from api.graphql.notifications import NotificationMutations, NotificationType
 from api.graphql.orders import OrderMutations, OrderQueries, PurchaseOrderType
 from api.graphql.points import PointsMutations
 from api.graphql.tasks import TaskMutations, TaskQueries
@@ -22,10 +24,11 @@ from domain.errors import DomainError
 
 log = logging.getLogger("jifen.api")
 
-Query = merge_types("Query", (MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CampaignQueries,
-                              BrandQueries, NodeQueries))
-Mutation = merge_types("Mutation", (CheckInMutations, TaskMutations, OrderMutations, PointsMutations,
-                                    CampaignMutations, MemberMutations, BrandMutations))
+Query = merge_types("Query", (MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries,
+                              CampaignQueries, BrandQueries, NodeQueries))
+Mutation = merge_types("Mutation", (CheckInMutations, TaskMutations, OrderMutations, CommunityMutations,
+                                    NotificationMutations, PointsMutations, CampaignMutations, MemberMutations,
+                                    BrandMutations))
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -72,7 +75,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
                   lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return JifenSchema(query=Query, mutation=Mutation, types=[MemberType, LedgerEntry, PurchaseOrderType], extensions=extensions)
+    return JifenSchema(query=Query, mutation=Mutation, types=[MemberType, LedgerEntry, PurchaseOrderType, SubmissionType, NotificationType], extensions=extensions)
 
 
 def sdl() -> str:

@@ -8,10 +8,13 @@ from domain.campaigns import CampaignService
 from domain.checkin import CheckInService
 from domain.clock import Clock, SystemClock
 from domain.expiry import ExpirySweep
+from domain.invitations import InvitationService
 from domain.members import MemberService, PointsQueries
+from domain.notifications import NotificationService
 from domain.orders import OrderService
 from domain.points import PointsOperations, PointsService
 from domain.reconciliation import Reconciliation
+from domain.submissions import SubmissionService
 from domain.tasks import TaskService
 from domain.tiers import TierService
 from persistence.database import Database
@@ -34,6 +37,9 @@ class Services:
     orders: OrderService
     campaigns: CampaignService
     tasks: TaskService
+    invitations: InvitationService
+    submissions: SubmissionService
+    notifications: NotificationService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None) -> "Services":
@@ -44,7 +50,9 @@ class Services:
         return cls(database, clock, tx, MemberService(tx, clock), PointsService(operations),
                    PointsQueries(tx, clock), CheckInService(operations, tx, clock), TierService(tx, clock),
                    BrandService(tx, clock), ExpirySweep(tx, clock), Reconciliation(tx),
-                   OrderService(operations, tx, clock), CampaignService(tx, clock), TaskService(operations, tx, clock))
+                   OrderService(operations, tx, clock), CampaignService(tx, clock), TaskService(operations, tx, clock),
+                   InvitationService(operations, tx, clock), SubmissionService(operations, tx, clock),
+                   NotificationService(tx, clock))
 
     async def close(self) -> None:
         await self.database.dispose()

@@ -47,12 +47,13 @@ class PointsOutcome:
 
 @dataclass(frozen=True)
 class OperationContext:
-    """What a rule sees while it runs: the locked member, the time, the brand and the unit of work."""
+    """What a rule sees while it runs: the locked member(s), the time, the brand and the unit of work."""
 
     uow: UnitOfWork
     member: Member
     now: datetime
     brand: BrandSettings
+    others: dict[int, Member] = field(default_factory=dict)  # further members locked for this operation
 
 
 Rule = Callable[[OperationContext], Awaitable[Hold | None]]
@@ -70,36 +71,54 @@ class PointsOperations:
         self.clock = clock
 
     async def run(self, *, actor: Actor, key: str, operation: str, payload: dict,
-                  member_id: int, rule: Rule) -> PointsOutcome:
+                  member_id: int, rule: Rule, also_lock: tuple[int, ...] = ()) -> PointsOutcome:
+        """Run ``rule`` for ``member_id``; ``also_lock`` names further members whose points it moves."""
         validate_key(key)
         expected = fingerprint(operation, {**payload, "member": member_id})
 
         async def work(uow: UnitOfWork) -> PointsOutcome:
-            member = await uow.members.lock(member_id)
-            if member is None:
-                raise NotFound("no such member", ("memberId",))
+            locked = await self._lock(uow, {member_id, *also_lock})
             record = await uow.idempotency.get(actor.label, key)
             if record is not None:
                 return await self._replay(uow, member_id, record, expected)
-            return await self._apply(uow, member, actor, key, expected, rule)
+            member = locked.pop(member_id)
+            return await self._apply(uow, member, locked, actor, key, expected, rule)
 
         return await self.transactions.write(work)
 
-    async def _apply(self, uow: UnitOfWork, member: Member, actor: Actor, key: str,
+    @staticmethod
+    async def _lock(uow: UnitOfWork, member_ids: set[int]) -> dict[int, Member]:
+        """Lock in ascending id order, so two operations over the same members never deadlock."""
+        locked = {}
+        for member_id in sorted(member_ids):
+            member = await uow.members.lock(member_id)
+            if member is None:
+                raise NotFound("no such member", ("memberId",))
+            locked[member_id] = member
+        return locked
+
+    async def _apply(self, uow: UnitOfWork, member: Member, others: dict[int, Member], actor: Actor, key: str,
                      expected: str, rule: Rule) -> PointsOutcome:
         now = self.clock.now()
         brand = await brand_settings(uow)
-        await settle_due(uow, member, now, brand)
+        everyone = [member, *others.values()]
+        for each in everyone:
+            await settle_due(uow, each, now, brand)
         first_new = len(member.account.new_entries)
-        checkpoint = member.account.checkpoint()
+        checkpoints = [each.account.checkpoint() for each in everyone]
         hold, error = None, None
         try:
-            hold = await rule(OperationContext(uow, member, now, brand))
+            hold = await rule(OperationContext(uow, member, now, brand, others))
         except Refusal as refusal:
             error = refusal
-            member.account.restore(checkpoint)
-        member.refresh_tier(await tier_table(uow), now)
+            for each, checkpoint in zip(everyone, checkpoints):
+                each.account.restore(checkpoint)
+        tiers = await tier_table(uow)
+        for each in everyone:
+            each.refresh_tier(tiers, now)
         saved = (await uow.members.save(member))[first_new:]
+        for other in others.values():
+            await uow.members.save(other)
         result = {"entryIds": [e.id for e in saved], "holdId": hold.id if hold else None,
                   "error": error.as_record() if error else None}
         await uow.idempotency.add(IdempotencyRecord(actor.label, key, expected, result, now))

@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     from domain.orders import PurchaseOrder
     from domain.tasks import Task
     from domain.idempotency import IdempotencyRecord
+    from domain.invitations import Invitation
+    from domain.notifications import Notification, NotificationDraft
+    from domain.submissions import Submission, SubmissionKind, SubmissionStatus
     from domain.ledger import AccountSnapshot, Hold, LedgerEntry, LedgerReason
     from domain.members import Member
     from domain.tiers import TierChange
@@ -80,6 +83,32 @@ class TaskRepository(Protocol):
     async def add_completion(self, member_id: int, code: str, period_key: str, at: datetime) -> None: ...
 
 
+class InvitationRepository(Protocol):
+    async def inviter_of(self, invitee_id: int) -> int | None: ...
+    async def count_by_inviter(self, inviter_id: int) -> int: ...
+    async def add(self, invitation: "Invitation") -> None: ...
+
+
+class SubmissionRepository(Protocol):
+    async def get(self, submission_id: int) -> "Submission | None": ...
+    async def add(self, submission: "Submission") -> None: ...
+    async def update(self, submission: "Submission") -> None: ...
+    async def pending_count(self, member_id: int) -> int: ...
+    async def live_for_ref(self, member_id: int, kind: "SubmissionKind", ref: str) -> bool: ...
+    async def page(self, member_id: int | None, status: "SubmissionStatus | None", kind: "SubmissionKind | None",
+                   before_id: int | None, limit: int) -> list["Submission"]: ...
+
+
+class NotificationRepository(Protocol):
+    async def expiring_lots(self, after: datetime, until: datetime) -> list[tuple[int, datetime, int]]:
+        """(member id, expires at, points) of every open lot expiring in (after, until]."""
+    async def add_once(self, drafts: Sequence["NotificationDraft"], at: datetime) -> int:
+        """Store the drafts whose (member, ref) is new; return how many were stored."""
+    async def page(self, member_id: int, before_id: int | None, limit: int) -> list["Notification"]: ...
+    async def mark_read(self, member_id: int, ids: Sequence[int] | None, at: datetime) -> int: ...
+    async def unread_count(self, member_id: int) -> int: ...
+
+
 class SettingsRepository(Protocol):
     async def get(self, key: str) -> Any | None: ...
     async def put(self, key: str, value: Any, actor: str, at: datetime) -> None: ...
@@ -96,6 +125,9 @@ class UnitOfWork(Protocol):
     orders: OrderRepository
     campaigns: CampaignRepository
     tasks: TaskRepository
+    invitations: InvitationRepository
+    submissions: SubmissionRepository
+    notifications: NotificationRepository
     idempotency: IdempotencyRepository
     settings: SettingsRepository
     audit: AuditLog

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData,
-                        String, Table, TypeDecorator)
+                        String, Table, TypeDecorator, UniqueConstraint)
 
 metadata = MetaData()
 
@@ -163,6 +163,48 @@ task_completions = Table(
     Column("period_key", String(16), nullable=False),
     Column("completed_at", UtcDateTime, nullable=False),
     Index("ix_task_completions_member_task_period", "member_id", "task_code", "period_key"),
+)
+
+invitations = Table(
+    "invitations", metadata,
+    Column("invitee_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("inviter_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("accepted_at", UtcDateTime, nullable=False),
+    Column("inviter_points", Integer, nullable=False),
+    Column("invitee_points", Integer, nullable=False),
+    Index("ix_invitations_inviter_id", "inviter_id"),
+)
+
+submissions = Table(
+    "submissions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("content", String(2000), nullable=False),
+    Column("image_urls", JSON, nullable=False),
+    Column("ref", String(64), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=False),
+    Column("reviewed_at", UtcDateTime, nullable=True),
+    Column("reviewed_by", String(160), nullable=True),
+    Column("reject_reason", String(200), nullable=True),
+    Column("points", Integer, nullable=False),
+    Index("ix_submissions_status_id", "status", "id"),
+    Index("ix_submissions_member_id", "member_id", "id"),
+)
+
+notifications = Table(
+    "notifications", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("title", String(100), nullable=False),
+    Column("body", String(500), nullable=False),
+    Column("ref", String(160), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("read_at", UtcDateTime, nullable=True),
+    UniqueConstraint("member_id", "ref", name="uq_notifications_member_ref"),
+    Index("ix_notifications_member_id", "member_id", "id"),
 )
 
 idempotency_keys = Table(

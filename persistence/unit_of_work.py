@@ -13,10 +13,13 @@ from persistence.campaigns import SqlCampaignRepository
 from persistence.checkin import SqlCheckInRepository
 from persistence.database import Database
 from persistence.idempotency import SqlIdempotencyRepository
+from persistence.invitations import SqlInvitationRepository
 from persistence.ledger import SqlLedgerRepository
 from persistence.members import SqlMemberRepository
+from persistence.notifications import SqlNotificationRepository
 from persistence.orders import SqlOrderRepository
 from persistence.settings import SqlAuditLog, SqlSettingsRepository
+from persistence.submissions import SqlSubmissionRepository
 from persistence.tasks import SqlTaskRepository
 
 T = TypeVar("T")
@@ -38,6 +41,9 @@ class SqlUnitOfWork:
         self.orders = SqlOrderRepository(connection)
         self.campaigns = SqlCampaignRepository(connection)
         self.tasks = SqlTaskRepository(connection)
+        self.invitations = SqlInvitationRepository(connection)
+        self.submissions = SqlSubmissionRepository(connection)
+        self.notifications = SqlNotificationRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)
         self.settings = SqlSettingsRepository(connection)
         self.audit = SqlAuditLog(connection)

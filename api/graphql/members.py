@@ -15,9 +15,12 @@ from api.graphql.ledger import LedgerEntry, LedgerReason, Points
 from api.graphql.relay import Connection, Node, check_first, connection, decode_cursor, from_global_id, to_global_id
 from domain import members, tiers
 from domain.errors import DomainError, InvalidInput
+from domain.invitations import invitation_code
 from domain.ledger import LedgerReason as DomainReason
 
 if TYPE_CHECKING:
+    from api.graphql.community import SubmissionType
+    from api.graphql.notifications import NotificationType
     from api.graphql.orders import PurchaseOrderType
 
 
@@ -108,6 +111,37 @@ class MemberType(Node):
             lambda uow: uow.orders.page(self._member.id, before, first + 1))
         return connection([PurchaseOrderType(_order=o) for o in found], [o.id for o in found], first,
                           before is not None)
+
+    @strawberry.field(description="Share it: a new member who accepts it rewards you both.")
+    def invitation_code(self) -> str:
+        return invitation_code(self._member.id)
+
+    @strawberry.field(description="Friends who accepted your invitation.")
+    async def invited_friends(self, info: Info) -> int:
+        return await info.context.services.invitations.invited_count(self._member.id)
+
+    @strawberry.field(description="Your submissions (reviews, photo posts, ...), newest first.")
+    async def submissions(self, info: Info, first: int, after: str | None = None
+                          ) -> Connection[Annotated["SubmissionType", strawberry.lazy("api.graphql.community")]]:
+        from api.graphql.community import submission_connection
+        check_first(first)
+        before = decode_cursor(after)
+        found = await info.context.services.submissions.page(self._member.id, None, None, before, first + 1)
+        return submission_connection(found, first, before is not None)
+
+    @strawberry.field(description="Newest first.")
+    async def notifications(self, info: Info, first: int, after: str | None = None
+                            ) -> Connection[Annotated["NotificationType", strawberry.lazy("api.graphql.notifications")]]:
+        from api.graphql.notifications import NotificationType
+        check_first(first)
+        before = decode_cursor(after)
+        found = await info.context.services.notifications.page(self._member.id, before, first + 1)
+        return connection([NotificationType(_notification=n) for n in found], [n.id for n in found], first,
+                          before is not None)
+
+    @strawberry.field
+    async def unread_notifications(self, info: Info) -> int:
+        return await info.context.services.notifications.unread(self._member.id)
 
     @strawberry.field(name="checkIn")
     async def check_in(self, info: Info) -> CheckInStatus:

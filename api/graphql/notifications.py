@@ -1,0 +1,77 @@
+"""A member's notifications (expiry reminders now; tier changes, shipments and more later)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.errors import BadUserInput, UserError, require_member, user_errors
+from api.graphql.relay import Node, int_key, to_global_id
+from domain import notifications
+from domain.errors import DomainError, InvalidInput
+
+
+@strawberry.type(name="Notification")
+class NotificationType(Node):
+    _notification: strawberry.Private[notifications.Notification]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return to_global_id("Notification", self._notification.id)
+
+    @strawberry.field(description="e.g. POINTS_EXPIRING")
+    def kind(self) -> str:
+        return self._notification.kind
+
+    @strawberry.field
+    def title(self) -> str:
+        return self._notification.title
+
+    @strawberry.field
+    def body(self) -> str:
+        return self._notification.body
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self._notification.created_at
+
+    @strawberry.field
+    def read_at(self) -> datetime | None:
+        return self._notification.read_at
+
+
+def notification_key(global_id: str) -> int:
+    try:
+        return int_key(global_id, "Notification")
+    except BadUserInput as error:
+        raise InvalidInput(error.message, ("ids",)) from None
+
+
+@strawberry.input
+class MarkNotificationsReadInput:
+    ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Null marks every one read.")
+
+
+@strawberry.type
+class MarkNotificationsReadPayload:
+    marked: int
+    unread: int
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class NotificationMutations:
+    @strawberry.mutation(description="Member: mark some (or all) of your notifications read.")
+    async def mark_notifications_read(self, info: Info, input: MarkNotificationsReadInput
+                                      ) -> MarkNotificationsReadPayload:
+        member = require_member(info)
+        service = info.context.services.notifications
+        try:
+            ids = None if input.ids is None else [notification_key(i) for i in input.ids[:notifications.MAX_MARK + 1]]
+            marked = await service.mark_read(member.member_id, ids)
+        except DomainError as error:
+            return MarkNotificationsReadPayload(marked=0, unread=await service.unread(member.member_id),
+                                                user_errors=user_errors(error))
+        return MarkNotificationsReadPayload(marked=marked, unread=await service.unread(member.member_id),
+                                            user_errors=[])

@@ -1,0 +1,54 @@
+"""Per-member notifications; a reminder is unique per member and reference, so jobs can rerun freely."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from domain.notifications import Notification, NotificationDraft
+from persistence.members import upsert
+from persistence.tables import notifications, point_lots
+
+
+def notification_from_row(row) -> Notification:
+    return Notification(row.id, row.member_id, row.kind, row.title, row.body, row.created_at, row.read_at)
+
+
+class SqlNotificationRepository:
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    async def expiring_lots(self, after: datetime, until: datetime) -> list[tuple[int, datetime, int]]:
+        rows = await self.connection.execute(
+            select(point_lots.c.member_id, point_lots.c.expires_at, point_lots.c.remaining)
+            .where(point_lots.c.remaining > 0, point_lots.c.expires_at > after, point_lots.c.expires_at <= until))
+        return [(r.member_id, r.expires_at, r.remaining) for r in rows]
+
+    async def add_once(self, drafts: Sequence[NotificationDraft], at: datetime) -> int:
+        if not drafts:
+            return 0
+        values = [{"member_id": d.member_id, "kind": d.kind, "title": d.title, "body": d.body, "ref": d.ref,
+                   "created_at": at, "read_at": None} for d in drafts]
+        statement = upsert(self.connection.dialect.name)(notifications).values(values)
+        result = await self.connection.execute(
+            statement.on_conflict_do_nothing(index_elements=["member_id", "ref"]))
+        return result.rowcount or 0
+
+    async def page(self, member_id: int, before_id: int | None, limit: int) -> list[Notification]:
+        query = select(notifications).where(notifications.c.member_id == member_id)
+        if before_id is not None:
+            query = query.where(notifications.c.id < before_id)
+        rows = await self.connection.execute(query.order_by(notifications.c.id.desc()).limit(limit))
+        return [notification_from_row(row) for row in rows]
+
+    async def mark_read(self, member_id: int, ids: Sequence[int] | None, at: datetime) -> int:
+        statement = update(notifications).where(notifications.c.member_id == member_id,
+                                                notifications.c.read_at.is_(None))
+        if ids is not None:
+            statement = statement.where(notifications.c.id.in_(ids))
+        return (await self.connection.execute(statement.values(read_at=at))).rowcount or 0
+
+    async def unread_count(self, member_id: int) -> int:
+        return await self.connection.scalar(select(func.count()).select_from(notifications).where(
+            notifications.c.member_id == member_id, notifications.c.read_at.is_(None)))

@@ -1,0 +1,151 @@
+"""Invitations, submissions reviewed by staff, and expiry reminders, over real HTTP on both databases."""
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from api.services import Services
+from tests.documents import ADJUST
+from tests.test_api_ledger import member_gid, signed_up
+
+ACCEPT = """
+mutation($code: String!, $key: String!) {
+  acceptInvitation(input: {invitationCode: $code, idempotencyKey: $key}) {
+    entry { reason delta memo } member { points { available } } userErrors { field code }
+  }
+}
+"""
+SUBMIT = """
+mutation($kind: SubmissionKind!, $content: String!, $images: [String!]!, $ref: String) {
+  submitReview(input: {kind: $kind, content: $content, imageUrls: $images, ref: $ref}) {
+    submission { id kind status } userErrors { field code }
+  }
+}
+"""
+REVIEW = """
+mutation($id: ID!, $approve: Boolean!, $reason: String, $key: String!) {
+  reviewSubmission(input: {submissionId: $id, approve: $approve, reason: $reason, idempotencyKey: $key}) {
+    submission { status rejectReason points } entry { id reason delta } member { points { available } }
+    userErrors { field code }
+  }
+}
+"""
+PENDING = """
+query($kind: SubmissionKind) { submissions(first: 10, status: PENDING, kind: $kind) {
+  edges { node { id kind content member { memberId } } } } }
+"""
+
+
+def code_of(client):
+    return client.data("{ me { invitationCode } }")["me"]["invitationCode"]
+
+
+def accept(client, code, key="accept"):
+    return client.data(ACCEPT, {"code": code, "key": key})["acceptInvitation"]
+
+
+def test_both_sides_are_rewarded_once(live_server):
+    inviter, friend = live_server.member("inviter"), live_server.member("friend")
+    code = code_of(inviter)
+    assert len(code) == 8
+    accepted = accept(friend, code.lower())  # codes are case-insensitive
+    assert accepted["userErrors"] == [] and accepted["entry"]["reason"] == "INVITE"
+    assert accepted["member"]["points"]["available"] == 20
+    inviter_view = inviter.data("{ me { invitedFriends points { available } ledger(first: 1) { edges { node { "
+                                "reason delta } } } } }")["me"]
+    assert inviter_view["invitedFriends"] == 1 and inviter_view["points"]["available"] == 10
+    assert accept(friend, code, "again")["userErrors"] == [{"field": ["invitationCode"], "code": "ALREADY_INVITED"}]
+    assert accept(friend, code)["entry"] == accepted["entry"]  # the same key replays
+
+
+def test_self_cycles_old_members_and_unknown_codes_are_refused(live_server):
+    a, b, c = live_server.member("cyc-a"), live_server.member("cyc-b"), live_server.member("cyc-c")
+    assert accept(a, code_of(a))["userErrors"][0]["code"] == "SELF_INVITATION"
+    assert accept(b, code_of(a))["userErrors"] == []  # a invited b
+    assert accept(c, code_of(b))["userErrors"] == []  # b invited c
+    assert accept(a, code_of(c))["userErrors"][0]["code"] == "INVITATION_CYCLE"
+    assert accept(a, "ZZZZZZZZ")["userErrors"][0]["code"] == "NOT_FOUND"
+    assert accept(a, "bad!")["userErrors"][0]["code"] == "NOT_FOUND"
+    late = live_server.member("late-comer")
+    late.data("{ me { id } }")
+    live_server.clock.advance(timedelta(days=8))
+    assert accept(late, code_of(a))["userErrors"][0]["code"] == "NOT_A_NEW_MEMBER"
+
+
+async def test_concurrent_friends_get_the_inviter_tiered_rewards_in_sequence(live_server):
+    inviter = live_server.member("popular")
+    code = code_of(inviter)
+    friends = [live_server.member(f"pal-{i}") for i in range(8)]
+    async with httpx.AsyncClient() as http:
+        replies = await asyncio.gather(*(f.execute_async(http, ACCEPT, {"code": code, "key": "k"}) for f in friends))
+    assert all(r["data"]["acceptInvitation"]["userErrors"] == [] for r in replies)
+    deltas = [e["node"]["delta"] for e in inviter.data("{ me { ledger(first: 10) { edges { node { delta } } } } }")[
+        "me"]["ledger"]["edges"]]
+    assert sorted(deltas) == [10, 10, 10, 15, 15, 20, 20, 20]
+
+
+def test_a_submission_is_paid_once_when_approved(live_server):
+    member, staff = signed_up(live_server, "reviewer"), live_server.staff()
+    sent = member.data(SUBMIT, {"kind": "REVIEW", "content": "茶很好喝，包装精致", "images": [], "ref": "SO-9"})
+    submission_id = sent["submitReview"]["submission"]["id"]
+    assert sent["submitReview"]["submission"]["status"] == "PENDING"
+    twice = member.data(SUBMIT, {"kind": "REVIEW", "content": "again", "images": [], "ref": "SO-9"})
+    assert twice["submitReview"]["userErrors"] == [{"field": ["ref"], "code": "DUPLICATE_SUBMISSION"}]
+    pending = staff.data(PENDING, {"kind": "REVIEW"})["submissions"]["edges"]
+    assert [(e["node"]["id"], e["node"]["member"]["memberId"]) for e in pending] == [(submission_id, "reviewer")]
+    approved = staff.data(REVIEW, {"id": submission_id, "approve": True, "key": "ok"})["reviewSubmission"]
+    assert approved["submission"]["status"] == "APPROVED" and approved["entry"]["delta"] == 20
+    assert approved["member"]["points"]["available"] == 20
+    assert staff.data(REVIEW, {"id": submission_id, "approve": True, "key": "ok"})["reviewSubmission"][
+        "entry"] == approved["entry"]
+    again = staff.data(REVIEW, {"id": submission_id, "approve": True, "key": "ok-2"})["reviewSubmission"]
+    assert again["userErrors"] == [{"field": ["submissionId"], "code": "ALREADY_REVIEWED"}]
+    assert staff.data(PENDING, {})["submissions"]["edges"] == []
+
+
+def test_a_rejected_photo_post_tells_the_member_why(live_server):
+    member, staff = signed_up(live_server, "poster"), live_server.staff()
+    no_photo = member.data(SUBMIT, {"kind": "PHOTO_POST", "content": "看!", "images": [], "ref": "SO-1"})
+    assert no_photo["submitReview"]["userErrors"][0]["field"] == ["imageUrls"]
+    bad_url = member.data(SUBMIT, {"kind": "PHOTO_POST", "content": "", "images": ["javascript:x"], "ref": None})
+    assert bad_url["submitReview"]["userErrors"][0]["field"] == ["imageUrls"]
+    sent = member.data(SUBMIT, {"kind": "PHOTO_POST", "content": "", "images": ["https://img.example/1.jpg"],
+                                "ref": "SO-1"})["submitReview"]["submission"]
+    missing_reason = staff.data(REVIEW, {"id": sent["id"], "approve": False, "key": "r"})["reviewSubmission"]
+    assert missing_reason["userErrors"][0]["field"] == ["reason"]
+    rejected = staff.data(REVIEW, {"id": sent["id"], "approve": False, "reason": "图片与商品不符",
+                                   "key": "r2"})["reviewSubmission"]
+    assert rejected["entry"] is None and rejected["submission"]["status"] == "REJECTED"
+    mine = member.data("{ me { submissions(first: 5) { edges { node { status rejectReason } } } } }")
+    assert mine["me"]["submissions"]["edges"][0]["node"] == {"status": "REJECTED", "rejectReason": "图片与商品不符"}
+    retry = member.data(SUBMIT, {"kind": "PHOTO_POST", "content": "", "images": ["https://img.example/2.jpg"],
+                                 "ref": "SO-1"})
+    assert retry["submitReview"]["userErrors"] == []  # a rejected one does not block a new try
+    assert member.execute(PENDING, {})["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    body = member.execute(REVIEW, {"id": sent["id"], "approve": True, "key": "self"})
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def remind(live_server):
+    services = Services.build(live_server.database_url, live_server.clock)
+    try:
+        return await services.notifications.remind_expiring()
+    finally:
+        await services.close()
+
+
+def test_expiry_reminders_are_recorded_once_and_can_be_marked_read(live_server):
+    member = signed_up(live_server, "forgetful")
+    live_server.staff().data(ADJUST, {"memberId": member_gid("forgetful"), "delta": 88, "memo": "m", "key": "k"})
+    assert asyncio.run(remind(live_server)) == 0  # expires end of March 2027: not within 30 days
+    live_server.clock.set(datetime(2027, 3, 5, tzinfo=UTC))
+    assert asyncio.run(remind(live_server)) == 1
+    live_server.clock.advance(timedelta(days=1))
+    assert asyncio.run(remind(live_server)) == 0
+    me = member.data("{ me { unreadNotifications notifications(first: 5) { edges { node { id kind body } } } } }")["me"]
+    assert me["unreadNotifications"] == 1
+    node = me["notifications"]["edges"][0]["node"]
+    assert node["kind"] == "POINTS_EXPIRING" and "88 积分将于 2027-03-31 到期" in node["body"]
+    marked = member.data('mutation($ids: [ID!]) { markNotificationsRead(input: {ids: $ids}) { marked unread } }',
+                         {"ids": [node["id"]]})
+    assert marked["markNotificationsRead"] == {"marked": 1, "unread": 0}
