@@ -9,9 +9,11 @@ from domain.campaigns import Campaign
 from domain.checkin import CheckInRule, CheckInService
 from domain.clock import ManualClock
 from domain.configuration import Actor
+from domain.invitations import InvitationRule, invitation_code
 from domain.ledger import LedgerReason
 from domain.orders import OrderChannel, OrderRule, OrderService
 from domain.points import PointsOperations
+from domain.submissions import SubmissionKind, SubmissionRule
 from domain.tasks import Task, TaskKind, TaskPeriod
 from domain.tiers import DEFAULT_TIERS
 
@@ -40,6 +42,8 @@ async def seed(services: Services) -> bool:
         await services.tiers.update(STAFF, tier)
     await services.check_in.update_rule(STAFF, CheckInRule(10, ((7, 50), (30, 200))))
     await services.orders.update_rule(STAFF, OrderRule(points_per_yuan=1, return_window_days=7))
+    await services.invitations.update_rule(STAFF, InvitationRule(20, ((1, 10), (4, 15), (6, 20)), 7))
+    await services.submissions.update_rule(STAFF, SubmissionRule())
     for task in TASKS:
         await services.tasks.save(STAFF, task, create=True)
     now = services.clock.now()
@@ -48,6 +52,7 @@ async def seed(services: Services) -> bool:
     for external_id, nickname, days, welcome in MEMBERS:
         await _member_with_history(services, external_id, nickname, days, welcome)
     await _orders(services)
+    await _community(services)
     now = services.clock.now()
     await tx.write(lambda uow: uow.settings.put(DEMO_KEY, {"seededAt": now.isoformat()}, STAFF.label, now))
     return True
@@ -62,6 +67,16 @@ async def _member_with_history(services: Services, external_id: str, nickname: s
     for day in range(days):
         await check_in.check_in(Actor("member", external_id), member.id, f"demo-checkin-{day}")
         past.advance(timedelta(days=1))
+
+
+async def _community(services: Services) -> None:
+    """Bob joined through Alice's invitation; Carol's photo post waits for staff review."""
+    alice, bob = await services.members.ensure("demo-alice"), await services.members.ensure("demo-bob")
+    await services.invitations.accept(Actor("member", "demo-bob"), bob.id, invitation_code(alice.id),
+                                      "demo-invitation")
+    carol = await services.members.ensure("demo-carol")
+    await services.submissions.submit(carol.id, SubmissionKind.PHOTO_POST, "新品桂花乌龙，颜值很高",
+                                      ["https://img.example.com/demo/osmanthus.jpg"], "DEMO-0901")
 
 
 async def _orders(services: Services) -> None:

@@ -153,6 +153,15 @@ class SubmissionService:
             payload={"submission": submission_id, "approve": approve, "reason": reason, "points": points})
         return outcome, await self.transactions.read(lambda uow: uow.submissions.get(submission_id))
 
+    async def update_rule(self, staff: Actor, rule: SubmissionRule) -> SubmissionRule:
+        """Kinds left out keep their current points."""
+        async def work(uow: "UnitOfWork") -> SubmissionRule:
+            merged = SubmissionRule({**(await submission_rule(uow)).points, **rule.points})
+            await configuration.store(uow, SUBMISSIONS_KEY, merged.to_record(), staff, self.clock.now())
+            return merged
+
+        return await self.transactions.write(work)
+
     async def page(self, member_id: int | None, status: SubmissionStatus | None, kind: SubmissionKind | None,
                    before_id: int | None, limit: int) -> list[Submission]:
         return await self.transactions.read(

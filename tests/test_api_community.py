@@ -149,3 +149,30 @@ def test_expiry_reminders_are_recorded_once_and_can_be_marked_read(live_server):
     marked = member.data('mutation($ids: [ID!]) { markNotificationsRead(input: {ids: $ids}) { marked unread } }',
                          {"ids": [node["id"]]})
     assert marked["markNotificationsRead"] == {"marked": 1, "unread": 0}
+
+
+def test_staff_configure_invitation_and_submission_rewards(live_server):
+    staff = live_server.staff()
+    rule = staff.data("""mutation { updateInvitationRule(input: {inviteePoints: 5, newMemberDays: 3,
+        inviterTiers: [{fromFriend: 1, points: 7}, {fromFriend: 2, points: 9}]}) {
+        rule { inviteePoints newMemberDays inviterTiers { fromFriend points } } userErrors { code } } }""")
+    assert rule["updateInvitationRule"]["rule"]["inviterTiers"] == [{"fromFriend": 1, "points": 7},
+                                                                    {"fromFriend": 2, "points": 9}]
+    inviter = live_server.member("rule-inviter")
+    for i in range(2):
+        assert accept(live_server.member(f"rule-friend-{i}"), code_of(inviter))["entry"]["delta"] == 5
+    assert sorted(e["node"]["delta"] for e in inviter.data("{ me { ledger(first: 5) { edges { node { delta } } } } }")[
+        "me"]["ledger"]["edges"]) == [7, 9]
+    bad = staff.data("""mutation { updateInvitationRule(input: {inviteePoints: 5, newMemberDays: 3,
+        inviterTiers: [{fromFriend: 2, points: 7}]}) { rule { inviteePoints } userErrors { field } } }""")
+    assert bad["updateInvitationRule"] == {"rule": None, "userErrors": [{"field": ["inviterTiers"]}]}
+    points = staff.data("""mutation { updateSubmissionPoints(input: {points: [{kind: REVIEW, points: 33}]}) {
+        points { kind points } userErrors { code } } }""")["updateSubmissionPoints"]["points"]
+    assert {"kind": "REVIEW", "points": 33} in points and {"kind": "PHOTO_POST", "points": 50} in points
+    member = signed_up(live_server, "rule-reviewer")
+    sent = member.data(SUBMIT, {"kind": "REVIEW", "content": "好", "images": [], "ref": None})
+    approved = staff.data(REVIEW, {"id": sent["submitReview"]["submission"]["id"], "approve": True, "key": "a"})
+    assert approved["reviewSubmission"]["entry"]["delta"] == 33
+    node = member.data("query($id: ID!) { node(id: $id) { ... on Submission { status } } }",
+                       {"id": sent["submitReview"]["submission"]["id"]})
+    assert node["node"] == {"status": "APPROVED"}

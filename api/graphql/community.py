@@ -130,6 +130,57 @@ class InviterTier:
     points: int
 
 
+@strawberry.input
+class InviterTierInput:
+    from_friend: int
+    points: int
+
+
+@strawberry.input
+class UpdateInvitationRuleInput:
+    invitee_points: int
+    inviter_tiers: list[InviterTierInput]
+    new_member_days: int
+
+
+@strawberry.type
+class UpdateInvitationRulePayload:
+    rule: InvitationRule | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class SubmissionPoints:
+    kind: SubmissionKind  # type: ignore[valid-type]
+    points: int
+
+
+@strawberry.input
+class SubmissionPointsInput:
+    kind: SubmissionKind  # type: ignore[valid-type]
+    points: int
+
+
+@strawberry.input
+class UpdateSubmissionPointsInput:
+    points: list[SubmissionPointsInput]
+
+
+@strawberry.type
+class UpdateSubmissionPointsPayload:
+    points: list[SubmissionPoints] | None
+    user_errors: list[UserError]
+
+
+def invitation_rule_type(rule: invitations.InvitationRule) -> InvitationRule:
+    return InvitationRule(invitee_points=rule.invitee_points, new_member_days=rule.new_member_days,
+                          inviter_tiers=[InviterTier(from_friend=n, points=p) for n, p in rule.inviter_tiers])
+
+
+def submission_points_type(rule: submissions.SubmissionRule) -> list[SubmissionPoints]:
+    return [SubmissionPoints(kind=kind, points=points) for kind, points in rule.points.items()]
+
+
 @strawberry.type
 class CommunityQueries:
     @strawberry.field(description="Staff: submissions, newest first, filtered by status and kind.")
@@ -146,9 +197,11 @@ class CommunityQueries:
 
     @strawberry.field
     async def invitation_rule(self, info: Info) -> InvitationRule:
-        rule = await info.context.services.transactions.read(invitations.invitation_rule)
-        return InvitationRule(invitee_points=rule.invitee_points, new_member_days=rule.new_member_days,
-                              inviter_tiers=[InviterTier(from_friend=n, points=p) for n, p in rule.inviter_tiers])
+        return invitation_rule_type(await info.context.services.transactions.read(invitations.invitation_rule))
+
+    @strawberry.field(description="Points paid when staff approve each kind of submission.")
+    async def submission_points(self, info: Info) -> list[SubmissionPoints]:
+        return submission_points_type(await info.context.services.transactions.read(submissions.submission_rule))
 
 
 @strawberry.type
@@ -174,6 +227,29 @@ class CommunityMutations:
         except DomainError as error:
             return SubmitReviewPayload(submission=None, user_errors=user_errors(error))
         return SubmitReviewPayload(submission=SubmissionType(_submission=submission), user_errors=[])
+
+    @strawberry.mutation(description="Staff: what invitees and inviters earn, and how new an invitee must be.")
+    async def update_invitation_rule(self, info: Info, input: UpdateInvitationRuleInput
+                                     ) -> UpdateInvitationRulePayload:
+        staff = require_staff(info)
+        try:
+            rule = await info.context.services.invitations.update_rule(staff.actor, invitations.InvitationRule(
+                input.invitee_points, tuple((t.from_friend, t.points) for t in input.inviter_tiers[:11]),
+                input.new_member_days))
+        except DomainError as error:
+            return UpdateInvitationRulePayload(rule=None, user_errors=user_errors(error))
+        return UpdateInvitationRulePayload(rule=invitation_rule_type(rule), user_errors=[])
+
+    @strawberry.mutation(description="Staff: points paid on approval, per kind of submission.")
+    async def update_submission_points(self, info: Info, input: UpdateSubmissionPointsInput
+                                       ) -> UpdateSubmissionPointsPayload:
+        staff = require_staff(info)
+        try:
+            rule = await info.context.services.submissions.update_rule(staff.actor, submissions.SubmissionRule(
+                {submissions.SubmissionKind(p.kind.value): p.points for p in input.points[:10]}))
+        except DomainError as error:
+            return UpdateSubmissionPointsPayload(points=None, user_errors=user_errors(error))
+        return UpdateSubmissionPointsPayload(points=submission_points_type(rule), user_errors=[])
 
     @strawberry.mutation(description="Staff: approve (points credited once) or reject (with a reason).")
     async def review_submission(self, info: Info, input: ReviewSubmissionInput) -> ReviewSubmissionPayload:

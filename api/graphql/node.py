@@ -7,6 +7,7 @@ from strawberry.types import Info
 from api.graphql.errors import BadUserInput, Forbidden, require_signed_in
 from api.graphql.ledger import entry_type
 from api.graphql.members import member_type, visible_member
+from api.graphql.community import SubmissionType
 from api.graphql.orders import order_type
 from api.graphql.relay import Node, from_global_id, int_key
 
@@ -25,6 +26,13 @@ class NodeQueries:
             if entries and not who.is_staff and entries[0].member_id != who.member_id:
                 raise Forbidden("members can only see their own data")
             return entry_type(entries[0]) if entries else None
+        if type_name == "Submission":
+            who = require_signed_in(info)
+            found = await info.context.services.transactions.read(
+                lambda uow: uow.submissions.get(int_key(id, "Submission")))
+            if found and not who.is_staff and found.member_id != who.member_id:
+                raise Forbidden("members can only see their own data")
+            return SubmissionType(_submission=found) if found else None
         if type_name == "PurchaseOrder":
             who = require_signed_in(info)
             order = await info.context.services.orders.find(key)
