@@ -9,6 +9,7 @@ from domain.campaigns import Campaign
 from domain.checkin import CheckInRule, CheckInService
 from domain.clock import ManualClock
 from domain.configuration import Actor
+from domain.events import Beneficiary, EventRule
 from domain.invitations import InvitationRule, invitation_code
 from domain.ledger import LedgerReason
 from domain.orders import OrderChannel, OrderRule, OrderService
@@ -29,6 +30,13 @@ TASKS = [
     Task("join-group", "加入品牌社群", TaskKind.JOIN_GROUP, 30, TaskPeriod.ONCE, 1, position=6),
     Task("follow-account", "关注公众号", TaskKind.FOLLOW_ACCOUNT, 20, TaskPeriod.ONCE, 1, position=7),
 ]
+EVENT_RULES = [
+    EventRule("group_message", "社群发言", 1, daily_cap=10),
+    EventRule("group_join", "邀请好友入群", 30, LedgerReason.INVITE, Beneficiary.INVITER),
+    EventRule("group_leave", "好友 7 天内退群", revokes="group_join", revoke_within_days=7, match_attribute="groupId"),
+    EventRule("live_view", "观看直播", 5, daily_cap=5),
+    EventRule("store_visit", "到店打卡", 20, daily_cap=20),
+]
 MEMBERS = [("demo-alice", "小鹿", 8, 500), ("demo-bob", "阿杰", 3, 2000), ("demo-carol", "Carol", 45, 100)]
 
 
@@ -46,6 +54,8 @@ async def seed(services: Services) -> bool:
     await services.submissions.update_rule(STAFF, SubmissionRule())
     for task in TASKS:
         await services.tasks.save(STAFF, task, create=True)
+    for rule in EVENT_RULES:
+        await services.events.save_rule(STAFF, rule)
     now = services.clock.now()
     await services.campaigns.save(STAFF, Campaign("double-week", "下单双倍积分周", 2000, now, now + timedelta(days=7),
                                                   (LedgerReason.ORDER,)), create=True)

@@ -13,6 +13,7 @@ from api.graphql.brand import BrandMutations, BrandQueries
 from api.graphql.campaigns import CampaignMutations, CampaignQueries
 from api.graphql.checkin import CheckInMutations, CheckInQueries
 from api.graphql.community import CommunityMutations, CommunityQueries, SubmissionType
+from api.graphql.events import EventMutations, EventQueries
 from api.graphql.ledger import LedgerEntry
 from api.graphql.members import MemberMutations, MemberQueries, MemberType
 from api.graphql.node import NodeQueries
@@ -25,10 +26,10 @@ from domain.errors import DomainError
 log = logging.getLogger("jifen.api")
 
 Query = merge_types("Query", (MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries,
-                              CampaignQueries, BrandQueries, NodeQueries))
+                              EventQueries, CampaignQueries, BrandQueries, NodeQueries))
 Mutation = merge_types("Mutation", (CheckInMutations, TaskMutations, OrderMutations, CommunityMutations,
-                                    NotificationMutations, PointsMutations, CampaignMutations, MemberMutations,
-                                    BrandMutations))
+                                    EventMutations, NotificationMutations, PointsMutations, CampaignMutations,
+                                    MemberMutations, BrandMutations))
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30

@@ -8,6 +8,7 @@ from domain.campaigns import CampaignService
 from domain.checkin import CheckInService
 from domain.clock import Clock, SystemClock
 from domain.expiry import ExpirySweep
+from domain.events import EventService
 from domain.invitations import InvitationService
 from domain.members import MemberService, PointsQueries
 from domain.notifications import NotificationService
@@ -40,6 +41,7 @@ class Services:
     invitations: InvitationService
     submissions: SubmissionService
     notifications: NotificationService
+    events: EventService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None) -> "Services":
@@ -52,7 +54,7 @@ class Services:
                    BrandService(tx, clock), ExpirySweep(tx, clock), Reconciliation(tx),
                    OrderService(operations, tx, clock), CampaignService(tx, clock), TaskService(operations, tx, clock),
                    InvitationService(operations, tx, clock), SubmissionService(operations, tx, clock),
-                   NotificationService(tx, clock))
+                   NotificationService(tx, clock), EventService(operations, tx, clock))
 
     async def close(self) -> None:
         await self.database.dispose()

@@ -207,6 +207,36 @@ notifications = Table(
     Index("ix_notifications_member_id", "member_id", "id"),
 )
 
+event_rules = Table(
+    "event_rules", metadata,
+    Column("event_type", String(40), primary_key=True),
+    Column("name", String(60), nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("beneficiary", String(16), nullable=False),
+    Column("daily_cap", Integer, nullable=True),
+    Column("revokes", String(40), nullable=True),
+    Column("revoke_within_days", Integer, nullable=False),
+    Column("match_attribute", String(40), nullable=True),
+    Column("enabled", Boolean, nullable=False),
+)
+
+brand_events = Table(
+    "brand_events", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_type", String(40), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("beneficiary_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("points", Integer, nullable=False),
+    Column("match_value", String(200), nullable=True),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    UniqueConstraint("event_type", "event_id", name="uq_brand_events_type_id"),
+    Index("ix_brand_events_member", "event_type", "member_id", "id"),
+    Index("ix_brand_events_beneficiary", "event_type", "beneficiary_id", "occurred_at"),
+)
+
 idempotency_keys = Table(
     "idempotency_keys", metadata,
     Column("scope", String(200), primary_key=True),

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from persistence.campaigns import SqlCampaignRepository
 from persistence.checkin import SqlCheckInRepository
 from persistence.database import Database
+from persistence.events import SqlEventRepository
 from persistence.idempotency import SqlIdempotencyRepository
 from persistence.invitations import SqlInvitationRepository
 from persistence.ledger import SqlLedgerRepository
@@ -44,6 +45,7 @@ class SqlUnitOfWork:
         self.invitations = SqlInvitationRepository(connection)
         self.submissions = SqlSubmissionRepository(connection)
         self.notifications = SqlNotificationRepository(connection)
+        self.events = SqlEventRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)
         self.settings = SqlSettingsRepository(connection)
         self.audit = SqlAuditLog(connection)
