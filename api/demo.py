@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from api.services import Services
+from domain.assists import AssistRule
 from domain.brand import BrandSettings
 from domain.campaigns import Campaign
 from domain.checkin import CheckInRule, CheckInService
@@ -52,6 +53,7 @@ async def seed(services: Services) -> bool:
     await services.orders.update_rule(STAFF, OrderRule(points_per_yuan=1, return_window_days=7))
     await services.invitations.update_rule(STAFF, InvitationRule(20, ((1, 10), (4, 15), (6, 20)), 7))
     await services.submissions.update_rule(STAFF, SubmissionRule())
+    await services.assists.update_rule(STAFF, AssistRule(((5, 50), (10, 120)), 48))
     for task in TASKS:
         await services.tasks.save(STAFF, task, create=True)
     for rule in EVENT_RULES:
@@ -80,10 +82,12 @@ async def _member_with_history(services: Services, external_id: str, nickname: s
 
 
 async def _community(services: Services) -> None:
-    """Bob joined through Alice's invitation; Carol's photo post waits for staff review."""
+    """Bob joined through Alice's invitation and helps her assist campaign; Carol's photo post waits."""
     alice, bob = await services.members.ensure("demo-alice"), await services.members.ensure("demo-bob")
     await services.invitations.accept(Actor("member", "demo-bob"), bob.id, invitation_code(alice.id),
                                       "demo-invitation")
+    campaign = await services.assists.start(alice.id, "帮小鹿助力领 120 积分")
+    await services.assists.assist(Actor("member", "demo-bob"), bob.id, campaign.id, "demo-assist")
     carol = await services.members.ensure("demo-carol")
     await services.submissions.submit(carol.id, SubmissionKind.PHOTO_POST, "新品桂花乌龙，颜值很高",
                                       ["https://img.example.com/demo/osmanthus.jpg"], "DEMO-0901")

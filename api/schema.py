@@ -9,6 +9,7 @@ from strawberry.extensions import (DisableIntrospection, MaskErrors, MaxAliasesL
                                    ParserCache, QueryDepthLimiter, ValidationCache)
 from strawberry.tools import merge_types
 
+from api.graphql.assists import AssistMutations, AssistQueries
 from api.graphql.brand import BrandMutations, BrandQueries
 from api.graphql.campaigns import CampaignMutations, CampaignQueries
 from api.graphql.checkin import CheckInMutations, CheckInQueries
@@ -26,9 +27,9 @@ from domain.errors import DomainError
 log = logging.getLogger("jifen.api")
 
 Query = merge_types("Query", (MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries,
-                              EventQueries, CampaignQueries, BrandQueries, NodeQueries))
+                              EventQueries, AssistQueries, CampaignQueries, BrandQueries, NodeQueries))
 Mutation = merge_types("Mutation", (CheckInMutations, TaskMutations, OrderMutations, CommunityMutations,
-                                    EventMutations, NotificationMutations, PointsMutations, CampaignMutations,
+                                    EventMutations, AssistMutations, NotificationMutations, PointsMutations, CampaignMutations,
                                     MemberMutations, BrandMutations))
 
 MAX_DEPTH = 12

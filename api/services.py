@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.assists import AssistService
 from domain.brand import BrandService
 from domain.campaigns import CampaignService
 from domain.checkin import CheckInService
@@ -42,6 +43,7 @@ class Services:
     submissions: SubmissionService
     notifications: NotificationService
     events: EventService
+    assists: AssistService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None) -> "Services":
@@ -54,7 +56,8 @@ class Services:
                    BrandService(tx, clock), ExpirySweep(tx, clock), Reconciliation(tx),
                    OrderService(operations, tx, clock), CampaignService(tx, clock), TaskService(operations, tx, clock),
                    InvitationService(operations, tx, clock), SubmissionService(operations, tx, clock),
-                   NotificationService(tx, clock), EventService(operations, tx, clock))
+                   NotificationService(tx, clock), EventService(operations, tx, clock),
+                   AssistService(operations, tx, clock))
 
     async def close(self) -> None:
         await self.database.dispose()

@@ -237,6 +237,25 @@ brand_events = Table(
     Index("ix_brand_events_beneficiary", "event_type", "beneficiary_id", "occurred_at"),
 )
 
+assist_campaigns = Table(
+    "assist_campaigns", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("owner_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("title", String(40), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("helpers", Integer, nullable=False),
+    Column("points_paid", Integer, nullable=False),
+    Index("ix_assist_campaigns_owner_id", "owner_id", "id"),
+)
+
+assist_helpers = Table(
+    "assist_helpers", metadata,
+    Column("campaign_id", Id, ForeignKey("assist_campaigns.id"), primary_key=True),
+    Column("helper_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("assisted_at", UtcDateTime, nullable=False),
+)
+
 idempotency_keys = Table(
     "idempotency_keys", metadata,
     Column("scope", String(200), primary_key=True),

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from persistence.assists import SqlAssistRepository
 from persistence.campaigns import SqlCampaignRepository
 from persistence.checkin import SqlCheckInRepository
 from persistence.database import Database
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
         self.submissions = SqlSubmissionRepository(connection)
         self.notifications = SqlNotificationRepository(connection)
         self.events = SqlEventRepository(connection)
+        self.assists = SqlAssistRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)
         self.settings = SqlSettingsRepository(connection)
         self.audit = SqlAuditLog(connection)

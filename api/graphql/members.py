@@ -19,6 +19,7 @@ from domain.invitations import invitation_code
 from domain.ledger import LedgerReason as DomainReason
 
 if TYPE_CHECKING:
+    from api.graphql.assists import AssistCampaignType
     from api.graphql.community import SubmissionType
     from api.graphql.notifications import NotificationType
     from api.graphql.orders import PurchaseOrderType
@@ -138,6 +139,12 @@ class MemberType(Node):
         found = await info.context.services.notifications.page(self._member.id, before, first + 1)
         return connection([NotificationType(_notification=n) for n in found], [n.id for n in found], first,
                           before is not None)
+
+    @strawberry.field(description="Your assist campaigns, newest first (the last 20).")
+    async def assist_campaigns(self, info: Info
+                               ) -> list[Annotated["AssistCampaignType", strawberry.lazy("api.graphql.assists")]]:
+        from api.graphql.assists import campaign_type
+        return [await campaign_type(info, c) for c in await info.context.services.assists.of_member(self._member.id)]
 
     @strawberry.field
     async def unread_notifications(self, info: Info) -> int:

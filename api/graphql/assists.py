@@ -1,0 +1,122 @@
+"""Friend assists (助力): start a campaign, share it, friends help, thresholds pay the owner."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.errors import BadUserInput, UserError, require_member, require_signed_in, user_errors
+from api.graphql.relay import Node, int_key, to_global_id
+from domain import assists
+from domain.errors import DomainError, InvalidInput
+
+
+@strawberry.type
+class AssistThreshold:
+    helpers: int
+    points: int
+
+
+@strawberry.type(name="AssistCampaign", description="Share its id; each friend's help counts once.")
+class AssistCampaignType(Node):
+    _campaign: strawberry.Private[assists.AssistCampaign]
+    _rule: strawberry.Private[assists.AssistRule]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return to_global_id("AssistCampaign", self._campaign.id)
+
+    @strawberry.field
+    def title(self) -> str:
+        return self._campaign.title
+
+    @strawberry.field
+    def helpers(self) -> int:
+        return self._campaign.helpers
+
+    @strawberry.field(description="Helpers needed for the last reward.")
+    def target(self) -> int:
+        return self._rule.target
+
+    @strawberry.field
+    def thresholds(self) -> list[AssistThreshold]:
+        return [AssistThreshold(helpers=n, points=p) for n, p in self._rule.thresholds]
+
+    @strawberry.field
+    def points_paid(self) -> int:
+        return self._campaign.points_paid
+
+    @strawberry.field
+    def started_at(self) -> datetime:
+        return self._campaign.started_at
+
+    @strawberry.field
+    def ends_at(self) -> datetime:
+        return self._campaign.ends_at
+
+    @strawberry.field
+    def running(self, info: Info) -> bool:
+        return self._campaign.running(info.context.services.clock.now())
+
+
+async def campaign_type(info: Info, campaign: assists.AssistCampaign | None) -> AssistCampaignType | None:
+    if campaign is None:
+        return None
+    return AssistCampaignType(_campaign=campaign, _rule=await info.context.services.assists.rule())
+
+
+def campaign_key(global_id: str) -> int:
+    try:
+        return int_key(global_id, "AssistCampaign")
+    except BadUserInput as error:
+        raise InvalidInput(error.message, ("campaignId",)) from None
+
+
+@strawberry.input
+class StartAssistCampaignInput:
+    title: str | None = strawberry.field(default=None, description="What friends see, e.g. 帮我助力领积分.")
+
+
+@strawberry.input
+class AssistInput:
+    campaign_id: strawberry.ID
+    idempotency_key: str
+
+
+@strawberry.type
+class AssistCampaignPayload:
+    campaign: AssistCampaignType | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class AssistQueries:
+    @strawberry.field(description="A campaign a friend shared (any signed-in caller).")
+    async def assist_campaign(self, info: Info, id: strawberry.ID) -> AssistCampaignType | None:
+        require_signed_in(info)
+        return await campaign_type(info, await info.context.services.assists.get(int_key(id, "AssistCampaign")))
+
+
+@strawberry.type
+class AssistMutations:
+    @strawberry.mutation(description="Member: start an assist campaign (one running at a time).")
+    async def start_assist_campaign(self, info: Info, input: StartAssistCampaignInput) -> AssistCampaignPayload:
+        member = require_member(info)
+        try:
+            campaign = await info.context.services.assists.start(member.member_id, input.title)
+        except DomainError as error:
+            return AssistCampaignPayload(campaign=None, user_errors=user_errors(error))
+        return AssistCampaignPayload(campaign=await campaign_type(info, campaign), user_errors=[])
+
+    @strawberry.mutation(description="Member: help a friend's campaign (once each, never your own).")
+    async def assist(self, info: Info, input: AssistInput) -> AssistCampaignPayload:
+        member = require_member(info)
+        service = info.context.services.assists
+        try:
+            campaign_id = campaign_key(input.campaign_id)
+            outcome = await service.assist(member.actor, member.member_id, campaign_id, input.idempotency_key)
+        except DomainError as error:
+            return AssistCampaignPayload(campaign=None, user_errors=user_errors(error))
+        return AssistCampaignPayload(campaign=await campaign_type(info, await service.get(campaign_id)),
+                                     user_errors=user_errors(outcome.error))

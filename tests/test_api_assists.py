@@ -1,0 +1,53 @@
+"""Friend assists (助力): thresholds pay the owner once, each friend helps once, never the owner."""
+import asyncio
+from datetime import timedelta
+
+import httpx
+
+START = """mutation($title: String) { startAssistCampaign(input: {title: $title}) {
+  campaign { id title helpers target running thresholds { helpers points } } userErrors { code } } }"""
+ASSIST = """mutation($id: ID!, $key: String!) { assist(input: {campaignId: $id, idempotencyKey: $key}) {
+  campaign { helpers pointsPaid } userErrors { field code } } }"""
+
+
+def start(owner, title=None):
+    return owner.data(START, {"title": title})["startAssistCampaign"]
+
+
+def help_(friend, campaign_id, key="help"):
+    return friend.data(ASSIST, {"id": campaign_id, "key": key})["assist"]
+
+
+def test_thresholds_pay_the_owner_and_refusals_are_typed(live_server):
+    owner = live_server.member("assist-owner")
+    started = start(owner, "帮我领积分")
+    campaign = started["campaign"]
+    assert (campaign["title"], campaign["helpers"], campaign["target"], campaign["running"]) == (
+        "帮我领积分", 0, 10, True)
+    assert start(owner)["userErrors"] == [{"code": "ASSIST_RUNNING"}]
+    assert help_(owner, campaign["id"])["userErrors"][0]["code"] == "SELF_ASSIST"
+    friends = [live_server.member(f"helper-{i}") for i in range(10)]
+    results = [help_(f, campaign["id"]) for f in friends]
+    assert [r["campaign"]["pointsPaid"] for r in results] == [0, 0, 0, 0, 50, 50, 50, 50, 50, 170]
+    assert help_(friends[0], campaign["id"], "again")["userErrors"][0]["code"] == "ALREADY_ASSISTED"
+    assert help_(friends[0], campaign["id"])["campaign"]["helpers"] == 10  # the same key replays
+    entries = owner.data("{ me { points { available } ledger(first: 5) { edges { node { reason delta } } } } }")["me"]
+    assert entries["points"]["available"] == 170
+    assert [e["node"]["delta"] for e in entries["ledger"]["edges"]] == [120, 50]
+    live_server.clock.advance(timedelta(hours=48))
+    late = help_(live_server.member("too-late"), campaign["id"])
+    assert late["userErrors"][0]["code"] == "ASSIST_ENDED"
+    assert start(owner)["userErrors"] == []  # the old one ended: a new one may start
+    unknown = help_(friends[1], "QXNzaXN0Q2FtcGFpZ246OTk5")  # AssistCampaign:999
+    assert unknown["userErrors"][0]["code"] == "NOT_FOUND"
+
+
+async def test_concurrent_helpers_reach_each_threshold_once(live_server):
+    owner = live_server.member("busy-owner")
+    campaign_id = start(owner)["campaign"]["id"]
+    friends = [live_server.member(f"rush-{i}") for i in range(12)]
+    async with httpx.AsyncClient() as http:
+        await asyncio.gather(*(f.execute_async(http, ASSIST, {"id": campaign_id, "key": "k"}) for f in friends))
+    me = owner.data("{ me { points { available } assistCampaigns { helpers pointsPaid } } }")["me"]
+    assert me["points"]["available"] == 170
+    assert me["assistCampaigns"][0] == {"helpers": 12, "pointsPaid": 170}
