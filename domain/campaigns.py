@@ -1,10 +1,12 @@
-"""Campaigns (活动): time-boxed earn multipliers such as a double-points day.
+"""Campaigns (活动): time-boxed earn multipliers (a double-points day) and order threshold bonuses
+(满100送100: an order of at least 100 yuan earns 100 extra points).
 
-Overlap rule: campaigns do not stack. When several are active for the same
-earning, the one with the highest multiplier applies (on a tie, the one that
-ends first, then the lowest code), so a brand's worst case is its most
-generous single campaign. Extra points go in a separate ``CAMPAIGN_BONUS``
-entry that names the campaign.
+Overlap rule: multipliers do not stack with each other, nor threshold bonuses with each other.
+When several multipliers are active for the same earning, the highest applies (on a tie, the
+one that ends first, then the lowest code); when several threshold bonuses are met, the largest
+applies. One multiplier and one threshold bonus do combine: the bonus is added to the
+multiplied points. Extra points go in a separate ``CAMPAIGN_BONUS`` entry that names the
+campaign(s).
 """
 from __future__ import annotations
 
@@ -38,19 +40,38 @@ class Campaign:
     reasons: tuple[LedgerReason, ...] = (LedgerReason.ORDER,)
     tier_levels: tuple[int, ...] = ()  # empty: every tier
     enabled: bool = True
+    min_order_fen: int = 0  # threshold bonus: an order of at least this much ...
+    bonus_points: int = 0  # ... earns this many extra points
+
+    @property
+    def is_threshold_bonus(self) -> bool:
+        return self.bonus_points > 0
 
     def __post_init__(self) -> None:
         if not CODE_PATTERN.match(self.code):
             raise InvalidInput("code must be 1-40 lowercase letters, digits, _ or -", ("code",))
         checked_text(self.name, "name", max_length=60)
-        if not 1001 <= self.multiplier_permille <= 10000:
-            raise InvalidInput("multiplier must be above 1.0 and at most 10.0", ("multiplier",))
+        if self.is_threshold_bonus:
+            self._check_threshold()
+        elif not 1001 <= self.multiplier_permille <= 10000:
+            raise InvalidInput("multiplier must be above 1.0 and at most 10.0 (or set a threshold bonus)",
+                               ("multiplier",))
         if not timedelta(0) < self.ends_at - self.starts_at <= MAX_CAMPAIGN_LENGTH:
             raise InvalidInput("a campaign ends after it starts and lasts at most a year", ("endsAt",))
         if not self.reasons or any(r not in BOOSTABLE for r in self.reasons):
             raise InvalidInput("a campaign boosts ORDER, TASK or CHECK_IN earnings", ("reasons",))
         if any(level not in TIER_LEVELS for level in self.tier_levels):
             raise InvalidInput("tier levels are 1-6", ("tierLevels",))
+
+    def _check_threshold(self) -> None:
+        if self.multiplier_permille != 1000:
+            raise InvalidInput("a campaign is a multiplier or a threshold bonus, not both", ("multiplier",))
+        if not 1 <= self.bonus_points <= 100_000:
+            raise InvalidInput("bonus points must be 1-100000", ("bonusPoints",))
+        if not 1 <= self.min_order_fen <= 100_000_000_00:
+            raise InvalidInput("a threshold bonus needs a minimum order amount", ("minOrderFen",))
+        if self.reasons != (LedgerReason.ORDER,):
+            raise InvalidInput("a threshold bonus applies to orders only", ("reasons",))
 
     def applies(self, at: datetime, reason: LedgerReason, tier_level: int) -> bool:
         return (self.enabled and self.starts_at <= at < self.ends_at and reason in self.reasons
@@ -65,10 +86,17 @@ class Boost:
 
 
 def best_campaign(campaigns: list[Campaign], at: datetime, reason: LedgerReason, tier_level: int) -> Campaign | None:
-    eligible = [c for c in campaigns if c.applies(at, reason, tier_level)]
+    eligible = [c for c in campaigns if not c.is_threshold_bonus and c.applies(at, reason, tier_level)]
     if not eligible:
         return None
     return min(eligible, key=lambda c: (-c.multiplier_permille, c.ends_at, c.code))
+
+
+def best_threshold_bonus(campaigns: list[Campaign], at: datetime, tier_level: int,
+                         amount_fen: int) -> Campaign | None:
+    met = [c for c in campaigns if c.is_threshold_bonus and amount_fen >= c.min_order_fen
+           and c.applies(at, LedgerReason.ORDER, tier_level)]
+    return min(met, key=lambda c: (-c.bonus_points, c.ends_at, c.code)) if met else None
 
 
 def boost(base_points: int, campaign: Campaign | None) -> Boost | None:
@@ -110,4 +138,5 @@ class CampaignService:
 def campaign_record(c: Campaign) -> dict:
     return {"name": c.name, "multiplierPermille": c.multiplier_permille, "startsAt": c.starts_at.isoformat(),
             "endsAt": c.ends_at.isoformat(), "reasons": [r.value for r in c.reasons],
-            "tierLevels": list(c.tier_levels), "enabled": c.enabled}
+            "tierLevels": list(c.tier_levels), "enabled": c.enabled, "minOrderFen": c.min_order_fen,
+            "bonusPoints": c.bonus_points}

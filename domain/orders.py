@@ -18,7 +18,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from domain import configuration
-from domain.campaigns import best_campaign
+from domain.campaigns import best_campaign, best_threshold_bonus
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import LedgerReason
@@ -171,12 +171,15 @@ class OrderService:
                 raise Refusal(ErrorCode.DUPLICATE_ORDER, f"order {order_id} was already recorded", ("orderId",))
             rule_ = await order_rule(ctx.uow)
             tier = (await tier_table(ctx.uow)).get(ctx.member.tier_level)
-            campaign = best_campaign(await ctx.uow.campaigns.active(ctx.now), ctx.now, LedgerReason.ORDER,
-                                     ctx.member.tier_level)
+            running = await ctx.uow.campaigns.active(ctx.now)
+            campaign = best_campaign(running, ctx.now, LedgerReason.ORDER, ctx.member.tier_level)
+            threshold = best_threshold_bonus(running, ctx.now, ctx.member.tier_level, amount_fen)
             base, bonus = order_points(amount_fen, rule_, tier.earn_multiplier_permille,
                                        campaign.multiplier_permille if campaign else 1000)
+            codes = [c.code for c in (campaign if bonus else None, threshold) if c is not None]
+            bonus += threshold.bonus_points if threshold else 0
             order = PurchaseOrder(ctx.member.id, order_id, channel, store_id, amount_fen, base, bonus,
-                                  campaign.code if campaign and bonus else None, ctx.now,
+                                  "+".join(codes) or None, ctx.now,
                                   ctx.now + timedelta(days=rule_.return_window_days), actor.label)
             if order.total_points:
                 ctx.member.account.add_pending(order.total_points)

@@ -13,7 +13,8 @@ from persistence.tables import campaigns
 
 def campaign_from_row(row) -> Campaign:
     return Campaign(row.code, row.name, row.multiplier_permille, row.starts_at, row.ends_at,
-                    tuple(LedgerReason(r) for r in row.reasons), tuple(row.tier_levels), row.enabled)
+                    tuple(LedgerReason(r) for r in row.reasons), tuple(row.tier_levels), row.enabled,
+                    row.min_order_fen, row.bonus_points)
 
 
 class SqlCampaignRepository:
@@ -37,6 +38,7 @@ class SqlCampaignRepository:
         values = {"name": campaign.name, "multiplier_permille": campaign.multiplier_permille,
                   "starts_at": campaign.starts_at, "ends_at": campaign.ends_at,
                   "reasons": [r.value for r in campaign.reasons], "tier_levels": list(campaign.tier_levels),
-                  "enabled": campaign.enabled}
+                  "enabled": campaign.enabled, "min_order_fen": campaign.min_order_fen,
+                  "bonus_points": campaign.bonus_points}
         statement = upsert(self.connection.dialect.name)(campaigns).values(code=campaign.code, **values)
         await self.connection.execute(statement.on_conflict_do_update(index_elements=["code"], set_=values))

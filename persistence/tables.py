@@ -139,6 +139,8 @@ campaigns = Table(
     Column("reasons", JSON, nullable=False),
     Column("tier_levels", JSON, nullable=False),
     Column("enabled", Boolean, nullable=False),
+    Column("min_order_fen", BigInteger, nullable=False, default=0),
+    Column("bonus_points", Integer, nullable=False, default=0),
     Index("ix_campaigns_ends_at", "ends_at"),
 )
 

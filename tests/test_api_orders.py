@@ -167,3 +167,31 @@ async def test_20_concurrent_refunds_of_one_order_reverse_once(live_server):
         assert (await services.reconciliation.run()).ok
     finally:
         await services.close()
+
+
+THRESHOLD = """
+mutation($code: String!, $min: Int!, $bonus: Int!, $starts: DateTime!, $ends: DateTime!) {
+  createCampaign(input: {code: $code, name: $code, minOrderFen: $min, bonusPoints: $bonus, startsAt: $starts,
+                         endsAt: $ends}) { campaign { code bonusPoints } userErrors { field code } }
+}
+"""
+
+
+def test_threshold_bonuses_take_the_largest_met_and_add_to_one_multiplier(live_server):
+    staff = live_server.staff()
+    now = live_server.clock.now()
+    window = {"starts": (now - timedelta(hours=1)).isoformat(), "ends": (now + timedelta(days=1)).isoformat()}
+    for code, minimum, bonus in (("man100", 10000, 100), ("man200", 20000, 250)):
+        assert staff.data(THRESHOLD, {"code": code, "min": minimum, "bonus": bonus, **window})[
+            "createCampaign"]["userErrors"] == []
+    assert record(staff, "thr", "T-1", 9999)["order"]["campaignPoints"] == 0
+    small = record(staff, "thr", "T-2", 10000)["order"]
+    assert (small["points"], small["campaignPoints"], small["campaignCode"]) == (200, 100, "man100")
+    assert record(staff, "thr", "T-3", 30000)["order"]["campaignPoints"] == 250
+    staff.data(CAMPAIGN, {"code": "double", "multiplier": 2.0, "reasons": ["ORDER"], **window})
+    both = record(staff, "thr", "T-4", 10000)["order"]  # 100 base, +100 double, +100 threshold
+    assert (both["points"], both["campaignPoints"], both["campaignCode"]) == (300, 200, "double+man100")
+    mixed = staff.data("""mutation { createCampaign(input: {code: "bad", name: "bad", multiplier: 2.0, bonusPoints: 5,
+        minOrderFen: 100, startsAt: "2026-03-01T00:00:00+08:00", endsAt: "2026-03-02T00:00:00+08:00"}) {
+        userErrors { field } } }""")
+    assert mixed["createCampaign"]["userErrors"] == [{"field": ["multiplier"]}]

@@ -24,23 +24,28 @@ class Campaign:
     reasons: list[LedgerReason]  # type: ignore[valid-type]
     tier_levels: list[int] = strawberry.field(description="Empty: every tier.")
     enabled: bool
+    min_order_fen: int = strawberry.field(description="Threshold bonus: an order of at least this much ...")
+    bonus_points: int = strawberry.field(description="... earns this many extra points (满100送100).")
 
     @classmethod
     def of(cls, c: campaigns.Campaign) -> "Campaign":
         return cls(code=c.code, name=c.name, multiplier=c.multiplier_permille / 1000, starts_at=c.starts_at,
-                   ends_at=c.ends_at, reasons=list(c.reasons), tier_levels=list(c.tier_levels), enabled=c.enabled)
+                   ends_at=c.ends_at, reasons=list(c.reasons), tier_levels=list(c.tier_levels), enabled=c.enabled,
+                   min_order_fen=c.min_order_fen, bonus_points=c.bonus_points)
 
 
 @strawberry.input
 class CampaignInput:
     code: str
     name: str
-    multiplier: float
     starts_at: datetime
     ends_at: datetime
     reasons: list[LedgerReason] = strawberry.field(default_factory=lambda: [DomainReason.ORDER])  # type: ignore
     tier_levels: list[int] = strawberry.field(default_factory=list)
     enabled: bool = True
+    multiplier: float = strawberry.field(default=1.0, description="Above 1.0 for a multiplier campaign.")
+    min_order_fen: int = 0
+    bonus_points: int = strawberry.field(default=0, description="Above 0 (with minOrderFen) for a threshold bonus.")
 
 
 @strawberry.type
@@ -54,7 +59,8 @@ def to_domain(data: CampaignInput) -> campaigns.Campaign:
         raise InvalidInput("times need a UTC offset, e.g. 2026-11-11T00:00:00+08:00", ("startsAt",))
     return campaigns.Campaign(data.code, data.name.strip(), multiplier_permille(data.multiplier, "multiplier"), data.starts_at,
                               data.ends_at, tuple(DomainReason(r.value) for r in data.reasons[:5]),
-                              tuple(sorted(set(data.tier_levels[:6]))), data.enabled)
+                              tuple(sorted(set(data.tier_levels[:6]))), data.enabled, data.min_order_fen,
+                              data.bonus_points)
 
 
 async def save(info: Info, data: CampaignInput, *, create: bool) -> CampaignPayload:
