@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from api.services import Services
 from domain.assists import AssistRule
+from domain.birthdays import BirthdayRule
 from domain.brand import BrandSettings
 from domain.campaigns import Campaign
 from domain.checkin import CheckInRule, CheckInService
@@ -54,6 +55,7 @@ async def seed(services: Services) -> bool:
     await services.invitations.update_rule(STAFF, InvitationRule(20, ((1, 10), (4, 15), (6, 20)), 7))
     await services.submissions.update_rule(STAFF, SubmissionRule())
     await services.assists.update_rule(STAFF, AssistRule(((5, 50), (10, 120)), 48))
+    await services.birthdays.update_rule(STAFF, BirthdayRule(points=100, window_days=7))
     for task in TASKS:
         await services.tasks.save(STAFF, task, create=True)
     for rule in EVENT_RULES:

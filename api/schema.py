@@ -10,6 +10,7 @@ from strawberry.extensions import (DisableIntrospection, MaskErrors, MaxAliasesL
 from strawberry.tools import merge_types
 
 from api.graphql.assists import AssistMutations, AssistQueries
+from api.graphql.birthdays import BirthdayMutations, BirthdayQueries
 from api.graphql.brand import BrandMutations, BrandQueries
 from api.graphql.campaigns import CampaignMutations, CampaignQueries
 from api.graphql.checkin import CheckInMutations, CheckInQueries
@@ -27,9 +28,9 @@ from domain.errors import DomainError
 log = logging.getLogger("jifen.api")
 
 Query = merge_types("Query", (MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries,
-                              EventQueries, AssistQueries, CampaignQueries, BrandQueries, NodeQueries))
+                              EventQueries, AssistQueries, BirthdayQueries, CampaignQueries, BrandQueries, NodeQueries))
 Mutation = merge_types("Mutation", (CheckInMutations, TaskMutations, OrderMutations, CommunityMutations,
-                                    EventMutations, AssistMutations, NotificationMutations, PointsMutations, CampaignMutations,
+                                    EventMutations, AssistMutations, BirthdayMutations, NotificationMutations, PointsMutations, CampaignMutations,
                                     MemberMutations, BrandMutations))
 
 MAX_DEPTH = 12

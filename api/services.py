@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.assists import AssistService
+from domain.birthdays import BirthdayService
 from domain.brand import BrandService
 from domain.campaigns import CampaignService
 from domain.checkin import CheckInService
@@ -44,6 +45,7 @@ class Services:
     notifications: NotificationService
     events: EventService
     assists: AssistService
+    birthdays: BirthdayService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None) -> "Services":
@@ -57,7 +59,7 @@ class Services:
                    OrderService(operations, tx, clock), CampaignService(tx, clock), TaskService(operations, tx, clock),
                    InvitationService(operations, tx, clock), SubmissionService(operations, tx, clock),
                    NotificationService(tx, clock), EventService(operations, tx, clock),
-                   AssistService(operations, tx, clock))
+                   AssistService(operations, tx, clock), BirthdayService(operations, tx, clock))
 
     async def close(self) -> None:
         await self.database.dispose()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
@@ -133,6 +133,13 @@ class AssistRepository(Protocol):
     async def add_helper(self, campaign_id: int, helper_id: int, at: datetime) -> None: ...
 
 
+class BirthdayRepository(Protocol):
+    async def birthday_of(self, member_id: int) -> date | None: ...
+    async def set_birthday(self, member_id: int, birthday: date) -> None: ...
+    async def claimed(self, member_id: int, year: int) -> bool: ...
+    async def record_claim(self, member_id: int, year: int, at: datetime) -> None: ...
+
+
 class SettingsRepository(Protocol):
     async def get(self, key: str) -> Any | None: ...
     async def put(self, key: str, value: Any, actor: str, at: datetime) -> None: ...
@@ -154,6 +161,7 @@ class UnitOfWork(Protocol):
     notifications: NotificationRepository
     events: EventRepository
     assists: AssistRepository
+    birthdays: BirthdayRepository
     idempotency: IdempotencyRepository
     settings: SettingsRepository
     audit: AuditLog

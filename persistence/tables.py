@@ -258,6 +258,19 @@ assist_helpers = Table(
     Column("assisted_at", UtcDateTime, nullable=False),
 )
 
+member_birthdays = Table(
+    "member_birthdays", metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("birthday", Date, nullable=False),
+)
+
+birthday_claims = Table(
+    "birthday_claims", metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("claimed_at", UtcDateTime, nullable=False),
+)
+
 idempotency_keys = Table(
     "idempotency_keys", metadata,
     Column("scope", String(200), primary_key=True),

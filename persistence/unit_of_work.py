@@ -10,6 +10,7 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from persistence.assists import SqlAssistRepository
+from persistence.birthdays import SqlBirthdayRepository
 from persistence.campaigns import SqlCampaignRepository
 from persistence.checkin import SqlCheckInRepository
 from persistence.database import Database
@@ -48,6 +49,7 @@ class SqlUnitOfWork:
         self.notifications = SqlNotificationRepository(connection)
         self.events = SqlEventRepository(connection)
         self.assists = SqlAssistRepository(connection)
+        self.birthdays = SqlBirthdayRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)
         self.settings = SqlSettingsRepository(connection)
         self.audit = SqlAuditLog(connection)

@@ -1,7 +1,7 @@
 """Members, their tier, points, ledger and check-in state; tiers configuration for staff."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -145,6 +145,10 @@ class MemberType(Node):
                                ) -> list[Annotated["AssistCampaignType", strawberry.lazy("api.graphql.assists")]]:
         from api.graphql.assists import campaign_type
         return [await campaign_type(info, c) for c in await info.context.services.assists.of_member(self._member.id)]
+
+    @strawberry.field(description="Set once with setBirthday.")
+    async def birthday(self, info: Info) -> date | None:
+        return await info.context.services.birthdays.birthday_of(self._member.id)
 
     @strawberry.field
     async def unread_notifications(self, info: Info) -> int:
