@@ -31,6 +31,8 @@ TASKS = [
     Task("complete-profile", "完善个人资料", TaskKind.COMPLETE_PROFILE, 50, TaskPeriod.ONCE, 1, position=5),
     Task("join-group", "加入品牌社群", TaskKind.JOIN_GROUP, 30, TaskPeriod.ONCE, 1, position=6),
     Task("follow-account", "关注公众号", TaskKind.FOLLOW_ACCOUNT, 20, TaskPeriod.ONCE, 1, position=7),
+    Task("weekly-explorer", "本周完成 10 次浏览或看视频", TaskKind.OTHER, 60, TaskPeriod.WEEKLY, 1, position=8,
+         steps=("browse-item", "watch-video"), target=10),
 ]
 EVENT_RULES = [
     EventRule("group_message", "社群发言", 1, daily_cap=10),

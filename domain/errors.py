@@ -33,6 +33,7 @@ class ErrorCode(str, Enum):
     NO_BIRTHDAY = "NO_BIRTHDAY"
     NOT_BIRTHDAY = "NOT_BIRTHDAY"
     ALREADY_CLAIMED = "ALREADY_CLAIMED"
+    TASK_IS_CHALLENGE = "TASK_IS_CHALLENGE"
 
 
 class DomainError(Exception):

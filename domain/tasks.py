@@ -2,12 +2,16 @@
 
 A task's period is counted in the brand's time zone: DAILY resets at local
 midnight, WEEKLY on Monday at local midnight (ISO weeks), ONCE never.
+
+A *challenge* is a task made of steps: "do 5 of these this week". It is never completed
+directly; when a member's completions of its step tasks within the challenge's current period
+reach ``target``, the challenge pays in the same transaction (up to its own cap per period).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -54,6 +58,12 @@ class Task:
     description: str = ""
     enabled: bool = True
     position: int = 0
+    steps: tuple[str, ...] = ()  # a challenge: the tasks whose completions count towards it
+    target: int = 0  # ... and how many of them within its period
+
+    @property
+    def is_challenge(self) -> bool:
+        return bool(self.steps)
 
     def __post_init__(self) -> None:
         if not CODE_PATTERN.match(self.code):
@@ -64,6 +74,20 @@ class Task:
             raise InvalidInput("points must be 1-100000", ("points",))
         if not 1 <= self.cap <= MAX_CAP:
             raise InvalidInput(f"cap must be 1-{MAX_CAP} per period", ("cap",))
+        if self.steps or self.target:
+            if not self.steps or len(self.steps) > 20 or any(not CODE_PATTERN.match(s) for s in self.steps):
+                raise InvalidInput("a challenge names 1-20 step tasks", ("steps",))
+            if self.code in self.steps:
+                raise InvalidInput("a challenge cannot be its own step", ("steps",))
+            if not 1 <= self.target <= 1000:
+                raise InvalidInput("a challenge's target is 1-1000 step completions", ("target",))
+
+    def period_start(self, local_day: date) -> date:
+        if self.period is TaskPeriod.DAILY:
+            return local_day
+        if self.period is TaskPeriod.WEEKLY:
+            return local_day - timedelta(days=local_day.weekday())
+        return date(1970, 1, 1)
 
     def period_key(self, local_day: date) -> str:
         if self.period is TaskPeriod.DAILY:
@@ -78,6 +102,7 @@ class Task:
 class TaskProgress:
     task: Task
     done: int
+    steps_done: int = 0
 
     @property
     def completed(self) -> bool:
@@ -97,9 +122,15 @@ class TaskService:
     async def progress(self, member_id: int, tasks: list[Task]) -> list[TaskProgress]:
         async def work(uow: "UnitOfWork") -> list[TaskProgress]:
             today = (await brand_settings(uow)).local_date(self.clock.now())
+            brand = await brand_settings(uow)
             keys = [(t.code, t.period_key(today)) for t in tasks]
             counts = await uow.tasks.completion_counts(member_id, keys)
-            return [TaskProgress(t, counts.get(key, 0)) for t, key in zip(tasks, keys)]
+            progress = []
+            for task, key in zip(tasks, keys):
+                steps = await uow.tasks.completions_since(
+                    member_id, task.steps, brand.start_of_local_day(task.period_start(today))) if task.steps else 0
+                progress.append(TaskProgress(task, counts.get(key, 0), steps))
+            return progress
 
         return await self.transactions.read(work)
 
@@ -113,6 +144,9 @@ class TaskService:
                 raise NotFound(f"no task {code}", ("taskCode",))
             if not task.enabled:
                 raise Refusal(ErrorCode.TASK_DISABLED, f"task {code} is not running", ("taskCode",))
+            if task.is_challenge:
+                raise Refusal(ErrorCode.TASK_IS_CHALLENGE, f"{code} completes by itself when its steps are done",
+                              ("taskCode",))
             period = task.period_key(ctx.brand.local_date(ctx.now))
             if await ctx.uow.tasks.completions(ctx.member.id, code, period) >= task.cap:
                 raise Refusal(ErrorCode.TASK_LIMIT_REACHED,
@@ -125,9 +159,28 @@ class TaskService:
                 ctx.member.account.credit(boost.bonus_points, LedgerReason.CAMPAIGN_BONUS, ctx.now, expires_at,
                                           member.label, f"活动 {boost.campaign.name} · {task.name}", ref)
             await ctx.uow.tasks.add_completion(ctx.member.id, code, period, ctx.now)
+            await self._advance_challenges(ctx, member, code)
 
         return await self.operations.run(actor=member, key=key, operation="completeTask", member_id=member_id,
                                          payload={"taskCode": code}, rule=rule)
+
+    @staticmethod
+    async def _advance_challenges(ctx: "OperationContext", member: Actor, step_code: str) -> None:
+        today = ctx.brand.local_date(ctx.now)
+        for challenge in await ctx.uow.tasks.challenges_with_step(step_code):
+            period = challenge.period_key(today)
+            already = await ctx.uow.tasks.completions(ctx.member.id, challenge.code, period)
+            if already >= challenge.cap:
+                continue
+            since = ctx.brand.start_of_local_day(challenge.period_start(today))
+            done = await ctx.uow.tasks.completions_since(ctx.member.id, challenge.steps, since)
+            # Each payout uses up `target` steps: a cap of 2 a week needs 2 x target steps that week.
+            if done < challenge.target * (already + 1):
+                continue
+            ctx.member.account.credit(challenge.points, LedgerReason.TASK, ctx.now, ctx.brand.expiry_for(ctx.now),
+                                      member.label, f"挑战完成 · {challenge.name}",
+                                      f"task:{challenge.code}:{period}")
+            await ctx.uow.tasks.add_completion(ctx.member.id, challenge.code, period, ctx.now)
 
     async def save(self, staff: Actor, task: Task, *, create: bool) -> Task:
         async def work(uow: "UnitOfWork") -> Task:

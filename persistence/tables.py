@@ -155,6 +155,8 @@ tasks = Table(
     Column("description", String(500), nullable=False),
     Column("enabled", Boolean, nullable=False),
     Column("position", Integer, nullable=False),
+    Column("steps", JSON, nullable=False, default=list),
+    Column("target", Integer, nullable=False, default=0),
 )
 
 task_completions = Table(

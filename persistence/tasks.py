@@ -13,7 +13,7 @@ from persistence.tables import task_completions, tasks
 
 def task_from_row(row) -> Task:
     return Task(row.code, row.name, TaskKind(row.kind), row.points, TaskPeriod(row.period), row.cap,
-                row.description, row.enabled, row.position)
+                row.description, row.enabled, row.position, tuple(row.steps), row.target)
 
 
 class SqlTaskRepository:
@@ -31,7 +31,7 @@ class SqlTaskRepository:
     async def put(self, task: Task) -> None:
         values = {"name": task.name, "kind": task.kind.value, "points": task.points, "period": task.period.value,
                   "cap": task.cap, "description": task.description, "enabled": task.enabled,
-                  "position": task.position}
+                  "position": task.position, "steps": list(task.steps), "target": task.target}
         statement = upsert(self.connection.dialect.name)(tasks).values(code=task.code, **values)
         await self.connection.execute(statement.on_conflict_do_update(index_elements=["code"], set_=values))
 
@@ -50,6 +50,15 @@ class SqlTaskRepository:
             .where(task_completions.c.member_id == member_id, pair.in_(list(keys)))
             .group_by(task_completions.c.task_code, task_completions.c.period_key))
         return {(row.task_code, row.period_key): row.done for row in rows}
+
+    async def completions_since(self, member_id: int, codes: Sequence[str], since: datetime) -> int:
+        return await self.connection.scalar(select(func.count()).select_from(task_completions).where(
+            task_completions.c.member_id == member_id, task_completions.c.task_code.in_(list(codes)),
+            task_completions.c.completed_at >= since))
+
+    async def challenges_with_step(self, step_code: str) -> list[Task]:
+        # Challenges are few; filtering their step lists here keeps the query portable across databases.
+        return [t for t in await self.all() if t.enabled and step_code in t.steps]
 
     async def add_completion(self, member_id: int, code: str, period_key: str, at: datetime) -> None:
         await self.connection.execute(insert(task_completions).values(

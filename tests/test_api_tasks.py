@@ -23,6 +23,7 @@ mutation($code: String!, $key: String!) {
 }
 """
 TASKS = "{ tasks { code points cap progress { done completed } } }"
+TASKS_STEPS = "{ tasks { code progress { done completed stepsDone } } }"
 
 
 def complete(member, code, key):
@@ -105,3 +106,34 @@ def test_campaigns_boost_tasks_and_check_ins_by_reason(live_server):
     stopped = staff.data("""mutation { updateCampaign(input: {code: "ghost", name: "g", multiplier: 2,
         startsAt: "2026-01-01T00:00:00+08:00", endsAt: "2026-01-02T00:00:00+08:00"}) { userErrors { code } } }""")
     assert stopped["updateCampaign"]["userErrors"] == [{"code": "NOT_FOUND"}]
+
+
+CHALLENGE = """
+mutation { createTask(input: {code: "weekly-explorer", name: "本周浏览 3 次", kind: OTHER, points: 40, period: WEEKLY,
+                              cap: 1, steps: ["browse", "video"], target: 3}) { task { code steps target } userErrors { field code } } }
+"""
+
+
+def test_a_weekly_challenge_pays_when_its_steps_reach_the_target(live_server):
+    staff, member = live_server.staff(), live_server.member()
+    staff.data(CREATE, {"code": "browse", "period": "DAILY", "cap": 2})
+    staff.data(CREATE, {"code": "video", "period": "DAILY", "cap": 1})
+    assert staff.data(CHALLENGE)["createTask"]["userErrors"] == []
+    assert complete(member, "weekly-explorer", "direct")["userErrors"][0]["code"] == "TASK_IS_CHALLENGE"
+    assert [e["reason"] for e in complete(member, "browse", "b1")["entries"]] == ["TASK"]
+    assert progress(member, "weekly-explorer") == {"done": 0, "completed": False}
+    complete(member, "video", "v1")
+    steps = next(t["progress"] for t in member.data(TASKS_STEPS)["tasks"] if t["code"] == "weekly-explorer")
+    assert steps == {"done": 0, "completed": False, "stepsDone": 2}
+    third = complete(member, "browse", "b2")["entries"]  # the 3rd step this week: the challenge pays too
+    assert [(e["reason"], e["delta"], e["memo"]) for e in third] == [
+        ("TASK", 5, "浏览商品"), ("TASK", 40, "挑战完成 · 本周浏览 3 次")]
+    live_server.clock.advance(timedelta(days=1))
+    assert [e["delta"] for e in complete(member, "browse", "b3")["entries"]] == [5]  # capped at 1 a week
+    live_server.clock.set(datetime(2026, 3, 15, 16, 0, tzinfo=UTC))  # Monday in Shanghai: a new week
+    for key in ("n1", "n2"):
+        complete(member, "browse", key)
+    assert [e["delta"] for e in complete(member, "video", "n3")["entries"]] == [5, 40]
+    bad = staff.data("""mutation { createTask(input: {code: "loop", name: "l", kind: OTHER, points: 1, period: DAILY,
+        steps: ["loop"], target: 1}) { userErrors { field } } }""")
+    assert bad["createTask"]["userErrors"] == [{"field": ["steps"]}]

@@ -18,6 +18,7 @@ TaskKind = strawberry.enum(tasks.TaskKind)
 class TaskProgress:
     done: int
     completed: bool
+    steps_done: int = strawberry.field(description="For a challenge: step tasks done this period.")
 
 
 @strawberry.type
@@ -30,13 +31,16 @@ class Task:
     period: TaskPeriod  # type: ignore[valid-type]
     cap: int = strawberry.field(description="How many times the task pays per period.")
     enabled: bool
+    steps: list[str] = strawberry.field(description="For a challenge: the tasks that count towards it.")
+    target: int = strawberry.field(description="For a challenge: step completions needed per payout.")
     progress: TaskProgress | None = strawberry.field(description="Null unless a member asks.")
 
     @classmethod
     def of(cls, task: tasks.Task, progress: tasks.TaskProgress | None = None) -> "Task":
         return cls(code=task.code, name=task.name, description=task.description, kind=task.kind, points=task.points,
-                   period=task.period, cap=task.cap, enabled=task.enabled,
-                   progress=TaskProgress(done=progress.done, completed=progress.completed) if progress else None)
+                   period=task.period, cap=task.cap, enabled=task.enabled, steps=list(task.steps), target=task.target,
+                   progress=TaskProgress(done=progress.done, completed=progress.completed,
+                                         steps_done=progress.steps_done) if progress else None)
 
 
 @strawberry.input
@@ -64,6 +68,8 @@ class TaskInput:
     description: str = ""
     enabled: bool = True
     position: int = 0
+    steps: list[str] = strawberry.field(default_factory=list, description="Makes the task a challenge.")
+    target: int = 0
 
 
 @strawberry.type
@@ -77,7 +83,7 @@ async def save(info: Info, data: TaskInput, *, create: bool) -> TaskPayload:
     try:
         task = tasks.Task(data.code, data.name.strip(), tasks.TaskKind(data.kind.value), data.points,
                           tasks.TaskPeriod(data.period.value), data.cap, data.description.strip(), data.enabled,
-                          data.position)
+                          data.position, tuple(data.steps[:21]), data.target)
         saved = await info.context.services.tasks.save(staff.actor, task, create=create)
     except DomainError as error:
         return TaskPayload(task=None, user_errors=user_errors(error))
