@@ -40,9 +40,6 @@ class AssistRule:
         if not 1 <= self.duration_hours <= 24 * 30:
             raise InvalidInput("a campaign runs 1-720 hours", ("durationHours",))
 
-    def reward_at(self, helpers: int) -> int:
-        return sum(points for count, points in self.thresholds if count == helpers)
-
     @property
     def target(self) -> int:
         return self.thresholds[-1][0]
@@ -68,6 +65,12 @@ class AssistCampaign:
     helpers: int = 0
     points_paid: int = 0
     id: int | None = None
+    # The rule's thresholds when the campaign started: a later rule change never pays a step twice.
+    thresholds: tuple[tuple[int, int], ...] = ()
+
+    def owed(self) -> int:
+        """What the thresholds reached so far are worth, less what was paid already."""
+        return sum(points for count, points in self.thresholds if count <= self.helpers) - self.points_paid
 
     def running(self, now: datetime) -> bool:
         return self.started_at <= now < self.ends_at
@@ -89,7 +92,8 @@ class AssistService:
             if latest is not None and latest.running(now):
                 raise Refusal(ErrorCode.ASSIST_RUNNING, "your assist campaign is still running")
             rule = await assist_rule(uow)
-            campaign = AssistCampaign(owner_id, title, now, now + timedelta(hours=rule.duration_hours))
+            campaign = AssistCampaign(owner_id, title, now, now + timedelta(hours=rule.duration_hours),
+                                      thresholds=rule.thresholds)
             await uow.assists.add(campaign)
             return campaign
 
@@ -108,9 +112,10 @@ class AssistService:
                 raise Refusal(ErrorCode.ASSIST_ENDED, "this assist campaign has ended", ("campaignId",))
             if await ctx.uow.assists.has_helped(campaign_id, helper_id):
                 raise Refusal(ErrorCode.ALREADY_ASSISTED, "you already helped this campaign", ("campaignId",))
+            locked.thresholds = locked.thresholds or (await assist_rule(ctx.uow)).thresholds  # started before 0010
             locked.helpers += 1
-            reward = (await assist_rule(ctx.uow)).reward_at(locked.helpers)
-            if reward:
+            reward = locked.owed()
+            if reward > 0:
                 ctx.member.account.credit(reward, LedgerReason.ASSIST, ctx.now, ctx.brand.expiry_for(ctx.now),
                                           helper.label, f"好友助力达成 {locked.helpers} 人", f"assist:{campaign_id}")
                 locked.points_paid += reward

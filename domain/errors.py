@@ -34,6 +34,7 @@ class ErrorCode(str, Enum):
     NOT_BIRTHDAY = "NOT_BIRTHDAY"
     ALREADY_CLAIMED = "ALREADY_CLAIMED"
     TASK_IS_CHALLENGE = "TASK_IS_CHALLENGE"
+    CONFLICT = "CONFLICT"
 
 
 class DomainError(Exception):
@@ -63,6 +64,10 @@ class InvalidInput(DomainError):
 class NotFound(DomainError):
     def __init__(self, message: str, field: tuple[str, ...] = ()) -> None:
         super().__init__(ErrorCode.NOT_FOUND, message, field)
+
+
+class Conflict(Exception):
+    """State moved between a read and the lock; the use case starts over (never shown to callers)."""
 
 
 class Refusal(DomainError):

@@ -20,7 +20,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from domain.configuration import Actor
-from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
+from domain.errors import Conflict, ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import LedgerReason
 from domain.text import checked_text
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
 EVENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_ATTRIBUTES = 10
+MAX_ATTEMPTS = 3
 PAYABLE = frozenset({LedgerReason.TASK, LedgerReason.INVITE, LedgerReason.CAMPAIGN_BONUS})
 
 
@@ -100,15 +101,36 @@ class EventService:
         self.transactions = transactions
         self.clock = clock
 
-    async def record(self, system: Actor, member_id: int, event_type: str, event_id: str,
-                     attributes: dict[str, str], key: str) -> "PointsOutcome":
+    async def preflight(self, event_type: str, event_id: str, attributes: dict[str, str]) -> EventRule:
+        """Everything that can be refused before anything is written (even before the member is created)."""
         if not EVENT_ID_PATTERN.match(event_id):
             raise InvalidInput("eventId must be 1-64 letters, digits or _.:-", ("eventId",))
-        attributes = validate_attributes(attributes)
+        validate_attributes(attributes)
         rule = await self.transactions.read(lambda uow: uow.events.rule(event_type)) \
             if CODE_PATTERN.match(event_type) else None
         if rule is None or not rule.enabled:
             raise NotFound(f"no earning rule for event type {event_type[:40]!r}", ("eventType",))
+        if rule.revokes and rule.match_attribute and not attributes.get(rule.match_attribute):
+            raise InvalidInput(f"this event needs the attribute {rule.match_attribute}", ("attributes",))
+        if rule.beneficiary is Beneficiary.INVITER and not attributes.get("inviterId"):
+            raise InvalidInput("this event pays the inviter: attribute inviterId must name a member", ("attributes",))
+        return rule
+
+    async def record(self, system: Actor, member_id: int, event_type: str, event_id: str,
+                     attributes: dict[str, str], key: str) -> "PointsOutcome":
+        for _ in range(MAX_ATTEMPTS - 1):
+            try:
+                return await self._record(system, member_id, event_type, event_id, attributes, key)
+            except Conflict:
+                continue  # the matching event changed hands between the read and the lock: look again
+        try:
+            return await self._record(system, member_id, event_type, event_id, attributes, key)
+        except Conflict:
+            raise Refusal(ErrorCode.CONFLICT, "events for this member keep changing; send it again") from None
+
+    async def _record(self, system: Actor, member_id: int, event_type: str, event_id: str,
+                      attributes: dict[str, str], key: str) -> "PointsOutcome":
+        rule = await self.preflight(event_type, event_id, attributes)
         match_attribute = rule.match_attribute or await self._revoker_match_attribute(event_type)
         match_value = attributes.get(match_attribute) if match_attribute else None
         beneficiary_id = await self._beneficiary(rule, member_id, attributes, match_value)
@@ -163,8 +185,10 @@ class EventService:
     async def _revoke(self, ctx: "OperationContext", rule: EventRule, system: Actor, member_id: int,
                       match_value: str | None) -> None:
         earlier = await ctx.uow.events.latest_unrevoked(rule.revokes, member_id, match_value)
-        if earlier is None or earlier.beneficiary_id != ctx.member.id:
+        if earlier is None:
             return
+        if earlier.beneficiary_id != ctx.member.id:
+            raise Conflict("the event to revoke pays another member than the one locked")
         if ctx.now - earlier.occurred_at > timedelta(days=rule.revoke_within_days):
             return
         earlier.revoked_at = ctx.now

@@ -130,6 +130,7 @@ class InvitationService:
     @staticmethod
     async def _check(ctx: "OperationContext", inviter_id: int, rule: InvitationRule) -> None:
         invitee = ctx.member
+        await ctx.uow.invitations.serialize_acceptances()
         if await ctx.uow.invitations.inviter_of(invitee.id) is not None:
             raise Refusal(ErrorCode.ALREADY_INVITED, "you have already accepted an invitation", ("invitationCode",))
         if ctx.now - invitee.created_at > timedelta(days=rule.new_member_days):

@@ -183,7 +183,8 @@ class OrderService:
                                   ctx.now + timedelta(days=rule_.return_window_days), actor.label)
             if order.total_points:
                 ctx.member.account.add_pending(order.total_points)
-            if rule_.return_window_days == 0:
+            if rule_.return_window_days == 0 or not order.total_points:
+                # Nothing to wait for: a 0-point order is settled at once rather than queued for release.
                 order.release(ctx.member, ctx.now, ctx.brand.expiry_for(ctx.now))
             await ctx.uow.orders.add(order)
 

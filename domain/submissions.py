@@ -114,6 +114,8 @@ class SubmissionService:
             await uow.members.lock(member_id)  # one member's submissions are checked and added one at a time
             if await uow.submissions.pending_count(member_id) >= MAX_PENDING:
                 raise Refusal(ErrorCode.TOO_MANY_PENDING, f"at most {MAX_PENDING} submissions may wait for review")
+            if ref is not None and (order := await uow.orders.get(ref)) is not None and order.member_id != member_id:
+                raise InvalidInput("that order belongs to another member", ("ref",))
             if ref is not None and await uow.submissions.live_for_ref(member_id, kind, ref):
                 raise Refusal(ErrorCode.DUPLICATE_SUBMISSION, f"{ref} already has a {kind.value.lower()}", ("ref",))
             submission = Submission(member_id, kind, content, images, ref, self.clock.now())

@@ -10,7 +10,8 @@ from persistence.tables import assist_campaigns, assist_helpers
 
 
 def campaign_from_row(row) -> AssistCampaign:
-    return AssistCampaign(row.owner_id, row.title, row.started_at, row.ends_at, row.helpers, row.points_paid, row.id)
+    return AssistCampaign(row.owner_id, row.title, row.started_at, row.ends_at, row.helpers, row.points_paid, row.id,
+                          tuple(tuple(t) for t in row.thresholds))
 
 
 class SqlAssistRepository:
@@ -34,7 +35,8 @@ class SqlAssistRepository:
     async def add(self, campaign: AssistCampaign) -> None:
         result = await self.connection.execute(insert(assist_campaigns).values(
             owner_id=campaign.owner_id, title=campaign.title, started_at=campaign.started_at, ends_at=campaign.ends_at,
-            helpers=campaign.helpers, points_paid=campaign.points_paid).returning(assist_campaigns.c.id))
+            helpers=campaign.helpers, points_paid=campaign.points_paid,
+            thresholds=[list(t) for t in campaign.thresholds]).returning(assist_campaigns.c.id))
         campaign.id = result.scalar_one()
 
     async def update(self, campaign: AssistCampaign) -> None:

@@ -7,6 +7,9 @@ from domain.invitations import Invitation
 from persistence.tables import invitations
 
 
+ACCEPTANCE_LOCK = 0x6A6966656E01  # an arbitrary, fixed advisory-lock key for invitation acceptances
+
+
 class SqlInvitationRepository:
     def __init__(self, connection) -> None:
         self.connection = connection
@@ -18,6 +21,11 @@ class SqlInvitationRepository:
     async def count_by_inviter(self, inviter_id: int) -> int:
         return await self.connection.scalar(
             select(func.count()).select_from(invitations).where(invitations.c.inviter_id == inviter_id))
+
+    async def serialize_acceptances(self) -> None:
+        if self.connection.dialect.name == "postgresql":
+            await self.connection.execute(select(func.pg_advisory_xact_lock(ACCEPTANCE_LOCK)))
+        # SQLite: write transactions are serial already (BEGIN IMMEDIATE).
 
     async def add(self, invitation: Invitation) -> None:
         await self.connection.execute(insert(invitations).values(

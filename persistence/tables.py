@@ -117,7 +117,7 @@ purchase_orders = Table(
     Column("refunded_fen", BigInteger, nullable=False),
     Column("base_points", BigInteger, nullable=False),
     Column("bonus_points", BigInteger, nullable=False),
-    Column("campaign_code", String(40), nullable=True),
+    Column("campaign_code", String(100), nullable=True),
     Column("status", String(16), nullable=False),
     Column("placed_at", UtcDateTime, nullable=False),
     Column("release_at", UtcDateTime, nullable=False),
@@ -250,6 +250,7 @@ assist_campaigns = Table(
     Column("ends_at", UtcDateTime, nullable=False),
     Column("helpers", Integer, nullable=False),
     Column("points_paid", Integer, nullable=False),
+    Column("thresholds", JSON, nullable=False, default=list),
     Index("ix_assist_campaigns_owner_id", "owner_id", "id"),
 )
 

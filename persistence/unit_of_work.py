@@ -31,8 +31,9 @@ log = logging.getLogger("jifen.persistence")
 MAX_ATTEMPTS = 6
 # serialization failure, deadlock
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
-# A unique race worth retrying: a concurrent twin stored the same idempotency key first; the rerun replays it.
-RETRYABLE_UNIQUE = "idempotency_keys"
+# Unique races worth retrying: a concurrent twin stored the same idempotency key, order id or event id
+# first (under another member's lock); the rerun then replays it or refuses it cleanly.
+RETRYABLE_UNIQUE = ("idempotency_keys", "purchase_orders", "brand_events")
 
 
 class SqlUnitOfWork:
@@ -63,7 +64,7 @@ def is_transient(error: DBAPIError) -> bool:
     text = str(original).lower()
     if isinstance(error, OperationalError) and "database is locked" in text:
         return True
-    return isinstance(error, IntegrityError) and RETRYABLE_UNIQUE in text and (
+    return isinstance(error, IntegrityError) and any(table in text for table in RETRYABLE_UNIQUE) and (
         sqlstate == "23505" or "unique constraint failed" in text)
 
 

@@ -7,6 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql.errors import BadUserInput, UserError, require_member, require_signed_in, user_errors
+from api.graphql.members import MemberType, fresh_member
 from api.graphql.relay import Node, int_key, to_global_id
 from domain import assists
 from domain.errors import DomainError, InvalidInput
@@ -37,11 +38,14 @@ class AssistCampaignType(Node):
 
     @strawberry.field(description="Helpers needed for the last reward.")
     def target(self) -> int:
-        return self._rule.target
+        return self._thresholds()[-1][0]
 
     @strawberry.field
     def thresholds(self) -> list[AssistThreshold]:
-        return [AssistThreshold(helpers=n, points=p) for n, p in self._rule.thresholds]
+        return [AssistThreshold(helpers=n, points=p) for n, p in self._thresholds()]
+
+    def _thresholds(self) -> tuple[tuple[int, int], ...]:
+        return self._campaign.thresholds or self._rule.thresholds
 
     @strawberry.field
     def points_paid(self) -> int:
@@ -87,6 +91,7 @@ class AssistInput:
 @strawberry.type
 class AssistCampaignPayload:
     campaign: AssistCampaignType | None
+    member: MemberType | None = strawberry.field(description="You, the caller (the owner's points move).")
     user_errors: list[UserError]
 
 
@@ -106,8 +111,9 @@ class AssistMutations:
         try:
             campaign = await info.context.services.assists.start(member.member_id, input.title)
         except DomainError as error:
-            return AssistCampaignPayload(campaign=None, user_errors=user_errors(error))
-        return AssistCampaignPayload(campaign=await campaign_type(info, campaign), user_errors=[])
+            return AssistCampaignPayload(campaign=None, member=None, user_errors=user_errors(error))
+        return AssistCampaignPayload(campaign=await campaign_type(info, campaign),
+                                     member=await fresh_member(info, member.member_id), user_errors=[])
 
     @strawberry.mutation(description="Member: help a friend's campaign (once each, never your own).")
     async def assist(self, info: Info, input: AssistInput) -> AssistCampaignPayload:
@@ -117,6 +123,7 @@ class AssistMutations:
             campaign_id = campaign_key(input.campaign_id)
             outcome = await service.assist(member.actor, member.member_id, campaign_id, input.idempotency_key)
         except DomainError as error:
-            return AssistCampaignPayload(campaign=None, user_errors=user_errors(error))
+            return AssistCampaignPayload(campaign=None, member=None, user_errors=user_errors(error))
         return AssistCampaignPayload(campaign=await campaign_type(info, await service.get(campaign_id)),
+                                     member=await fresh_member(info, member.member_id),
                                      user_errors=user_errors(outcome.error))

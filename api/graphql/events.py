@@ -104,8 +104,9 @@ class EventMutations:
         system = require_staff(info)
         services = info.context.services
         try:
-            member = await services.members.ensure(await member_key(input.member_id))
             attributes = {a.key: a.value for a in input.attributes[:events.MAX_ATTRIBUTES + 1]}
+            await services.events.preflight(input.event_type, input.event_id, attributes)
+            member = await services.members.ensure(await member_key(input.member_id))
             outcome = await services.events.record(system.actor, member.id, input.event_type, input.event_id,
                                                    attributes, input.idempotency_key)
         except DomainError as error:

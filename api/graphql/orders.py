@@ -149,10 +149,11 @@ class OrderMutations:
         staff = require_staff(info)
         services = info.context.services
         try:
+            channel = orders.OrderChannel(input.channel.value)
+            orders.validate_order(input.order_id, input.amount_fen, channel, input.store_id)
             member = await services.members.ensure(await member_key(input.member_id))
             outcome = await services.orders.record(staff.actor, member.id, input.order_id, input.amount_fen,
-                                                   orders.OrderChannel(input.channel.value), input.store_id,
-                                                   input.idempotency_key)
+                                                   channel, input.store_id, input.idempotency_key)
         except DomainError as error:
             return failed(error)
         return await order_payload(info, input.order_id, outcome)
