@@ -14,6 +14,7 @@ from domain.configuration import Actor
 from domain.events import Beneficiary, EventRule
 from domain.invitations import InvitationRule, invitation_code
 from domain.ledger import LedgerReason
+from domain.mall import ItemKind, MallItem
 from domain.orders import OrderChannel, OrderRule, OrderService
 from domain.points import PointsOperations
 from domain.submissions import SubmissionKind, SubmissionRule
@@ -33,6 +34,15 @@ TASKS = [
     Task("follow-account", "关注公众号", TaskKind.FOLLOW_ACCOUNT, 20, TaskPeriod.ONCE, 1, position=7),
     Task("weekly-explorer", "本周完成 10 次浏览或看视频", TaskKind.OTHER, 60, TaskPeriod.WEEKLY, 1, position=8,
          steps=("browse-item", "watch-video"), target=10),
+]
+MALL_ITEMS = [
+    MallItem("品牌保温杯", ItemKind.GOODS, 500, 50, category="cups", position=1,
+             description="316 不锈钢，12 小时保温"),
+    MallItem("满 30 减 5 优惠券", ItemKind.COUPON, 200, 1000, per_member_limit=2, category="coupons", position=2),
+    MallItem("新品茶饮兑换券", ItemKind.COUPON, 800, 200, category="coupons", position=3),
+    MallItem("茶艺沙龙席位", ItemKind.PRIVILEGE, 3000, 12, per_member_limit=1, min_tier_level=3, category="events",
+             position=4),
+    MallItem("限定帆布袋 (加 19.9 元)", ItemKind.GOODS, 300, 100, cash_price_fen=1990, category="bags", position=5),
 ]
 EVENT_RULES = [
     EventRule("group_message", "社群发言", 1, daily_cap=10),
@@ -67,6 +77,8 @@ async def seed(services: Services) -> bool:
                                                   (LedgerReason.ORDER,)), create=True)
     for external_id, nickname, days, welcome in MEMBERS:
         await _member_with_history(services, external_id, nickname, days, welcome)
+    for item in MALL_ITEMS:
+        await services.mall.create(STAFF, item)
     await _orders(services)
     await _community(services)
     now = services.clock.now()

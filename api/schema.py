@@ -17,6 +17,7 @@ from api.graphql.checkin import CheckInMutations, CheckInQueries
 from api.graphql.community import CommunityMutations, CommunityQueries, SubmissionType
 from api.graphql.events import EventMutations, EventQueries
 from api.graphql.ledger import LedgerEntry
+from api.graphql.mall import MallItemType, MallMutations, MallQueries, RedemptionType
 from api.graphql.members import MemberMutations, MemberQueries, MemberType
 from api.graphql.node import NodeQueries
 from api.graphql.notifications import NotificationMutations, NotificationType
@@ -28,8 +29,8 @@ from domain.errors import DomainError
 log = logging.getLogger("jifen.api")
 
 Query = merge_types("Query", (MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries,
-                              EventQueries, AssistQueries, BirthdayQueries, CampaignQueries, BrandQueries, NodeQueries))
-Mutation = merge_types("Mutation", (CheckInMutations, TaskMutations, OrderMutations, CommunityMutations,
+                              EventQueries, AssistQueries, BirthdayQueries, MallQueries, CampaignQueries, BrandQueries, NodeQueries))
+Mutation = merge_types("Mutation", (CheckInMutations, TaskMutations, OrderMutations, MallMutations, CommunityMutations,
                                     EventMutations, AssistMutations, BirthdayMutations, NotificationMutations, PointsMutations, CampaignMutations,
                                     MemberMutations, BrandMutations))
 
@@ -78,7 +79,8 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
                   lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return JifenSchema(query=Query, mutation=Mutation, types=[MemberType, LedgerEntry, PurchaseOrderType, SubmissionType, NotificationType], extensions=extensions)
+    return JifenSchema(query=Query, mutation=Mutation, types=[MemberType, LedgerEntry, PurchaseOrderType, SubmissionType, NotificationType,
+                                    MallItemType, RedemptionType], extensions=extensions)
 
 
 def sdl() -> str:

@@ -12,6 +12,7 @@ from domain.clock import Clock, SystemClock
 from domain.expiry import ExpirySweep
 from domain.events import EventService
 from domain.invitations import InvitationService
+from domain.mall import MallService
 from domain.members import MemberService, PointsQueries
 from domain.notifications import NotificationService
 from domain.orders import OrderService
@@ -46,6 +47,7 @@ class Services:
     events: EventService
     assists: AssistService
     birthdays: BirthdayService
+    mall: MallService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None) -> "Services":
@@ -59,7 +61,8 @@ class Services:
                    OrderService(operations, tx, clock), CampaignService(tx, clock), TaskService(operations, tx, clock),
                    InvitationService(operations, tx, clock), SubmissionService(operations, tx, clock),
                    NotificationService(tx, clock), EventService(operations, tx, clock),
-                   AssistService(operations, tx, clock), BirthdayService(operations, tx, clock))
+                   AssistService(operations, tx, clock), BirthdayService(operations, tx, clock),
+                   MallService(operations, tx, clock))
 
     async def close(self) -> None:
         await self.database.dispose()

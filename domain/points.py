@@ -39,6 +39,7 @@ class PointsOutcome:
     hold: Hold | None = None
     error: DomainError | None = None
     replayed: bool = False
+    subject_id: int | None = None  # what the rule made (a redemption, an order ...), found again on replay
 
     @property
     def entry(self) -> LedgerEntry | None:
@@ -56,7 +57,8 @@ class OperationContext:
     others: dict[int, Member] = field(default_factory=dict)  # further members locked for this operation
 
 
-Rule = Callable[[OperationContext], Awaitable[Hold | None]]
+# A rule may return what it made (a hold, a redemption): its id is kept with the idempotency result.
+Rule = Callable[[OperationContext], Awaitable[object | None]]
 
 
 def validate_memo(memo: str | None, *, required: bool) -> str | None:
@@ -106,9 +108,9 @@ class PointsOperations:
             await settle_due(uow, each, now, brand)
         first_new = len(member.account.new_entries)
         checkpoints = [each.account.checkpoint() for each in everyone]
-        hold, error = None, None
+        made, error = None, None
         try:
-            hold = await rule(OperationContext(uow, member, now, brand, others))
+            made = await rule(OperationContext(uow, member, now, brand, others))
         except Refusal as refusal:
             error = refusal
             for each, checkpoint in zip(everyone, checkpoints):
@@ -119,10 +121,12 @@ class PointsOperations:
         saved = (await uow.members.save(member))[first_new:]
         for other in others.values():
             await uow.members.save(other)
-        result = {"entryIds": [e.id for e in saved], "holdId": hold.id if hold else None,
+        hold = made if isinstance(made, Hold) else None
+        subject_id = getattr(made, "id", None)
+        result = {"entryIds": [e.id for e in saved], "holdId": hold.id if hold else None, "subjectId": subject_id,
                   "error": error.as_record() if error else None}
         await uow.idempotency.add(IdempotencyRecord(actor.label, key, expected, result, now))
-        return PointsOutcome(member.id, saved, hold, error)
+        return PointsOutcome(member.id, saved, hold, error, subject_id=subject_id)
 
     async def _replay(self, uow: UnitOfWork, member_id: int, record: IdempotencyRecord,
                       expected: str) -> PointsOutcome:
@@ -133,7 +137,7 @@ class PointsOperations:
         entries = await uow.ledger.entries_by_id(result["entryIds"])
         hold = await uow.ledger.hold(result["holdId"]) if result.get("holdId") else None
         error = DomainError.from_record(result["error"]) if result.get("error") else None
-        return PointsOutcome(member_id, entries, hold, error, replayed=True)
+        return PointsOutcome(member_id, entries, hold, error, replayed=True, subject_id=result.get("subjectId"))
 
 
 class PointsService:

@@ -10,14 +10,15 @@ if TYPE_CHECKING:
     from domain.campaigns import Campaign
     from domain.checkin import CheckIn
     from domain.events import EventRule, RecordedEvent
-    from domain.orders import PurchaseOrder
-    from domain.tasks import Task
     from domain.idempotency import IdempotencyRecord
     from domain.invitations import Invitation
-    from domain.notifications import Notification, NotificationDraft
-    from domain.submissions import Submission, SubmissionKind, SubmissionStatus
     from domain.ledger import AccountSnapshot, Hold, LedgerEntry, LedgerReason
+    from domain.mall import MallItem, MallSort, Redemption
     from domain.members import Member
+    from domain.notifications import Notification, NotificationDraft
+    from domain.orders import PurchaseOrder
+    from domain.submissions import Submission, SubmissionKind, SubmissionStatus
+    from domain.tasks import Task
     from domain.tiers import TierChange
 
 T = TypeVar("T")
@@ -145,6 +146,20 @@ class BirthdayRepository(Protocol):
     async def record_claim(self, member_id: int, year: int, at: datetime) -> None: ...
 
 
+class MallRepository(Protocol):
+    async def add(self, item: "MallItem") -> None: ...
+    async def get(self, item_id: int) -> "MallItem | None": ...
+    async def lock_item(self, item_id: int) -> "MallItem | None":
+        """Load an item holding a write lock until commit (always taken after the member's lock)."""
+    async def update(self, item: "MallItem") -> None: ...
+    async def page(self, category: str | None, sort: "MallSort", include_off_shelf: bool, offset: int,
+                   limit: int) -> list["MallItem"]: ...
+    async def add_redemption(self, redemption: "Redemption") -> None: ...
+    async def redemption(self, redemption_id: int) -> "Redemption | None": ...
+    async def redemptions(self, member_id: int, before_id: int | None, limit: int) -> list["Redemption"]: ...
+    async def redeemed_quantity(self, member_id: int, item_id: int) -> int: ...
+
+
 class SettingsRepository(Protocol):
     async def get(self, key: str) -> Any | None: ...
     async def put(self, key: str, value: Any, actor: str, at: datetime) -> None: ...
@@ -167,6 +182,7 @@ class UnitOfWork(Protocol):
     events: EventRepository
     assists: AssistRepository
     birthdays: BirthdayRepository
+    mall: MallRepository
     idempotency: IdempotencyRepository
     settings: SettingsRepository
     audit: AuditLog

@@ -274,6 +274,38 @@ birthday_claims = Table(
     Column("claimed_at", UtcDateTime, nullable=False),
 )
 
+mall_items = Table(
+    "mall_items", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(60), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("points_price", BigInteger, nullable=False),
+    Column("cash_price_fen", BigInteger, nullable=False),
+    Column("stock", BigInteger, nullable=False),
+    Column("per_member_limit", Integer, nullable=False),
+    Column("min_tier_level", Integer, nullable=False),
+    Column("on_shelf", Boolean, nullable=False),
+    Column("category", String(30), nullable=False),
+    Column("description", String(1000), nullable=False),
+    Column("image_url", String(500), nullable=True),
+    Column("position", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_mall_items_category", "category", "position"),
+)
+
+redemptions = Table(
+    "redemptions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("item_id", Id, ForeignKey("mall_items.id"), nullable=False),
+    Column("item_name", String(60), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_redemptions_member_item", "member_id", "item_id"),
+)
+
 idempotency_keys = Table(
     "idempotency_keys", metadata,
     Column("scope", String(200), primary_key=True),

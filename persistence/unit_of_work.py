@@ -18,6 +18,7 @@ from persistence.events import SqlEventRepository
 from persistence.idempotency import SqlIdempotencyRepository
 from persistence.invitations import SqlInvitationRepository
 from persistence.ledger import SqlLedgerRepository
+from persistence.mall import SqlMallRepository
 from persistence.members import SqlMemberRepository
 from persistence.notifications import SqlNotificationRepository
 from persistence.orders import SqlOrderRepository
@@ -51,6 +52,7 @@ class SqlUnitOfWork:
         self.events = SqlEventRepository(connection)
         self.assists = SqlAssistRepository(connection)
         self.birthdays = SqlBirthdayRepository(connection)
+        self.mall = SqlMallRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)
         self.settings = SqlSettingsRepository(connection)
         self.audit = SqlAuditLog(connection)

@@ -19,6 +19,7 @@ from domain.invitations import invitation_code
 from domain.ledger import LedgerReason as DomainReason
 
 if TYPE_CHECKING:
+    from api.graphql.mall import RedemptionType
     from api.graphql.assists import AssistCampaignType
     from api.graphql.community import SubmissionType
     from api.graphql.notifications import NotificationType
@@ -145,6 +146,15 @@ class MemberType(Node):
                                ) -> list[Annotated["AssistCampaignType", strawberry.lazy("api.graphql.assists")]]:
         from api.graphql.assists import campaign_type
         return [await campaign_type(info, c) for c in await info.context.services.assists.of_member(self._member.id)]
+
+    @strawberry.field(description="Your mall redemptions, newest first.")
+    async def redemptions(self, info: Info, first: int, after: str | None = None
+                          ) -> Connection[Annotated["RedemptionType", strawberry.lazy("api.graphql.mall")]]:
+        from api.graphql.mall import redemption_connection
+        check_first(first)
+        before = decode_cursor(after)
+        found = await info.context.services.mall.redemptions(self._member.id, before, first + 1)
+        return redemption_connection(found, first, before is not None)
 
     @strawberry.field(description="Set once with setBirthday.")
     async def birthday(self, info: Info) -> date | None:

@@ -8,6 +8,7 @@ from api.graphql.errors import BadUserInput, Forbidden, require_signed_in
 from api.graphql.ledger import entry_type
 from api.graphql.members import member_type, visible_member
 from api.graphql.community import SubmissionType
+from api.graphql.mall import MallItemType, RedemptionType
 from api.graphql.orders import order_type
 from api.graphql.relay import Node, from_global_id, int_key
 
@@ -33,6 +34,15 @@ class NodeQueries:
             if found and not who.is_staff and found.member_id != who.member_id:
                 raise Forbidden("members can only see their own data")
             return SubmissionType(_submission=found) if found else None
+        if type_name == "MallItem":
+            item = await info.context.services.mall.get(int_key(id, "MallItem"))
+            return MallItemType(_item=item) if item else None
+        if type_name == "Redemption":
+            who = require_signed_in(info)
+            found = await info.context.services.mall.redemption(int_key(id, "Redemption"))
+            if found and not who.is_staff and found.member_id != who.member_id:
+                raise Forbidden("members can only see their own data")
+            return RedemptionType(_redemption=found) if found else None
         if type_name == "PurchaseOrder":
             who = require_signed_in(info)
             order = await info.context.services.orders.find(key)

@@ -1,0 +1,226 @@
+"""The points mall: the public catalogue, staff catalogue management, and redeeming items for points."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from api.graphql.errors import BadUserInput, UserError, require_member, require_staff, user_errors
+from api.graphql.ledger import LedgerEntry, entry_type
+from api.graphql.members import MemberType, fresh_member
+from api.graphql.relay import Connection, Node, check_first, connection, decode_cursor, int_key, to_global_id
+from domain import mall
+from domain.errors import DomainError, InvalidInput
+
+ItemKind = strawberry.enum(mall.ItemKind)
+MallSort = strawberry.enum(mall.MallSort, description="FEATURED follows the staff's positions.")
+RedemptionStatus = strawberry.enum(mall.RedemptionStatus)
+
+
+@strawberry.type(name="MallItem")
+class MallItemType(Node):
+    _item: strawberry.Private[mall.MallItem]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return to_global_id("MallItem", self._item.id)
+
+    @strawberry.field
+    def name(self) -> str:
+        return self._item.name
+
+    @strawberry.field
+    def kind(self) -> ItemKind:  # type: ignore[valid-type]
+        return self._item.kind
+
+    @strawberry.field
+    def points_price(self) -> int:
+        return self._item.points_price
+
+    @strawberry.field(description="0 for points-only items; otherwise bought through checkout.")
+    def cash_price_fen(self) -> int:
+        return self._item.cash_price_fen
+
+    @strawberry.field
+    def stock(self) -> int:
+        return self._item.stock
+
+    @strawberry.field(description="0: no limit.")
+    def per_member_limit(self) -> int:
+        return self._item.per_member_limit
+
+    @strawberry.field
+    def min_tier_level(self) -> int:
+        return self._item.min_tier_level
+
+    @strawberry.field
+    def on_shelf(self) -> bool:
+        return self._item.on_shelf
+
+    @strawberry.field
+    def category(self) -> str:
+        return self._item.category
+
+    @strawberry.field
+    def description(self) -> str:
+        return self._item.description
+
+    @strawberry.field
+    def image_url(self) -> str | None:
+        return self._item.image_url
+
+
+@strawberry.type(name="Redemption")
+class RedemptionType(Node):
+    _redemption: strawberry.Private[mall.Redemption]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return to_global_id("Redemption", self._redemption.id)
+
+    @strawberry.field
+    async def item(self, info: Info) -> MallItemType | None:
+        item = await info.context.services.mall.get(self._redemption.item_id)
+        return MallItemType(_item=item) if item else None
+
+    @strawberry.field
+    def item_name(self) -> str:
+        return self._redemption.item_name
+
+    @strawberry.field
+    def quantity(self) -> int:
+        return self._redemption.quantity
+
+    @strawberry.field
+    def points(self) -> int:
+        return self._redemption.points
+
+    @strawberry.field
+    def status(self) -> RedemptionStatus:  # type: ignore[valid-type]
+        return self._redemption.status
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self._redemption.created_at
+
+
+@strawberry.input
+class CreateMallItemInput:
+    name: str
+    points_price: int
+    stock: int
+    cash_price_fen: int = 0
+    per_member_limit: int = 0
+    kind: ItemKind = mall.ItemKind.GOODS  # type: ignore[valid-type]
+    min_tier_level: int = 1
+    on_shelf: bool = True
+    category: str = "general"
+    description: str = ""
+    image_url: str | None = None
+    position: int = 0
+
+
+@strawberry.input
+class UpdateMallItemInput:
+    item_id: strawberry.ID
+    name: str | None = None
+    points_price: int | None = None
+    cash_price_fen: int | None = None
+    stock: int | None = None
+    per_member_limit: int | None = None
+    min_tier_level: int | None = None
+    on_shelf: bool | None = None
+    category: str | None = None
+    description: str | None = None
+    position: int | None = None
+
+
+@strawberry.type
+class MallItemPayload:
+    item: MallItemType | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class RedeemInput:
+    item_id: strawberry.ID
+    quantity: int = 1
+    idempotency_key: str
+
+
+@strawberry.type
+class RedeemPayload:
+    member: MemberType | None
+    entry: LedgerEntry | None
+    redemption: RedemptionType | None
+    user_errors: list[UserError]
+
+
+def item_key(global_id: str) -> int:
+    try:
+        return int_key(global_id, "MallItem")
+    except BadUserInput as error:
+        raise InvalidInput(error.message, ("itemId",)) from None
+
+
+def redemption_connection(found: list[mall.Redemption], first: int, has_previous: bool) -> Connection[RedemptionType]:
+    return connection([RedemptionType(_redemption=r) for r in found], [r.id for r in found], first, has_previous)
+
+
+@strawberry.type
+class MallQueries:
+    @strawberry.field(description="The catalogue, public. Staff may include items off the shelf.")
+    async def mall_items(self, info: Info, first: int, after: str | None = None, category: str | None = None,
+                         sort: MallSort = mall.MallSort.FEATURED,  # type: ignore[valid-type]
+                         include_off_shelf: bool = False) -> Connection[MallItemType]:
+        check_first(first)
+        offset = decode_cursor(after) or 0
+        if include_off_shelf:
+            require_staff(info)
+        found = await info.context.services.mall.catalogue(
+            category=category, sort=mall.MallSort(sort.value), include_off_shelf=include_off_shelf, offset=offset,
+            limit=first + 1)
+        return connection([MallItemType(_item=i) for i in found], list(range(offset + 1, offset + len(found) + 1)),
+                          first, offset > 0)
+
+
+@strawberry.type
+class MallMutations:
+    @strawberry.mutation(description="Staff: add an item to the mall.")
+    async def create_mall_item(self, info: Info, input: CreateMallItemInput) -> MallItemPayload:
+        staff = require_staff(info)
+        try:
+            item = mall.MallItem(input.name, mall.ItemKind(input.kind.value), input.points_price, input.stock,
+                                 input.cash_price_fen, input.per_member_limit, input.min_tier_level, input.on_shelf,
+                                 input.category, input.description, input.image_url, input.position)
+            created = await info.context.services.mall.create(staff.actor, item)
+        except DomainError as error:
+            return MallItemPayload(item=None, user_errors=user_errors(error))
+        return MallItemPayload(item=MallItemType(_item=created), user_errors=[])
+
+    @strawberry.mutation(description="Staff: change an item (price, stock, shelf ...); unset fields stay.")
+    async def update_mall_item(self, info: Info, input: UpdateMallItemInput) -> MallItemPayload:
+        staff = require_staff(info)
+        changes = {name: getattr(input, name) for name in (
+            "name", "points_price", "cash_price_fen", "stock", "per_member_limit", "min_tier_level", "on_shelf",
+            "category", "description", "position") if getattr(input, name) is not None}
+        try:
+            updated = await info.context.services.mall.update(staff.actor, item_key(input.item_id), changes)
+        except DomainError as error:
+            return MallItemPayload(item=None, user_errors=user_errors(error))
+        return MallItemPayload(item=MallItemType(_item=updated), user_errors=[])
+
+    @strawberry.mutation(description="Member: redeem a points-only item; points and stock go in one step.")
+    async def redeem(self, info: Info, input: RedeemInput) -> RedeemPayload:
+        member = require_member(info)
+        service = info.context.services.mall
+        try:
+            outcome = await service.redeem(member.actor, member.member_id, item_key(input.item_id), input.quantity,
+                                           input.idempotency_key)
+        except DomainError as error:
+            return RedeemPayload(member=None, entry=None, redemption=None, user_errors=user_errors(error))
+        redemption = await service.redemption(outcome.subject_id) if outcome.subject_id else None
+        return RedeemPayload(member=await fresh_member(info, member.member_id), entry=entry_type(outcome.entry),
+                             redemption=RedemptionType(_redemption=redemption) if redemption else None,
+                             user_errors=user_errors(outcome.error))

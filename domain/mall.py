@@ -1,0 +1,185 @@
+"""The points mall (积分商城): a catalogue of goods, coupons and privileges, redeemed for points.
+
+A redemption takes the points and the stock in one transaction: the member's row is locked
+first, then the item's row, always in that order, so two redemptions never deadlock and stock
+can never go below zero. Items with a cash price are bought through checkout, not redeemed.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from domain.configuration import Actor
+from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
+from domain.ledger import LedgerReason
+from domain.text import checked_text
+
+if TYPE_CHECKING:
+    from domain.clock import Clock
+    from domain.points import OperationContext, PointsOperations, PointsOutcome
+    from domain.ports import Transactions, UnitOfWork
+
+CATEGORY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,29}$")
+URL_PATTERN = re.compile(r"^https://[^\s\x00-\x1f]{1,490}$")
+MAX_QUANTITY = 10
+MAX_PRICE = 10_000_000
+MAX_STOCK = 10_000_000
+
+
+class ItemKind(str, Enum):
+    GOODS = "GOODS"  # shipped
+    COUPON = "COUPON"  # a code to use in the shop
+    PRIVILEGE = "PRIVILEGE"  # an event seat, a 1-on-1 service slot
+
+
+class MallSort(str, Enum):
+    FEATURED = "FEATURED"
+    POINTS_ASC = "POINTS_ASC"
+    POINTS_DESC = "POINTS_DESC"
+    NEWEST = "NEWEST"
+
+
+class RedemptionStatus(str, Enum):
+    CREATED = "CREATED"
+
+
+@dataclass
+class MallItem:
+    name: str
+    kind: ItemKind
+    points_price: int
+    stock: int
+    cash_price_fen: int = 0
+    per_member_limit: int = 0  # 0: no limit
+    min_tier_level: int = 1
+    on_shelf: bool = True
+    category: str = "general"
+    description: str = ""
+    image_url: str | None = None
+    position: int = 0
+    created_at: datetime | None = None
+    id: int | None = None
+
+    def validate(self) -> "MallItem":
+        self.name = checked_text(self.name, "name", max_length=60)
+        self.description = checked_text(self.description, "description", max_length=1000, required=False,
+                                        multiline=True)
+        if not 1 <= self.points_price <= MAX_PRICE:
+            raise InvalidInput(f"pointsPrice must be 1-{MAX_PRICE}", ("pointsPrice",))
+        if not 0 <= self.cash_price_fen <= MAX_PRICE * 100:
+            raise InvalidInput("cashPriceFen must be 0 or more", ("cashPriceFen",))
+        if not 0 <= self.stock <= MAX_STOCK:
+            raise InvalidInput(f"stock must be 0-{MAX_STOCK}", ("stock",))
+        if not 0 <= self.per_member_limit <= 1000:
+            raise InvalidInput("perMemberLimit must be 0 (none) to 1000", ("perMemberLimit",))
+        if not 1 <= self.min_tier_level <= 6:
+            raise InvalidInput("minTierLevel must be 1-6", ("minTierLevel",))
+        if not CATEGORY_PATTERN.match(self.category):
+            raise InvalidInput("category must be 1-30 lowercase letters, digits, _ or -", ("category",))
+        if self.image_url is not None and not URL_PATTERN.match(self.image_url):
+            raise InvalidInput("imageUrl must be an https URL", ("imageUrl",))
+        return self
+
+
+@dataclass
+class Redemption:
+    member_id: int
+    item_id: int
+    item_name: str
+    quantity: int
+    points: int
+    created_at: datetime
+    status: RedemptionStatus = RedemptionStatus.CREATED
+    id: int | None = None
+
+
+class MallService:
+    def __init__(self, operations: "PointsOperations", transactions: "Transactions", clock: "Clock") -> None:
+        self.operations = operations
+        self.transactions = transactions
+        self.clock = clock
+
+    async def create(self, staff: Actor, item: MallItem) -> MallItem:
+        item.validate()
+        item.created_at = self.clock.now()
+
+        async def work(uow: "UnitOfWork") -> MallItem:
+            await uow.mall.add(item)
+            await uow.audit.record(staff.label, "mall_item.create", str(item.id), item_record(item), item.created_at)
+            return item
+
+        return await self.transactions.write(work)
+
+    async def update(self, staff: Actor, item_id: int, changes: dict) -> MallItem:
+        async def work(uow: "UnitOfWork") -> MallItem:
+            item = await uow.mall.lock_item(item_id)
+            if item is None:
+                raise NotFound("no such item", ("itemId",))
+            for name, value in changes.items():
+                setattr(item, name, value)
+            item.validate()
+            await uow.mall.update(item)
+            await uow.audit.record(staff.label, "mall_item.update", str(item_id), item_record(item), self.clock.now())
+            return item
+
+        return await self.transactions.write(work)
+
+    async def redeem(self, member: Actor, member_id: int, item_id: int, quantity: int, key: str) -> "PointsOutcome":
+        if not 1 <= quantity <= MAX_QUANTITY:
+            raise InvalidInput(f"quantity must be 1-{MAX_QUANTITY}", ("quantity",))
+
+        async def rule(ctx: "OperationContext") -> Redemption:
+            item = await ctx.uow.mall.lock_item(item_id)  # after the member's lock: one order for everyone
+            if item is None:
+                raise NotFound("no such item", ("itemId",))
+            await self._check(ctx, item, quantity)
+            points = item.points_price * quantity
+            ctx.member.account.debit(points, LedgerReason.REDEMPTION, ctx.now, member.label,
+                                     f"兑换 {item.name} x{quantity}", f"item:{item.id}")
+            item.stock -= quantity
+            await ctx.uow.mall.update(item)
+            redemption = Redemption(ctx.member.id, item.id, item.name, quantity, points, ctx.now)
+            await ctx.uow.mall.add_redemption(redemption)
+            return redemption
+
+        return await self.operations.run(actor=member, key=key, operation="redeem", member_id=member_id,
+                                         payload={"item": item_id, "quantity": quantity}, rule=rule)
+
+    @staticmethod
+    async def _check(ctx: "OperationContext", item: MallItem, quantity: int) -> None:
+        if not item.on_shelf:
+            raise Refusal(ErrorCode.ITEM_OFF_SHELF, f"{item.name} is not on the shelf", ("itemId",))
+        if item.cash_price_fen:
+            raise Refusal(ErrorCode.NOT_POINTS_ONLY, f"{item.name} costs cash too: use checkout", ("itemId",))
+        if ctx.member.tier_level < item.min_tier_level:
+            raise Refusal(ErrorCode.TIER_TOO_LOW, f"{item.name} needs V{item.min_tier_level} or above", ("itemId",))
+        if item.stock < quantity:
+            raise Refusal(ErrorCode.SOLD_OUT, f"{item.name} has {item.stock} left", ("quantity",))
+        if item.per_member_limit:
+            taken = await ctx.uow.mall.redeemed_quantity(ctx.member.id, item.id)
+            if taken + quantity > item.per_member_limit:
+                raise Refusal(ErrorCode.LIMIT_REACHED, f"at most {item.per_member_limit} per member "
+                                                       f"({taken} already)", ("quantity",))
+
+    async def catalogue(self, *, category: str | None, sort: MallSort, include_off_shelf: bool, offset: int,
+                        limit: int) -> list[MallItem]:
+        return await self.transactions.read(
+            lambda uow: uow.mall.page(category, sort, include_off_shelf, offset, limit))
+
+    async def redemption(self, redemption_id: int) -> Redemption | None:
+        return await self.transactions.read(lambda uow: uow.mall.redemption(redemption_id))
+
+    async def get(self, item_id: int) -> MallItem | None:
+        return await self.transactions.read(lambda uow: uow.mall.get(item_id))
+
+    async def redemptions(self, member_id: int, before_id: int | None, limit: int) -> list[Redemption]:
+        return await self.transactions.read(lambda uow: uow.mall.redemptions(member_id, before_id, limit))
+
+
+def item_record(item: MallItem) -> dict:
+    return {"name": item.name, "kind": item.kind.value, "pointsPrice": item.points_price, "stock": item.stock,
+            "cashPriceFen": item.cash_price_fen, "perMemberLimit": item.per_member_limit,
+            "minTierLevel": item.min_tier_level, "onShelf": item.on_shelf, "category": item.category}

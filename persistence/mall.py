@@ -1,0 +1,83 @@
+"""The mall catalogue and redemptions. Item rows are locked for every redemption (after the member's)."""
+from __future__ import annotations
+
+from sqlalchemy import func, insert, select, update
+
+from domain.mall import ItemKind, MallItem, MallSort, Redemption, RedemptionStatus
+from persistence.tables import mall_items, redemptions
+
+ITEM_FIELDS = ("name", "points_price", "cash_price_fen", "stock", "per_member_limit", "min_tier_level", "on_shelf",
+               "category", "description", "image_url", "position", "created_at")
+ORDERINGS = {
+    MallSort.FEATURED: (mall_items.c.position, mall_items.c.id),
+    MallSort.POINTS_ASC: (mall_items.c.points_price, mall_items.c.id),
+    MallSort.POINTS_DESC: (mall_items.c.points_price.desc(), mall_items.c.id),
+    MallSort.NEWEST: (mall_items.c.id.desc(),),
+}
+
+
+def item_from_row(row) -> MallItem:
+    return MallItem(row.name, ItemKind(row.kind), row.points_price, row.stock, row.cash_price_fen,
+                    row.per_member_limit, row.min_tier_level, row.on_shelf, row.category, row.description,
+                    row.image_url, row.position, row.created_at, row.id)
+
+
+def redemption_from_row(row) -> Redemption:
+    return Redemption(row.member_id, row.item_id, row.item_name, row.quantity, row.points, row.created_at,
+                      RedemptionStatus(row.status), row.id)
+
+
+class SqlMallRepository:
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    def _values(self, item: MallItem) -> dict:
+        return {**{name: getattr(item, name) for name in ITEM_FIELDS}, "kind": item.kind.value}
+
+    async def add(self, item: MallItem) -> None:
+        result = await self.connection.execute(
+            insert(mall_items).values(**self._values(item)).returning(mall_items.c.id))
+        item.id = result.scalar_one()
+
+    async def get(self, item_id: int) -> MallItem | None:
+        row = (await self.connection.execute(select(mall_items).where(mall_items.c.id == item_id))).first()
+        return item_from_row(row) if row else None
+
+    async def lock_item(self, item_id: int) -> MallItem | None:
+        row = (await self.connection.execute(
+            select(mall_items).where(mall_items.c.id == item_id).with_for_update())).first()
+        return item_from_row(row) if row else None
+
+    async def update(self, item: MallItem) -> None:
+        await self.connection.execute(update(mall_items).where(mall_items.c.id == item.id).values(**self._values(item)))
+
+    async def page(self, category, sort, include_off_shelf, offset, limit) -> list[MallItem]:
+        query = select(mall_items)
+        if category is not None:
+            query = query.where(mall_items.c.category == category)
+        if not include_off_shelf:
+            query = query.where(mall_items.c.on_shelf.is_(True))
+        rows = await self.connection.execute(query.order_by(*ORDERINGS[sort]).offset(offset).limit(limit))
+        return [item_from_row(row) for row in rows]
+
+    async def add_redemption(self, redemption: Redemption) -> None:
+        result = await self.connection.execute(insert(redemptions).values(
+            member_id=redemption.member_id, item_id=redemption.item_id, item_name=redemption.item_name,
+            quantity=redemption.quantity, points=redemption.points, status=redemption.status.value,
+            created_at=redemption.created_at).returning(redemptions.c.id))
+        redemption.id = result.scalar_one()
+
+    async def redemption(self, redemption_id: int) -> Redemption | None:
+        row = (await self.connection.execute(select(redemptions).where(redemptions.c.id == redemption_id))).first()
+        return redemption_from_row(row) if row else None
+
+    async def redemptions(self, member_id: int, before_id: int | None, limit: int) -> list[Redemption]:
+        query = select(redemptions).where(redemptions.c.member_id == member_id)
+        if before_id is not None:
+            query = query.where(redemptions.c.id < before_id)
+        rows = await self.connection.execute(query.order_by(redemptions.c.id.desc()).limit(limit))
+        return [redemption_from_row(row) for row in rows]
+
+    async def redeemed_quantity(self, member_id: int, item_id: int) -> int:
+        return await self.connection.scalar(select(func.coalesce(func.sum(redemptions.c.quantity), 0)).where(
+            redemptions.c.member_id == member_id, redemptions.c.item_id == item_id))
