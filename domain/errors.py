@@ -40,6 +40,7 @@ class ErrorCode(str, Enum):
     TIER_TOO_LOW = "TIER_TOO_LOW"
     SOLD_OUT = "SOLD_OUT"
     LIMIT_REACHED = "LIMIT_REACHED"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
 
 
 class DomainError(Exception):

@@ -3,10 +3,16 @@
 A redemption takes the points and the stock in one transaction: the member's row is locked
 first, then the item's row, always in that order, so two redemptions never deadlock and stock
 can never go below zero. Items with a cash price are bought through checkout, not redeemed.
+
+A coupon redemption carries a code: the next unused one from the item's pool when staff
+uploaded codes, otherwise a generated one. Staff move a redemption from CREATED to SHIPPED
+(goods) or USED; cancelling a CREATED or SHIPPED redemption refunds the points (a positive
+``REVERSAL`` entry, as a new lot expiring like freshly earned points) and returns the stock.
 """
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -22,6 +28,7 @@ if TYPE_CHECKING:
     from domain.points import OperationContext, PointsOperations, PointsOutcome
     from domain.ports import Transactions, UnitOfWork
 
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9-]{4,40}$")
 CATEGORY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,29}$")
 URL_PATTERN = re.compile(r"^https://[^\s\x00-\x1f]{1,490}$")
 MAX_QUANTITY = 10
@@ -44,6 +51,15 @@ class MallSort(str, Enum):
 
 class RedemptionStatus(str, Enum):
     CREATED = "CREATED"
+    SHIPPED = "SHIPPED"
+    USED = "USED"
+    CANCELLED = "CANCELLED"
+
+
+FULFILMENT_STEPS = {RedemptionStatus.CREATED: {RedemptionStatus.SHIPPED, RedemptionStatus.USED},
+                    RedemptionStatus.SHIPPED: {RedemptionStatus.USED}}
+CANCELLABLE = {RedemptionStatus.CREATED, RedemptionStatus.SHIPPED}
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
 @dataclass
@@ -94,6 +110,13 @@ class Redemption:
     created_at: datetime
     status: RedemptionStatus = RedemptionStatus.CREATED
     id: int | None = None
+    code: str | None = None
+    note: str | None = None
+    updated_at: datetime | None = None
+
+
+def generated_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
 
 
 class MallService:
@@ -136,17 +159,94 @@ class MallService:
             if item is None:
                 raise NotFound("no such item", ("itemId",))
             await self._check(ctx, item, quantity)
+            pooled_code = await self._pooled_code(ctx, item, quantity)
             points = item.points_price * quantity
+            # Every refusal is above this line: below it, only writes.
             ctx.member.account.debit(points, LedgerReason.REDEMPTION, ctx.now, member.label,
                                      f"兑换 {item.name} x{quantity}", f"item:{item.id}")
             item.stock -= quantity
             await ctx.uow.mall.update(item)
-            redemption = Redemption(ctx.member.id, item.id, item.name, quantity, points, ctx.now)
+            code = pooled_code or (generated_code() if item.kind is ItemKind.COUPON else None)
+            if pooled_code:
+                await ctx.uow.mall.mark_code_taken(item.id, pooled_code)
+            redemption = Redemption(ctx.member.id, item.id, item.name, quantity, points, ctx.now, code=code)
             await ctx.uow.mall.add_redemption(redemption)
             return redemption
 
         return await self.operations.run(actor=member, key=key, operation="redeem", member_id=member_id,
                                          payload={"item": item_id, "quantity": quantity}, rule=rule)
+
+    @staticmethod
+    async def _pooled_code(ctx: "OperationContext", item: MallItem, quantity: int) -> str | None:
+        """The next code of the item's pool, if it has one (the item row is locked: no two takers)."""
+        if item.kind is not ItemKind.COUPON or not await ctx.uow.mall.has_code_pool(item.id):
+            return None
+        if quantity != 1:
+            raise InvalidInput("coupons with codes are redeemed one at a time", ("quantity",))
+        code = await ctx.uow.mall.next_free_code(item.id)
+        if code is None:
+            raise Refusal(ErrorCode.SOLD_OUT, f"{item.name} has no codes left", ("itemId",))
+        return code
+
+    async def add_codes(self, staff: Actor, item_id: int, codes: list[str]) -> int:
+        if not 1 <= len(codes) <= 100 or any(not CODE_PATTERN.match(c) for c in codes):
+            raise InvalidInput("1-100 codes of 4-40 letters, digits or -", ("codes",))
+
+        async def work(uow: "UnitOfWork") -> int:
+            item = await uow.mall.lock_item(item_id)
+            if item is None or item.kind is not ItemKind.COUPON:
+                raise NotFound("no such coupon item", ("itemId",))
+            added = await uow.mall.add_codes(item_id, sorted(set(codes)))
+            await uow.audit.record(staff.label, "mall_item.add_codes", str(item_id), {"added": added},
+                                   self.clock.now())
+            return added
+
+        return await self.transactions.write(work)
+
+    async def fulfil(self, staff: Actor, redemption_id: int, status: RedemptionStatus, note: str | None) -> Redemption:
+        note = checked_text(note, "note", max_length=200, required=False) or None
+
+        async def work(uow: "UnitOfWork") -> Redemption:
+            redemption = await uow.mall.redemption(redemption_id)
+            if redemption is None:
+                raise NotFound("no such redemption", ("redemptionId",))
+            await uow.members.lock(redemption.member_id)
+            redemption = await uow.mall.redemption(redemption_id)  # re-read under the member's lock
+            if status not in FULFILMENT_STEPS.get(redemption.status, set()):
+                raise Refusal(ErrorCode.INVALID_TRANSITION,
+                              f"a {redemption.status.value} redemption cannot become {status.value}", ("status",))
+            redemption.status, redemption.note, redemption.updated_at = status, note, self.clock.now()
+            await uow.mall.update_redemption(redemption)
+            await uow.audit.record(staff.label, f"redemption.{status.value.lower()}", str(redemption_id),
+                                   {"note": note}, self.clock.now())
+            return redemption
+
+        return await self.transactions.write(work)
+
+    async def cancel(self, staff: Actor, redemption_id: int, reason: str, key: str) -> "PointsOutcome":
+        reason = checked_text(reason, "reason", max_length=200)
+        found = await self.redemption(redemption_id)
+        if found is None:
+            raise NotFound("no such redemption", ("redemptionId",))
+
+        async def rule(ctx: "OperationContext") -> Redemption:
+            redemption = await ctx.uow.mall.redemption(redemption_id)
+            if redemption.status not in CANCELLABLE:
+                raise Refusal(ErrorCode.INVALID_TRANSITION, f"a {redemption.status.value} redemption cannot be "
+                                                            "cancelled", ("redemptionId",))
+            item = await ctx.uow.mall.lock_item(redemption.item_id)
+            ctx.member.account.credit(redemption.points, LedgerReason.REVERSAL, ctx.now,
+                                      ctx.brand.expiry_for(ctx.now), staff.label,
+                                      f"取消兑换 {redemption.item_name}: {reason}", f"redemption:{redemption_id}")
+            item.stock += redemption.quantity
+            await ctx.uow.mall.update(item)
+            redemption.status, redemption.note, redemption.updated_at = RedemptionStatus.CANCELLED, reason, ctx.now
+            await ctx.uow.mall.update_redemption(redemption)
+            return redemption
+
+        return await self.operations.run(actor=staff, key=key, operation="cancelRedemption",
+                                         member_id=found.member_id, payload={"redemption": redemption_id,
+                                                                             "reason": reason}, rule=rule)
 
     @staticmethod
     async def _check(ctx: "OperationContext", item: MallItem, quantity: int) -> None:

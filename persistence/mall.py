@@ -1,10 +1,13 @@
 """The mall catalogue and redemptions. Item rows are locked for every redemption (after the member's)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import func, insert, select, update
 
 from domain.mall import ItemKind, MallItem, MallSort, Redemption, RedemptionStatus
-from persistence.tables import mall_items, redemptions
+from persistence.members import upsert
+from persistence.tables import coupon_codes, mall_items, redemptions
 
 ITEM_FIELDS = ("name", "points_price", "cash_price_fen", "stock", "per_member_limit", "min_tier_level", "on_shelf",
                "category", "description", "image_url", "position", "created_at")
@@ -24,7 +27,7 @@ def item_from_row(row) -> MallItem:
 
 def redemption_from_row(row) -> Redemption:
     return Redemption(row.member_id, row.item_id, row.item_name, row.quantity, row.points, row.created_at,
-                      RedemptionStatus(row.status), row.id)
+                      RedemptionStatus(row.status), row.id, row.code, row.note, row.updated_at)
 
 
 class SqlMallRepository:
@@ -64,7 +67,7 @@ class SqlMallRepository:
         result = await self.connection.execute(insert(redemptions).values(
             member_id=redemption.member_id, item_id=redemption.item_id, item_name=redemption.item_name,
             quantity=redemption.quantity, points=redemption.points, status=redemption.status.value,
-            created_at=redemption.created_at).returning(redemptions.c.id))
+            created_at=redemption.created_at, code=redemption.code).returning(redemptions.c.id))
         redemption.id = result.scalar_one()
 
     async def redemption(self, redemption_id: int) -> Redemption | None:
@@ -80,4 +83,28 @@ class SqlMallRepository:
 
     async def redeemed_quantity(self, member_id: int, item_id: int) -> int:
         return await self.connection.scalar(select(func.coalesce(func.sum(redemptions.c.quantity), 0)).where(
-            redemptions.c.member_id == member_id, redemptions.c.item_id == item_id))
+            redemptions.c.member_id == member_id, redemptions.c.item_id == item_id,
+            redemptions.c.status != RedemptionStatus.CANCELLED.value))
+
+    async def update_redemption(self, redemption: Redemption) -> None:
+        await self.connection.execute(update(redemptions).where(redemptions.c.id == redemption.id).values(
+            status=redemption.status.value, note=redemption.note, updated_at=redemption.updated_at))
+
+    async def has_code_pool(self, item_id: int) -> bool:
+        return await self.connection.scalar(select(coupon_codes.c.id).where(coupon_codes.c.item_id == item_id)
+                                            .limit(1)) is not None
+
+    async def next_free_code(self, item_id: int) -> str | None:
+        return await self.connection.scalar(select(coupon_codes.c.code).where(
+            coupon_codes.c.item_id == item_id, coupon_codes.c.taken.is_(False)).order_by(coupon_codes.c.id).limit(1))
+
+    async def mark_code_taken(self, item_id: int, code: str) -> None:
+        await self.connection.execute(update(coupon_codes).where(
+            coupon_codes.c.item_id == item_id, coupon_codes.c.code == code).values(taken=True))
+
+    async def add_codes(self, item_id: int, codes: Sequence[str]) -> int:
+        statement = upsert(self.connection.dialect.name)(coupon_codes).values(
+            [{"item_id": item_id, "code": code, "taken": False} for code in codes])
+        result = await self.connection.execute(
+            statement.on_conflict_do_nothing(index_elements=["item_id", "code"]))
+        return result.rowcount or 0

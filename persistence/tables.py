@@ -303,7 +303,20 @@ redemptions = Table(
     Column("points", BigInteger, nullable=False),
     Column("status", String(16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("code", String(40), nullable=True),
+    Column("note", String(200), nullable=True),
+    Column("updated_at", UtcDateTime, nullable=True),
     Index("ix_redemptions_member_item", "member_id", "item_id"),
+)
+
+coupon_codes = Table(
+    "coupon_codes", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("item_id", Id, ForeignKey("mall_items.id"), nullable=False),
+    Column("code", String(40), nullable=False),
+    Column("taken", Boolean, nullable=False),
+    UniqueConstraint("item_id", "code", name="uq_coupon_codes_item_code"),
+    Index("ix_coupon_codes_item_taken", "item_id", "taken", "id"),
 )
 
 idempotency_keys = Table(

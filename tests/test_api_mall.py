@@ -137,3 +137,55 @@ async def test_50_concurrent_redeems_of_the_whole_balance_win_once(live_server):
     winners = [r for r in replies if not r["data"]["redeem"]["userErrors"]]
     assert len(winners) == 1
     assert member.data("{ me { points { available } } }")["me"]["points"]["available"] == 0
+
+
+FULFIL = """mutation($id: ID!, $status: RedemptionStatus!) { fulfilRedemption(input: {redemptionId: $id, status: $status,
+  note: "SF1234567"}) { redemption { status note } userErrors { field code } } }"""
+CANCEL = """mutation($id: ID!, $key: String!) { cancelRedemption(input: {redemptionId: $id, reason: "缺货",
+  idempotencyKey: $key}) { redemption { status note } entry { reason delta } member { points { available } }
+  userErrors { code } } }"""
+REDEEM_ID = """mutation($item: ID!, $key: String!) { redeem(input: {itemId: $item, idempotencyKey: $key}) {
+  redemption { id code } userErrors { code } } }"""
+
+
+def test_fulfilment_moves_forward_and_cancelling_refunds_points_and_stock(live_server):
+    staff = live_server.staff()
+    item = create(staff, "围巾", 200, 2)
+    member = funded(live_server, "scarf", 500)
+    first = member.data(REDEEM_ID, {"item": item, "key": "a"})["redeem"]["redemption"]["id"]
+    second = member.data(REDEEM_ID, {"item": item, "key": "b"})["redeem"]["redemption"]["id"]
+    shipped = staff.data(FULFIL, {"id": first, "status": "SHIPPED"})["fulfilRedemption"]
+    assert shipped["redemption"] == {"status": "SHIPPED", "note": "SF1234567"}
+    assert staff.data(FULFIL, {"id": first, "status": "USED"})["fulfilRedemption"]["userErrors"] == []
+    backwards = staff.data(FULFIL, {"id": first, "status": "SHIPPED"})["fulfilRedemption"]
+    assert backwards["userErrors"] == [{"field": ["status"], "code": "INVALID_TRANSITION"}]
+    cancelled = staff.data(CANCEL, {"id": second, "key": "c"})["cancelRedemption"]
+    assert cancelled["entry"] == {"reason": "REVERSAL", "delta": 200}
+    assert cancelled["redemption"] == {"status": "CANCELLED", "note": "缺货"}
+    assert cancelled["member"]["points"]["available"] == 300
+    assert staff.data(CANCEL, {"id": second, "key": "c"})["cancelRedemption"]["entry"] == cancelled["entry"]
+    assert staff.data(CANCEL, {"id": first, "key": "d"})["cancelRedemption"]["userErrors"] == [
+        {"code": "INVALID_TRANSITION"}]
+    stock = live_server.anonymous().data(CATALOGUE, {"first": 1})["mallItems"]["edges"][0]["node"]["stock"]
+    assert stock == 1
+    assert member.execute(FULFIL, {"id": first, "status": "USED"})["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_coupons_hand_out_pool_codes_then_generated_ones(live_server):
+    staff = live_server.staff()
+    pooled = staff.data(CREATE.replace("category: $category", "category: $category, kind: COUPON"),
+                        {"name": "满减券", "price": 10, "stock": 5})["createMallItem"]["item"]["id"]
+    added = staff.data('mutation($id: ID!) { addCouponCodes(input: {itemId: $id, codes: ["AAAA-1111", "BBBB-2222", '
+                       '"AAAA-1111"]}) { added userErrors { code } } }', {"id": pooled})["addCouponCodes"]
+    assert added == {"added": 2, "userErrors": []}
+    member = funded(live_server, "couponer", 100)
+    codes = [member.data(REDEEM_ID, {"item": pooled, "key": f"k{i}"})["redeem"] for i in range(3)]
+    assert [c["redemption"]["code"] for c in codes[:2]] == ["AAAA-1111", "BBBB-2222"]
+    assert codes[2]["userErrors"] == [{"code": "SOLD_OUT"}]
+    left = staff.data("{ mallItems(first: 5) { edges { node { name stock } } } }")["mallItems"]["edges"]
+    assert {"name": "满减券", "stock": 3} in [e["node"] for e in left]  # the refusal took no stock
+    assert member.data("{ me { points { available } } }")["me"]["points"]["available"] == 80
+    generated = staff.data(CREATE.replace("category: $category", "category: $category, kind: COUPON"),
+                           {"name": "免单券", "price": 10, "stock": 5})["createMallItem"]["item"]["id"]
+    code = member.data(REDEEM_ID, {"item": generated, "key": "g"})["redeem"]["redemption"]["code"]
+    assert len(code) == 12 and code.isalnum()

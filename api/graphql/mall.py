@@ -104,6 +104,18 @@ class RedemptionType(Node):
     def created_at(self) -> datetime:
         return self._redemption.created_at
 
+    @strawberry.field(description="The coupon code, for coupon items.")
+    def code(self) -> str | None:
+        return self._redemption.code
+
+    @strawberry.field(description="Staff's note: a tracking number, a cancellation reason.")
+    def note(self) -> str | None:
+        return self._redemption.note
+
+    @strawberry.field
+    def updated_at(self) -> datetime | None:
+        return self._redemption.updated_at
+
 
 @strawberry.input
 class CreateMallItemInput:
@@ -155,6 +167,45 @@ class RedeemPayload:
     entry: LedgerEntry | None
     redemption: RedemptionType | None
     user_errors: list[UserError]
+
+
+@strawberry.input
+class AddCouponCodesInput:
+    item_id: strawberry.ID
+    codes: list[str]
+
+
+@strawberry.type
+class AddCouponCodesPayload:
+    added: int
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class FulfilRedemptionInput:
+    redemption_id: strawberry.ID
+    status: RedemptionStatus  # type: ignore[valid-type]
+    note: str | None = None
+
+
+@strawberry.type
+class RedemptionPayload:
+    redemption: RedemptionType | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class CancelRedemptionInput:
+    redemption_id: strawberry.ID
+    reason: str
+    idempotency_key: str
+
+
+def redemption_key(global_id: str) -> int:
+    try:
+        return int_key(global_id, "Redemption")
+    except BadUserInput as error:
+        raise InvalidInput(error.message, ("redemptionId",)) from None
 
 
 def item_key(global_id: str) -> int:
@@ -210,6 +261,41 @@ class MallMutations:
         except DomainError as error:
             return MallItemPayload(item=None, user_errors=user_errors(error))
         return MallItemPayload(item=MallItemType(_item=updated), user_errors=[])
+
+    @strawberry.mutation(description="Staff: upload coupon codes for a coupon item (duplicates are skipped).")
+    async def add_coupon_codes(self, info: Info, input: AddCouponCodesInput) -> AddCouponCodesPayload:
+        staff = require_staff(info)
+        try:
+            added = await info.context.services.mall.add_codes(staff.actor, item_key(input.item_id),
+                                                               input.codes[:101])
+        except DomainError as error:
+            return AddCouponCodesPayload(added=0, user_errors=user_errors(error))
+        return AddCouponCodesPayload(added=added, user_errors=[])
+
+    @strawberry.mutation(description="Staff: mark a redemption SHIPPED (goods) or USED.")
+    async def fulfil_redemption(self, info: Info, input: FulfilRedemptionInput) -> RedemptionPayload:
+        staff = require_staff(info)
+        try:
+            redemption = await info.context.services.mall.fulfil(
+                staff.actor, redemption_key(input.redemption_id), mall.RedemptionStatus(input.status.value),
+                input.note)
+        except DomainError as error:
+            return RedemptionPayload(redemption=None, user_errors=user_errors(error))
+        return RedemptionPayload(redemption=RedemptionType(_redemption=redemption), user_errors=[])
+
+    @strawberry.mutation(description="Staff: cancel a redemption: the points come back and so does the stock.")
+    async def cancel_redemption(self, info: Info, input: CancelRedemptionInput) -> RedeemPayload:
+        staff = require_staff(info)
+        service = info.context.services.mall
+        try:
+            redemption_id = redemption_key(input.redemption_id)
+            outcome = await service.cancel(staff.actor, redemption_id, input.reason, input.idempotency_key)
+        except DomainError as error:
+            return RedeemPayload(member=None, entry=None, redemption=None, user_errors=user_errors(error))
+        redemption = await service.redemption(redemption_id)
+        return RedeemPayload(member=await fresh_member(info, outcome.member_id), entry=entry_type(outcome.entry),
+                             redemption=RedemptionType(_redemption=redemption) if redemption else None,
+                             user_errors=user_errors(outcome.error))
 
     @strawberry.mutation(description="Member: redeem a points-only item; points and stock go in one step.")
     async def redeem(self, info: Info, input: RedeemInput) -> RedeemPayload:
