@@ -14,6 +14,7 @@ from api.graphql.birthdays import BirthdayMutations, BirthdayQueries
 from api.graphql.brand import BrandMutations, BrandQueries
 from api.graphql.campaigns import CampaignMutations, CampaignQueries
 from api.graphql.checkin import CheckInMutations, CheckInQueries
+from api.graphql.checkout import CheckoutMutations, OrderType
 from api.graphql.community import CommunityMutations, CommunityQueries, SubmissionType
 from api.graphql.events import EventMutations, EventQueries
 from api.graphql.ledger import LedgerEntry
@@ -30,7 +31,7 @@ log = logging.getLogger("jifen.api")
 
 Query = merge_types("Query", (MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries,
                               EventQueries, AssistQueries, BirthdayQueries, MallQueries, CampaignQueries, BrandQueries, NodeQueries))
-Mutation = merge_types("Mutation", (CheckInMutations, TaskMutations, OrderMutations, MallMutations, CommunityMutations,
+Mutation = merge_types("Mutation", (CheckInMutations, TaskMutations, OrderMutations, MallMutations, CheckoutMutations, CommunityMutations,
                                     EventMutations, AssistMutations, BirthdayMutations, NotificationMutations, PointsMutations, CampaignMutations,
                                     MemberMutations, BrandMutations))
 
@@ -80,7 +81,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     if not introspection:
         extensions.append(DisableIntrospection)
     return JifenSchema(query=Query, mutation=Mutation, types=[MemberType, LedgerEntry, PurchaseOrderType, SubmissionType, NotificationType,
-                                    MallItemType, RedemptionType], extensions=extensions)
+                                    MallItemType, RedemptionType, OrderType], extensions=extensions)
 
 
 def sdl() -> str:

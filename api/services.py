@@ -8,6 +8,7 @@ from domain.birthdays import BirthdayService
 from domain.brand import BrandService
 from domain.campaigns import CampaignService
 from domain.checkin import CheckInService
+from domain.checkout import CheckoutService
 from domain.clock import Clock, SystemClock
 from domain.expiry import ExpirySweep
 from domain.events import EventService
@@ -48,6 +49,7 @@ class Services:
     assists: AssistService
     birthdays: BirthdayService
     mall: MallService
+    checkout: CheckoutService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None) -> "Services":
@@ -62,7 +64,7 @@ class Services:
                    InvitationService(operations, tx, clock), SubmissionService(operations, tx, clock),
                    NotificationService(tx, clock), EventService(operations, tx, clock),
                    AssistService(operations, tx, clock), BirthdayService(operations, tx, clock),
-                   MallService(operations, tx, clock))
+                   MallService(operations, tx, clock), CheckoutService(operations, tx, clock))
 
     async def close(self) -> None:
         await self.database.dispose()

@@ -41,6 +41,8 @@ class ErrorCode(str, Enum):
     SOLD_OUT = "SOLD_OUT"
     LIMIT_REACHED = "LIMIT_REACHED"
     INVALID_TRANSITION = "INVALID_TRANSITION"
+    POINTS_ONLY = "POINTS_ONLY"
+    ORDER_NOT_PENDING = "ORDER_NOT_PENDING"
 
 
 class DomainError(Exception):

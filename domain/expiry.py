@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from domain.brand import BrandSettings, brand_settings
+from domain.checkout import expire_checkout_for
 from domain.clock import Clock
 from domain.configuration import SYSTEM
 from domain.idempotency import RETENTION
@@ -47,6 +48,7 @@ async def settle_due(uow: "UnitOfWork", member: "Member", now: datetime, brand: 
     if account.held:
         for hold in await uow.ledger.active_holds_due(member.id, now):
             account.release_hold(hold, now, expired=True)
+            await expire_checkout_for(uow, member, hold, now)
             report.holds_released += 1
     report.points_expired = -sum(e.delta for e in account.expire_due(now, SYSTEM.label + ":expiry"))
     return report

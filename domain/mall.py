@@ -158,7 +158,7 @@ class MallService:
             item = await ctx.uow.mall.lock_item(item_id)  # after the member's lock: one order for everyone
             if item is None:
                 raise NotFound("no such item", ("itemId",))
-            await self._check(ctx, item, quantity)
+            await self.check_redeemable(ctx, item, quantity)
             pooled_code = await self._pooled_code(ctx, item, quantity)
             points = item.points_price * quantity
             # Every refusal is above this line: below it, only writes.
@@ -249,10 +249,12 @@ class MallService:
                                                                              "reason": reason}, rule=rule)
 
     @staticmethod
-    async def _check(ctx: "OperationContext", item: MallItem, quantity: int) -> None:
+    async def check_redeemable(ctx: "OperationContext", item: MallItem, quantity: int, *,
+                               cash_allowed: bool = False) -> None:
+        """Shelf, tier, stock and per-member limit, shared by redeem and checkout."""
         if not item.on_shelf:
             raise Refusal(ErrorCode.ITEM_OFF_SHELF, f"{item.name} is not on the shelf", ("itemId",))
-        if item.cash_price_fen:
+        if item.cash_price_fen and not cash_allowed:
             raise Refusal(ErrorCode.NOT_POINTS_ONLY, f"{item.name} costs cash too: use checkout", ("itemId",))
         if ctx.member.tier_level < item.min_tier_level:
             raise Refusal(ErrorCode.TIER_TOO_LOW, f"{item.name} needs V{item.min_tier_level} or above", ("itemId",))

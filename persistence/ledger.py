@@ -57,6 +57,11 @@ class SqlLedgerRepository:
             holds.c.member_id == member_id, holds.c.status == HoldStatus.ACTIVE.value, holds.c.expires_at <= now))
         return [hold_from_row(row) for row in rows]
 
+    async def hold_by_ref(self, member_id: int, ref: str) -> Hold | None:
+        row = (await self.connection.execute(select(holds).where(holds.c.member_id == member_id, holds.c.ref == ref)
+                                             .order_by(holds.c.id.desc()).limit(1))).first()
+        return hold_from_row(row) if row else None
+
     async def member_ids(self, after_id: int, limit: int) -> list[int]:
         rows = await self.connection.execute(
             select(members.c.id).where(members.c.id > after_id).order_by(members.c.id).limit(limit))

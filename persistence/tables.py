@@ -319,6 +319,23 @@ coupon_codes = Table(
     Index("ix_coupon_codes_item_taken", "item_id", "taken", "id"),
 )
 
+checkout_orders = Table(
+    "checkout_orders", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("item_id", Id, ForeignKey("mall_items.id"), nullable=False),
+    Column("item_name", String(60), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("points_held", BigInteger, nullable=False),
+    Column("cash_due_fen", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("payment_ref", String(64), nullable=True),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Index("ix_checkout_orders_member_id", "member_id", "id"),
+)
+
 idempotency_keys = Table(
     "idempotency_keys", metadata,
     Column("scope", String(200), primary_key=True),

@@ -13,6 +13,7 @@ from persistence.assists import SqlAssistRepository
 from persistence.birthdays import SqlBirthdayRepository
 from persistence.campaigns import SqlCampaignRepository
 from persistence.checkin import SqlCheckInRepository
+from persistence.checkout import SqlCheckoutRepository
 from persistence.database import Database
 from persistence.events import SqlEventRepository
 from persistence.idempotency import SqlIdempotencyRepository
@@ -53,6 +54,7 @@ class SqlUnitOfWork:
         self.assists = SqlAssistRepository(connection)
         self.birthdays = SqlBirthdayRepository(connection)
         self.mall = SqlMallRepository(connection)
+        self.checkout = SqlCheckoutRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)
         self.settings = SqlSettingsRepository(connection)
         self.audit = SqlAuditLog(connection)

@@ -19,6 +19,7 @@ from domain.invitations import invitation_code
 from domain.ledger import LedgerReason as DomainReason
 
 if TYPE_CHECKING:
+    from api.graphql.checkout import OrderType
     from api.graphql.mall import RedemptionType
     from api.graphql.assists import AssistCampaignType
     from api.graphql.community import SubmissionType
@@ -155,6 +156,15 @@ class MemberType(Node):
         before = decode_cursor(after)
         found = await info.context.services.mall.redemptions(self._member.id, before, first + 1)
         return redemption_connection(found, first, before is not None)
+
+    @strawberry.field(description="Your points-plus-cash orders, newest first.")
+    async def checkout_orders(self, info: Info, first: int, after: str | None = None
+                              ) -> Connection[Annotated["OrderType", strawberry.lazy("api.graphql.checkout")]]:
+        from api.graphql.checkout import OrderType
+        check_first(first)
+        before = decode_cursor(after)
+        found = await info.context.services.checkout.of_member(self._member.id, before, first + 1)
+        return connection([OrderType(_order=o) for o in found], [o.id for o in found], first, before is not None)
 
     @strawberry.field(description="Set once with setBirthday.")
     async def birthday(self, info: Info) -> date | None:

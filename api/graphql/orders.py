@@ -14,7 +14,8 @@ from domain import orders
 from domain.errors import DomainError
 
 OrderChannel = strawberry.enum(orders.OrderChannel, description="Where the order was placed.")
-OrderStatus = strawberry.enum(orders.OrderStatus, description="PENDING: inside the return window.")
+OrderStatus = strawberry.enum(orders.OrderStatus, name="PurchaseOrderStatus",
+                              description="PENDING: inside the return window.")
 
 
 @strawberry.type(name="PurchaseOrder", description="An order from the brand's shop and the points it earns.")
@@ -96,7 +97,7 @@ class RefundOrderInput:
 
 
 @strawberry.type
-class OrderPayload:
+class PurchaseOrderPayload:
     member: MemberType | None
     order: PurchaseOrderType | None
     entry: LedgerEntry | None = strawberry.field(description="The entry written now, if any (release or reversal).")
@@ -122,15 +123,15 @@ class UpdateOrderRulePayload:
     user_errors: list[UserError]
 
 
-async def order_payload(info: Info, order_id: str, outcome) -> OrderPayload:
+async def order_payload(info: Info, order_id: str, outcome) -> PurchaseOrderPayload:
     order = await info.context.services.orders.find(order_id)
-    return OrderPayload(member=await fresh_member(info, outcome.member_id), order=order_type(order),
+    return PurchaseOrderPayload(member=await fresh_member(info, outcome.member_id), order=order_type(order),
                         entry=entry_type(outcome.entry), entries=[entry_type(e) for e in outcome.entries],
                         user_errors=user_errors(outcome.error))
 
 
-def failed(error: DomainError) -> OrderPayload:
-    return OrderPayload(member=None, order=None, entry=None, entries=[], user_errors=user_errors(error))
+def failed(error: DomainError) -> PurchaseOrderPayload:
+    return PurchaseOrderPayload(member=None, order=None, entry=None, entries=[], user_errors=user_errors(error))
 
 
 @strawberry.type
@@ -145,7 +146,7 @@ class OrderQueries:
 class OrderMutations:
     @strawberry.mutation(description="Staff/system: an order was paid; its points are pending until the return "
                                      "window closes. The same orderId twice is refused.")
-    async def record_order(self, info: Info, input: RecordOrderInput) -> OrderPayload:
+    async def record_order(self, info: Info, input: RecordOrderInput) -> PurchaseOrderPayload:
         staff = require_staff(info)
         services = info.context.services
         try:
@@ -160,7 +161,7 @@ class OrderMutations:
 
     @strawberry.mutation(description="Staff/system: refund all or part of an order. Before release the pending "
                                      "points shrink; after release a REVERSAL takes them back (debt if spent).")
-    async def refund_order(self, info: Info, input: RefundOrderInput) -> OrderPayload:
+    async def refund_order(self, info: Info, input: RefundOrderInput) -> PurchaseOrderPayload:
         staff = require_staff(info)
         try:
             outcome = await info.context.services.orders.refund(staff.actor, input.order_id, input.amount_fen,
