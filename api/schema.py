@@ -16,6 +16,7 @@ from api.graphql.campaigns import CampaignMutations, CampaignQueries
 from api.graphql.checkin import CheckInMutations, CheckInQueries
 from api.graphql.checkout import CheckoutMutations, OrderType
 from api.graphql.community import CommunityMutations, CommunityQueries, SubmissionType
+from api.graphql.deductions import DeductionMutations, DeductionQueries
 from api.graphql.events import EventMutations, EventQueries
 from api.graphql.ledger import LedgerEntry
 from api.graphql.mall import MallItemType, MallMutations, MallQueries, RedemptionType
@@ -30,8 +31,10 @@ from domain.errors import DomainError
 log = logging.getLogger("jifen.api")
 
 Query = merge_types("Query", (MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries,
-                              EventQueries, AssistQueries, BirthdayQueries, MallQueries, CampaignQueries, BrandQueries, NodeQueries))
-Mutation = merge_types("Mutation", (CheckInMutations, TaskMutations, OrderMutations, MallMutations, CheckoutMutations, CommunityMutations,
+                              EventQueries, AssistQueries, BirthdayQueries, MallQueries, DeductionQueries,
+                              CampaignQueries, BrandQueries, NodeQueries))
+Mutation = merge_types("Mutation", (CheckInMutations, TaskMutations, OrderMutations, MallMutations, CheckoutMutations,
+                                    DeductionMutations, CommunityMutations,
                                     EventMutations, AssistMutations, BirthdayMutations, NotificationMutations, PointsMutations, CampaignMutations,
                                     MemberMutations, BrandMutations))
 

@@ -9,6 +9,7 @@ from domain.brand import BrandService
 from domain.campaigns import CampaignService
 from domain.checkin import CheckInService
 from domain.checkout import CheckoutService
+from domain.deductions import DeductionService
 from domain.clock import Clock, SystemClock
 from domain.expiry import ExpirySweep
 from domain.events import EventService
@@ -50,6 +51,7 @@ class Services:
     birthdays: BirthdayService
     mall: MallService
     checkout: CheckoutService
+    deductions: DeductionService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None) -> "Services":
@@ -64,7 +66,8 @@ class Services:
                    InvitationService(operations, tx, clock), SubmissionService(operations, tx, clock),
                    NotificationService(tx, clock), EventService(operations, tx, clock),
                    AssistService(operations, tx, clock), BirthdayService(operations, tx, clock),
-                   MallService(operations, tx, clock), CheckoutService(operations, tx, clock))
+                   MallService(operations, tx, clock), CheckoutService(operations, tx, clock),
+                   DeductionService(operations, tx, clock))
 
     async def close(self) -> None:
         await self.database.dispose()

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from domain.campaigns import Campaign
     from domain.checkin import CheckIn
     from domain.checkout import CheckoutOrder
+    from domain.deductions import Deduction, DeductionPurpose
     from domain.events import EventRule, RecordedEvent
     from domain.idempotency import IdempotencyRecord
     from domain.invitations import Invitation
@@ -175,6 +176,13 @@ class CheckoutRepository(Protocol):
     async def page(self, member_id: int, before_id: int | None, limit: int) -> list["CheckoutOrder"]: ...
 
 
+class DeductionRepository(Protocol):
+    async def get(self, member_id: int, order_id: str, purpose: "DeductionPurpose") -> "Deduction | None": ...
+    async def by_id(self, deduction_id: int) -> "Deduction | None": ...
+    async def add(self, deduction: "Deduction") -> None: ...
+    async def update(self, deduction: "Deduction") -> None: ...
+
+
 class SettingsRepository(Protocol):
     async def get(self, key: str) -> Any | None: ...
     async def put(self, key: str, value: Any, actor: str, at: datetime) -> None: ...
@@ -199,6 +207,7 @@ class UnitOfWork(Protocol):
     birthdays: BirthdayRepository
     mall: MallRepository
     checkout: CheckoutRepository
+    deductions: DeductionRepository
     idempotency: IdempotencyRepository
     settings: SettingsRepository
     audit: AuditLog

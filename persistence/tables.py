@@ -336,6 +336,20 @@ checkout_orders = Table(
     Index("ix_checkout_orders_member_id", "member_id", "id"),
 )
 
+deductions = Table(
+    "deductions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("fen", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("member_id", "order_id", "purpose", name="uq_deductions_member_order_purpose"),
+)
+
 idempotency_keys = Table(
     "idempotency_keys", metadata,
     Column("scope", String(200), primary_key=True),

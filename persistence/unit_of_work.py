@@ -15,6 +15,7 @@ from persistence.campaigns import SqlCampaignRepository
 from persistence.checkin import SqlCheckInRepository
 from persistence.checkout import SqlCheckoutRepository
 from persistence.database import Database
+from persistence.deductions import SqlDeductionRepository
 from persistence.events import SqlEventRepository
 from persistence.idempotency import SqlIdempotencyRepository
 from persistence.invitations import SqlInvitationRepository
@@ -55,6 +56,7 @@ class SqlUnitOfWork:
         self.birthdays = SqlBirthdayRepository(connection)
         self.mall = SqlMallRepository(connection)
         self.checkout = SqlCheckoutRepository(connection)
+        self.deductions = SqlDeductionRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)
         self.settings = SqlSettingsRepository(connection)
         self.audit = SqlAuditLog(connection)

@@ -1,0 +1,38 @@
+"""Points deducted from ordinary orders, one per member, order and purpose."""
+from __future__ import annotations
+
+from sqlalchemy import insert, select, update
+
+from domain.deductions import Deduction, DeductionPurpose, DeductionStatus
+from persistence.tables import deductions
+
+
+def deduction_from_row(row) -> Deduction:
+    return Deduction(row.member_id, row.order_id, DeductionPurpose(row.purpose), row.amount_fen, row.points,
+                     row.fen, row.created_at, DeductionStatus(row.status), row.id)
+
+
+class SqlDeductionRepository:
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    async def get(self, member_id: int, order_id: str, purpose: DeductionPurpose) -> Deduction | None:
+        row = (await self.connection.execute(select(deductions).where(
+            deductions.c.member_id == member_id, deductions.c.order_id == order_id,
+            deductions.c.purpose == purpose.value))).first()
+        return deduction_from_row(row) if row else None
+
+    async def by_id(self, deduction_id: int) -> Deduction | None:
+        row = (await self.connection.execute(select(deductions).where(deductions.c.id == deduction_id))).first()
+        return deduction_from_row(row) if row else None
+
+    async def add(self, deduction: Deduction) -> None:
+        result = await self.connection.execute(insert(deductions).values(
+            member_id=deduction.member_id, order_id=deduction.order_id, purpose=deduction.purpose.value,
+            amount_fen=deduction.amount_fen, points=deduction.points, fen=deduction.fen,
+            status=deduction.status.value, created_at=deduction.created_at).returning(deductions.c.id))
+        deduction.id = result.scalar_one()
+
+    async def update(self, deduction: Deduction) -> None:
+        await self.connection.execute(update(deductions).where(deductions.c.id == deduction.id)
+                                      .values(status=deduction.status.value))
