@@ -1,6 +1,7 @@
 """Demo data for `jifen serve --demo`: a brand with tiers, a check-in rule and members with history."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from api.services import Services
@@ -13,6 +14,7 @@ from domain.checkin import CheckInRule, CheckInService
 from domain.clock import ManualClock
 from domain.configuration import Actor
 from domain.events import Beneficiary, EventRule
+from domain.flash_sales import FlashSale
 from domain.invitations import InvitationRule, invitation_code
 from domain.ledger import LedgerReason
 from domain.mall import ItemKind, MallItem
@@ -79,8 +81,9 @@ async def seed(services: Services) -> bool:
                                                   (LedgerReason.ORDER,)), create=True)
     for external_id, nickname, days, welcome in MEMBERS:
         await _member_with_history(services, external_id, nickname, days, welcome)
-    for item in MALL_ITEMS:
-        await services.mall.create(STAFF, item)
+    # Copies: creating an item fills in its id, and these templates must stay as they are.
+    cup, *_ = [await services.mall.create(STAFF, replace(item)) for item in MALL_ITEMS]
+    await services.flash_sales.create(STAFF, FlashSale(cup.id, "99 积分秒杀保温杯", 99, 20, 1, now, now + timedelta(days=2)))
     await _orders(services)
     await _community(services)
     now = services.clock.now()

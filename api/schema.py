@@ -19,7 +19,7 @@ from api.graphql.community import CommunityMutations, CommunityQueries, Submissi
 from api.graphql.deductions import DeductionMutations, DeductionQueries
 from api.graphql.events import EventMutations, EventQueries
 from api.graphql.ledger import LedgerEntry
-from api.graphql.mall import MallItemType, MallMutations, MallQueries, RedemptionType
+from api.graphql.mall import FlashSaleQueries, MallItemType, MallMutations, MallQueries, RedemptionType
 from api.graphql.members import MemberMutations, MemberQueries, MemberType
 from api.graphql.node import NodeQueries
 from api.graphql.notifications import NotificationMutations, NotificationType
@@ -31,7 +31,8 @@ from domain.errors import DomainError
 log = logging.getLogger("jifen.api")
 
 Query = merge_types("Query", (MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries,
-                              EventQueries, AssistQueries, BirthdayQueries, MallQueries, DeductionQueries,
+                              EventQueries, AssistQueries, BirthdayQueries, MallQueries, FlashSaleQueries,
+                              DeductionQueries,
                               CampaignQueries, BrandQueries, NodeQueries))
 Mutation = merge_types("Mutation", (CheckInMutations, TaskMutations, OrderMutations, MallMutations, CheckoutMutations,
                                     DeductionMutations, CommunityMutations,

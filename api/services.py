@@ -13,6 +13,7 @@ from domain.deductions import DeductionService
 from domain.clock import Clock, SystemClock
 from domain.expiry import ExpirySweep
 from domain.events import EventService
+from domain.flash_sales import FlashSaleService
 from domain.invitations import InvitationService
 from domain.mall import MallService
 from domain.members import MemberService, PointsQueries
@@ -52,6 +53,7 @@ class Services:
     mall: MallService
     checkout: CheckoutService
     deductions: DeductionService
+    flash_sales: FlashSaleService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None) -> "Services":
@@ -67,7 +69,7 @@ class Services:
                    NotificationService(tx, clock), EventService(operations, tx, clock),
                    AssistService(operations, tx, clock), BirthdayService(operations, tx, clock),
                    MallService(operations, tx, clock), CheckoutService(operations, tx, clock),
-                   DeductionService(operations, tx, clock))
+                   DeductionService(operations, tx, clock), FlashSaleService(operations, tx, clock))
 
     async def close(self) -> None:
         await self.database.dispose()

@@ -113,6 +113,7 @@ class Redemption:
     code: str | None = None
     note: str | None = None
     updated_at: datetime | None = None
+    flash_sale_id: int | None = None
 
 
 def generated_code() -> str:

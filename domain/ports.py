@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from domain.checkout import CheckoutOrder
     from domain.deductions import Deduction, DeductionPurpose
     from domain.events import EventRule, RecordedEvent
+    from domain.flash_sales import FlashSale
     from domain.idempotency import IdempotencyRecord
     from domain.invitations import Invitation
     from domain.ledger import AccountSnapshot, Hold, LedgerEntry, LedgerReason
@@ -183,6 +184,15 @@ class DeductionRepository(Protocol):
     async def update(self, deduction: "Deduction") -> None: ...
 
 
+class FlashSaleRepository(Protocol):
+    async def add(self, sale: "FlashSale") -> None: ...
+    async def lock(self, sale_id: int) -> "FlashSale | None": ...
+    async def update_stock(self, sale: "FlashSale") -> None: ...
+    async def between(self, now: datetime, until: datetime) -> list["FlashSale"]:
+        """Sales not yet ended that start before ``until``."""
+    async def redeemed_quantity(self, member_id: int, sale_id: int) -> int: ...
+
+
 class SettingsRepository(Protocol):
     async def get(self, key: str) -> Any | None: ...
     async def put(self, key: str, value: Any, actor: str, at: datetime) -> None: ...
@@ -208,6 +218,7 @@ class UnitOfWork(Protocol):
     mall: MallRepository
     checkout: CheckoutRepository
     deductions: DeductionRepository
+    flash_sales: FlashSaleRepository
     idempotency: IdempotencyRepository
     settings: SettingsRepository
     audit: AuditLog

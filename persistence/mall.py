@@ -27,7 +27,7 @@ def item_from_row(row) -> MallItem:
 
 def redemption_from_row(row) -> Redemption:
     return Redemption(row.member_id, row.item_id, row.item_name, row.quantity, row.points, row.created_at,
-                      RedemptionStatus(row.status), row.id, row.code, row.note, row.updated_at)
+                      RedemptionStatus(row.status), row.id, row.code, row.note, row.updated_at, row.flash_sale_id)
 
 
 class SqlMallRepository:
@@ -67,7 +67,8 @@ class SqlMallRepository:
         result = await self.connection.execute(insert(redemptions).values(
             member_id=redemption.member_id, item_id=redemption.item_id, item_name=redemption.item_name,
             quantity=redemption.quantity, points=redemption.points, status=redemption.status.value,
-            created_at=redemption.created_at, code=redemption.code).returning(redemptions.c.id))
+            created_at=redemption.created_at, code=redemption.code,
+            flash_sale_id=redemption.flash_sale_id).returning(redemptions.c.id))
         redemption.id = result.scalar_one()
 
     async def redemption(self, redemption_id: int) -> Redemption | None:
@@ -84,7 +85,7 @@ class SqlMallRepository:
     async def redeemed_quantity(self, member_id: int, item_id: int) -> int:
         return await self.connection.scalar(select(func.coalesce(func.sum(redemptions.c.quantity), 0)).where(
             redemptions.c.member_id == member_id, redemptions.c.item_id == item_id,
-            redemptions.c.status != RedemptionStatus.CANCELLED.value))
+            redemptions.c.flash_sale_id.is_(None), redemptions.c.status != RedemptionStatus.CANCELLED.value))
 
     async def update_redemption(self, redemption: Redemption) -> None:
         await self.connection.execute(update(redemptions).where(redemptions.c.id == redemption.id).values(

@@ -306,7 +306,21 @@ redemptions = Table(
     Column("code", String(40), nullable=True),
     Column("note", String(200), nullable=True),
     Column("updated_at", UtcDateTime, nullable=True),
+    Column("flash_sale_id", Id, nullable=True),
     Index("ix_redemptions_member_item", "member_id", "item_id"),
+)
+
+flash_sales = Table(
+    "flash_sales", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("item_id", Id, ForeignKey("mall_items.id"), nullable=False),
+    Column("title", String(60), nullable=False),
+    Column("points_price", BigInteger, nullable=False),
+    Column("stock", BigInteger, nullable=False),
+    Column("per_member_limit", Integer, nullable=False),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Index("ix_flash_sales_ends_at", "ends_at"),
 )
 
 coupon_codes = Table(

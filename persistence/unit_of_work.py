@@ -17,6 +17,7 @@ from persistence.checkout import SqlCheckoutRepository
 from persistence.database import Database
 from persistence.deductions import SqlDeductionRepository
 from persistence.events import SqlEventRepository
+from persistence.flash_sales import SqlFlashSaleRepository
 from persistence.idempotency import SqlIdempotencyRepository
 from persistence.invitations import SqlInvitationRepository
 from persistence.ledger import SqlLedgerRepository
@@ -57,6 +58,7 @@ class SqlUnitOfWork:
         self.mall = SqlMallRepository(connection)
         self.checkout = SqlCheckoutRepository(connection)
         self.deductions = SqlDeductionRepository(connection)
+        self.flash_sales = SqlFlashSaleRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)
         self.settings = SqlSettingsRepository(connection)
         self.audit = SqlAuditLog(connection)

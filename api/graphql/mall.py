@@ -9,8 +9,9 @@ from strawberry.types import Info
 from api.graphql.errors import BadUserInput, UserError, require_member, require_staff, user_errors
 from api.graphql.ledger import LedgerEntry, entry_type
 from api.graphql.members import MemberType, fresh_member
-from api.graphql.relay import Connection, Node, check_first, connection, decode_cursor, int_key, to_global_id
-from domain import mall
+from api.graphql.relay import (Connection, Node, check_first, connection, decode_cursor, from_global_id, int_key,
+                               to_global_id)
+from domain import flash_sales, mall
 from domain.errors import DomainError, InvalidInput
 
 ItemKind = strawberry.enum(mall.ItemKind)
@@ -117,6 +118,65 @@ class RedemptionType(Node):
         return self._redemption.updated_at
 
 
+@strawberry.type(name="FlashSale", description="An item at a points price inside a time window (秒杀).")
+class FlashSaleType(Node):
+    _sale: strawberry.Private[flash_sales.FlashSale]
+
+    @strawberry.field(description="Pass it as `itemId` to `redeem` while the sale runs.")
+    def id(self) -> strawberry.ID:
+        return to_global_id("FlashSale", self._sale.id)
+
+    @strawberry.field
+    def title(self) -> str:
+        return self._sale.title
+
+    @strawberry.field
+    async def item(self, info: Info) -> MallItemType | None:
+        item = await info.context.services.mall.get(self._sale.item_id)
+        return MallItemType(_item=item) if item else None
+
+    @strawberry.field
+    def points_price(self) -> int:
+        return self._sale.points_price
+
+    @strawberry.field(description="What is left of the sale's own stock.")
+    def stock(self) -> int:
+        return self._sale.stock
+
+    @strawberry.field(description="0: no limit.")
+    def per_member_limit(self) -> int:
+        return self._sale.per_member_limit
+
+    @strawberry.field
+    def starts_at(self) -> datetime:
+        return self._sale.starts_at
+
+    @strawberry.field
+    def ends_at(self) -> datetime:
+        return self._sale.ends_at
+
+    @strawberry.field
+    def running(self, info: Info) -> bool:
+        return self._sale.running(info.context.services.clock.now())
+
+
+@strawberry.input
+class CreateFlashSaleInput:
+    item_id: strawberry.ID
+    title: str
+    points_price: int
+    stock: int
+    per_member_limit: int = 1
+    starts_at: datetime
+    ends_at: datetime
+
+
+@strawberry.type
+class FlashSalePayload:
+    flash_sale: FlashSaleType | None
+    user_errors: list[UserError]
+
+
 @strawberry.input
 class CreateMallItemInput:
     name: str
@@ -156,7 +216,7 @@ class MallItemPayload:
 
 @strawberry.input
 class RedeemInput:
-    item_id: strawberry.ID
+    item_id: strawberry.ID = strawberry.field(description="A MallItem id, or a FlashSale id while the sale runs.")
     quantity: int = 1
     idempotency_key: str
 
@@ -201,6 +261,20 @@ class CancelRedemptionInput:
     idempotency_key: str
 
 
+def kind_of(global_id: str) -> str | None:
+    try:
+        return from_global_id(global_id)[0]
+    except BadUserInput:
+        return None
+
+
+def sale_key(global_id: str) -> int:
+    try:
+        return int_key(global_id, "FlashSale")
+    except BadUserInput as error:
+        raise InvalidInput(error.message, ("itemId",)) from None
+
+
 def redemption_key(global_id: str) -> int:
     try:
         return int_key(global_id, "Redemption")
@@ -217,6 +291,13 @@ def item_key(global_id: str) -> int:
 
 def redemption_connection(found: list[mall.Redemption], first: int, has_previous: bool) -> Connection[RedemptionType]:
     return connection([RedemptionType(_redemption=r) for r in found], [r.id for r in found], first, has_previous)
+
+
+@strawberry.type
+class FlashSaleQueries:
+    @strawberry.field(description="Flash sales running now or starting within a week, soonest first.")
+    async def flash_sales(self, info: Info) -> list[FlashSaleType]:
+        return [FlashSaleType(_sale=s) for s in await info.context.services.flash_sales.current()]
 
 
 @strawberry.type
@@ -262,6 +343,19 @@ class MallMutations:
             return MallItemPayload(item=None, user_errors=user_errors(error))
         return MallItemPayload(item=MallItemType(_item=updated), user_errors=[])
 
+    @strawberry.mutation(description="Staff: put an item on a flash sale with its own price, stock and limit.")
+    async def create_flash_sale(self, info: Info, input: CreateFlashSaleInput) -> FlashSalePayload:
+        staff = require_staff(info)
+        try:
+            if any(not 2000 <= t.year <= 2200 or t.tzinfo is None for t in (input.starts_at, input.ends_at)):
+                raise InvalidInput("times need a UTC offset and a year between 2000 and 2200", ("startsAt",))
+            sale = flash_sales.FlashSale(item_key(input.item_id), input.title, input.points_price, input.stock,
+                                         input.per_member_limit, input.starts_at, input.ends_at)
+            created = await info.context.services.flash_sales.create(staff.actor, sale)
+        except DomainError as error:
+            return FlashSalePayload(flash_sale=None, user_errors=user_errors(error))
+        return FlashSalePayload(flash_sale=FlashSaleType(_sale=created), user_errors=[])
+
     @strawberry.mutation(description="Staff: upload coupon codes for a coupon item (duplicates are skipped).")
     async def add_coupon_codes(self, info: Info, input: AddCouponCodesInput) -> AddCouponCodesPayload:
         staff = require_staff(info)
@@ -302,8 +396,12 @@ class MallMutations:
         member = require_member(info)
         service = info.context.services.mall
         try:
-            outcome = await service.redeem(member.actor, member.member_id, item_key(input.item_id), input.quantity,
-                                           input.idempotency_key)
+            if kind_of(input.item_id) == "FlashSale":
+                outcome = await info.context.services.flash_sales.redeem(
+                    member.actor, member.member_id, sale_key(input.item_id), input.quantity, input.idempotency_key)
+            else:
+                outcome = await service.redeem(member.actor, member.member_id, item_key(input.item_id),
+                                               input.quantity, input.idempotency_key)
         except DomainError as error:
             return RedeemPayload(member=None, entry=None, redemption=None, user_errors=user_errors(error))
         redemption = await service.redemption(outcome.subject_id) if outcome.subject_id else None

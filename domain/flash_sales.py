@@ -1,0 +1,109 @@
+"""Flash sales (秒杀): an item at a points price inside a time window, with its own stock and limit.
+
+A flash-sale redemption locks the member's row, then the sale's row (the hot row everyone
+queues on), so a stampede of attempts sells exactly the sale's stock and no more. Before the
+window opens the answer is ``FLASH_SALE_NOT_STARTED``, after it closes ``FLASH_SALE_ENDED``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from domain.configuration import Actor
+from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
+from domain.ledger import LedgerReason
+from domain.mall import MAX_PRICE, MAX_QUANTITY, MAX_STOCK, Redemption
+from domain.text import checked_text
+
+if TYPE_CHECKING:
+    from domain.clock import Clock
+    from domain.points import OperationContext, PointsOperations, PointsOutcome
+    from domain.ports import Transactions, UnitOfWork
+
+
+@dataclass
+class FlashSale:
+    item_id: int
+    title: str
+    points_price: int
+    stock: int
+    per_member_limit: int
+    starts_at: datetime
+    ends_at: datetime
+    id: int | None = None
+
+    def validate(self) -> "FlashSale":
+        self.title = checked_text(self.title, "title", max_length=60)
+        if not 1 <= self.points_price <= MAX_PRICE:
+            raise InvalidInput(f"pointsPrice must be 1-{MAX_PRICE}", ("pointsPrice",))
+        if not 1 <= self.stock <= MAX_STOCK:
+            raise InvalidInput(f"stock must be 1-{MAX_STOCK}", ("stock",))
+        if not 0 <= self.per_member_limit <= 100:
+            raise InvalidInput("perMemberLimit must be 0 (none) to 100", ("perMemberLimit",))
+        if not timedelta(0) < self.ends_at - self.starts_at <= timedelta(days=31):
+            raise InvalidInput("a flash sale ends after it starts and lasts at most 31 days", ("endsAt",))
+        return self
+
+    def running(self, now: datetime) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+
+class FlashSaleService:
+    def __init__(self, operations: "PointsOperations", transactions: "Transactions", clock: "Clock") -> None:
+        self.operations = operations
+        self.transactions = transactions
+        self.clock = clock
+
+    async def create(self, staff: Actor, sale: FlashSale) -> FlashSale:
+        sale.validate()
+
+        async def work(uow: "UnitOfWork") -> FlashSale:
+            if await uow.mall.get(sale.item_id) is None:
+                raise NotFound("no such item", ("itemId",))
+            await uow.flash_sales.add(sale)
+            await uow.audit.record(staff.label, "flash_sale.create", str(sale.id),
+                                   {"item": sale.item_id, "pointsPrice": sale.points_price, "stock": sale.stock,
+                                    "startsAt": sale.starts_at.isoformat(), "endsAt": sale.ends_at.isoformat()},
+                                   self.clock.now())
+            return sale
+
+        return await self.transactions.write(work)
+
+    async def redeem(self, member: Actor, member_id: int, sale_id: int, quantity: int, key: str) -> "PointsOutcome":
+        if not 1 <= quantity <= MAX_QUANTITY:
+            raise InvalidInput(f"quantity must be 1-{MAX_QUANTITY}", ("quantity",))
+
+        async def rule(ctx: "OperationContext") -> Redemption:
+            sale = await ctx.uow.flash_sales.lock(sale_id)  # after the member's lock, like every item lock
+            if sale is None:
+                raise NotFound("no such flash sale", ("flashSaleId",))
+            if ctx.now < sale.starts_at:
+                raise Refusal(ErrorCode.FLASH_SALE_NOT_STARTED, f"{sale.title} starts at {sale.starts_at.isoformat()}",
+                              ("flashSaleId",))
+            if ctx.now >= sale.ends_at:
+                raise Refusal(ErrorCode.FLASH_SALE_ENDED, f"{sale.title} has ended", ("flashSaleId",))
+            if sale.stock < quantity:
+                raise Refusal(ErrorCode.SOLD_OUT, f"{sale.title} is sold out", ("quantity",))
+            if sale.per_member_limit:
+                taken = await ctx.uow.flash_sales.redeemed_quantity(ctx.member.id, sale.id)
+                if taken + quantity > sale.per_member_limit:
+                    raise Refusal(ErrorCode.LIMIT_REACHED, f"at most {sale.per_member_limit} per member",
+                                  ("quantity",))
+            points = sale.points_price * quantity
+            ctx.member.account.debit(points, LedgerReason.REDEMPTION, ctx.now, member.label,
+                                     f"秒杀 {sale.title} x{quantity}", f"flash:{sale.id}")
+            sale.stock -= quantity
+            await ctx.uow.flash_sales.update_stock(sale)
+            redemption = Redemption(ctx.member.id, sale.item_id, sale.title, quantity, points, ctx.now,
+                                    flash_sale_id=sale.id)
+            await ctx.uow.mall.add_redemption(redemption)
+            return redemption
+
+        return await self.operations.run(actor=member, key=key, operation="redeemFlashSale", member_id=member_id,
+                                         payload={"sale": sale_id, "quantity": quantity}, rule=rule)
+
+    async def current(self) -> list[FlashSale]:
+        """Sales running now or starting within a week, soonest first."""
+        now = self.clock.now()
+        return await self.transactions.read(lambda uow: uow.flash_sales.between(now, now + timedelta(days=7)))
