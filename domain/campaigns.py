@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from domain.configuration import Actor
-from domain.errors import ErrorCode, InvalidInput, Refusal
+from domain.configuration import Actor, check_presence
+from domain.errors import InvalidInput
 from domain.ledger import LedgerReason
 from domain.text import checked_text
 from domain.tiers import TIER_LEVELS
@@ -123,10 +123,7 @@ class CampaignService:
     async def save(self, staff: Actor, campaign: Campaign, *, create: bool) -> Campaign:
         async def work(uow: "UnitOfWork") -> Campaign:
             exists = await uow.campaigns.get(campaign.code) is not None
-            if create and exists:
-                raise Refusal(ErrorCode.ALREADY_EXISTS, f"campaign {campaign.code} exists", ("code",))
-            if not create and not exists:
-                raise Refusal(ErrorCode.NOT_FOUND, f"no campaign {campaign.code}", ("code",))
+            check_presence(exists, create=create, what="campaign", code=campaign.code)
             await uow.campaigns.put(campaign)
             await uow.audit.record(staff.label, "campaign.create" if create else "campaign.update", campaign.code,
                                    campaign_record(campaign), self.clock.now())

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from domain.errors import ErrorCode, Refusal
+
 if TYPE_CHECKING:
     from domain.ports import UnitOfWork
 
@@ -25,6 +27,14 @@ class Actor:
 
 
 SYSTEM = Actor("system", "jifen")
+
+
+def check_presence(exists: bool, *, create: bool, what: str, code: str) -> None:
+    """Creating needs a new code, updating an existing one: catalogue objects are keyed by code."""
+    if create and exists:
+        raise Refusal(ErrorCode.ALREADY_EXISTS, f"{what} {code} exists", ("code",))
+    if not create and not exists:
+        raise Refusal(ErrorCode.NOT_FOUND, f"no {what} {code}", ("code",))
 
 
 async def load(uow: UnitOfWork, key: str, decode: Callable[[Any], T], default: T) -> T:

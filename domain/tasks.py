@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from domain.brand import brand_settings
 from domain.campaigns import boost_for
-from domain.configuration import Actor
+from domain.configuration import Actor, check_presence
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import LedgerReason
 from domain.text import checked_text
@@ -185,10 +185,7 @@ class TaskService:
     async def save(self, staff: Actor, task: Task, *, create: bool) -> Task:
         async def work(uow: "UnitOfWork") -> Task:
             exists = await uow.tasks.get(task.code) is not None
-            if create and exists:
-                raise Refusal(ErrorCode.ALREADY_EXISTS, f"task {task.code} exists", ("code",))
-            if not create and not exists:
-                raise Refusal(ErrorCode.NOT_FOUND, f"no task {task.code}", ("code",))
+            check_presence(exists, create=create, what="task", code=task.code)
             await uow.tasks.put(task)
             await uow.audit.record(staff.label, "task.create" if create else "task.update", task.code,
                                    {"name": task.name, "points": task.points, "period": task.period.value,

@@ -1,6 +1,6 @@
 """Input a careless or hostile client sends: never a 500, never a partial write, on both databases."""
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import httpx
 import jwt
