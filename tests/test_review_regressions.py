@@ -5,9 +5,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import insert
 
-from api.services import Services
-from domain.assists import AssistRule
-from domain.configuration import Actor
 from persistence.tables import members, point_lots
 from tests.test_api_assists import ASSIST, START
 from tests.test_api_community import SUBMIT
@@ -70,11 +67,9 @@ def test_a_threshold_change_mid_campaign_never_pays_a_step_twice(live_server):
     for i in range(5):
         live_server.member(f"steady-{i}").data(ASSIST, {"id": campaign_id, "key": "k"})
     # Staff move the first threshold from 5 to 6 helpers; the running campaign keeps its own thresholds.
-    services = Services.build(live_server.database_url, live_server.clock)
-    try:
-        asyncio.run(services.assists.update_rule(Actor("staff", "ops"), AssistRule(((6, 50), (10, 120)), 48)))
-    finally:
-        asyncio.run(services.close())
+    changed = live_server.staff().data("""mutation { updateAssistRule(input: {durationHours: 48, thresholds: [
+        {helpers: 6, points: 50}, {helpers: 10, points: 120}]}) { rule { thresholds { helpers } } userErrors { code } } }""")
+    assert changed["updateAssistRule"]["rule"]["thresholds"] == [{"helpers": 6}, {"helpers": 10}]
     sixth = live_server.member("steady-5").data(ASSIST, {"id": campaign_id, "key": "k"})["assist"]
     assert sixth["campaign"]["pointsPaid"] == 50
     assert owner.data("{ me { points { available } } }")["me"]["points"]["available"] == 50

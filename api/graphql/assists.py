@@ -6,7 +6,8 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.errors import BadUserInput, UserError, require_member, require_signed_in, user_errors
+from api.graphql.errors import (BadUserInput, UserError, require_member, require_signed_in, require_staff,
+                                user_errors)
 from api.graphql.members import MemberType, fresh_member
 from api.graphql.relay import Node, int_key, to_global_id
 from domain import assists
@@ -95,8 +96,41 @@ class AssistCampaignPayload:
     user_errors: list[UserError]
 
 
+@strawberry.input
+class AssistThresholdInput:
+    helpers: int
+    points: int
+
+
+@strawberry.input
+class UpdateAssistRuleInput:
+    thresholds: list[AssistThresholdInput]
+    duration_hours: int
+
+
+@strawberry.type(description="How assist campaigns pay; running campaigns keep the thresholds they started with.")
+class AssistRule:
+    thresholds: list[AssistThreshold]
+    duration_hours: int
+
+
+@strawberry.type
+class UpdateAssistRulePayload:
+    rule: AssistRule | None
+    user_errors: list[UserError]
+
+
+def rule_type(rule: assists.AssistRule) -> AssistRule:
+    return AssistRule(thresholds=[AssistThreshold(helpers=n, points=p) for n, p in rule.thresholds],
+                      duration_hours=rule.duration_hours)
+
+
 @strawberry.type
 class AssistQueries:
+    @strawberry.field
+    async def assist_rule(self, info: Info) -> AssistRule:
+        return rule_type(await info.context.services.assists.rule())
+
     @strawberry.field(description="A campaign a friend shared (any signed-in caller).")
     async def assist_campaign(self, info: Info, id: strawberry.ID) -> AssistCampaignType | None:
         require_signed_in(info)
@@ -105,6 +139,16 @@ class AssistQueries:
 
 @strawberry.type
 class AssistMutations:
+    @strawberry.mutation(description="Staff: the helper thresholds and points, and how long a campaign runs.")
+    async def update_assist_rule(self, info: Info, input: UpdateAssistRuleInput) -> UpdateAssistRulePayload:
+        staff = require_staff(info)
+        try:
+            rule = await info.context.services.assists.update_rule(staff.actor, assists.AssistRule(
+                tuple((t.helpers, t.points) for t in input.thresholds[:11]), input.duration_hours))
+        except DomainError as error:
+            return UpdateAssistRulePayload(rule=None, user_errors=user_errors(error))
+        return UpdateAssistRulePayload(rule=rule_type(rule), user_errors=[])
+
     @strawberry.mutation(description="Member: start an assist campaign (one running at a time).")
     async def start_assist_campaign(self, info: Info, input: StartAssistCampaignInput) -> AssistCampaignPayload:
         member = require_member(info)
