@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 from api.auth import Caller
 from api.services import Services
 from domain.checkin import CheckInStatus
+from domain.mall import MallItem
 from domain.members import Member
 from domain.tiers import TierChange, TierTable, tier_table
 
@@ -20,6 +21,7 @@ class Loaders:
     check_in: DataLoader[int, CheckInStatus]
     tier_changes: DataLoader[int, list[TierChange]]
     tiers: DataLoader[str, TierTable]
+    mall_items: DataLoader[int, MallItem | None]
 
 
 def build_loaders(services: Services) -> Loaders:
@@ -42,7 +44,12 @@ def build_loaders(services: Services) -> Loaders:
         table = await tx.read(tier_table)
         return [table for _ in keys]
 
-    return Loaders(DataLoader(members), DataLoader(check_in), DataLoader(tier_changes), DataLoader(tiers))
+    async def mall_items(ids: list[int]) -> list[MallItem | None]:
+        found = {i.id: i for i in await tx.read(lambda uow: uow.mall.get_many(ids))}
+        return [found.get(i) for i in ids]
+
+    return Loaders(DataLoader(members), DataLoader(check_in), DataLoader(tier_changes), DataLoader(tiers),
+                   DataLoader(mall_items))
 
 
 @dataclass

@@ -46,6 +46,10 @@ class SqlMallRepository:
         row = (await self.connection.execute(select(mall_items).where(mall_items.c.id == item_id))).first()
         return item_from_row(row) if row else None
 
+    async def get_many(self, item_ids: Sequence[int]) -> list[MallItem]:
+        rows = await self.connection.execute(select(mall_items).where(mall_items.c.id.in_(item_ids)))
+        return [item_from_row(row) for row in rows]
+
     async def lock_item(self, item_id: int) -> MallItem | None:
         row = (await self.connection.execute(
             select(mall_items).where(mall_items.c.id == item_id).with_for_update())).first()

@@ -82,7 +82,7 @@ class RedemptionType(Node):
 
     @strawberry.field
     async def item(self, info: Info) -> MallItemType | None:
-        item = await info.context.services.mall.get(self._redemption.item_id)
+        item = await info.context.loaders.mall_items.load(self._redemption.item_id)
         return MallItemType(_item=item) if item else None
 
     @strawberry.field
@@ -132,7 +132,7 @@ class FlashSaleType(Node):
 
     @strawberry.field
     async def item(self, info: Info) -> MallItemType | None:
-        item = await info.context.services.mall.get(self._sale.item_id)
+        item = await info.context.loaders.mall_items.load(self._sale.item_id)
         return MallItemType(_item=item) if item else None
 
     @strawberry.field
