@@ -17,6 +17,7 @@ from domain.events import Beneficiary, EventRule
 from domain.flash_sales import FlashSale
 from domain.invitations import InvitationRule, invitation_code
 from domain.ledger import LedgerReason
+from domain.lottery import Lottery, Prize, PrizeKind
 from domain.mall import ItemKind, MallItem
 from domain.orders import OrderChannel, OrderRule, OrderService
 from domain.points import PointsOperations
@@ -46,6 +47,8 @@ MALL_ITEMS = [
     MallItem("茶艺沙龙席位", ItemKind.PRIVILEGE, 3000, 12, per_member_limit=1, min_tier_level=3, category="events",
              position=4),
     MallItem("限定帆布袋 (加 19.9 元)", ItemKind.GOODS, 300, 100, cash_price_fen=1990, category="bags", position=5),
+    MallItem("双人下午茶套餐", ItemKind.COUPON, 1200, 60, category="coupons", position=6, group_size=3,
+             group_points_price=600, group_hours=24, description="三人成团，每人 600 积分"),
 ]
 EVENT_RULES = [
     EventRule("group_message", "社群发言", 1, daily_cap=10),
@@ -84,11 +87,22 @@ async def seed(services: Services) -> bool:
     # Copies: creating an item fills in its id, and these templates must stay as they are.
     cup, *_ = [await services.mall.create(STAFF, replace(item)) for item in MALL_ITEMS]
     await services.flash_sales.create(STAFF, FlashSale(cup.id, "99 积分秒杀保温杯", 99, 20, 1, now, now + timedelta(days=2)))
+    await services.lotteries.create(STAFF, demo_lottery(cup.id))
     await _orders(services)
     await _community(services)
     now = services.clock.now()
     await tx.write(lambda uow: uow.settings.put(DEMO_KEY, {"seededAt": now.isoformat()}, STAFF.label, now))
     return True
+
+
+def demo_lottery(cup_id: int) -> Lottery:
+    """20 points a draw, 5 a day; the 10th draw without a win is guaranteed one."""
+    return Lottery("每日幸运转盘", 20, daily_limit=5, pity_after=10, prizes=[
+        Prize("品牌保温杯", PrizeKind.ITEM, 10, item_id=cup_id, stock=5),
+        Prize("100 积分", PrizeKind.POINTS, 90, points=100, stock=500),
+        Prize("30 积分", PrizeKind.POINTS, 300, points=30),
+        Prize("谢谢参与", PrizeKind.NOTHING, 600, fallback=True),
+    ])
 
 
 async def _member_with_history(services: Services, external_id: str, nickname: str, days: int,

@@ -32,6 +32,7 @@ class Scheduler:
             try:
                 report = await self.services.expiry.run()
                 reminded = await self.services.notifications.remind_expiring()
+                await self.services.lotteries.rotate_due_seeds()
             except Exception:  # the loop must outlive one bad sweep; the next one retries
                 log.exception("expiry sweep failed")
                 continue

@@ -14,11 +14,13 @@ from api.graphql.birthdays import BirthdayMutations, BirthdayQueries
 from api.graphql.brand import BrandMutations, BrandQueries
 from api.graphql.campaigns import CampaignMutations, CampaignQueries
 from api.graphql.checkin import CheckInMutations, CheckInQueries
-from api.graphql.checkout import CheckoutMutations, OrderType
+from api.graphql.checkout import CheckoutMutations, CheckoutQueries, OrderType
 from api.graphql.community import CommunityMutations, CommunityQueries, SubmissionType
 from api.graphql.deductions import DeductionMutations, DeductionQueries
 from api.graphql.events import EventMutations, EventQueries
 from api.graphql.ledger import LedgerEntry
+from api.graphql.group_redemptions import GroupRedemptionMutations, GroupRedemptionQueries, GroupType
+from api.graphql.lottery import DrawType, LotteryMutations, LotteryQueries, LotteryType
 from api.graphql.mall import FlashSaleQueries, MallItemType, MallMutations, MallQueries, RedemptionType
 from api.graphql.members import MemberMutations, MemberQueries, MemberType
 from api.graphql.node import NodeQueries
@@ -30,14 +32,14 @@ from domain.errors import DomainError
 
 log = logging.getLogger("jifen.api")
 
-Query = merge_types("Query", (MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries,
-                              EventQueries, AssistQueries, BirthdayQueries, MallQueries, FlashSaleQueries,
-                              DeductionQueries,
-                              CampaignQueries, BrandQueries, NodeQueries))
-Mutation = merge_types("Mutation", (CheckInMutations, TaskMutations, OrderMutations, MallMutations, CheckoutMutations,
-                                    DeductionMutations, CommunityMutations,
-                                    EventMutations, AssistMutations, BirthdayMutations, NotificationMutations, PointsMutations, CampaignMutations,
-                                    MemberMutations, BrandMutations))
+Query = merge_types("Query", (
+    MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries, EventQueries, AssistQueries,
+    BirthdayQueries, MallQueries, FlashSaleQueries, CheckoutQueries, DeductionQueries, LotteryQueries, GroupRedemptionQueries,
+    CampaignQueries, BrandQueries, NodeQueries))
+Mutation = merge_types("Mutation", (
+    CheckInMutations, TaskMutations, OrderMutations, MallMutations, CheckoutMutations, DeductionMutations,
+    LotteryMutations, GroupRedemptionMutations, CommunityMutations, EventMutations, AssistMutations,
+    BirthdayMutations, NotificationMutations, PointsMutations, CampaignMutations, MemberMutations, BrandMutations))
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -84,8 +86,9 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
                   lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return JifenSchema(query=Query, mutation=Mutation, types=[MemberType, LedgerEntry, PurchaseOrderType, SubmissionType, NotificationType,
-                                    MallItemType, RedemptionType, OrderType], extensions=extensions)
+    types = [MemberType, LedgerEntry, PurchaseOrderType, SubmissionType, NotificationType, MallItemType,
+             RedemptionType, OrderType, LotteryType, DrawType, GroupType]
+    return JifenSchema(query=Query, mutation=Mutation, types=types, extensions=extensions)
 
 
 def sdl() -> str:

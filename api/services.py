@@ -14,12 +14,15 @@ from domain.clock import Clock, SystemClock
 from domain.expiry import ExpirySweep
 from domain.events import EventService
 from domain.flash_sales import FlashSaleService
+from domain.group_redemptions import GroupRedemptionService
 from domain.invitations import InvitationService
+from domain.lottery import LotteryService
 from domain.mall import MallService
 from domain.members import MemberService, PointsQueries
 from domain.notifications import NotificationService
 from domain.orders import OrderService
 from domain.points import PointsOperations, PointsService
+from domain.randomness import RandomSource, SystemRandomSource
 from domain.reconciliation import Reconciliation
 from domain.submissions import SubmissionService
 from domain.tasks import TaskService
@@ -54,10 +57,14 @@ class Services:
     checkout: CheckoutService
     deductions: DeductionService
     flash_sales: FlashSaleService
+    lotteries: LotteryService
+    groups: GroupRedemptionService
 
     @classmethod
-    def build(cls, database_url: str, clock: Clock | None = None) -> "Services":
+    def build(cls, database_url: str, clock: Clock | None = None,
+              randomness: RandomSource | None = None) -> "Services":
         clock = clock or SystemClock()
+        randomness = randomness or SystemRandomSource()
         database = Database.connect(database_url)
         tx = SqlTransactions(database)
         operations = PointsOperations(tx, clock)
@@ -69,7 +76,8 @@ class Services:
                    NotificationService(tx, clock), EventService(operations, tx, clock),
                    AssistService(operations, tx, clock), BirthdayService(operations, tx, clock),
                    MallService(operations, tx, clock), CheckoutService(operations, tx, clock),
-                   DeductionService(operations, tx, clock), FlashSaleService(operations, tx, clock))
+                   DeductionService(operations, tx, clock), FlashSaleService(operations, tx, clock),
+                   LotteryService(operations, tx, clock, randomness), GroupRedemptionService(operations, tx, clock))
 
     async def close(self) -> None:
         await self.database.dispose()

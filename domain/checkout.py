@@ -169,6 +169,18 @@ class CheckoutService:
         """The order's hold, found by its reference (the hold gets its id only when saved)."""
         return await ctx.uow.ledger.hold_by_ref(order.member_id, f"{HOLD_REF_PREFIX}{order.id}")
 
+    async def rule(self) -> CheckoutRule:
+        return await self.transactions.read(checkout_rule)
+
+    async def update_rule(self, staff: Actor, rule: CheckoutRule) -> CheckoutRule:
+        """Orders already placed keep the payment window they were given."""
+        async def work(uow: "UnitOfWork") -> CheckoutRule:
+            await configuration.store(uow, CHECKOUT_KEY, {"paymentMinutes": rule.payment_minutes}, staff,
+                                      self.clock.now())
+            return rule
+
+        return await self.transactions.write(work)
+
     async def get(self, order_id: int) -> CheckoutOrder | None:
         return await self.transactions.read(lambda uow: uow.checkout.get(order_id))
 

@@ -160,6 +160,9 @@ class DeductionService:
         return await self.operations.run(actor=system, key=key, operation="refundDeduction", member_id=member_id,
                                          payload={"orderId": order_id, "purpose": purpose.value}, rule=rule)
 
+    async def rule(self) -> DeductionRule:
+        return await self.transactions.read(deduction_rule)
+
     async def get(self, deduction_id: int) -> Deduction | None:
         return await self.transactions.read(lambda uow: uow.deductions.by_id(deduction_id))
 

@@ -78,6 +78,9 @@ class MallItem:
     position: int = 0
     created_at: datetime | None = None
     id: int | None = None
+    group_size: int = 0  # 拼团: members per group; 0: no group offer
+    group_points_price: int = 0
+    group_hours: int = 24  # how long a group has to fill
 
     def validate(self) -> "MallItem":
         self.name = checked_text(self.name, "name", max_length=60)
@@ -97,7 +100,19 @@ class MallItem:
             raise InvalidInput("category must be 1-30 lowercase letters, digits, _ or -", ("category",))
         if self.image_url is not None and not URL_PATTERN.match(self.image_url):
             raise InvalidInput("imageUrl must be an https URL", ("imageUrl",))
+        if self.group_size:
+            self._validate_group_offer()
         return self
+
+    def _validate_group_offer(self) -> None:
+        if not 2 <= self.group_size <= 10:
+            raise InvalidInput("groupSize must be 0 (no group offer) or 2-10", ("groupSize",))
+        if not 1 <= self.group_points_price <= self.points_price:
+            raise InvalidInput("groupPointsPrice must be 1 to the item's pointsPrice", ("groupPointsPrice",))
+        if not 1 <= self.group_hours <= 72:
+            raise InvalidInput("groupHours must be 1-72", ("groupHours",))
+        if self.cash_price_fen:
+            raise InvalidInput("group offers are for points-only items", ("groupSize",))
 
 
 @dataclass
@@ -285,4 +300,5 @@ class MallService:
 def item_record(item: MallItem) -> dict:
     return {"name": item.name, "kind": item.kind.value, "pointsPrice": item.points_price, "stock": item.stock,
             "cashPriceFen": item.cash_price_fen, "perMemberLimit": item.per_member_limit,
-            "minTierLevel": item.min_tier_level, "onShelf": item.on_shelf, "category": item.category}
+            "minTierLevel": item.min_tier_level, "onShelf": item.on_shelf, "category": item.category,
+            "groupSize": item.group_size, "groupPointsPrice": item.group_points_price, "groupHours": item.group_hours}

@@ -10,7 +10,8 @@ from persistence.members import upsert
 from persistence.tables import coupon_codes, mall_items, redemptions
 
 ITEM_FIELDS = ("name", "points_price", "cash_price_fen", "stock", "per_member_limit", "min_tier_level", "on_shelf",
-               "category", "description", "image_url", "position", "created_at")
+               "category", "description", "image_url", "position", "created_at", "group_size", "group_points_price",
+               "group_hours")
 ORDERINGS = {
     MallSort.FEATURED: (mall_items.c.position, mall_items.c.id),
     MallSort.POINTS_ASC: (mall_items.c.points_price, mall_items.c.id),
@@ -22,7 +23,8 @@ ORDERINGS = {
 def item_from_row(row) -> MallItem:
     return MallItem(row.name, ItemKind(row.kind), row.points_price, row.stock, row.cash_price_fen,
                     row.per_member_limit, row.min_tier_level, row.on_shelf, row.category, row.description,
-                    row.image_url, row.position, row.created_at, row.id)
+                    row.image_url, row.position, row.created_at, row.id, row.group_size, row.group_points_price,
+                    row.group_hours)
 
 
 def redemption_from_row(row) -> Redemption:
@@ -71,7 +73,7 @@ class SqlMallRepository:
         result = await self.connection.execute(insert(redemptions).values(
             member_id=redemption.member_id, item_id=redemption.item_id, item_name=redemption.item_name,
             quantity=redemption.quantity, points=redemption.points, status=redemption.status.value,
-            created_at=redemption.created_at, code=redemption.code,
+            created_at=redemption.created_at, code=redemption.code, note=redemption.note,
             flash_sale_id=redemption.flash_sale_id).returning(redemptions.c.id))
         redemption.id = result.scalar_one()
 

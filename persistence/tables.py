@@ -290,6 +290,9 @@ mall_items = Table(
     Column("image_url", String(500), nullable=True),
     Column("position", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("group_size", Integer, nullable=False, default=0),
+    Column("group_points_price", BigInteger, nullable=False, default=0),
+    Column("group_hours", Integer, nullable=False, default=24),
     Index("ix_mall_items_category", "category", "position"),
 )
 
@@ -391,4 +394,87 @@ audit_log = Table(
     Column("details", JSON, nullable=False),
     Column("at", UtcDateTime, nullable=False),
     Index("ix_audit_log_at", "at"),
+)
+
+lotteries = Table(
+    "lotteries", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(40), nullable=False),
+    Column("entry_cost", BigInteger, nullable=False),
+    Column("daily_limit", Integer, nullable=False),
+    Column("pity_after", Integer, nullable=False),
+    Column("starts_at", UtcDateTime, nullable=True),
+    Column("ends_at", UtcDateTime, nullable=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("draws", BigInteger, nullable=False),
+)
+
+lottery_prizes = Table(
+    "lottery_prizes", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("lottery_id", Id, ForeignKey("lotteries.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("name", String(40), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("weight", Integer, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("item_id", Id, ForeignKey("mall_items.id"), nullable=True),
+    Column("stock", BigInteger, nullable=True),
+    Column("fallback", Boolean, nullable=False),
+    Index("ix_lottery_prizes_lottery_version", "lottery_id", "version", "position"),
+)
+
+lottery_seeds = Table(
+    "lottery_seeds", metadata,
+    Column("lottery_id", Id, ForeignKey("lotteries.id"), primary_key=True),
+    Column("epoch", Integer, primary_key=True),
+    Column("seed", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revealed_at", UtcDateTime, nullable=True),
+)
+
+lottery_draws = Table(
+    "lottery_draws", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("lottery_id", Id, ForeignKey("lotteries.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("epoch", Integer, nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("client_seed", String(128), nullable=False),
+    Column("roll", BigInteger, nullable=False),
+    Column("candidates", String(400), nullable=False),
+    Column("drawn_prize_id", Id, nullable=True),
+    Column("prize_id", Id, ForeignKey("lottery_prizes.id"), nullable=False),
+    Column("pity_applied", Boolean, nullable=False),
+    Column("misses_after", Integer, nullable=False),
+    Column("entry_cost", BigInteger, nullable=False),
+    Column("drawn_at", UtcDateTime, nullable=False),
+    Column("redemption_id", Id, nullable=True),
+    UniqueConstraint("lottery_id", "sequence", name="uq_lottery_draws_sequence"),
+    Index("ix_lottery_draws_member", "member_id", "lottery_id", "id"),
+)
+
+group_redemptions = Table(
+    "group_redemptions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("item_id", Id, ForeignKey("mall_items.id"), nullable=False),
+    Column("item_name", String(60), nullable=False),
+    Column("owner_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("points_price", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("deadline", UtcDateTime, nullable=False),
+    Column("filled", Boolean, nullable=False),
+    Column("filled_at", UtcDateTime, nullable=True),
+    Index("ix_group_redemptions_item_deadline", "item_id", "deadline"),
+)
+
+group_members = Table(
+    "group_members", metadata,
+    Column("group_id", Id, ForeignKey("group_redemptions.id"), primary_key=True),
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("joined_at", UtcDateTime, nullable=False),
 )

@@ -18,9 +18,11 @@ from persistence.database import Database
 from persistence.deductions import SqlDeductionRepository
 from persistence.events import SqlEventRepository
 from persistence.flash_sales import SqlFlashSaleRepository
+from persistence.group_redemptions import SqlGroupRedemptionRepository
 from persistence.idempotency import SqlIdempotencyRepository
 from persistence.invitations import SqlInvitationRepository
 from persistence.ledger import SqlLedgerRepository
+from persistence.lottery import SqlLotteryRepository
 from persistence.mall import SqlMallRepository
 from persistence.members import SqlMemberRepository
 from persistence.notifications import SqlNotificationRepository
@@ -59,6 +61,8 @@ class SqlUnitOfWork:
         self.checkout = SqlCheckoutRepository(connection)
         self.deductions = SqlDeductionRepository(connection)
         self.flash_sales = SqlFlashSaleRepository(connection)
+        self.lotteries = SqlLotteryRepository(connection)
+        self.groups = SqlGroupRedemptionRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)
         self.settings = SqlSettingsRepository(connection)
         self.audit = SqlAuditLog(connection)

@@ -92,3 +92,19 @@ async def test_100_concurrent_confirms_and_cancels_resolve_an_order_once(live_se
         assert (await services.reconciliation.run()).ok
     finally:
         await services.close()
+
+
+def test_staff_set_the_payment_window_of_new_orders(live_server):
+    staff = live_server.staff()
+    update = "mutation($m: Int!) { updateCheckoutRule(input: {paymentMinutes: $m}) { rule { paymentMinutes } " \
+             "userErrors { field code } } }"
+    assert staff.data(update, {"m": 0})["updateCheckoutRule"]["userErrors"] == [
+        {"field": ["paymentMinutes"], "code": "INVALID_INPUT"}]
+    assert staff.data(update, {"m": 5})["updateCheckoutRule"]["rule"] == {"paymentMinutes": 5}
+    assert live_server.member("nosy").execute(update, {"m": 60})["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert live_server.anonymous().data("{ checkoutRule { paymentMinutes } }") == {"checkoutRule": {"paymentMinutes": 5}}
+    item = create(staff, "帆布袋", 300, 5, cash=1990)
+    member = funded(live_server, "quick-payer", 1000)
+    member.data(CHECKOUT, {"item": item, "key": "short"})
+    live_server.clock.advance(timedelta(minutes=5))
+    assert member.data("{ me { points { available held } } }")["me"]["points"] == {"available": 1000, "held": 0}

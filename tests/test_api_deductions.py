@@ -48,3 +48,21 @@ def test_a_refund_returns_the_deducted_points_once(live_server):
     assert again["userErrors"] == [{"code": "ORDER_FULLY_REFUNDED"}]
     missing = staff.data(REFUND, {"member": member_gid("refunder-d"), "order": "SO-x", "key": "r3"})
     assert missing["refundDeduction"]["userErrors"] == [{"code": "NOT_FOUND"}]
+
+
+def test_staff_change_the_rate_cap_and_minimum(live_server):
+    staff = live_server.staff()
+    update = """mutation($rate: Int!, $cap: Int!, $min: Int!) {
+      updateDeductionRule(input: {pointsPerYuan: $rate, maxPercent: $cap, minOrderFen: $min}) {
+        rule { pointsPerYuan maxPercent minOrderFen } userErrors { field code } } }"""
+    assert staff.data(update, {"rate": 200, "cap": 101, "min": 0})["updateDeductionRule"]["userErrors"] == [
+        {"field": ["maxPercent"], "code": "INVALID_INPUT"}]
+    changed = staff.data(update, {"rate": 200, "cap": 30, "min": 0})["updateDeductionRule"]
+    assert changed["rule"] == {"pointsPerYuan": 200, "maxPercent": 30, "minOrderFen": 0}
+    assert live_server.member("nosy").execute(update, {"rate": 1, "cap": 100, "min": 0})["errors"][0][
+        "extensions"]["code"] == "FORBIDDEN"
+    member = funded(live_server, "rate-watcher", 5000)
+    # 30% of 10 yuan is 300 fen, bought at 200 points a yuan: 600 points.
+    assert member.data("{ bestDeduction(orderAmountFen: 1000) { points fen } }")["bestDeduction"] == {
+        "points": 600, "fen": 300}
+    assert member.data("{ deductionRule { maxPercent } }") == {"deductionRule": {"maxPercent": 30}}

@@ -85,6 +85,10 @@ def stop(process):
     process.wait(timeout=20)
 
 
+DRAW = """mutation($id: ID!) { drawLottery(input: {lotteryId: $id, idempotencyKey: "demo-draw"}) {
+  draw { prize { name } } userErrors { code } } }"""
+
+
 def test_serve_demo_from_an_empty_directory(tmp_path):
     """The README's first command: a new user checks in with the printed token."""
     port = free_port()
@@ -100,6 +104,9 @@ def test_serve_demo_from_an_empty_directory(tmp_path):
                            headers={"Authorization": f"Bearer {tokens['staff']}"}).json()
         assert staff["data"]["member"] == {"nickname": "Carol", "tier": {"code": "V2"}}
         assert "graphiql" in httpx.get(url, headers={"Accept": "text/html"}).text.lower()
+        lottery = httpx.post(url, json={"query": "{ lotteries { id entryCost } }"}).json()["data"]["lotteries"][0]
+        drawn = httpx.post(url, headers=headers, json={"query": DRAW, "variables": {"id": lottery["id"]}}).json()
+        assert drawn["data"]["drawLottery"]["userErrors"] == [] and lottery["entryCost"] == 20
     finally:
         stop(process)
     assert (tmp_path / "jifen.db").exists()

@@ -100,8 +100,42 @@ def failed(error: DomainError) -> OrderPayload:
     return OrderPayload(order=None, member=None, entry=None, user_errors=user_errors(error))
 
 
+@strawberry.type(description="How long a points-plus-cash order waits for payment before its hold is released.")
+class CheckoutRule:
+    payment_minutes: int
+
+
+@strawberry.input
+class UpdateCheckoutRuleInput:
+    payment_minutes: int
+
+
+@strawberry.type
+class UpdateCheckoutRulePayload:
+    rule: CheckoutRule | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class CheckoutQueries:
+    @strawberry.field
+    async def checkout_rule(self, info: Info) -> CheckoutRule:
+        rule = await info.context.services.checkout.rule()
+        return CheckoutRule(payment_minutes=rule.payment_minutes)
+
+
 @strawberry.type
 class CheckoutMutations:
+    @strawberry.mutation(description="Staff: the payment window of new orders (default 15 minutes).")
+    async def update_checkout_rule(self, info: Info, input: UpdateCheckoutRuleInput) -> UpdateCheckoutRulePayload:
+        staff = require_staff(info)
+        try:
+            rule = await info.context.services.checkout.update_rule(
+                staff.actor, checkout.CheckoutRule(input.payment_minutes))
+        except DomainError as error:
+            return UpdateCheckoutRulePayload(rule=None, user_errors=user_errors(error))
+        return UpdateCheckoutRulePayload(rule=CheckoutRule(payment_minutes=rule.payment_minutes), user_errors=[])
+
     @strawberry.mutation(description="Member: hold the points and stock of a points-plus-cash item; pay the cash.")
     async def checkout(self, info: Info, input: CheckoutInput) -> OrderPayload:
         member = require_member(info)

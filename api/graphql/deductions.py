@@ -19,6 +19,31 @@ class DeductionQuote:
     fen: int
 
 
+@strawberry.type(description="How points pay for orders: the rate, the cap and the smallest order that qualifies.")
+class DeductionRule:
+    points_per_yuan: int
+    max_percent: int
+    min_order_fen: int
+
+
+@strawberry.input
+class UpdateDeductionRuleInput:
+    points_per_yuan: int
+    max_percent: int
+    min_order_fen: int
+
+
+@strawberry.type
+class UpdateDeductionRulePayload:
+    rule: DeductionRule | None
+    user_errors: list[UserError]
+
+
+def rule_type(rule: deductions.DeductionRule) -> DeductionRule:
+    return DeductionRule(points_per_yuan=rule.points_per_yuan, max_percent=rule.max_percent,
+                         min_order_fen=rule.min_order_fen)
+
+
 @strawberry.input
 class ApplyDeductionInput:
     order_id: str
@@ -53,9 +78,23 @@ class DeductionQueries:
         points, fen = await info.context.services.deductions.best(member.member_id, order_amount_fen)
         return DeductionQuote(points=points, fen=fen)
 
+    @strawberry.field(description="The rule deductions follow (public: pages show it).")
+    async def deduction_rule(self, info: Info) -> DeductionRule:
+        return rule_type(await info.context.services.deductions.rule())
+
 
 @strawberry.type
 class DeductionMutations:
+    @strawberry.mutation(description="Staff: change the deduction rate, cap and minimum order.")
+    async def update_deduction_rule(self, info: Info, input: UpdateDeductionRuleInput) -> UpdateDeductionRulePayload:
+        staff = require_staff(info)
+        try:
+            rule = await info.context.services.deductions.update_rule(staff.actor, deductions.DeductionRule(
+                input.points_per_yuan, input.max_percent, input.min_order_fen))
+        except DomainError as error:
+            return UpdateDeductionRulePayload(rule=None, user_errors=user_errors(error))
+        return UpdateDeductionRulePayload(rule=rule_type(rule), user_errors=[])
+
     @strawberry.mutation(description="Member: pay part of an order with points (100 points = 1 yuan, capped).")
     async def apply_deduction(self, info: Info, input: ApplyDeductionInput) -> ApplyDeductionPayload:
         member = require_member(info)

@@ -71,6 +71,18 @@ class MallItemType(Node):
     def image_url(self) -> str | None:
         return self._item.image_url
 
+    @strawberry.field(description="拼团: members per group (0: no group offer); start one with startGroupRedemption.")
+    def group_size(self) -> int:
+        return self._item.group_size
+
+    @strawberry.field(description="What each member of a filled group pays.")
+    def group_points_price(self) -> int:
+        return self._item.group_points_price
+
+    @strawberry.field(description="How long a group has to fill before every hold is released.")
+    def group_hours(self) -> int:
+        return self._item.group_hours
+
 
 @strawberry.type(name="Redemption")
 class RedemptionType(Node):
@@ -191,6 +203,9 @@ class CreateMallItemInput:
     description: str = ""
     image_url: str | None = None
     position: int = 0
+    group_size: int = 0
+    group_points_price: int = 0
+    group_hours: int = 24
 
 
 @strawberry.input
@@ -206,6 +221,9 @@ class UpdateMallItemInput:
     category: str | None = None
     description: str | None = None
     position: int | None = None
+    group_size: int | None = None
+    group_points_price: int | None = None
+    group_hours: int | None = None
 
 
 @strawberry.type
@@ -325,7 +343,9 @@ class MallMutations:
         try:
             item = mall.MallItem(input.name, mall.ItemKind(input.kind.value), input.points_price, input.stock,
                                  input.cash_price_fen, input.per_member_limit, input.min_tier_level, input.on_shelf,
-                                 input.category, input.description, input.image_url, input.position)
+                                 input.category, input.description, input.image_url, input.position,
+                                 group_size=input.group_size, group_points_price=input.group_points_price,
+                                 group_hours=input.group_hours)
             created = await info.context.services.mall.create(staff.actor, item)
         except DomainError as error:
             return MallItemPayload(item=None, user_errors=user_errors(error))
@@ -336,7 +356,8 @@ class MallMutations:
         staff = require_staff(info)
         changes = {name: getattr(input, name) for name in (
             "name", "points_price", "cash_price_fen", "stock", "per_member_limit", "min_tier_level", "on_shelf",
-            "category", "description", "position") if getattr(input, name) is not None}
+            "category", "description", "position", "group_size", "group_points_price", "group_hours")
+            if getattr(input, name) is not None}
         try:
             updated = await info.context.services.mall.update(staff.actor, item_key(input.item_id), changes)
         except DomainError as error:

@@ -20,6 +20,7 @@ from domain.ledger import LedgerReason as DomainReason
 
 if TYPE_CHECKING:
     from api.graphql.checkout import OrderType
+    from api.graphql.lottery import DrawType
     from api.graphql.mall import RedemptionType
     from api.graphql.assists import AssistCampaignType
     from api.graphql.community import SubmissionType
@@ -156,6 +157,15 @@ class MemberType(Node):
         before = decode_cursor(after)
         found = await info.context.services.mall.redemptions(self._member.id, before, first + 1)
         return redemption_connection(found, first, before is not None)
+
+    @strawberry.field(description="Your lottery draws, newest first.")
+    async def lottery_draws(self, info: Info, first: int, after: str | None = None
+                            ) -> Connection[Annotated["DrawType", strawberry.lazy("api.graphql.lottery")]]:
+        from api.graphql.lottery import DrawType
+        check_first(first)
+        before = decode_cursor(after)
+        found = await info.context.services.lotteries.draws_of(self._member.id, before, first + 1)
+        return connection([DrawType(_draw=d) for d in found], [d.id for d in found], first, before is not None)
 
     @strawberry.field(description="Your points-plus-cash orders, newest first.")
     async def checkout_orders(self, info: Info, first: int, after: str | None = None

@@ -8,6 +8,8 @@ from api.graphql.errors import BadUserInput, Forbidden, require_signed_in
 from api.graphql.ledger import entry_type
 from api.graphql.members import member_type, visible_member
 from api.graphql.community import SubmissionType
+from api.graphql.group_redemptions import GroupType
+from api.graphql.lottery import DrawType, LotteryType
 from api.graphql.mall import MallItemType, RedemptionType
 from api.graphql.orders import order_type
 from api.graphql.relay import Node, from_global_id, int_key
@@ -43,6 +45,18 @@ class NodeQueries:
             if found and not who.is_staff and found.member_id != who.member_id:
                 raise Forbidden("members can only see their own data")
             return RedemptionType(_redemption=found) if found else None
+        if type_name == "Lottery":
+            found = await info.context.services.lotteries.get(int_key(id, "Lottery"))
+            return LotteryType(_lottery=found) if found else None
+        if type_name == "LotteryDraw":
+            who = require_signed_in(info)
+            draw = await info.context.services.lotteries.get_draw(int_key(id, "LotteryDraw"))
+            if draw and not who.is_staff and draw.member_id != who.member_id:
+                raise Forbidden("members can only see their own data")
+            return DrawType(_draw=draw) if draw else None
+        if type_name == "GroupRedemption":
+            group = await info.context.services.groups.get(int_key(id, "GroupRedemption"))
+            return GroupType(_group=group) if group else None
         if type_name == "PurchaseOrder":
             who = require_signed_in(info)
             order = await info.context.services.orders.find(key)

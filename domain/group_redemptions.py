@@ -1,0 +1,167 @@
+"""Group redemption (拼团): friends redeem one item together at a lower points price.
+
+A member starts a group on an item that offers one (``MallItem.groupSize`` > 0); friends join it.
+Each starter or joiner's points are held until the group fills. The join that fills it settles
+every participant's hold into a ``REDEMPTION`` entry, takes the stock and gives each participant
+a redemption, all in one transaction. A group that does not fill by its deadline is expired:
+every hold carries the deadline as its timeout, so the sweep (or each member's next read or
+write) releases it, and the group reads as ``EXPIRED`` from that instant.
+
+The filling join must hold every participant's lock. It locks the members it read beforehand,
+in id order like every multi-member operation, then the group's row; if someone joined in
+between, it starts over with the fresh list. Nothing else resolves a group hold before the
+deadline, so each hold is settled or released exactly once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from domain.configuration import Actor
+from domain.errors import Conflict, ErrorCode, NotFound, Refusal
+from domain.ledger import LedgerReason
+from domain.mall import MallItem, MallService, Redemption
+
+if TYPE_CHECKING:
+    from domain.clock import Clock
+    from domain.points import OperationContext, PointsOperations, PointsOutcome
+    from domain.ports import Transactions, UnitOfWork
+
+HOLD_REF_PREFIX = "group:"
+MAX_ATTEMPTS = 8
+
+
+class GroupStatus(str, Enum):
+    OPEN = "OPEN"
+    FILLED = "FILLED"
+    EXPIRED = "EXPIRED"
+
+
+@dataclass
+class GroupRedemption:
+    item_id: int
+    item_name: str
+    owner_id: int
+    size: int
+    points_price: int
+    created_at: datetime
+    deadline: datetime
+    filled: bool = False
+    filled_at: datetime | None = None
+    member_ids: list[int] = field(default_factory=list)  # in the order they joined, the owner first
+    id: int | None = None
+
+    def status(self, now: datetime) -> GroupStatus:
+        if self.filled:
+            return GroupStatus.FILLED
+        return GroupStatus.OPEN if now < self.deadline else GroupStatus.EXPIRED
+
+    @property
+    def hold_ref(self) -> str:
+        return f"{HOLD_REF_PREFIX}{self.id}"
+
+
+class GroupRedemptionService:
+    def __init__(self, operations: "PointsOperations", transactions: "Transactions", clock: "Clock") -> None:
+        self.operations = operations
+        self.transactions = transactions
+        self.clock = clock
+
+    async def start(self, member: Actor, member_id: int, item_id: int, key: str) -> "PointsOutcome":
+        async def rule(ctx: "OperationContext") -> GroupRedemption:
+            item = await _group_item(ctx, item_id)
+            if item.stock < item.group_size:
+                raise Refusal(ErrorCode.SOLD_OUT, f"{item.name} has {item.stock} left", ("itemId",))
+            group = GroupRedemption(item.id, item.name, ctx.member.id, item.group_size, item.group_points_price,
+                                    ctx.now, ctx.now + timedelta(hours=item.group_hours), member_ids=[ctx.member.id])
+            _check_points(ctx, group, "itemId")
+            await ctx.uow.groups.add(group)
+            await ctx.uow.groups.add_member(group.id, ctx.member.id, ctx.now)
+            ctx.member.account.place_hold(group.points_price, LedgerReason.REDEMPTION, ctx.now, group.deadline,
+                                          group.hold_ref)
+            return group
+
+        return await self.operations.run(actor=member, key=key, operation="startGroupRedemption",
+                                         member_id=member_id, payload={"item": item_id}, rule=rule)
+
+    async def join(self, member: Actor, member_id: int, group_id: int, key: str) -> "PointsOutcome":
+        for _ in range(MAX_ATTEMPTS):
+            group = await self.get(group_id)
+            if group is None:
+                raise NotFound("no such group", ("groupId",))
+            try:
+                return await self._join(member, member_id, group_id, tuple(group.member_ids), key)
+            except Conflict:
+                continue  # someone joined between our read and our locks: lock the fresh list
+        raise Refusal(ErrorCode.CONFLICT, "the group is changing fast; try again", ("groupId",))
+
+    async def _join(self, member: Actor, member_id: int, group_id: int, participants: tuple[int, ...],
+                    key: str) -> "PointsOutcome":
+        async def rule(ctx: "OperationContext") -> GroupRedemption:
+            group = await ctx.uow.groups.lock(group_id)  # after the members' locks
+            if group.status(ctx.now) is not GroupStatus.OPEN:
+                raise Refusal(ErrorCode.GROUP_CLOSED, f"the group is {group.status(ctx.now).value.lower()}",
+                              ("groupId",))
+            if ctx.member.id in group.member_ids:
+                raise Refusal(ErrorCode.ALREADY_JOINED, "you are in this group already", ("groupId",))
+            if not set(group.member_ids) <= set(ctx.others):
+                raise Conflict()
+            item = await _group_item(ctx, group.item_id)
+            _check_points(ctx, group, "groupId")
+            fills = len(group.member_ids) + 1 == group.size
+            if fills and item.stock < group.size:
+                raise Refusal(ErrorCode.SOLD_OUT, f"{item.name} has {item.stock} left", ("groupId",))
+            await ctx.uow.groups.add_member(group.id, ctx.member.id, ctx.now)
+            group.member_ids.append(ctx.member.id)
+            if fills:
+                await _fill(ctx, member, group, item)
+            else:
+                ctx.member.account.place_hold(group.points_price, LedgerReason.REDEMPTION, ctx.now, group.deadline,
+                                              group.hold_ref)
+            return group
+
+        return await self.operations.run(actor=member, key=key, operation="joinGroupRedemption",
+                                         member_id=member_id, payload={"group": group_id}, rule=rule,
+                                         also_lock=tuple(p for p in participants if p != member_id))
+
+    async def get(self, group_id: int) -> GroupRedemption | None:
+        return await self.transactions.read(lambda uow: uow.groups.get(group_id))
+
+    async def open_for_item(self, item_id: int, limit: int) -> list[GroupRedemption]:
+        now = self.clock.now()
+        return await self.transactions.read(lambda uow: uow.groups.open_for_item(item_id, now, limit))
+
+
+async def _group_item(ctx: "OperationContext", item_id: int) -> MallItem:
+    item = await ctx.uow.mall.lock_item(item_id)
+    if item is None:
+        raise NotFound("no such item", ("itemId",))
+    if not item.group_size:
+        raise Refusal(ErrorCode.NOT_A_GROUP_ITEM, f"{item.name} has no group offer", ("itemId",))
+    await MallService.check_redeemable(ctx, item, 1)  # shelf, tier and limit; the group's stock comes later
+    return item
+
+
+def _check_points(ctx: "OperationContext", group: GroupRedemption, field: str) -> None:
+    if group.points_price > ctx.member.account.available:
+        raise Refusal(ErrorCode.INSUFFICIENT_POINTS, f"joining holds {group.points_price} points", (field,))
+
+
+async def _fill(ctx: "OperationContext", member: Actor, group: GroupRedemption, item: MallItem) -> None:
+    """The last joiner pays outright; everyone else's hold settles; each gets a redemption."""
+    memo = f"拼团 {group.item_name}"
+    ctx.member.account.debit(group.points_price, LedgerReason.REDEMPTION, ctx.now, member.label, memo,
+                             group.hold_ref)
+    for other_id in group.member_ids[:-1]:
+        other = ctx.others[other_id]
+        hold = await ctx.uow.ledger.hold_by_ref(other_id, group.hold_ref)
+        other.account.settle_hold(hold, ctx.now, member.label, memo)
+    for participant in group.member_ids:
+        await ctx.uow.mall.add_redemption(Redemption(participant, item.id, item.name, 1, group.points_price,
+                                                     ctx.now, note=memo))
+    item.stock -= group.size
+    await ctx.uow.mall.update(item)
+    group.filled, group.filled_at = True, ctx.now
+    await ctx.uow.groups.update(group)
