@@ -5,8 +5,8 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (DisableIntrospection, MaskErrors, MaxAliasesLimiter, MaxTokensLimiter,
-                                   ParserCache, QueryDepthLimiter, ValidationCache)
+from strawberry.extensions import (AddValidationRules, DisableIntrospection, MaskErrors, MaxAliasesLimiter,
+                                   MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache)
 from strawberry.tools import merge_types
 
 from api.graphql.assists import AssistMutations, AssistQueries
@@ -44,6 +44,8 @@ Mutation = merge_types("Mutation", (
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
+LIMIT_RULES = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+               *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules]
 
 
 class MaskInternalErrors(MaskErrors):
@@ -80,8 +82,9 @@ class JifenSchema(strawberry.Schema):
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     # Factories, not instances: strawberry builds fresh extensions per request (the caches are module-wide).
-    extensions = [MaskInternalErrors, lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-                  lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+    # The limit rules are built once: the validation cache keys on the rule classes, and a limiter
+    # made per request brings new classes each time, so nothing would ever be a cache hit.
+    extensions = [MaskInternalErrors, lambda: AddValidationRules(LIMIT_RULES),
                   lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
                   lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
     if not introspection:

@@ -14,6 +14,7 @@ import asyncio
 import base64
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -61,10 +62,14 @@ def database(kind: str):
 
 
 @contextlib.contextmanager
-def server(database_url: str, port: int):
+def server(database_url: str, port: int, profile: str | None = None):
     env = {**os.environ, "DATABASE_URL": database_url, "JIFEN_SECRET": SECRET, "JIFEN_SWEEP_SECONDS": "0"}
-    process = subprocess.Popen(["taskset", "-c", "0", JIFEN, "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # py-spy's collapsed stacks show where the server's core goes (pip install py-spy).
+    spy = ["py-spy", "record", "-f", "raw", "-o", profile, "--"] if profile else []
+    log = tempfile.NamedTemporaryFile("w+", prefix="jifen-bench-", suffix=".log", delete=False)
+    process = subprocess.Popen(["taskset", "-c", "0", *spy, JIFEN, "serve", "--port", str(port)], env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    print(f"server log: {log.name}")
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -76,13 +81,21 @@ def server(database_url: str, port: int):
             raise RuntimeError("server did not start")
         yield f"http://127.0.0.1:{port}/graphql"
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        process.send_signal(signal.SIGINT)  # py-spy writes its profile when its child exits
+        process.wait(timeout=60)
 
 
 async def post(http: httpx.AsyncClient, url: str, token: str, query: str, variables: dict) -> dict:
-    response = await http.post(url, json={"query": query, "variables": variables},
-                               headers={"Authorization": f"Bearer {token}"})
+    for attempt in range(3):
+        try:
+            response = await http.post(url, json={"query": query, "variables": variables},
+                                       headers={"Authorization": f"Bearer {token}"})
+            break
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            # uvicorn closes keep-alive connections idle for 5 s; the pool may hand one out just then.
+            # Every request here carries an idempotency key (or only reads), so sending it again is safe.
+            if attempt == 2:
+                raise
     response.raise_for_status()
     body = response.json()
     if "errors" in body:
@@ -143,10 +156,11 @@ def main() -> int:
     parser.add_argument("--stock", type=int, default=100)
     parser.add_argument("--members", type=int, default=1_000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--profile", help="write the server's py-spy profile (collapsed stacks) here")
     args = parser.parse_args()
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setaffinity(0, {1})  # the client on the other core
-    with database(args.database) as database_url, server(database_url, free_port()) as url:
+    with database(args.database) as database_url, server(database_url, free_port(), args.profile) as url:
         winners, refusals, elapsed = asyncio.run(run(args, url))
         check = subprocess.run([JIFEN, "check"], env={**os.environ, "DATABASE_URL": database_url},
                                capture_output=True, text=True)

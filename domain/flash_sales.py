@@ -14,11 +14,12 @@ from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import LedgerReason
 from domain.mall import MAX_PRICE, MAX_QUANTITY, MAX_STOCK, Redemption
+from domain.points import PointsOutcome
 from domain.text import checked_text
 
 if TYPE_CHECKING:
     from domain.clock import Clock
-    from domain.points import OperationContext, PointsOperations, PointsOutcome
+    from domain.points import OperationContext, PointsOperations
     from domain.ports import Transactions, UnitOfWork
 
 
@@ -73,6 +74,9 @@ class FlashSaleService:
     async def redeem(self, member: Actor, member_id: int, sale_id: int, quantity: int, key: str) -> "PointsOutcome":
         if not 1 <= quantity <= MAX_QUANTITY:
             raise InvalidInput(f"quantity must be 1-{MAX_QUANTITY}", ("quantity",))
+        refused = await self._refused_without_a_write(member, member_id, sale_id, quantity, key)
+        if refused is not None:
+            return refused
 
         async def rule(ctx: "OperationContext") -> Redemption:
             sale = await ctx.uow.flash_sales.lock(sale_id)  # after the member's lock, like every item lock
@@ -102,6 +106,26 @@ class FlashSaleService:
 
         return await self.operations.run(actor=member, key=key, operation="redeemFlashSale", member_id=member_id,
                                          payload={"sale": sale_id, "quantity": quantity}, rule=rule)
+
+    async def _refused_without_a_write(self, member: Actor, member_id: int, sale_id: int, quantity: int,
+                                       key: str) -> "PointsOutcome | None":
+        """Most of a stampede arrives after the stock is gone: answer those from a read, off the writer.
+
+        Only for states that never change back (a sale's stock only falls, and its end stays past),
+        and only for a key never used, so a replay still gets its original answer.
+        """
+        async def work(uow: "UnitOfWork") -> "PointsOutcome | None":
+            sale = await uow.flash_sales.get(sale_id)
+            now = self.clock.now()
+            if sale is None or (sale.stock >= quantity and now < sale.ends_at):
+                return None
+            if await uow.idempotency.get(member.label, key) is not None:
+                return None
+            code = ErrorCode.FLASH_SALE_ENDED if now >= sale.ends_at else ErrorCode.SOLD_OUT
+            field = "flashSaleId" if code is ErrorCode.FLASH_SALE_ENDED else "quantity"
+            return PointsOutcome(member_id, error=Refusal(code, f"{sale.title}: {code.value.lower()}", (field,)))
+
+        return await self.transactions.read(work)
 
     async def current(self) -> list[FlashSale]:
         """Sales running now or starting within a week, soonest first."""

@@ -26,6 +26,10 @@ class SqlFlashSaleRepository:
             .returning(flash_sales.c.id))
         sale.id = result.scalar_one()
 
+    async def get(self, sale_id: int) -> FlashSale | None:
+        row = (await self.connection.execute(select(flash_sales).where(flash_sales.c.id == sale_id))).first()
+        return sale_from_row(row) if row else None
+
     async def lock(self, sale_id: int) -> FlashSale | None:
         row = (await self.connection.execute(
             select(flash_sales).where(flash_sales.c.id == sale_id).with_for_update())).first()

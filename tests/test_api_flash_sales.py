@@ -59,3 +59,15 @@ async def test_a_stampede_of_500_attempts_on_stock_100_gives_exactly_100_wins(li
         assert (await services.reconciliation.run()).ok
     finally:
         await services.close()
+
+
+def test_after_the_stock_is_gone_a_winner_replaying_its_key_still_gets_its_redemption(live_server):
+    sale = new_sale(live_server, 1)
+    winner, loser = funded(live_server, "first-in", 10), funded(live_server, "second-in", 10)
+    won = redeem(winner, sale, "mine")
+    assert won["userErrors"] == [] and won["redemption"]["itemName"] == "一元秒杀保温杯"
+    assert redeem(loser, sale, "mine")["userErrors"] == [{"field": ["quantity"], "code": "SOLD_OUT"}]
+    assert redeem(winner, sale, "mine") == won  # answered from the key, not from the empty stock
+    live_server.clock.advance(timedelta(hours=1))
+    assert redeem(loser, sale, "late")["userErrors"] == [{"field": ["flashSaleId"], "code": "FLASH_SALE_ENDED"}]
+    assert loser.data("{ me { points { available } } }")["me"]["points"]["available"] == 10
