@@ -47,7 +47,7 @@ MALL_ITEMS = [
     MallItem("茶艺沙龙席位", ItemKind.PRIVILEGE, 3000, 12, per_member_limit=1, min_tier_level=3, category="events",
              position=4),
     MallItem("限定帆布袋 (加 19.9 元)", ItemKind.GOODS, 300, 100, cash_price_fen=1990, category="bags", position=5),
-    MallItem("双人下午茶套餐", ItemKind.COUPON, 1200, 60, category="coupons", position=6, group_size=3,
+    MallItem("下午茶三人套餐", ItemKind.COUPON, 1200, 60, category="coupons", position=6, group_size=3,
              group_points_price=600, group_hours=24, description="三人成团，每人 600 积分"),
 ]
 EVENT_RULES = [
