@@ -5,6 +5,7 @@ import contextlib
 import json
 import logging
 import uuid
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -12,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.auth import ANONYMOUS, Caller, InvalidToken, caller_from_header
 from api.config import Settings
@@ -24,12 +27,38 @@ from domain.members import Member
 
 log = logging.getLogger("jifen.api")
 
+INIT_TIMEOUT_SECONDS = 10
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
+
 
 class JifenGraphQL(GraphQL):
     def __init__(self, services: Services, settings: Settings) -> None:
         super().__init__(build_schema(introspection=settings.is_dev),
-                         graphql_ide="graphiql" if settings.is_dev else None, allow_queries_via_get=True)
+                         graphql_ide="graphiql" if settings.is_dev else None, allow_queries_via_get=True,
+                         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+                         connection_init_wait_timeout=timedelta(seconds=INIT_TIMEOUT_SECONDS),
+                         max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION)
         self.services = services
+        self.secret = settings.secret
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """Authenticate a WebSocket in `connection_init` ({"authorization": "Bearer <token>"}).
+
+        No authorization means anonymous (the public activity feed); a bad token closes the
+        socket with 4403 before anything is subscribed.
+        """
+        params = context.connection_params or {}
+        header = params.get("authorization") or params.get("Authorization")
+        if header is not None and not isinstance(header, str):
+            raise ConnectionRejectionError()
+        try:
+            caller = caller_from_header(self.secret, header)
+        except InvalidToken:
+            raise ConnectionRejectionError() from None
+        if caller.is_member:
+            member = await self.services.members.ensure(caller.name, caller.nickname)
+            caller, context.member = Caller(caller.kind, caller.name, caller.nickname, member.id), member
+        context.caller = caller
 
     async def get_context(self, request, response) -> Context:
         state = request.scope.get("state", {})
@@ -43,6 +72,26 @@ def graphql_error(status: int, message: str, code: str, request_id: str | None =
     headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else {}
     return Response(json.dumps({"errors": [{"message": message, "extensions": extensions}]}, ensure_ascii=False),
                     status_code=status, media_type="application/json", headers=headers)
+
+
+class CheckingOrigin:
+    """In prod, a browser's WebSocket from a page not on the allow-list is refused before the handshake.
+
+    Browsers always send Origin, so this stops another site's page from riding a member's
+    session; clients that send no Origin (mini-programs, servers) authenticate by token alone.
+    """
+
+    def __init__(self, app, allowed: frozenset[str] | None) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "websocket" and self.allowed is not None:
+            origin = Headers(scope=scope).get("origin")
+            if origin is not None and origin not in self.allowed:
+                await send({"type": "websocket.close", "code": 4403, "reason": "origin not allowed"})
+                return
+        await self.app(scope, receive, send)
 
 
 class Authenticating:
@@ -83,9 +132,11 @@ class Authenticating:
 
 
 def create_app(settings: Settings, clock: Clock | None = None, services: Services | None = None) -> Starlette:
-    services = services or Services.build(settings.database_url, clock)
+    services = services or Services.build(settings.database_url, clock, redis_url=settings.redis_url,
+                                      redis_prefix=settings.redis_prefix)
     scheduler = Scheduler(services, settings.sweep_seconds)
-    graphql = Authenticating(JifenGraphQL(services, settings), services, settings.secret)
+    allowed = None if settings.is_dev else settings.allowed_origins
+    graphql = CheckingOrigin(Authenticating(JifenGraphQL(services, settings), services, settings.secret), allowed)
 
     async def healthz(_: Request) -> JSONResponse:
         try:
@@ -109,3 +160,8 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
                     lifespan=lifespan)
     app.state.services = services
     return app
+
+
+def app_from_env() -> Starlette:
+    """The app of one `jifen serve --workers N` process, configured from the environment."""
+    return create_app(Settings.from_env())

@@ -26,11 +26,27 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from api.app import create_app
 
     settings = _settings()
+    _check_workers(settings, args.workers)
     cmd_migrate(argparse.Namespace(revision="head"), settings)
     if args.demo:
         _print_demo(settings, asyncio.run(_seed_demo(settings)))
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
-                proxy_headers=False, server_header=False)
+    options = {"host": args.host, "port": args.port, "log_level": "info", "proxy_headers": False,
+               "server_header": False}
+    if args.workers == 1:
+        uvicorn.run(create_app(settings), **options)
+    else:  # each worker process builds its own app from the same environment
+        uvicorn.run("api.app:app_from_env", factory=True, workers=args.workers, **options)
+
+
+def _check_workers(settings: Settings, workers: int) -> None:
+    if workers < 1:
+        sys.exit("jifen: --workers must be at least 1")
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        sys.exit("jifen: SQLite serves from one process (its writes go through one connection); "
+                 "use PostgreSQL (DATABASE_URL) for --workers above 1")
+    if workers > 1 and not settings.redis_url:
+        log.warning("--workers %d without REDIS_URL: a subscriber only hears changes made by its own process",
+                    workers)
 
 
 async def _seed_demo(settings: Settings) -> bool:
@@ -98,7 +114,9 @@ def cmd_check(_: argparse.Namespace) -> None:
 async def _with_services(action):
     from api.services import Services
 
-    services = Services.build(_settings().database_url)
+    settings = _settings()
+    services = Services.build(settings.database_url, redis_url=settings.redis_url,
+                              redis_prefix=settings.redis_prefix)
     try:
         return await action(services)
     finally:
@@ -122,6 +140,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="seed a demo brand and print tokens")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL only above 1)")
     serve.set_defaults(func=cmd_serve)
 
     migrate = commands.add_parser("migrate", help="upgrade the database schema")

@@ -22,7 +22,9 @@ class Settings:
     secret: str
     env: str = "dev"
     redis_url: str | None = None
+    redis_prefix: str = "jifen"  # channel names start with it: several brands can share one Redis
     sweep_seconds: float = 60.0
+    allowed_origins: frozenset[str] = frozenset()  # in prod, browser WebSockets only from these pages
 
     @property
     def is_dev(self) -> bool:
@@ -47,4 +49,7 @@ class Settings:
         except ValueError:
             raise ConfigError("JIFEN_SWEEP_SECONDS must be a number of seconds") from None
         return cls(database_url=environ.get("DATABASE_URL") or default_db, secret=secret, env=env,
-                   redis_url=environ.get("REDIS_URL") or None, sweep_seconds=sweep)
+                   redis_url=environ.get("REDIS_URL") or None, sweep_seconds=sweep,
+                   redis_prefix=environ.get("JIFEN_REDIS_PREFIX") or "jifen",
+                   allowed_origins=frozenset(o.strip() for o in environ.get("JIFEN_ALLOWED_ORIGINS", "").split(",")
+                                             if o.strip()))

@@ -61,3 +61,4 @@ class Context:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     request: Any = None
     response: Any = None
+    connection_params: dict | None = None  # a WebSocket's `connection_init` payload

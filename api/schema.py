@@ -27,6 +27,7 @@ from api.graphql.node import NodeQueries
 from api.graphql.notifications import NotificationMutations, NotificationType
 from api.graphql.orders import OrderMutations, OrderQueries, PurchaseOrderType
 from api.graphql.points import PointsMutations
+from api.graphql.realtime import ActivitySubscriptions, RealtimeSubscriptions
 from api.graphql.tasks import TaskMutations, TaskQueries
 from domain.errors import DomainError
 
@@ -40,6 +41,7 @@ Mutation = merge_types("Mutation", (
     CheckInMutations, TaskMutations, OrderMutations, MallMutations, CheckoutMutations, DeductionMutations,
     LotteryMutations, GroupRedemptionMutations, CommunityMutations, EventMutations, AssistMutations,
     BirthdayMutations, NotificationMutations, PointsMutations, CampaignMutations, MemberMutations, BrandMutations))
+Subscription = merge_types("Subscription", (RealtimeSubscriptions, ActivitySubscriptions))
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -91,7 +93,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         extensions.append(DisableIntrospection)
     types = [MemberType, LedgerEntry, PurchaseOrderType, SubmissionType, NotificationType, MallItemType,
              RedemptionType, OrderType, LotteryType, DrawType, GroupType]
-    return JifenSchema(query=Query, mutation=Mutation, types=types, extensions=extensions)
+    return JifenSchema(query=Query, mutation=Mutation, subscription=Subscription, types=types, extensions=extensions)
 
 
 def sdl() -> str:

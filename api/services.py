@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from api.realtime import Announcer, LocalBroker, build_broker
 from domain.assists import AssistService
 from domain.birthdays import BirthdayService
 from domain.brand import BrandService
@@ -59,14 +60,17 @@ class Services:
     flash_sales: FlashSaleService
     lotteries: LotteryService
     groups: GroupRedemptionService
+    broker: LocalBroker
 
     @classmethod
-    def build(cls, database_url: str, clock: Clock | None = None,
-              randomness: RandomSource | None = None) -> "Services":
+    def build(cls, database_url: str, clock: Clock | None = None, randomness: RandomSource | None = None,
+              redis_url: str | None = None, redis_prefix: str = "jifen") -> "Services":
         clock = clock or SystemClock()
         randomness = randomness or SystemRandomSource()
         database = Database.connect(database_url)
         tx = SqlTransactions(database)
+        broker = build_broker(redis_url, redis_prefix)
+        tx.listeners.append(Announcer(broker))
         operations = PointsOperations(tx, clock)
         return cls(database, clock, tx, MemberService(tx, clock), PointsService(operations),
                    PointsQueries(tx, clock), CheckInService(operations, tx, clock), TierService(tx, clock),
@@ -77,7 +81,9 @@ class Services:
                    AssistService(operations, tx, clock), BirthdayService(operations, tx, clock),
                    MallService(operations, tx, clock), CheckoutService(operations, tx, clock),
                    DeductionService(operations, tx, clock), FlashSaleService(operations, tx, clock),
-                   LotteryService(operations, tx, clock, randomness), GroupRedemptionService(operations, tx, clock))
+                   LotteryService(operations, tx, clock, randomness), GroupRedemptionService(operations, tx, clock),
+                   broker)
 
     async def close(self) -> None:
+        await self.broker.close()
         await self.database.dispose()

@@ -12,6 +12,7 @@ from domain.clock import Clock
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, Refusal
 from domain.ledger import LedgerReason
+from domain.realtime import Activity, ActivityKind
 
 if TYPE_CHECKING:
     from domain.points import OperationContext, PointsOperations, PointsOutcome
@@ -109,6 +110,8 @@ class CheckInService:
                 account.credit(bonus, LedgerReason.STREAK_BONUS, ctx.now, expires_at, member.label,
                                f"连续签到 {streak} 天", f"checkin:{today.isoformat()}")
             await ctx.uow.check_ins.add(CheckIn(member_id, today, streak, ctx.now))
+            text = f"连续签到 {streak} 天" if streak > 1 else "完成了今日签到"
+            ctx.uow.activity.append(Activity.of(ActivityKind.CHECK_IN, ctx.member.nickname, text, ctx.now))
 
         return await self.operations.run(actor=member, key=key, operation="checkIn", member_id=member_id,
                                          payload={}, rule=rule)

@@ -15,6 +15,7 @@ from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import LedgerReason
 from domain.mall import MAX_PRICE, MAX_QUANTITY, MAX_STOCK, Redemption
 from domain.points import PointsOutcome
+from domain.realtime import Activity, ActivityKind
 from domain.text import checked_text
 
 if TYPE_CHECKING:
@@ -102,6 +103,8 @@ class FlashSaleService:
             redemption = Redemption(ctx.member.id, sale.item_id, sale.title, quantity, points, ctx.now,
                                     flash_sale_id=sale.id)
             await ctx.uow.mall.add_redemption(redemption)
+            ctx.uow.activity.append(Activity.of(ActivityKind.REDEMPTION, ctx.member.nickname,
+                                                f"秒杀到 {sale.title}", ctx.now))
             return redemption
 
         return await self.operations.run(actor=member, key=key, operation="redeemFlashSale", member_id=member_id,

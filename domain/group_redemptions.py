@@ -23,6 +23,7 @@ from domain.configuration import Actor
 from domain.errors import Conflict, ErrorCode, NotFound, Refusal
 from domain.ledger import LedgerReason
 from domain.mall import MallItem, MallService, Redemption
+from domain.realtime import Activity, ActivityKind
 
 if TYPE_CHECKING:
     from domain.clock import Clock
@@ -165,3 +166,6 @@ async def _fill(ctx: "OperationContext", member: Actor, group: GroupRedemption, 
     await ctx.uow.mall.update(item)
     group.filled, group.filled_at = True, ctx.now
     await ctx.uow.groups.update(group)
+    owner = ctx.others.get(group.owner_id, ctx.member)
+    ctx.uow.activity.append(Activity.of(ActivityKind.GROUP_FILLED, owner.nickname,
+                                        f"{group.size} 人拼团成功 {group.item_name}", ctx.now))

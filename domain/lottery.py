@@ -31,6 +31,7 @@ from domain.configuration import SYSTEM, Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import LedgerReason
 from domain.mall import ItemKind, Redemption, generated_code
+from domain.realtime import Activity, ActivityKind
 from domain.text import checked_text
 
 if TYPE_CHECKING:
@@ -378,6 +379,8 @@ class LotteryService:
                            [p.id for p in candidates], drawn.id if drawn else None, prize.id, pity,
                            0 if prize.wins else misses + 1, lottery.entry_cost, now)
         draw.redemption_id = await self._award(ctx, member, lottery, prize)
+        if prize.wins:
+            uow.activity.append(Activity.of(ActivityKind.LOTTERY_WIN, ctx.member.nickname, f"抽中了 {prize.name}", now))
         await uow.lotteries.update(lottery)
         await uow.lotteries.add_draw(draw)
         return draw

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import LedgerReason
+from domain.realtime import Activity, ActivityKind
 from domain.text import checked_text
 
 if TYPE_CHECKING:
@@ -187,6 +188,8 @@ class MallService:
                 await ctx.uow.mall.mark_code_taken(item.id, pooled_code)
             redemption = Redemption(ctx.member.id, item.id, item.name, quantity, points, ctx.now, code=code)
             await ctx.uow.mall.add_redemption(redemption)
+            ctx.uow.activity.append(Activity.of(ActivityKind.REDEMPTION, ctx.member.nickname, f"兑换了 {item.name}",
+                                                ctx.now))
             return redemption
 
         return await self.operations.run(actor=member, key=key, operation="redeem", member_id=member_id,

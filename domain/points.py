@@ -108,6 +108,7 @@ class PointsOperations:
             await settle_due(uow, each, now, brand)
         first_new = len(member.account.new_entries)
         checkpoints = [each.account.checkpoint() for each in everyone]
+        activity_mark = len(uow.activity)
         made, error = None, None
         try:
             made = await rule(OperationContext(uow, member, now, brand, others))
@@ -115,6 +116,7 @@ class PointsOperations:
             error = refusal
             for each, checkpoint in zip(everyone, checkpoints):
                 each.account.restore(checkpoint)
+            del uow.activity[activity_mark:]
         tiers = await tier_table(uow)
         for each in everyone:
             each.refresh_tier(tiers, now)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from domain.members import Member
     from domain.notifications import Notification, NotificationDraft
     from domain.orders import PurchaseOrder
+    from domain.realtime import Activity
     from domain.submissions import Submission, SubmissionKind, SubmissionStatus
     from domain.tasks import Task
     from domain.tiers import TierChange
@@ -258,6 +259,7 @@ class UnitOfWork(Protocol):
     flash_sales: FlashSaleRepository
     lotteries: LotteryRepository
     groups: GroupRedemptionRepository
+    activity: list["Activity"]  # public pulse lines, announced only if the transaction commits
     idempotency: IdempotencyRepository
     settings: SettingsRepository
     audit: AuditLog

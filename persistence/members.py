@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.ledger import NEVER, HoldStatus, LedgerEntry, PointsAccount, with_id
 from domain.members import Member
 from domain.orders import OrderStatus
+from domain.realtime import PointsChanged, PointsSnapshot
 from domain.tiers import TierChange
 from persistence.tables import holds, ledger_entries, members, point_lots, purchase_orders, tier_changes
 
@@ -25,9 +26,12 @@ def upsert(dialect: str):
 
 
 class SqlMemberRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, changes: list[PointsChanged] | None = None) -> None:
         self.connection = connection
         self.dialect = connection.dialect.name
+        # What this transaction changed, announced by the unit of work only after it commits.
+        self.changes = changes if changes is not None else []
+        self._loaded: dict[int, tuple[int, int]] = {}  # (held, pending) of each locked member, as read
 
     async def get(self, member_id: int) -> Member | None:
         row = (await self.connection.execute(select(members).where(members.c.id == member_id))).first()
@@ -58,6 +62,7 @@ class SqlMemberRepository:
             select(point_lots.c.expires_at, point_lots.c.remaining)
             .where(point_lots.c.member_id == member_id, point_lots.c.remaining > 0))
         member.account.lots = {lot.expires_at: lot.remaining for lot in lots}
+        self._loaded.setdefault(member.id, (member.account.held, member.account.pending))
         return member
 
     async def save(self, member: Member) -> list[LedgerEntry]:
@@ -76,7 +81,21 @@ class SqlMemberRepository:
             next_due_at=member.next_due_at))
         account.mark_saved()
         member.new_tier_changes.clear()
+        self._record_changes(member, saved)
         return saved
+
+    def _record_changes(self, member: Member, saved: list[LedgerEntry]) -> None:
+        account = member.account
+        held, pending = self._loaded.get(member.id, (account.held, account.pending))
+        self._loaded[member.id] = (account.held, account.pending)
+        snapshot = PointsSnapshot(account.available, account.pending, account.held, account.lifetime_earned,
+                                  account.debt)
+        held_delta, pending_delta = account.held - held, account.pending - pending
+        if saved:
+            self.changes.extend(PointsChanged(member.id, entry, snapshot, held_delta, pending_delta)
+                                for entry in saved)
+        elif held_delta or pending_delta:
+            self.changes.append(PointsChanged(member.id, None, snapshot, held_delta, pending_delta))
 
     async def _next_due_at(self, account: PointsAccount) -> datetime | None:
         moments = [expires_at for expires_at, points in account.lots.items() if points and expires_at < NEVER]

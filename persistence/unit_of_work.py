@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from domain.realtime import Outbox
 from persistence.assists import SqlAssistRepository
 from persistence.birthdays import SqlBirthdayRepository
 from persistence.campaigns import SqlCampaignRepository
@@ -45,7 +46,9 @@ RETRYABLE_UNIQUE = ("idempotency_keys", "purchase_orders", "brand_events")
 class SqlUnitOfWork:
     def __init__(self, connection) -> None:
         self.connection = connection
-        self.members = SqlMemberRepository(connection)
+        self.outbox = Outbox()
+        self.members = SqlMemberRepository(connection, self.outbox.points)
+        self.activity = self.outbox.activity
         self.ledger = SqlLedgerRepository(connection)
         self.check_ins = SqlCheckInRepository(connection)
         self.orders = SqlOrderRepository(connection)
@@ -83,19 +86,32 @@ def is_transient(error: DBAPIError) -> bool:
 class SqlTransactions:
     def __init__(self, database: Database) -> None:
         self.database = database
+        self.listeners: list[Callable[[Outbox], Awaitable[None]]] = []
 
     async def write(self, work: Callable[[SqlUnitOfWork], Awaitable[T]]) -> T:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 async with self.database.write_engine.connect() as connection:
+                    uow = SqlUnitOfWork(connection)
                     async with connection.begin():
-                        return await work(SqlUnitOfWork(connection))
+                        result = await work(uow)
+                await self._announce(uow.outbox)  # committed: a rolled-back attempt never gets here
+                return result
             except DBAPIError as error:
                 if attempt == MAX_ATTEMPTS or not is_transient(error):
                     raise
                 log.info("transient conflict, retrying (attempt %d): %s", attempt, error.orig)
                 await asyncio.sleep(random.uniform(0, 0.005 * 2 ** attempt))
         raise AssertionError("unreachable")
+
+    async def _announce(self, outbox: Outbox) -> None:
+        if not outbox:
+            return
+        for listener in self.listeners:
+            try:
+                await listener(outbox)
+            except Exception:  # the write has committed; a lost toast must not turn it into an error
+                log.exception("could not announce what a write changed")
 
     async def read(self, work: Callable[[SqlUnitOfWork], Awaitable[T]]) -> T:
         async with self.database.read_engine.connect() as connection:
