@@ -101,6 +101,11 @@ def cmd_expire(_: argparse.Namespace) -> None:
           f"purged {report.idempotency_keys_purged} old keys; recorded {reminded} expiry reminders")
 
 
+def cmd_award_prizes(_: argparse.Namespace) -> None:
+    paid = asyncio.run(_with_services(lambda s: s.leaderboards.award_closed_periods()))
+    print(f"paid {paid} leaderboard prizes")
+
+
 def cmd_check(_: argparse.Namespace) -> None:
     report = asyncio.run(_with_services(lambda s: s.reconciliation.run()))
     for member_id, problems in report.problems.items():
@@ -160,6 +165,8 @@ def parser() -> argparse.ArgumentParser:
 
     commands.add_parser("expire", help="run the expiry sweep once").set_defaults(func=cmd_expire)
     commands.add_parser("check", help="recompute every balance from the ledger").set_defaults(func=cmd_check)
+    commands.add_parser("award-prizes", help="pay the prizes of closed leaderboard periods (once each)"
+                        ).set_defaults(func=cmd_award_prizes)
     schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.add_argument("--output", "-o")
     schema.set_defaults(func=cmd_schema)

@@ -9,6 +9,7 @@ from strawberry.dataloader import DataLoader
 
 from api.auth import Caller
 from api.services import Services
+from domain.badges import Badge
 from domain.checkin import CheckInStatus
 from domain.mall import MallItem
 from domain.members import Member
@@ -22,6 +23,7 @@ class Loaders:
     tier_changes: DataLoader[int, list[TierChange]]
     tiers: DataLoader[str, TierTable]
     mall_items: DataLoader[int, MallItem | None]
+    badges: DataLoader[int, list[Badge]]
 
 
 def build_loaders(services: Services) -> Loaders:
@@ -48,8 +50,12 @@ def build_loaders(services: Services) -> Loaders:
         found = {i.id: i for i in await tx.read(lambda uow: uow.mall.get_many(ids))}
         return [found.get(i) for i in ids]
 
+    async def badges(ids: list[int]) -> list[list[Badge]]:
+        found = await tx.read(lambda uow: uow.badges.of_members(ids))
+        return [found[i] for i in ids]
+
     return Loaders(DataLoader(members), DataLoader(check_in), DataLoader(tier_changes), DataLoader(tiers),
-                   DataLoader(mall_items))
+                   DataLoader(mall_items), DataLoader(badges))
 
 
 @dataclass

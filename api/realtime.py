@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Protocol
 
 from domain.ledger import LedgerEntry, LedgerReason
-from domain.realtime import Activity, ActivityKind, Outbox, PointsChanged, PointsSnapshot
+from domain.leaderboards import LeaderboardCache
+from domain.realtime import Activity, ActivityKind, BadgeAwarded, Outbox, PointsChanged, PointsSnapshot
 
 log = logging.getLogger("jifen.realtime")
 
@@ -137,8 +138,8 @@ def build_broker(redis_url: str | None, prefix: str = "jifen") -> LocalBroker:
     return RedisBroker(redis_url, prefix) if redis_url else LocalBroker()
 
 
-def encode_change(change: PointsChanged) -> str:
-    entry = change.entry
+def encode_change(change: PointsChanged | BadgeAwarded) -> str:
+    entry = change.entry if isinstance(change, PointsChanged) else None
     return json.dumps({
         "memberId": change.member_id, "toast": change.toast,
         "points": vars(change.points),
@@ -174,11 +175,14 @@ class Announcer:
     """The transactions' after-commit listener: each points change on its member's channel, each
     activity on the public one."""
 
-    def __init__(self, broker: LocalBroker) -> None:
+    def __init__(self, broker: LocalBroker, leaderboards: LeaderboardCache | None = None) -> None:
         self.broker = broker
+        self.leaderboards = leaderboards
 
     async def __call__(self, outbox: Outbox) -> None:
-        for change in outbox.points:
+        if outbox.scores and self.leaderboards is not None:
+            await self.leaderboards.add(outbox.scores)
+        for change in (*outbox.points, *outbox.badges):
             await self.broker.publish(points_channel(change.member_id), encode_change(change))
         for activity in outbox.activity:
             await self.broker.publish(ACTIVITY_CHANNEL, encode_activity(activity))

@@ -33,6 +33,7 @@ class Scheduler:
                 report = await self.services.expiry.run()
                 reminded = await self.services.notifications.remind_expiring()
                 await self.services.lotteries.rotate_due_seeds()
+                await self.services.leaderboards.award_closed_periods()
             except Exception:  # the loop must outlive one bad sweep; the next one retries
                 log.exception("expiry sweep failed")
                 continue

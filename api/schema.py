@@ -20,6 +20,7 @@ from api.graphql.deductions import DeductionMutations, DeductionQueries
 from api.graphql.events import EventMutations, EventQueries
 from api.graphql.ledger import LedgerEntry
 from api.graphql.group_redemptions import GroupRedemptionMutations, GroupRedemptionQueries, GroupType
+from api.graphql.leaderboards import LeaderboardMutations, LeaderboardQueries
 from api.graphql.lottery import DrawType, LotteryMutations, LotteryQueries, LotteryType
 from api.graphql.mall import FlashSaleQueries, MallItemType, MallMutations, MallQueries, RedemptionType
 from api.graphql.members import MemberMutations, MemberQueries, MemberType
@@ -36,11 +37,12 @@ log = logging.getLogger("jifen.api")
 Query = merge_types("Query", (
     MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries, EventQueries, AssistQueries,
     BirthdayQueries, MallQueries, FlashSaleQueries, CheckoutQueries, DeductionQueries, LotteryQueries, GroupRedemptionQueries,
-    CampaignQueries, BrandQueries, NodeQueries))
+    LeaderboardQueries, CampaignQueries, BrandQueries, NodeQueries))
 Mutation = merge_types("Mutation", (
     CheckInMutations, TaskMutations, OrderMutations, MallMutations, CheckoutMutations, DeductionMutations,
     LotteryMutations, GroupRedemptionMutations, CommunityMutations, EventMutations, AssistMutations,
-    BirthdayMutations, NotificationMutations, PointsMutations, CampaignMutations, MemberMutations, BrandMutations))
+    BirthdayMutations, NotificationMutations, PointsMutations, CampaignMutations, MemberMutations, BrandMutations,
+    LeaderboardMutations))
 Subscription = merge_types("Subscription", (RealtimeSubscriptions, ActivitySubscriptions))
 
 MAX_DEPTH = 12

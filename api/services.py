@@ -17,6 +17,7 @@ from domain.events import EventService
 from domain.flash_sales import FlashSaleService
 from domain.group_redemptions import GroupRedemptionService
 from domain.invitations import InvitationService
+from domain.leaderboards import LeaderboardService
 from domain.lottery import LotteryService
 from domain.mall import MallService
 from domain.members import MemberService, PointsQueries
@@ -29,6 +30,7 @@ from domain.submissions import SubmissionService
 from domain.tasks import TaskService
 from domain.tiers import TierService
 from persistence.database import Database
+from persistence.leaderboard_cache import RedisLeaderboardCache
 from persistence.unit_of_work import SqlTransactions
 
 
@@ -61,6 +63,7 @@ class Services:
     lotteries: LotteryService
     groups: GroupRedemptionService
     broker: LocalBroker
+    leaderboards: LeaderboardService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None, randomness: RandomSource | None = None,
@@ -70,7 +73,8 @@ class Services:
         database = Database.connect(database_url)
         tx = SqlTransactions(database)
         broker = build_broker(redis_url, redis_prefix)
-        tx.listeners.append(Announcer(broker))
+        cache = RedisLeaderboardCache(redis_url, redis_prefix) if redis_url else None
+        tx.listeners.append(Announcer(broker, cache))
         operations = PointsOperations(tx, clock)
         return cls(database, clock, tx, MemberService(tx, clock), PointsService(operations),
                    PointsQueries(tx, clock), CheckInService(operations, tx, clock), TierService(tx, clock),
@@ -82,8 +86,10 @@ class Services:
                    MallService(operations, tx, clock), CheckoutService(operations, tx, clock),
                    DeductionService(operations, tx, clock), FlashSaleService(operations, tx, clock),
                    LotteryService(operations, tx, clock, randomness), GroupRedemptionService(operations, tx, clock),
-                   broker)
+                   broker, LeaderboardService(operations, tx, clock, cache))
 
     async def close(self) -> None:
         await self.broker.close()
+        if isinstance(self.leaderboards.cache, RedisLeaderboardCache):
+            await self.leaderboards.cache.close()
         await self.database.dispose()

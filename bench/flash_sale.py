@@ -79,7 +79,7 @@ def server(database_url: str, port: int, profile: str | None = None):
             time.sleep(0.2)
         else:
             raise RuntimeError("server did not start")
-        yield f"http://127.0.0.1:{port}/graphql"
+        yield f"http://127.0.0.1:{port}/graphql", process.pid
     finally:
         process.send_signal(signal.SIGINT)  # py-spy writes its profile when its child exits
         process.wait(timeout=60)
@@ -160,7 +160,7 @@ def main() -> int:
     args = parser.parse_args()
     with contextlib.suppress(AttributeError, OSError):
         os.sched_setaffinity(0, {1})  # the client on the other core
-    with database(args.database) as database_url, server(database_url, free_port(), args.profile) as url:
+    with database(args.database) as database_url, server(database_url, free_port(), args.profile) as (url, _):
         winners, refusals, elapsed = asyncio.run(run(args, url))
         check = subprocess.run([JIFEN, "check"], env={**os.environ, "DATABASE_URL": database_url},
                                capture_output=True, text=True)

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from domain import configuration
+from domain.badges import STREAK_BADGES, BadgeCode, award
 from domain.brand import brand_settings
 from domain.campaigns import boost_for
 from domain.clock import Clock
@@ -110,6 +111,10 @@ class CheckInService:
                 account.credit(bonus, LedgerReason.STREAK_BONUS, ctx.now, expires_at, member.label,
                                f"连续签到 {streak} 天", f"checkin:{today.isoformat()}")
             await ctx.uow.check_ins.add(CheckIn(member_id, today, streak, ctx.now))
+            if latest is None:
+                await award(ctx.uow, ctx.member, BadgeCode.FIRST_CHECK_IN, ctx.now)
+            if streak in STREAK_BADGES:
+                await award(ctx.uow, ctx.member, STREAK_BADGES[streak], ctx.now)
             text = f"连续签到 {streak} 天" if streak > 1 else "完成了今日签到"
             ctx.uow.activity.append(Activity.of(ActivityKind.CHECK_IN, ctx.member.nickname, text, ctx.now))
 

@@ -16,6 +16,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from domain import configuration
+from domain.badges import BadgeCode, award
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import Hold, LedgerReason
@@ -129,6 +130,7 @@ class CheckoutService:
             hold = await self._hold_of(ctx, locked)
             ctx.member.account.settle_hold(hold, ctx.now, system.label, f"积分+现金 · {locked.item_name}")
             locked.status, locked.payment_ref, locked.resolved_at = OrderStatus.PAID, payment_ref, ctx.now
+            await award(ctx.uow, ctx.member, BadgeCode.FIRST_REDEMPTION, ctx.now)
             await ctx.uow.checkout.update(locked)
             return locked
 

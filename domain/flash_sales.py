@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from domain.badges import BadgeCode, award
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import LedgerReason
@@ -105,6 +106,7 @@ class FlashSaleService:
             await ctx.uow.mall.add_redemption(redemption)
             ctx.uow.activity.append(Activity.of(ActivityKind.REDEMPTION, ctx.member.nickname,
                                                 f"秒杀到 {sale.title}", ctx.now))
+            await award(ctx.uow, ctx.member, BadgeCode.FIRST_REDEMPTION, ctx.now)
             return redemption
 
         return await self.operations.run(actor=member, key=key, operation="redeemFlashSale", member_id=member_id,

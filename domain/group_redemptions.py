@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from domain.badges import BadgeCode, award
 from domain.configuration import Actor
 from domain.errors import Conflict, ErrorCode, NotFound, Refusal
 from domain.ledger import LedgerReason
@@ -166,6 +167,8 @@ async def _fill(ctx: "OperationContext", member: Actor, group: GroupRedemption, 
     await ctx.uow.mall.update(item)
     group.filled, group.filled_at = True, ctx.now
     await ctx.uow.groups.update(group)
+    for participant in (ctx.member, *ctx.others.values()):
+        await award(ctx.uow, participant, BadgeCode.FIRST_REDEMPTION, ctx.now)
     owner = ctx.others.get(group.owner_id, ctx.member)
     ctx.uow.activity.append(Activity.of(ActivityKind.GROUP_FILLED, owner.nickname,
                                         f"{group.size} 人拼团成功 {group.item_name}", ctx.now))

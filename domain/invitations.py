@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from domain import configuration
+from domain.badges import INVITED_BADGE_AT, BadgeCode, award
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import LedgerReason
@@ -123,6 +124,8 @@ class InvitationService:
                                        f"邀请好友 {ctx.member.nickname} (第 {nth} 位)", ref)
             await ctx.uow.invitations.add(Invitation(inviter_id, ctx.member.id, ctx.now, inviter_points,
                                                      invitee_points))
+            if nth == INVITED_BADGE_AT:
+                await award(ctx.uow, inviter, BadgeCode.INVITED_5, ctx.now)
 
         return await self.operations.run(actor=invitee, key=key, operation="acceptInvitation", member_id=invitee_id,
                                          payload={"code": code.strip().upper()}, rule=rule, also_lock=(inviter_id,))

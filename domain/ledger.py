@@ -49,6 +49,7 @@ class LedgerReason(str, Enum):
     EXCHANGE_OUT = "EXCHANGE_OUT"
     EXCHANGE_IN = "EXCHANGE_IN"
     ADJUSTMENT = "ADJUSTMENT"
+    LEADERBOARD_PRIZE = "LEADERBOARD_PRIZE"
 
 
 # Growth (成长值) follows engagement, so bought, exchanged, won or staff-granted points do not raise a tier.

@@ -18,6 +18,7 @@ from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from domain.badges import BadgeCode, award
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import LedgerReason
@@ -190,6 +191,7 @@ class MallService:
             await ctx.uow.mall.add_redemption(redemption)
             ctx.uow.activity.append(Activity.of(ActivityKind.REDEMPTION, ctx.member.nickname, f"兑换了 {item.name}",
                                                 ctx.now))
+            await award(ctx.uow, ctx.member, BadgeCode.FIRST_REDEMPTION, ctx.now)
             return redemption
 
         return await self.operations.run(actor=member, key=key, operation="redeem", member_id=member_id,

@@ -13,11 +13,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from domain.badges import award_tier_badges
 from domain.brand import BrandSettings, brand_settings
 from domain.clock import Clock
 from domain.configuration import Actor
 from domain.errors import DomainError, InvalidInput, NotFound, Refusal
 from domain.idempotency import IdempotencyRecord, check_replay, fingerprint, validate_key
+from domain.leaderboards import record_scores
 from domain.ledger import Hold, LedgerEntry, LedgerReason, require_positive_points
 from domain.members import Member
 from domain.expiry import settle_due
@@ -108,7 +110,7 @@ class PointsOperations:
             await settle_due(uow, each, now, brand)
         first_new = len(member.account.new_entries)
         checkpoints = [each.account.checkpoint() for each in everyone]
-        activity_mark = len(uow.activity)
+        activity_mark, badges_mark = len(uow.activity), len(uow.badge_awards)
         made, error = None, None
         try:
             made = await rule(OperationContext(uow, member, now, brand, others))
@@ -117,9 +119,12 @@ class PointsOperations:
             for each, checkpoint in zip(everyone, checkpoints):
                 each.account.restore(checkpoint)
             del uow.activity[activity_mark:]
+            del uow.badge_awards[badges_mark:]
         tiers = await tier_table(uow)
         for each in everyone:
             each.refresh_tier(tiers, now)
+            await award_tier_badges(uow, each, now)
+            await record_scores(uow, each, brand)
         saved = (await uow.members.save(member))[first_new:]
         for other in others.values():
             await uow.members.save(other)

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from domain.members import Member
     from domain.notifications import Notification, NotificationDraft
     from domain.orders import PurchaseOrder
-    from domain.realtime import Activity
+    from domain.badges import Badge
+    from domain.leaderboards import LeaderboardPeriod, ScoreChange, Standing
+    from domain.realtime import Activity, BadgeAwarded
     from domain.submissions import Submission, SubmissionKind, SubmissionStatus
     from domain.tasks import Task
     from domain.tiers import TierChange
@@ -231,6 +233,23 @@ class GroupRedemptionRepository(Protocol):
     async def open_for_item(self, item_id: int, now: datetime, limit: int) -> list["GroupRedemption"]: ...
 
 
+class LeaderboardRepository(Protocol):
+    async def add(self, changes: list["ScoreChange"]) -> None: ...
+    async def top(self, period: "LeaderboardPeriod", starts_on: date, limit: int) -> list[tuple[int, int]]:
+        """(member id, points), most points first; equal points: the later member id first."""
+    async def all_scores(self, period: "LeaderboardPeriod", starts_on: date) -> list[tuple[int, int]]: ...
+    async def standing(self, period: "LeaderboardPeriod", starts_on: date, member_id: int) -> "Standing | None": ...
+    async def add_award(self, period: "LeaderboardPeriod", starts_on: date, rank: int, member_id: int, points: int,
+                        at: datetime) -> bool:
+        """Record a paid prize; False when that rank of that period was paid already."""
+
+
+class BadgeRepository(Protocol):
+    async def add(self, badge: "Badge") -> bool:
+        """Insert unless the member has the badge; True when inserted."""
+    async def of_members(self, member_ids: Sequence[int]) -> dict[int, list["Badge"]]: ...
+
+
 class SettingsRepository(Protocol):
     async def get(self, key: str) -> Any | None: ...
     async def put(self, key: str, value: Any, actor: str, at: datetime) -> None: ...
@@ -259,7 +278,11 @@ class UnitOfWork(Protocol):
     flash_sales: FlashSaleRepository
     lotteries: LotteryRepository
     groups: GroupRedemptionRepository
+    leaderboards: LeaderboardRepository
+    badges: BadgeRepository
     activity: list["Activity"]  # public pulse lines, announced only if the transaction commits
+    scores: list["ScoreChange"]  # leaderboard changes for the sorted sets, sent after the commit
+    badge_awards: list["BadgeAwarded"]  # toasts for new badges, sent after the commit
     idempotency: IdempotencyRepository
     settings: SettingsRepository
     audit: AuditLog

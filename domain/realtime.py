@@ -20,6 +20,7 @@ REASON_LABELS = {
     LedgerReason.LOTTERY_ENTRY: "抽奖", LedgerReason.LOTTERY_PRIZE: "抽奖中奖", LedgerReason.EXPIRY: "积分过期",
     LedgerReason.REVERSAL: "积分退回", LedgerReason.EXCHANGE_OUT: "转出至合作品牌",
     LedgerReason.EXCHANGE_IN: "合作品牌转入", LedgerReason.ADJUSTMENT: "客服调整",
+    LedgerReason.LEADERBOARD_PRIZE: "排行榜奖励",
 }
 # For these the memo names the thing ("兑换 保温杯 x1"), which says more than the reason.
 MEMO_REASONS = frozenset({LedgerReason.REDEMPTION, LedgerReason.CHECKOUT, LedgerReason.LOTTERY_PRIZE,
@@ -90,12 +91,26 @@ def masked(nickname: str) -> str:
     return (nickname.strip()[:1] or "*") + "**"
 
 
+@dataclass(frozen=True)
+class BadgeAwarded:
+    member_id: int
+    code: str
+    name: str
+    points: PointsSnapshot  # the member's points as they stand, so the toast carries a full PointsChange
+
+    @property
+    def toast(self) -> str:
+        return f"获得徽章 · {self.name}"
+
+
 @dataclass
 class Outbox:
     """What a write transaction will announce once it has committed."""
 
     points: list[PointsChanged] = field(default_factory=list)
     activity: list[Activity] = field(default_factory=list)
+    scores: list = field(default_factory=list)  # leaderboard ScoreChanges, for the sorted sets
+    badges: list[BadgeAwarded] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.points or self.activity)
+        return bool(self.points or self.activity or self.scores or self.badges)

@@ -478,3 +478,29 @@ group_members = Table(
     Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
     Column("joined_at", UtcDateTime, nullable=False),
 )
+
+leaderboard_scores = Table(
+    "leaderboard_scores", metadata,
+    Column("period", String(8), primary_key=True),
+    Column("starts_on", Date, primary_key=True),
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("points", BigInteger, nullable=False),
+    Index("ix_leaderboard_scores_rank", "period", "starts_on", "points", "member_id"),
+)
+
+leaderboard_awards = Table(
+    "leaderboard_awards", metadata,
+    Column("period", String(8), primary_key=True),
+    Column("starts_on", Date, primary_key=True),
+    Column("rank", Integer, primary_key=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("awarded_at", UtcDateTime, nullable=False),
+)
+
+member_badges = Table(
+    "member_badges", metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("code", String(32), primary_key=True),
+    Column("awarded_at", UtcDateTime, nullable=False),
+)

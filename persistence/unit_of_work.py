@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from domain.realtime import Outbox
 from persistence.assists import SqlAssistRepository
+from persistence.badges import SqlBadgeRepository
 from persistence.birthdays import SqlBirthdayRepository
 from persistence.campaigns import SqlCampaignRepository
 from persistence.checkin import SqlCheckInRepository
@@ -22,6 +23,7 @@ from persistence.flash_sales import SqlFlashSaleRepository
 from persistence.group_redemptions import SqlGroupRedemptionRepository
 from persistence.idempotency import SqlIdempotencyRepository
 from persistence.invitations import SqlInvitationRepository
+from persistence.leaderboards import SqlLeaderboardRepository
 from persistence.ledger import SqlLedgerRepository
 from persistence.lottery import SqlLotteryRepository
 from persistence.mall import SqlMallRepository
@@ -49,6 +51,10 @@ class SqlUnitOfWork:
         self.outbox = Outbox()
         self.members = SqlMemberRepository(connection, self.outbox.points)
         self.activity = self.outbox.activity
+        self.scores = self.outbox.scores
+        self.badge_awards = self.outbox.badges
+        self.leaderboards = SqlLeaderboardRepository(connection)
+        self.badges = SqlBadgeRepository(connection)
         self.ledger = SqlLedgerRepository(connection)
         self.check_ins = SqlCheckInRepository(connection)
         self.orders = SqlOrderRepository(connection)

@@ -36,6 +36,8 @@ async def test_a_check_in_toasts_within_500_ms_on_every_connection_of_the_member
         assert change["toast"].startswith("+") and change["toast"].endswith("积分 · 每日签到")
         assert change["entry"]["reason"] == "CHECK_IN" and change["points"]["available"] == change["entry"]["delta"]
         assert (await tablet.next(timeout=0.5))["payload"] == first["payload"]
+        badge = (await phone.next())["payload"]["data"]["pointsChanged"]  # the first check-in earns a badge
+        assert badge["toast"] == "获得徽章 · 初来乍到" and badge["entry"] is None
 
 
 async def test_a_member_hears_only_their_own_changes_and_holds_toast_too(live_server):

@@ -11,9 +11,10 @@ from api.graphql.checkin_types import CheckInStatus
 from api.graphql.conversions import multiplier_permille
 from api.graphql.errors import (BadUserInput, Forbidden, UserError, require_signed_in, require_staff,
                                 user_errors)
+from api.graphql.leaderboards import Badge, LeaderboardPeriod, LeaderboardRow, badge_type, rows
 from api.graphql.ledger import LedgerEntry, LedgerReason, Points
 from api.graphql.relay import Connection, Node, check_first, connection, decode_cursor, from_global_id, to_global_id
-from domain import members, tiers
+from domain import leaderboards, members, tiers
 from domain.errors import DomainError, InvalidInput
 from domain.invitations import invitation_code
 from domain.ledger import LedgerReason as DomainReason
@@ -157,6 +158,17 @@ class MemberType(Node):
         before = decode_cursor(after)
         found = await info.context.services.mall.redemptions(self._member.id, before, first + 1)
         return redemption_connection(found, first, before is not None)
+
+    @strawberry.field(description="Your place on a period's leaderboard, even far outside the top (null before "
+                                  "you earn anything in the period).")
+    async def rank(self, info: Info, period: LeaderboardPeriod) -> LeaderboardRow | None:  # type: ignore[valid-type]
+        standing = await info.context.services.leaderboards.standing(
+            self._member.id, leaderboards.LeaderboardPeriod(period.value))
+        return (await rows(info, [standing]))[0] if standing else None
+
+    @strawberry.field(description="Badges earned, oldest first.")
+    async def badges(self, info: Info) -> list[Badge]:
+        return [badge_type(b) for b in await info.context.loaders.badges.load(self._member.id)]
 
     @strawberry.field(description="Your lottery draws, newest first.")
     async def lottery_draws(self, info: Info, first: int, after: str | None = None

@@ -1,0 +1,57 @@
+"""Leaderboard scores per period and member, and the prizes paid at a period's close."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import and_, func, or_, select
+
+from domain.leaderboards import LeaderboardPeriod, ScoreChange, Standing
+from persistence.members import upsert
+from persistence.tables import leaderboard_awards, leaderboard_scores
+
+ORDER = (leaderboard_scores.c.points.desc(), leaderboard_scores.c.member_id.desc())
+
+
+class SqlLeaderboardRepository:
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        self.insert = upsert(connection.dialect.name)
+
+    async def add(self, changes: list[ScoreChange]) -> None:
+        for change in changes:
+            statement = self.insert(leaderboard_scores).values(
+                period=change.period.value, starts_on=change.starts_on, member_id=change.member_id,
+                points=change.points)
+            await self.connection.execute(statement.on_conflict_do_update(
+                index_elements=["period", "starts_on", "member_id"],
+                set_={"points": leaderboard_scores.c.points + statement.excluded.points}))
+
+    def _of(self, period: LeaderboardPeriod, starts_on: date):
+        return and_(leaderboard_scores.c.period == period.value, leaderboard_scores.c.starts_on == starts_on)
+
+    async def top(self, period: LeaderboardPeriod, starts_on: date, limit: int) -> list[tuple[int, int]]:
+        rows = await self.connection.execute(select(leaderboard_scores.c.member_id, leaderboard_scores.c.points)
+                                             .where(self._of(period, starts_on)).order_by(*ORDER).limit(limit))
+        return [(row.member_id, row.points) for row in rows]
+
+    async def all_scores(self, period: LeaderboardPeriod, starts_on: date) -> list[tuple[int, int]]:
+        return await self.top(period, starts_on, 2**31)
+
+    async def standing(self, period: LeaderboardPeriod, starts_on: date, member_id: int) -> Standing | None:
+        points = await self.connection.scalar(select(leaderboard_scores.c.points).where(
+            self._of(period, starts_on), leaderboard_scores.c.member_id == member_id))
+        if points is None:
+            return None
+        ahead = await self.connection.scalar(select(func.count()).select_from(leaderboard_scores).where(
+            self._of(period, starts_on), or_(leaderboard_scores.c.points > points, and_(
+                leaderboard_scores.c.points == points, leaderboard_scores.c.member_id > member_id))))
+        return Standing(member_id, points, ahead + 1)
+
+    async def add_award(self, period: LeaderboardPeriod, starts_on: date, rank: int, member_id: int, points: int,
+                        at: datetime) -> bool:
+        """Record a prize; False when that rank of that period was paid already."""
+        statement = self.insert(leaderboard_awards).values(
+            period=period.value, starts_on=starts_on, rank=rank, member_id=member_id, points=points, awarded_at=at)
+        result = await self.connection.execute(statement.on_conflict_do_nothing(
+            index_elements=["period", "starts_on", "rank"]).returning(leaderboard_awards.c.rank))
+        return result.first() is not None
