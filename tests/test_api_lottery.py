@@ -197,3 +197,16 @@ async def test_sixty_concurrent_draws_take_a_prize_of_stock_20_exactly_20_times(
         assert (await services.reconciliation.run()).ok
     finally:
         await services.close()
+
+
+def test_a_draw_is_refetched_by_its_member_and_staff_only(live_server):
+    lottery = new_lottery(live_server, [points_prize("奖", 1, 1), nothing(1)])
+    owner = funded(live_server, "draw-owner", 1)
+    made = draw(owner, lottery["id"], "mine")["draw"]
+    refetch = "query($id: ID!) { node(id: $id) { ... on LotteryDraw { sequence } } }"
+    assert owner.data(refetch, {"id": made["id"]})["node"] == {"sequence": made["sequence"]}
+    assert live_server.staff().data(refetch, {"id": made["id"]})["node"] == {"sequence": made["sequence"]}
+    nosy = live_server.member("draw-nosy").execute(refetch, {"id": made["id"]})
+    assert nosy["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert live_server.anonymous().execute(refetch, {"id": made["id"]})["errors"][0]["extensions"]["code"] == \
+        "UNAUTHENTICATED"

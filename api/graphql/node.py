@@ -15,6 +15,32 @@ from api.graphql.orders import order_type
 from api.graphql.relay import Node, from_global_id, int_key
 
 
+async def _entry(services, global_id: str, _key: str):
+    found = await services.transactions.read(lambda uow: uow.ledger.entries_by_id([int_key(global_id, "LedgerEntry")]))
+    return found[0] if found else None
+
+
+async def _submission(services, global_id: str, _key: str):
+    return await services.transactions.read(lambda uow: uow.submissions.get(int_key(global_id, "Submission")))
+
+
+# Anyone may refetch these: (load, wrap).
+PUBLIC = {
+    "MallItem": (lambda s, g, _: s.mall.get(int_key(g, "MallItem")), lambda f: MallItemType(_item=f)),
+    "Lottery": (lambda s, g, _: s.lotteries.get(int_key(g, "Lottery")), lambda f: LotteryType(_lottery=f)),
+    "GroupRedemption": (lambda s, g, _: s.groups.get(int_key(g, "GroupRedemption")), lambda f: GroupType(_group=f)),
+}
+# These belong to one member: that member and staff may refetch them, nobody else.
+OWNED = {
+    "LedgerEntry": (_entry, entry_type),
+    "Submission": (_submission, lambda f: SubmissionType(_submission=f)),
+    "Redemption": (lambda s, g, _: s.mall.redemption(int_key(g, "Redemption")),
+                   lambda f: RedemptionType(_redemption=f)),
+    "LotteryDraw": (lambda s, g, _: s.lotteries.get_draw(int_key(g, "LotteryDraw")), lambda f: DrawType(_draw=f)),
+    "PurchaseOrder": (lambda s, _, key: s.orders.find(key), order_type),
+}
+
+
 @strawberry.type
 class NodeQueries:
     @strawberry.field
@@ -22,45 +48,13 @@ class NodeQueries:
         type_name, key = from_global_id(id)
         if type_name == "Member":
             return member_type(await visible_member(info, key))
-        if type_name == "LedgerEntry":
-            who = require_signed_in(info)
-            entries = await info.context.services.transactions.read(
-                lambda uow: uow.ledger.entries_by_id([int_key(id, "LedgerEntry")]))
-            if entries and not who.is_staff and entries[0].member_id != who.member_id:
-                raise Forbidden("members can only see their own data")
-            return entry_type(entries[0]) if entries else None
-        if type_name == "Submission":
-            who = require_signed_in(info)
-            found = await info.context.services.transactions.read(
-                lambda uow: uow.submissions.get(int_key(id, "Submission")))
-            if found and not who.is_staff and found.member_id != who.member_id:
-                raise Forbidden("members can only see their own data")
-            return SubmissionType(_submission=found) if found else None
-        if type_name == "MallItem":
-            item = await info.context.services.mall.get(int_key(id, "MallItem"))
-            return MallItemType(_item=item) if item else None
-        if type_name == "Redemption":
-            who = require_signed_in(info)
-            found = await info.context.services.mall.redemption(int_key(id, "Redemption"))
-            if found and not who.is_staff and found.member_id != who.member_id:
-                raise Forbidden("members can only see their own data")
-            return RedemptionType(_redemption=found) if found else None
-        if type_name == "Lottery":
-            found = await info.context.services.lotteries.get(int_key(id, "Lottery"))
-            return LotteryType(_lottery=found) if found else None
-        if type_name == "LotteryDraw":
-            who = require_signed_in(info)
-            draw = await info.context.services.lotteries.get_draw(int_key(id, "LotteryDraw"))
-            if draw and not who.is_staff and draw.member_id != who.member_id:
-                raise Forbidden("members can only see their own data")
-            return DrawType(_draw=draw) if draw else None
-        if type_name == "GroupRedemption":
-            group = await info.context.services.groups.get(int_key(id, "GroupRedemption"))
-            return GroupType(_group=group) if group else None
-        if type_name == "PurchaseOrder":
-            who = require_signed_in(info)
-            order = await info.context.services.orders.find(key)
-            if order and not who.is_staff and order.member_id != who.member_id:
-                raise Forbidden("members can only see their own data")
-            return order_type(order)
-        raise BadUserInput(f"unknown type in id: {type_name[:40]!r}")
+        if type_name not in PUBLIC and type_name not in OWNED:
+            raise BadUserInput(f"unknown type in id: {type_name[:40]!r}")
+        who = require_signed_in(info) if type_name in OWNED else None
+        load, wrap = PUBLIC.get(type_name) or OWNED[type_name]
+        found = await load(info.context.services, id, key)
+        if found is None:
+            return None
+        if who is not None and not who.is_staff and found.member_id != who.member_id:
+            raise Forbidden("members can only see their own data")
+        return wrap(found)
