@@ -8,6 +8,7 @@ import logging
 import uuid
 from datetime import timedelta
 
+from cross_web import HTTPException  # what strawberry raises for HTTP-level refusals
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.auth import ANONYMOUS, Caller, InvalidToken, caller_from_header
@@ -28,6 +30,9 @@ from domain.members import Member
 
 log = logging.getLogger("jifen.api")
 
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+MAX_BODY_BYTES = 100 * 1024  # documents are small (and persisted ones smaller); variables too
+MAX_QUERY_STRING_BYTES = 16 * 1024
 INIT_TIMEOUT_SECONDS = 10
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
 
@@ -65,6 +70,41 @@ class JifenGraphQL(GraphQL):
             caller, context.member = Caller(caller.kind, caller.name, caller.nickname, member.id), member
         context.caller = caller
 
+    async def execute_operation(self, **kwargs):
+        """A mutation sent over GET is 405 (GraphQL over HTTP), not strawberry's 400."""
+        try:
+            return await super().execute_operation(**kwargs)
+        except HTTPException as error:
+            if kwargs["request_adapter"].method == "GET" and isinstance(error.__cause__, InvalidOperationTypeError):
+                raise HTTPException(405, error.reason) from error
+            raise
+
+    async def get_sub_response(self, request) -> Response:
+        sub_response = await super().get_sub_response(request)
+        if isinstance(request, Request):  # kept where process_result can set the status and media type
+            request.state.sub_response = sub_response
+        return sub_response
+
+    async def process_result(self, request, result) -> dict:
+        """GraphQL over HTTP: answer in the media type the client prefers; under
+        `application/graphql-response+json` a request error (the document did not parse or
+        validate, or the variables did not coerce, so nothing ran) is a 400 without `data`."""
+        body = await super().process_result(request, result)
+        if not isinstance(request, Request) or not prefers_graphql_response(request.headers.get("accept")):
+            return body
+        sub_response = request.state.sub_response
+        sub_response.media_type = GRAPHQL_RESPONSE
+        if result.data is None and result.errors and all(error.path is None for error in result.errors):
+            sub_response.status_code = 400
+            body.pop("data", None)
+        return body
+
+    def create_response(self, response_data, sub_response: Response) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if getattr(sub_response, "media_type", None) == GRAPHQL_RESPONSE:
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+        return response
+
     async def get_context(self, request, response) -> Context:
         state = request.scope.get("state", {})
         return Context(self.services, state.get("caller", ANONYMOUS), build_loaders(self.services),
@@ -72,11 +112,77 @@ class JifenGraphQL(GraphQL):
                        request_id=state.get("request_id") or uuid.uuid4().hex)
 
 
+def prefers_graphql_response(accept: str | None) -> bool:
+    """True when the Accept header ranks the GraphQL response media type at least as high as JSON."""
+    if not accept:
+        return False
+    weights = {}
+    for part in accept.split(","):
+        media, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        weights[media.strip().lower()] = quality
+    ours = weights.get(GRAPHQL_RESPONSE, 0.0)
+    return ours > 0 and ours >= weights.get("application/json", 0.0)  # a tie goes to the newer type
+
+
 def graphql_error(status: int, message: str, code: str, request_id: str | None = None) -> Response:
     extensions = {"code": code, **({"requestId": request_id} if request_id else {})}
     headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else {}
     return Response(json.dumps({"errors": [{"message": message, "extensions": extensions}]}, ensure_ascii=False),
                     status_code=status, media_type="application/json", headers=headers)
+
+
+class LimitingSize:
+    """Refuse oversized requests before anything reads them: a body over ``MAX_BODY_BYTES`` is 413,
+    a query string over ``MAX_QUERY_STRING_BYTES`` is 414, whether or not a Content-Length was sent.
+    A megabyte of hostile query text is never parsed."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if len(scope.get("query_string", b"")) > MAX_QUERY_STRING_BYTES:
+            await graphql_error(414, "the query string is too long: send the document by POST",
+                                "REQUEST_TOO_LARGE")(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+            await graphql_error(413, f"the request body is over {MAX_BODY_BYTES} bytes",
+                                "REQUEST_TOO_LARGE")(scope, receive, send)
+            return
+        await self.app(scope, self._counting(receive), send)
+
+    @staticmethod
+    def _counting(receive):
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY_BYTES:  # a chunked body that never declared its length
+                raise BodyTooLarge()
+            return message
+
+        return counted
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def body_too_large(_request: Request, _error: BodyTooLarge) -> Response:
+    return graphql_error(413, f"the request body is over {MAX_BODY_BYTES} bytes", "REQUEST_TOO_LARGE")
 
 
 class Authenticating:
@@ -120,7 +226,7 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
     services = services or Services.build(settings.database_url, clock, redis_url=settings.redis_url,
                                       redis_prefix=settings.redis_prefix)
     scheduler = Scheduler(services, settings.sweep_seconds)
-    graphql = Authenticating(JifenGraphQL(services, settings), services, settings.secret)
+    graphql = LimitingSize(Authenticating(JifenGraphQL(services, settings), services, settings.secret))
 
     async def healthz(_: Request) -> JSONResponse:
         try:
@@ -147,7 +253,7 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
 
     app = Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
                             WebSocketRoute("/graphql", graphql), Route("/healthz", healthz)],
-                    lifespan=lifespan)
+                    lifespan=lifespan, exception_handlers={BodyTooLarge: body_too_large})
     app.state.services = services
     return app
 

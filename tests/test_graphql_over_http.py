@@ -1,0 +1,75 @@
+"""The GraphQL-over-HTTP spec, checked by its reference audit (npm graphql-http) against a real server."""
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+JS = Path(__file__).parent / "js"
+
+
+@pytest.fixture(scope="session")
+def node_tools():
+    """The npm packages of tests/js, installed from its lock file on first use."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        if os.environ.get("CI"):
+            pytest.fail("node and npm must be installed on CI")
+        pytest.skip("node/npm not installed: the graphql-http audit needs them")
+    if not (JS / "node_modules" / "graphql-http").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(JS)], check=True, timeout=300,
+                       capture_output=True)
+    return JS
+
+
+def test_the_server_passes_every_graphql_http_audit(node_tools, live_server):
+    run = subprocess.run(["node", str(node_tools / "audit.mjs"), f"{live_server.base_url}/graphql"],
+                         capture_output=True, text=True, timeout=120)
+    results = json.loads(run.stdout)
+    assert len(results) > 50
+    assert [(r["status"], r["name"], r["reason"]) for r in results if r["status"] != "ok"] == []
+
+
+def test_request_errors_are_400_without_data_under_the_graphql_response_media_type(live_server):
+    accept = {"Accept": "application/graphql-response+json, application/json;q=0.9"}
+    url = f"{live_server.base_url}/graphql"
+    broken = httpx.post(url, json={"query": "{ me { "}, headers=accept)
+    assert broken.status_code == 400 and "data" not in broken.json()
+    assert broken.headers["content-type"].startswith("application/graphql-response+json")
+    invalid = httpx.post(url, json={"query": "{ nope }"}, headers=accept)
+    assert invalid.status_code == 400 and "data" not in invalid.json()
+    legacy = httpx.post(url, json={"query": "{ nope }"}, headers={"Accept": "application/json"})
+    assert legacy.status_code == 200 and legacy.headers["content-type"].startswith("application/json")
+    ok = httpx.post(url, json={"query": "{ tiers { code } }"}, headers=accept)
+    assert ok.status_code == 200 and ok.json()["data"]["tiers"]
+
+
+def test_mutations_over_get_and_cross_site_content_types_are_refused(live_server):
+    url = f"{live_server.base_url}/graphql"
+    mutation = 'mutation { checkIn(input: {idempotencyKey: "g"}) { userErrors { code } } }'
+    over_get = httpx.get(url, params={"query": mutation}, headers={"Accept": "application/json"})
+    assert over_get.status_code == 405
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        refused = httpx.post(url, content='{"query": "{ tiers { code } }"}', headers={"Content-Type": content_type})
+        assert refused.status_code in (400, 415), (content_type, refused.status_code)
+
+
+def test_oversized_requests_are_refused_before_parsing(live_server):
+    url = f"{live_server.base_url}/graphql"
+    hostile = "{ " + "me { id } " * 100_000 + "}"  # about a megabyte of query text
+    declared = httpx.post(url, json={"query": hostile})
+    assert declared.status_code == 413
+    assert declared.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
+
+    def chunks():  # no Content-Length: the server counts as it reads
+        yield b'{"query": "'
+        for _ in range(200):
+            yield b"x" * 8192
+        yield b'"}'
+
+    streamed = httpx.post(url, content=chunks(), headers={"Content-Type": "application/json"})
+    assert streamed.status_code == 413
+    assert httpx.get(url, params={"query": "{ " + "a " * 10_000 + "}"}).status_code == 414
+    assert httpx.post(url, json={"query": "{ tiers { code } }"}).status_code == 200
