@@ -22,6 +22,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from api.auth import ANONYMOUS, Caller, InvalidToken, caller_from_header
 from api.config import Settings
 from api.context import Context, build_loaders
+from api.persisted_queries import PersistedQueries, ResolvingPersistedQueries
 from api.schema import build_schema
 from api.scheduler import Scheduler
 from api.services import Services
@@ -226,7 +227,9 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
     services = services or Services.build(settings.database_url, clock, redis_url=settings.redis_url,
                                       redis_prefix=settings.redis_prefix)
     scheduler = Scheduler(services, settings.sweep_seconds)
-    graphql = LimitingSize(Authenticating(JifenGraphQL(services, settings), services, settings.secret))
+    persisted = PersistedQueries(settings.redis_url, settings.redis_prefix, settings.persisted_queries)
+    graphql = LimitingSize(ResolvingPersistedQueries(
+        Authenticating(JifenGraphQL(services, settings), services, settings.secret), persisted, graphql_error))
 
     async def healthz(_: Request) -> JSONResponse:
         try:
@@ -249,6 +252,7 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
             yield
         finally:
             await scheduler.stop()
+            await persisted.close()
             await services.close()
 
     app = Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -24,7 +24,8 @@ class Settings:
     redis_url: str | None = None
     redis_prefix: str = "jifen"  # channel names start with it: several brands can share one Redis
     sweep_seconds: float = 60.0
-    allowed_origins: frozenset[str] = frozenset()  # in prod, browser WebSockets only from these pages
+    allowed_origins: frozenset[str] = frozenset()
+    persisted_queries: Path | None = None  # an allow-list: only these documents run  # in prod, browser WebSockets only from these pages
 
     @property
     def is_dev(self) -> bool:
@@ -51,5 +52,7 @@ class Settings:
         return cls(database_url=environ.get("DATABASE_URL") or default_db, secret=secret, env=env,
                    redis_url=environ.get("REDIS_URL") or None, sweep_seconds=sweep,
                    redis_prefix=environ.get("JIFEN_REDIS_PREFIX") or "jifen",
+                   persisted_queries=Path(environ["JIFEN_PERSISTED_QUERIES"])
+                   if environ.get("JIFEN_PERSISTED_QUERIES") else None,
                    allowed_origins=frozenset(o.strip() for o in environ.get("JIFEN_ALLOWED_ORIGINS", "").split(",")
                                              if o.strip()))
