@@ -22,6 +22,8 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from api.auth import ANONYMOUS, Caller, InvalidToken, caller_from_header
 from api.config import Settings
 from api.context import Context, build_loaders
+from api.cost import CostBudget, costing
+from api.observability import Metrics, observing
 from api.persisted_queries import PersistedQueries, ResolvingPersistedQueries
 from api.schema import build_schema
 from api.scheduler import Scheduler
@@ -39,8 +41,10 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
 
 
 class JifenGraphQL(GraphQL):
-    def __init__(self, services: Services, settings: Settings) -> None:
-        super().__init__(build_schema(introspection=settings.is_dev),
+    def __init__(self, services: Services, settings: Settings, metrics: Metrics) -> None:
+        budget = CostBudget(settings.redis_url, settings.redis_prefix, settings.cost_budget_per_minute)
+        super().__init__(build_schema(introspection=settings.is_dev,
+                                      observers=(observing(metrics), costing(budget))),
                          graphql_ide="graphiql" if settings.is_dev else None, allow_queries_via_get=True,
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
                          connection_init_wait_timeout=timedelta(seconds=INIT_TIMEOUT_SECONDS),
@@ -91,9 +95,16 @@ class JifenGraphQL(GraphQL):
         `application/graphql-response+json` a request error (the document did not parse or
         validate, or the variables did not coerce, so nothing ran) is a 400 without `data`."""
         body = await super().process_result(request, result)
-        if not isinstance(request, Request) or not prefers_graphql_response(request.headers.get("accept")):
+        if not isinstance(request, Request):
             return body
         sub_response = request.state.sub_response
+        throttled = next((e for e in result.errors or () if (e.extensions or {}).get("code") == "THROTTLED"), None)
+        if throttled is not None:
+            sub_response.status_code = 429
+            sub_response.headers["retry-after"] = str(throttled.extensions["retryAfter"])
+            return body
+        if not prefers_graphql_response(request.headers.get("accept")):
+            return body
         sub_response.media_type = GRAPHQL_RESPONSE
         if result.data is None and result.errors and all(error.path is None for error in result.errors):
             sub_response.status_code = 400
@@ -227,9 +238,18 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
     services = services or Services.build(settings.database_url, clock, redis_url=settings.redis_url,
                                       redis_prefix=settings.redis_prefix)
     scheduler = Scheduler(services, settings.sweep_seconds)
+    metrics = Metrics()
+    services.transactions.listeners.append(metrics.count_committed)
     persisted = PersistedQueries(settings.redis_url, settings.redis_prefix, settings.persisted_queries)
     graphql = LimitingSize(ResolvingPersistedQueries(
-        Authenticating(JifenGraphQL(services, settings), services, settings.secret), persisted, graphql_error))
+        Authenticating(JifenGraphQL(services, settings, metrics), services, settings.secret), persisted,
+        graphql_error))
+
+    async def prometheus(_: Request) -> Response:
+        """Prometheus text format; serve it on an internal port or network only (it names operations)."""
+        metrics.holds_open.set(await services.transactions.read(lambda uow: uow.ledger.active_holds_count()))
+        metrics.subscribers.set(services.broker.subscribers)
+        return Response(metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def healthz(_: Request) -> JSONResponse:
         try:
@@ -256,7 +276,8 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
             await services.close()
 
     app = Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
-                            WebSocketRoute("/graphql", graphql), Route("/healthz", healthz)],
+                            WebSocketRoute("/graphql", graphql), Route("/healthz", healthz),
+                            Route("/metrics", prometheus)],
                     lifespan=lifespan, exception_handlers={BodyTooLarge: body_too_large})
     app.state.services = services
     return app

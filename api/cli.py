@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if args.demo:
         _print_demo(settings, asyncio.run(_seed_demo(settings)))
     options = {"host": args.host, "port": args.port, "log_level": "info", "proxy_headers": False,
-               "server_header": False}
+               "server_header": False, "access_log": not args.no_access_log}
     if args.workers == 1:
         uvicorn.run(create_app(settings), **options)
     else:  # each worker process builds its own app from the same environment
@@ -137,6 +138,17 @@ def cmd_schema(args: argparse.Namespace) -> None:
         sys.stdout.write(sdl())
 
 
+def configure_logging(log_format: str) -> None:
+    if log_format == "json":
+        from api.observability import JsonFormatter
+
+        handler = logging.StreamHandler()
+        handler.setFormatter(JsonFormatter())
+        logging.basicConfig(level=logging.INFO, handlers=[handler])
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="jifen", description="Jifen loyalty-points server")
     commands = top.add_subparsers(dest="command", required=True)
@@ -146,6 +158,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL only above 1)")
+    serve.add_argument("--no-access-log", action="store_true", help="no line per HTTP request (the JSON "
+                                                                    "operation log stays)")
     serve.set_defaults(func=cmd_serve)
 
     migrate = commands.add_parser("migrate", help="upgrade the database schema")
@@ -174,7 +188,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(os.environ.get("JIFEN_LOG_FORMAT", "text"))
     args = parser().parse_args(argv)
     args.func(args)
 

@@ -25,7 +25,8 @@ class Settings:
     redis_prefix: str = "jifen"  # channel names start with it: several brands can share one Redis
     sweep_seconds: float = 60.0
     allowed_origins: frozenset[str] = frozenset()
-    persisted_queries: Path | None = None  # an allow-list: only these documents run  # in prod, browser WebSockets only from these pages
+    persisted_queries: Path | None = None  # an allow-list: only these documents run
+    cost_budget_per_minute: int = 20_000  # query cost points per caller per sliding minute  # in prod, browser WebSockets only from these pages
 
     @property
     def is_dev(self) -> bool:
@@ -52,7 +53,17 @@ class Settings:
         return cls(database_url=environ.get("DATABASE_URL") or default_db, secret=secret, env=env,
                    redis_url=environ.get("REDIS_URL") or None, sweep_seconds=sweep,
                    redis_prefix=environ.get("JIFEN_REDIS_PREFIX") or "jifen",
+                   cost_budget_per_minute=_positive_int(environ, "JIFEN_COST_BUDGET", 20_000),
                    persisted_queries=Path(environ["JIFEN_PERSISTED_QUERIES"])
                    if environ.get("JIFEN_PERSISTED_QUERIES") else None,
                    allowed_origins=frozenset(o.strip() for o in environ.get("JIFEN_ALLOWED_ORIGINS", "").split(",")
                                              if o.strip()))
+
+
+def _positive_int(environ: dict[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} must be a positive whole number")
+    return int(raw)

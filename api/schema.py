@@ -84,7 +84,7 @@ class JifenSchema(strawberry.Schema):
         """Masking already logged the internal ones; the rest are the caller's mistakes."""
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+def build_schema(*, introspection: bool = True, observers: tuple = ()) -> strawberry.Schema:
     # Factories, not instances: strawberry builds fresh extensions per request (the caches are module-wide).
     # The limit rules are built once: the validation cache keys on the rule classes, and a limiter
     # made per request brings new classes each time, so nothing would ever be a cache hit.
@@ -93,6 +93,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
                   lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
     if not introspection:
         extensions.append(DisableIntrospection)
+    extensions += observers
     types = [MemberType, LedgerEntry, PurchaseOrderType, SubmissionType, NotificationType, MallItemType,
              RedemptionType, OrderType, LotteryType, DrawType, GroupType]
     return JifenSchema(query=Query, mutation=Mutation, subscription=Subscription, types=types, extensions=extensions)

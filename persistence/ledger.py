@@ -57,6 +57,10 @@ class SqlLedgerRepository:
             holds.c.member_id == member_id, holds.c.status == HoldStatus.ACTIVE.value, holds.c.expires_at <= now))
         return [hold_from_row(row) for row in rows]
 
+    async def active_holds_count(self) -> int:
+        return await self.connection.scalar(select(func.count()).select_from(holds).where(
+            holds.c.status == HoldStatus.ACTIVE.value))
+
     async def hold_by_ref(self, member_id: int, ref: str) -> Hold | None:
         row = (await self.connection.execute(select(holds).where(holds.c.member_id == member_id, holds.c.ref == ref)
                                              .order_by(holds.c.id.desc()).limit(1))).first()

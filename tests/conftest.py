@@ -159,6 +159,7 @@ class LiveServer:
     base_url: str
     clock: ManualClock
     database_url: str
+    services: Services | None = None  # the server's own, to watch what it does (never to call its internals)
 
     def member(self, member_id: str | None = None, nickname: str | None = None) -> GraphQLClient:
         member_id = member_id or f"m-{uuid.uuid4().hex[:12]}"
@@ -196,5 +197,5 @@ def live_server(database_url, clock):
     settings = Settings(database_url=database_url, secret=SECRET, env="dev", sweep_seconds=0)
     services = Services.build(database_url, clock, SeededRandomSource(RANDOM_SEED))
     server, thread, base_url = start_server(create_app(settings, clock=clock, services=services))
-    yield LiveServer(base_url, clock, database_url)
+    yield LiveServer(base_url, clock, database_url, services)
     stop_server(server, thread)

@@ -35,7 +35,7 @@ async def test_a_check_in_toasts_within_500_ms_on_every_connection_of_the_member
         assert first["type"] == "next" and latency < 0.5
         assert change["toast"].startswith("+") and change["toast"].endswith("积分 · 每日签到")
         assert change["entry"]["reason"] == "CHECK_IN" and change["points"]["available"] == change["entry"]["delta"]
-        assert (await tablet.next(timeout=0.5))["payload"] == first["payload"]
+        assert (await tablet.next(timeout=0.5))["payload"]["data"] == first["payload"]["data"]
         badge = (await phone.next())["payload"]["data"]["pointsChanged"]  # the first check-in earns a badge
         assert badge["toast"] == "获得徽章 · 初来乍到" and badge["entry"] is None
 

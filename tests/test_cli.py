@@ -1,4 +1,5 @@
 """The `jifen` command as a user runs it: real processes, real databases."""
+import json
 import os
 import socket
 import subprocess
@@ -144,3 +145,10 @@ def test_prod_hides_graphiql_and_introspection(tmp_path, env):
         assert httpx.post(f"{base}/graphql", json={"query": "{ tiers { code } }"}).json()["data"]["tiers"]
     finally:
         stop_server(server, thread)
+
+
+def test_json_logs_when_asked(tmp_path):
+    result = jifen("migrate", env={"DATABASE_URL": f"sqlite:///{tmp_path}/j.db", "JIFEN_LOG_FORMAT": "json"})
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 0 and lines
+    assert {"time", "level", "logger", "message"} <= set(lines[-1]) and lines[-1]["logger"] == "jifen"

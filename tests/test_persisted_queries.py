@@ -26,9 +26,9 @@ def test_miss_register_then_hit_over_post_and_get(live_server):
     registered = httpx.post(url, json={"query": TIERS, "extensions": PERSISTED}).json()
     assert registered["data"]["tiers"]
     hit = httpx.post(url, json={"extensions": PERSISTED}).json()
-    assert hit == registered
+    assert hit["data"] == registered["data"]
     over_get = httpx.get(url, params={"extensions": json.dumps(PERSISTED)}).json()
-    assert over_get == registered
+    assert over_get["data"] == registered["data"]
     wrong = httpx.post(url, json={"query": "{ tiers { name } }", "extensions": PERSISTED}).json()
     assert code_of(wrong) == "PERSISTED_QUERY_HASH_MISMATCH"
     assert code_of(httpx.post(url, json={"extensions": {"persistedQuery": {"sha256Hash": "x"}}}).json()) == \

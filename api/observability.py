@@ -1,0 +1,117 @@
+"""What operators see: Prometheus metrics at /metrics and one JSON log line per GraphQL operation.
+
+The operation hook runs once per request (never per field: per-field hooks cost several times
+the execution itself), so observing is cheap.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from strawberry.extensions import SchemaExtension
+
+from domain.realtime import Outbox
+
+log = logging.getLogger("jifen.requests")
+
+LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+MAX_OPERATION_NAME = 64
+
+
+class Metrics:
+    """One registry per app, so several apps in one process (tests) never collide."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("jifen_graphql_requests", "GraphQL operations served",
+                                ["operation", "type", "outcome"], registry=self.registry)
+        self.latency = Histogram("jifen_graphql_request_seconds", "Time to execute a GraphQL operation",
+                                 ["operation"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.errors = Counter("jifen_graphql_errors", "GraphQL errors and user errors by code", ["code"],
+                              registry=self.registry)
+        self.entries = Counter("jifen_ledger_entries_written", "Ledger entries committed", ["reason"],
+                               registry=self.registry)
+        self.holds_open = Gauge("jifen_holds_open", "Active holds on members' points", registry=self.registry)
+        self.subscribers = Gauge("jifen_subscribers_connected", "Subscriptions open in this process",
+                                 registry=self.registry)
+
+    async def count_committed(self, outbox: Outbox) -> None:
+        """An after-commit listener: entries count once they are durable."""
+        for change in outbox.points:
+            if change.entry is not None:
+                self.entries.labels(change.entry.reason.value).inc()
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def observing(metrics: Metrics):
+    """A strawberry extension factory bound to the app's metrics."""
+
+    class Observing(SchemaExtension):
+        def on_operation(self) -> Iterator[None]:
+            started = time.perf_counter()
+            yield
+            context = self.execution_context
+            elapsed = time.perf_counter() - started
+            name = operation_label(context)
+            kind = context.operation_type.value if context.operation_type else "unknown"
+            codes = error_codes(context.result)
+            metrics.requests.labels(name, kind, "error" if codes else "ok").inc()
+            metrics.latency.labels(name).observe(elapsed)
+            for code in codes:
+                metrics.errors.labels(code).inc()
+            request = context.context
+            caller = getattr(request, "caller", None)
+            log.info(json.dumps({
+                "requestId": getattr(request, "request_id", None), "operation": name, "type": kind,
+                "caller": caller.actor.label if caller is not None and caller.kind != "anonymous" else "anonymous",
+                "ms": round(elapsed * 1000, 2), "errors": codes}, ensure_ascii=False))
+
+    return Observing
+
+
+def operation_label(context) -> str:
+    """The operation's first root field ("checkIn", "me"): bounded by the schema, unlike the names
+    clients give their operations, so a metric label can never grow without end."""
+    document = context.graphql_document
+    if document is None:
+        return "unparsed"
+    for definition in document.definitions:
+        if getattr(definition, "operation", None) is None:
+            continue
+        name = definition.name.value if definition.name else None
+        if context.operation_name in (None, name):
+            first = definition.selection_set.selections[0]
+            return getattr(getattr(first, "name", None), "value", "fragment")[:MAX_OPERATION_NAME]
+    return "unknown"
+
+
+def error_codes(result) -> list[str]:
+    """GraphQL error codes, and the codes of userErrors in mutation payloads."""
+    if result is None:
+        return []
+    codes = [(e.extensions or {}).get("code", "GRAPHQL_ERROR") for e in (result.errors or [])]
+    for payload in (result.data or {}).values() if isinstance(result.data, dict) else ():
+        if isinstance(payload, dict):
+            codes += [str(e.get("code")) for e in payload.get("userErrors") or () if isinstance(e, dict)]
+    return codes
+
+
+class JsonFormatter(logging.Formatter):
+    """Log records as JSON objects, for `JIFEN_LOG_FORMAT=json`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name}
+        message = record.getMessage()
+        try:
+            parsed = json.loads(message) if message.startswith("{") else None
+        except ValueError:
+            parsed = None
+        entry.update(parsed if isinstance(parsed, dict) else {"message": message})
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)

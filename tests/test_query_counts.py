@@ -1,0 +1,62 @@
+"""No N+1: the number of SQL statements behind the home query and the mall page does not grow with the page."""
+import contextlib
+
+from sqlalchemy import event
+
+from tests.documents import ADJUST, CHECK_IN
+from tests.test_api_ledger import member_gid
+from tests.test_api_mall import create, funded
+
+HOME = """query Home { me { nickname growth tier { level name earnMultiplier } checkIn { streak checkedInToday }
+  points { available pending held lifetimeEarned }
+  ledger(first: 10) { edges { node { id delta reason memo occurredAt } } pageInfo { hasNextPage endCursor } } } }"""
+MALL = """query Mall($first: Int!) { mallItems(first: $first) { edges { node { id name kind pointsPrice cashPriceFen
+  stock perMemberLimit minTierLevel onShelf category groupSize } } pageInfo { hasNextPage endCursor } } }"""
+
+
+@contextlib.contextmanager
+def counting(live_server):
+    statements = []
+    database = live_server.services.database
+    engines = {id(e.sync_engine): e.sync_engine for e in (database.write_engine, database.read_engine)}.values()
+
+    def count(conn, cursor, statement, *args):
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")):
+            statements.append(statement)
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)
+
+
+def statements_for(live_server, client, query, variables=None):
+    client.data(query, variables)  # warm: the member exists, caches are filled
+    with counting(live_server) as statements:
+        client.data(query, variables)
+    return len(statements)
+
+
+def test_the_home_query_runs_a_fixed_number_of_statements(live_server):
+    member = funded(live_server, "home-owner", 100)
+    member.data(CHECK_IN, {"key": "c"})
+    few = statements_for(live_server, member, HOME)
+    staff = live_server.staff()
+    for i in range(30):  # a longer history: still one page of 10, still the same statements
+        staff.data(ADJUST, {"memberId": member_gid("home-owner"), "delta": 1, "memo": "m", "key": f"more-{i}"})
+    # the member (auth), the tier table and the brand settings, one page of entries (with its next-page row),
+    # the check-in status
+    assert statements_for(live_server, member, HOME) == few == 5, few
+
+
+def test_the_mall_page_runs_a_fixed_number_of_statements_whatever_its_size(live_server):
+    staff = live_server.staff()
+    for i in range(40):
+        create(staff, f"商品{i}", 100 + i, 10)
+    anyone = live_server.anonymous()
+    small = statements_for(live_server, anyone, MALL, {"first": 5})
+    large = statements_for(live_server, anyone, MALL, {"first": 40})
+    assert small == large == 1, small  # one SELECT of the page, DataLoaders or not
