@@ -70,10 +70,7 @@ class JifenGraphQL(GraphQL):
             caller = caller_from_header(self.secret, header)
         except InvalidToken:
             raise ConnectionRejectionError() from None
-        if caller.is_member:
-            member = await self.services.members.ensure(caller.name, caller.nickname)
-            caller, context.member = Caller(caller.kind, caller.name, caller.nickname, member.id), member
-        context.caller = caller
+        context.caller, context.member = await signed_in(self.services, caller)
 
     async def execute_operation(self, **kwargs):
         """A mutation sent over GET is 405 (GraphQL over HTTP), not strawberry's 400."""
@@ -122,6 +119,14 @@ class JifenGraphQL(GraphQL):
         return Context(self.services, state.get("caller", ANONYMOUS), build_loaders(self.services),
                        member=state.get("member"), request=request, response=response,
                        request_id=state.get("request_id") or uuid.uuid4().hex)
+
+
+async def signed_in(services: Services, caller: Caller) -> tuple[Caller, Member | None]:
+    """The caller with their member id, the member loaded (or created on a first token)."""
+    if not caller.is_member:
+        return caller, None
+    member = await services.members.ensure(caller.name, caller.nickname)
+    return Caller(caller.kind, caller.name, caller.nickname, member.id), member
 
 
 def prefers_graphql_response(accept: str | None) -> bool:
@@ -219,7 +224,7 @@ class Authenticating:
                 await graphql_error(401, str(error), "UNAUTHENTICATED")(scope, receive, send)
                 return
             try:
-                state["caller"], state["member"] = await self.signed_in(caller)
+                state["caller"], state["member"] = await signed_in(self.services, caller)
             except Exception:  # masked below; the traceback goes to the log with the request id
                 log.exception("could not load the caller [request %s]", request_id)
                 await graphql_error(500, "Internal server error", "INTERNAL_SERVER_ERROR",
@@ -227,11 +232,6 @@ class Authenticating:
                 return
         await self.graphql(scope, receive, send)
 
-    async def signed_in(self, caller: Caller) -> tuple[Caller, Member | None]:
-        if not caller.is_member:
-            return caller, None
-        member = await self.services.members.ensure(caller.name, caller.nickname)
-        return Caller(caller.kind, caller.name, caller.nickname, member.id), member
 
 
 def create_app(settings: Settings, clock: Clock | None = None, services: Services | None = None) -> Starlette:

@@ -62,27 +62,35 @@ def database(kind: str):
 
 
 @contextlib.contextmanager
-def server(database_url: str, port: int, profile: str | None = None):
-    env = {**os.environ, "DATABASE_URL": database_url, "JIFEN_SECRET": SECRET, "JIFEN_SWEEP_SECONDS": "0"}
-    # py-spy's collapsed stacks show where the server's core goes (pip install py-spy).
-    spy = ["py-spy", "record", "-f", "raw", "-o", profile, "--"] if profile else []
-    log = tempfile.NamedTemporaryFile("w+", prefix="jifen-bench-", suffix=".log", delete=False)
-    process = subprocess.Popen(["taskset", "-c", "0", *spy, JIFEN, "serve", "--port", str(port)], env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    print(f"server log: {log.name}")
+def running(command: list[str], port: int, *, cwd: Path | None = None, env: dict | None = None, output=None):
+    """A GraphQL server on CPU 0 until the block ends: yields its URL and pid once it answers."""
+    process = subprocess.Popen(["taskset", "-c", "0", *command], cwd=cwd, env={**os.environ, **(env or {})},
+                               stdout=output or subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/graphql"
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
+                httpx.post(url, json={"query": "{ __typename }"}, timeout=2)
+                break
             time.sleep(0.2)
         else:
-            raise RuntimeError("server did not start")
-        yield f"http://127.0.0.1:{port}/graphql", process.pid
+            raise RuntimeError(f"{command} did not start")
+        yield url, process.pid
     finally:
         process.send_signal(signal.SIGINT)  # py-spy writes its profile when its child exits
         process.wait(timeout=60)
+
+
+@contextlib.contextmanager
+def server(database_url: str, port: int, profile: str | None = None):
+    env = {"DATABASE_URL": database_url, "JIFEN_SECRET": SECRET, "JIFEN_SWEEP_SECONDS": "0"}
+    # py-spy's collapsed stacks show where the server's core goes (pip install py-spy).
+    spy = ["py-spy", "record", "-f", "raw", "-o", profile, "--"] if profile else []
+    log = tempfile.NamedTemporaryFile("w+", prefix="jifen-bench-", suffix=".log", delete=False)
+    print(f"server log: {log.name}")
+    with running([*spy, JIFEN, "serve", "--port", str(port)], port, env=env, output=log) as started:
+        yield started
 
 
 async def post(http: httpx.AsyncClient, url: str, token: str, query: str, variables: dict) -> dict:

@@ -12,20 +12,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import re
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-
-import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from flash_sale import JIFEN, SECRET, database, free_port  # noqa: E402
+from flash_sale import JIFEN, SECRET, database, free_port, running  # noqa: E402
 
 from api.auth import issue_token  # noqa: E402
 from api.services import Services  # noqa: E402
@@ -36,25 +32,6 @@ HOME = ("query Home { me { nickname tier { level name } points { available } "
         "ledger(first: 10) { edges { node { id delta reason } } } } }")
 CHECK_IN = ("mutation CheckIn($key: String!) { checkIn(input: {idempotencyKey: $key}) { entry { delta } "
             "userErrors { code } } }")
-
-
-@contextlib.contextmanager
-def running(command: list[str], port: int, cwd: Path | None = None, env: dict | None = None):
-    process = subprocess.Popen(["taskset", "-c", "0", *command], cwd=cwd, env={**os.environ, **(env or {})},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": "{ __typename }"}, timeout=2)
-                break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError(f"{command} did not start")
-        yield f"http://127.0.0.1:{port}/graphql"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def wrk(url: str, script: Path, seconds: int) -> float:
@@ -105,7 +82,7 @@ def main() -> int:
         scratch = Path(scratch)
         for name in ("inmemory_strawberry", "inmemory_graphql_core"):
             port = free_port()
-            with running([*uvicorn, f"{name}:app", "--port", str(port)], port, cwd=args.baselines) as url:
+            with running([*uvicorn, f"{name}:app", "--port", str(port)], port, cwd=args.baselines) as (url, _):
                 results[name] = wrk(url, args.baselines / "home_query.lua", args.seconds)
         with database(args.database) as database_url:
             env = {"DATABASE_URL": database_url, "JIFEN_SECRET": SECRET, "JIFEN_SWEEP_SECONDS": "0",
@@ -118,7 +95,7 @@ def main() -> int:
             check_in.write_text(lua('{"query": "%s", "variables": {"key": "bench"}}' % CHECK_IN,
                                     [issue_token(SECRET, f"checker-{i}") for i in range(3000)]))
             port = free_port()
-            with running([JIFEN, "serve", "--port", str(port), "--no-access-log"], port, env=env) as url:
+            with running([JIFEN, "serve", "--port", str(port), "--no-access-log"], port, env=env) as (url, _):
                 results["jifen_home"] = wrk(url, home, args.seconds)
                 results["jifen_check_in"] = wrk(url, check_in, args.seconds)
     print(f"database={args.database} wrk -t1 -c16 -d{args.seconds}s, server on CPU 0, wrk on CPU 1")

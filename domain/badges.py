@@ -69,9 +69,6 @@ async def award(uow: "UnitOfWork", member: "Member", code: BadgeCode, now: datet
     if not await uow.badges.add(Badge(member.id, code, now)):
         return False
     name = CATALOGUE[code].name
-    account = member.account
-    snapshot = PointsSnapshot(account.available, account.pending, account.held, account.lifetime_earned,
-                              account.debt)
-    uow.badge_awards.append(BadgeAwarded(member.id, code.value, name, snapshot))
+    uow.badge_awards.append(BadgeAwarded(member.id, code.value, name, PointsSnapshot.of(member.account)))
     uow.activity.append(Activity.of(ActivityKind.BADGE, member.nickname, f"获得徽章「{name}」", now))
     return True

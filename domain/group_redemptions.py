@@ -29,7 +29,7 @@ from domain.realtime import Activity, ActivityKind
 if TYPE_CHECKING:
     from domain.clock import Clock
     from domain.points import OperationContext, PointsOperations, PointsOutcome
-    from domain.ports import Transactions, UnitOfWork
+    from domain.ports import Transactions
 
 HOLD_REF_PREFIX = "group:"
 MAX_ATTEMPTS = 8

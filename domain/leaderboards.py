@@ -154,23 +154,31 @@ class LeaderboardService:
         self.cache = cache
 
     async def current_start(self, period: LeaderboardPeriod) -> date:
-        brand = await self.transactions.read(brand_settings)
-        return period_start(period, brand.local_date(self.clock.now()))
+        return await self.transactions.read(lambda uow: self._start(uow, period))
+
+    async def _start(self, uow: "UnitOfWork", period: LeaderboardPeriod) -> date:
+        return period_start(period, (await brand_settings(uow)).local_date(self.clock.now()))
 
     async def top(self, period: LeaderboardPeriod, limit: int, starts_on: date | None = None) -> list[Standing]:
-        starts_on = starts_on or await self.current_start(period)
         if self.cache is not None:
+            starts_on = starts_on or await self.current_start(period)
             scores = await self.cache.top(period, starts_on, limit)
-        else:
-            scores = await self.transactions.read(lambda uow: uow.leaderboards.top(period, starts_on, limit))
+        else:  # the period's start and its scores in one read
+            async def work(uow: "UnitOfWork") -> list[tuple[int, int]]:
+                return await uow.leaderboards.top(period, starts_on or await self._start(uow, period), limit)
+
+            scores = await self.transactions.read(work)
         return [Standing(member_id, points, rank) for rank, (member_id, points) in enumerate(scores, start=1)]
 
     async def standing(self, member_id: int, period: LeaderboardPeriod) -> Standing | None:
         """The member's place even far outside the top; None before they earn anything in the period."""
-        starts_on = await self.current_start(period)
         if self.cache is not None:
-            return await self.cache.standing(period, starts_on, member_id)
-        return await self.transactions.read(lambda uow: uow.leaderboards.standing(period, starts_on, member_id))
+            return await self.cache.standing(period, await self.current_start(period), member_id)
+
+        async def work(uow: "UnitOfWork") -> Standing | None:
+            return await uow.leaderboards.standing(period, await self._start(uow, period), member_id)
+
+        return await self.transactions.read(work)
 
     async def rebuild_cache(self, period: LeaderboardPeriod, starts_on: date | None = None) -> None:
         """Copy the scores table into the sorted set (after a Redis flush, or a missed update)."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
-from domain.ledger import LedgerEntry, LedgerReason
+from domain.ledger import LedgerEntry, LedgerReason, PointsAccount
 
 REASON_LABELS = {
     LedgerReason.CHECK_IN: "每日签到", LedgerReason.TASK: "任务奖励", LedgerReason.ORDER: "订单积分",
@@ -37,6 +37,10 @@ class PointsSnapshot:
     held: int
     lifetime_earned: int
     debt: int
+
+    @classmethod
+    def of(cls, account: PointsAccount) -> "PointsSnapshot":
+        return cls(account.available, account.pending, account.held, account.lifetime_earned, account.debt)
 
 
 @dataclass(frozen=True)

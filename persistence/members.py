@@ -88,8 +88,7 @@ class SqlMemberRepository:
         account = member.account
         held, pending = self._loaded.get(member.id, (account.held, account.pending))
         self._loaded[member.id] = (account.held, account.pending)
-        snapshot = PointsSnapshot(account.available, account.pending, account.held, account.lifetime_earned,
-                                  account.debt)
+        snapshot = PointsSnapshot.of(account)
         held_delta, pending_delta = account.held - held, account.pending - pending
         if saved:
             self.changes.extend(PointsChanged(member.id, entry, snapshot, held_delta, pending_delta)

@@ -1,5 +1,4 @@
 """Query cost: reported in extensions, too costly documents refused, and a per-caller budget that throttles."""
-from dataclasses import replace
 
 import httpx
 import pytest
