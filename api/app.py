@@ -25,11 +25,13 @@ from api.context import Context, build_loaders
 from api.cost import CostBudget, costing
 from api.observability import Metrics, observing
 from api.persisted_queries import PersistedQueries, ResolvingPersistedQueries
+from api.request_body import read_body, replaying
 from api.schema import build_schema
 from api.scheduler import Scheduler
 from api.services import Services
 from domain.clock import Clock
 from domain.members import Member
+from domain.partners import PartnerAuthError
 
 log = logging.getLogger("jifen.api")
 
@@ -38,6 +40,7 @@ MAX_BODY_BYTES = 100 * 1024  # documents are small (and persisted ones smaller);
 MAX_QUERY_STRING_BYTES = 16 * 1024
 INIT_TIMEOUT_SECONDS = 10
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
+PARTNER_KEY = "x-partner-key"
 
 
 class JifenGraphQL(GraphQL):
@@ -203,14 +206,15 @@ async def body_too_large(_request: Request, _error: BodyTooLarge) -> Response:
 
 
 class Authenticating:
-    """Check the bearer token and load (or create) the member before GraphQL runs.
+    """Authenticate the caller before GraphQL runs: a member's or staff's bearer token, or a
+    partner's signed request (checked over the raw body, before anything rewrites it).
 
-    A bad token never reaches a resolver; a failure while loading the member is
+    A bad token or signature never reaches a resolver; a failure while loading the member is
     answered like any internal error: masked, with a request id, and logged.
     """
 
-    def __init__(self, graphql: JifenGraphQL, services: Services, secret: str) -> None:
-        self.graphql = graphql
+    def __init__(self, app, services: Services, secret: str) -> None:
+        self.app = app
         self.services = services
         self.secret = secret
 
@@ -218,9 +222,15 @@ class Authenticating:
         if scope["type"] == "http":
             state = scope.setdefault("state", {})
             state["request_id"] = request_id = uuid.uuid4().hex
+            headers = Headers(scope=scope)
             try:
-                caller = caller_from_header(self.secret, Headers(scope=scope).get("authorization"))
-            except InvalidToken as error:
+                if PARTNER_KEY in headers:
+                    body = await read_body(receive)
+                    receive = replaying(body, receive)
+                    caller = await self._partner(scope, headers, body)
+                else:
+                    caller = caller_from_header(self.secret, headers.get("authorization"))
+            except (InvalidToken, PartnerAuthError) as error:
                 await graphql_error(401, str(error), "UNAUTHENTICATED")(scope, receive, send)
                 return
             try:
@@ -230,8 +240,17 @@ class Authenticating:
                 await graphql_error(500, "Internal server error", "INTERNAL_SERVER_ERROR",
                                     request_id)(scope, receive, send)
                 return
-        await self.graphql(scope, receive, send)
+        await self.app(scope, receive, send)
 
+    async def _partner(self, scope, headers: Headers, body: bytes) -> Caller:
+        if "authorization" in headers:
+            raise PartnerAuthError("send a bearer token or a partner signature, not both")
+        if scope["method"] != "POST":
+            raise PartnerAuthError("partner requests are signed POSTs (the body is what is signed)")
+        code = await self.services.partners.authenticate(
+            headers[PARTNER_KEY], headers.get("x-timestamp", ""), headers.get("x-nonce", ""),
+            headers.get("x-signature", ""), body)
+        return Caller("partner", code)
 
 
 def create_app(settings: Settings, clock: Clock | None = None, services: Services | None = None) -> Starlette:
@@ -241,9 +260,9 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
     metrics = Metrics()
     services.transactions.listeners.append(metrics.count_committed)
     persisted = PersistedQueries(settings.redis_url, settings.redis_prefix, settings.persisted_queries)
-    graphql = LimitingSize(ResolvingPersistedQueries(
-        Authenticating(JifenGraphQL(services, settings, metrics), services, settings.secret), persisted,
-        graphql_error))
+    graphql = LimitingSize(Authenticating(
+        ResolvingPersistedQueries(JifenGraphQL(services, settings, metrics), persisted, graphql_error),
+        services, settings.secret))
 
     async def prometheus(_: Request) -> Response:
         """Prometheus text format; serve it on an internal port or network only (it names operations)."""

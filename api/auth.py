@@ -21,7 +21,7 @@ class InvalidToken(Exception):
 class Caller:
     """Who sent the request. ``member_id`` is the internal id, filled once the member is ensured."""
 
-    kind: str  # "anonymous", "member" or "staff"
+    kind: str  # "anonymous", "member", "staff" or "partner" (then ``name`` is the partner's code)
     name: str = ""
     nickname: str | None = None
     member_id: int | None = None
@@ -37,6 +37,10 @@ class Caller:
     @property
     def is_member(self) -> bool:
         return self.kind == "member"
+
+    @property
+    def is_partner(self) -> bool:
+        return self.kind == "partner"
 
 
 ANONYMOUS = Caller("anonymous")

@@ -50,24 +50,29 @@ def _check_workers(settings: Settings, workers: int) -> None:
                     workers)
 
 
-async def _seed_demo(settings: Settings) -> bool:
+async def _seed_demo(settings: Settings) -> tuple[bool, tuple[str, str] | None]:
     from api import demo
     from api.services import Services
 
     services = Services.build(settings.database_url)
     try:
-        return await demo.seed(services)
+        return await demo.seed(services), await demo.partner_key(services)
     finally:
         await services.close()
 
 
-def _print_demo(settings: Settings, seeded: bool) -> None:
-    from api.demo import MEMBERS, STAFF
+def _print_demo(settings: Settings, seeded: tuple[bool, tuple[str, str] | None]) -> None:
+    from api.demo import MEMBERS, PARTNER, STAFF
 
-    member_id, nickname = MEMBERS[0][0], MEMBERS[0][1]
+    (seeded, key), member_id, nickname = seeded, MEMBERS[0][0], MEMBERS[0][1]
     print("demo data " + ("seeded" if seeded else "already present"), flush=True)
     print(f"member token ({member_id}): {issue_token(settings.secret, member_id, nickname=nickname)}")
-    print(f"staff token ({STAFF.name}): {issue_token(settings.secret, STAFF.name, role='staff')}", flush=True)
+    print(f"staff token ({STAFF.name}): {issue_token(settings.secret, STAFF.name, role='staff')}")
+    if key:
+        print(f"partner {PARTNER[0]} ({PARTNER[1]}), for signed requests:")
+        print(f"key_id: {key[0]}")
+        print(f"secret: {key[1]}")
+    sys.stdout.flush()
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings | None = None) -> None:
@@ -94,17 +99,59 @@ def cmd_token(args: argparse.Namespace) -> None:
 
 def cmd_expire(_: argparse.Namespace) -> None:
     async def sweep(services):
-        return await services.expiry.run(), await services.notifications.remind_expiring()
+        return (await services.expiry.run(), await services.notifications.remind_expiring(),
+                await services.partners.expire_stale())
 
-    report, reminded = asyncio.run(_with_services(sweep))
+    report, reminded, exchanges = asyncio.run(_with_services(sweep))
     print(f"expired {report.points_expired} points; released {report.orders_released} orders past their return "
           f"window and {report.holds_released} timed-out holds ({report.members_settled} members); "
-          f"purged {report.idempotency_keys_purged} old keys; recorded {reminded} expiry reminders")
+          f"purged {report.idempotency_keys_purged} old keys; recorded {reminded} expiry reminders; "
+          f"expired {exchanges} unconfirmed partner exchanges")
 
 
 def cmd_award_prizes(_: argparse.Namespace) -> None:
     paid = asyncio.run(_with_services(lambda s: s.leaderboards.award_closed_periods()))
     print(f"paid {paid} leaderboard prizes")
+
+
+def cmd_partner_create(args: argparse.Namespace) -> None:
+    from domain.errors import DomainError
+    from domain.partners import ExchangeRate
+
+    terms = {name: getattr(args, name) for name in ("fen_per_100_points", "daily_points_per_member", "daily_points",
+                                                      "confirm_minutes") if getattr(args, name) is not None}
+    try:
+        _, key = asyncio.run(_with_services(lambda s: s.partners.create(
+            args.code, args.name, ExchangeRate.parse(args.rate), **terms)))
+    except DomainError as error:
+        sys.exit(f"jifen: {error.message}")
+    _print_key(key)
+
+
+def cmd_partner_key(args: argparse.Namespace) -> None:
+    from domain.errors import DomainError
+
+    try:
+        _print_key(asyncio.run(_with_services(lambda s: s.partners.issue_key(args.code))))
+    except DomainError as error:
+        sys.exit(f"jifen: {error.message}")
+
+
+def cmd_partner_revoke(args: argparse.Namespace) -> None:
+    if not asyncio.run(_with_services(lambda s: s.partners.revoke_key(args.key_id))):
+        sys.exit(f"jifen: no live key {args.key_id}")
+    print(f"revoked {args.key_id}")
+
+
+def _print_key(key) -> None:
+    print(f"key_id: {key.key_id}")
+    print(f"secret: {key.secret}")
+
+
+def cmd_segments(_: argparse.Namespace) -> None:
+    report = asyncio.run(_with_services(lambda s: s.segments.refresh()))
+    counts = ", ".join(f"{segment.value} {count}" for segment, count in report.counts.items())
+    print(f"segmented {report.members} members: {counts}")
 
 
 def cmd_check(_: argparse.Namespace) -> None:
@@ -177,7 +224,28 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="lifetime in seconds")
         sub.set_defaults(func=cmd_token)
 
+    partner = commands.add_parser("partner", help="partner brands and their signing keys")
+    partner_commands = partner.add_subparsers(dest="action", required=True)
+    create = partner_commands.add_parser("create", help="add a partner; prints its key id and secret")
+    create.add_argument("code", help="2-32 lowercase letters, digits, _ or -")
+    create.add_argument("--name", required=True)
+    create.add_argument("--rate", required=True, help="ours:theirs, e.g. 10:1 (10 points = 1 partner point), "
+                                                      "or partner points per point, e.g. 0.1")
+    create.add_argument("--fen-per-100-points", type=int, help="settlement value of 100 points (default 100)")
+    create.add_argument("--daily-points-per-member", type=int, help="default 10000")
+    create.add_argument("--daily-points", type=int, help="all members together (default 1000000)")
+    create.add_argument("--confirm-minutes", type=int, help="how long an exchange waits for the partner (default 30)")
+    create.set_defaults(func=cmd_partner_create)
+    key = partner_commands.add_parser("key", help="issue another key (rotation); prints its key id and secret")
+    key.add_argument("code")
+    key.set_defaults(func=cmd_partner_key)
+    revoke = partner_commands.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(func=cmd_partner_revoke)
+
     commands.add_parser("expire", help="run the expiry sweep once").set_defaults(func=cmd_expire)
+    commands.add_parser("segments", help="recompute every member's segments now (the server does it daily)"
+                        ).set_defaults(func=cmd_segments)
     commands.add_parser("check", help="recompute every balance from the ledger").set_defaults(func=cmd_check)
     commands.add_parser("award-prizes", help="pay the prizes of closed leaderboard periods (once each)"
                         ).set_defaults(func=cmd_award_prizes)

@@ -13,6 +13,7 @@ from domain.badges import Badge
 from domain.checkin import CheckInStatus
 from domain.mall import MallItem
 from domain.members import Member
+from domain.segments import Segment
 from domain.tiers import TierChange, TierTable, tier_table
 
 
@@ -24,6 +25,7 @@ class Loaders:
     tiers: DataLoader[str, TierTable]
     mall_items: DataLoader[int, MallItem | None]
     badges: DataLoader[int, list[Badge]]
+    segments: DataLoader[int, set[Segment]]
 
 
 def build_loaders(services: Services) -> Loaders:
@@ -54,8 +56,12 @@ def build_loaders(services: Services) -> Loaders:
         found = await tx.read(lambda uow: uow.badges.of_members(ids))
         return [found[i] for i in ids]
 
+    async def segments(ids: list[int]) -> list[set[Segment]]:
+        found = await services.segments.of_members(ids)
+        return [found[i] for i in ids]
+
     return Loaders(DataLoader(members), DataLoader(check_in), DataLoader(tier_changes), DataLoader(tiers),
-                   DataLoader(mall_items), DataLoader(badges))
+                   DataLoader(mall_items), DataLoader(badges), DataLoader(segments))
 
 
 @dataclass

@@ -20,6 +20,7 @@ from domain.ledger import LedgerReason
 from domain.lottery import Lottery, Prize, PrizeKind
 from domain.mall import ItemKind, MallItem
 from domain.orders import OrderChannel, OrderRule, OrderService
+from domain.partners import ExchangeRate
 from domain.points import PointsOperations
 from domain.submissions import SubmissionKind, SubmissionRule
 from domain.tasks import Task, TaskKind, TaskPeriod
@@ -57,7 +58,14 @@ EVENT_RULES = [
     EventRule("live_view", "观看直播", 5, daily_cap=5),
     EventRule("store_visit", "到店打卡", 20, daily_cap=20),
 ]
+PARTNER = ("skyway", "云途航空里程", ExchangeRate(10, 1))  # 10 of the brand's points = 1 mile
 MEMBERS = [("demo-alice", "小鹿", 8, 500), ("demo-bob", "阿杰", 3, 2000), ("demo-carol", "Carol", 45, 100)]
+
+
+async def partner_key(services: Services) -> tuple[str, str] | None:
+    """The demo partner's first live key (key id, secret), to print for trying signed requests."""
+    live = [k for k in await services.partners.keys_of(PARTNER[0]) if k.revoked_at is None]
+    return (live[0].key_id, live[0].secret) if live else None
 
 
 async def seed(services: Services) -> bool:
@@ -90,6 +98,8 @@ async def seed(services: Services) -> bool:
     await services.lotteries.create(STAFF, demo_lottery(cup.id))
     await _orders(services)
     await _community(services)
+    code, name, rate = PARTNER
+    await services.partners.create(code, name, rate, STAFF, daily_points_per_member=5000)
     now = services.clock.now()
     await tx.write(lambda uow: uow.settings.put(DEMO_KEY, {"seededAt": now.isoformat()}, STAFF.label, now))
     return True

@@ -23,6 +23,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.datastructures import Headers
 
+from api.request_body import read_body, replaying
+
 log = logging.getLogger("jifen.persisted")
 
 HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -150,8 +152,8 @@ class ResolvingPersistedQueries:
     async def _resolve_post(self, scope, receive):
         if not Headers(scope=scope).get("content-type", "").startswith("application/json"):
             return scope, receive
-        body = await _read(receive)
-        replay = _replaying(body, receive)
+        body = await read_body(receive)
+        replay = replaying(body, receive)
         if b"persistedQuery" not in body and not self.store.allow_only:
             return scope, replay
         try:
@@ -169,27 +171,5 @@ class ResolvingPersistedQueries:
         body = json.dumps(data).encode()
         headers = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
-        return {**scope, "headers": headers}, _replaying(body, receive)
+        return {**scope, "headers": headers}, replaying(body, receive)
 
-
-async def _read(receive) -> bytes:
-    chunks, more = [], True
-    while more:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        more = message.get("more_body", False)
-    return b"".join(chunks)
-
-
-def _replaying(body: bytes, original):
-    """The body again, once; after it, the connection's own messages (a disconnect, when it comes)."""
-    sent = False
-
-    async def receive():
-        nonlocal sent
-        if sent:
-            return await original()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive

@@ -31,7 +31,9 @@ class Scheduler:
             await asyncio.sleep(self.interval)
             try:
                 report = await self.services.expiry.run()
-                reminded = await self.services.notifications.remind_expiring()
+                await self.services.partners.expire_stale()
+                await self.services.segments.refresh_if_due()
+                reminded = await self.services.notifications.remind_if_due()
                 await self.services.lotteries.rotate_due_seeds()
                 await self.services.leaderboards.award_closed_periods()
             except Exception:  # the loop must outlive one bad sweep; the next one retries

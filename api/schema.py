@@ -9,7 +9,9 @@ from strawberry.extensions import (AddValidationRules, DisableIntrospection, Mas
                                    MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache)
 from strawberry.tools import merge_types
 
+from api.graphql.analytics import AnalyticsQueries
 from api.graphql.assists import AssistMutations, AssistQueries
+from api.graphql.audit import AuditQueries
 from api.graphql.birthdays import BirthdayMutations, BirthdayQueries
 from api.graphql.brand import BrandMutations, BrandQueries
 from api.graphql.campaigns import CampaignMutations, CampaignQueries
@@ -25,10 +27,12 @@ from api.graphql.lottery import DrawType, LotteryMutations, LotteryQueries, Lott
 from api.graphql.mall import FlashSaleQueries, MallItemType, MallMutations, MallQueries, RedemptionType
 from api.graphql.members import MemberMutations, MemberQueries, MemberType
 from api.graphql.node import NodeQueries
-from api.graphql.notifications import NotificationMutations, NotificationType
+from api.graphql.notifications import NotificationMutations, NotificationQueries, NotificationType
 from api.graphql.orders import OrderMutations, OrderQueries, PurchaseOrderType
+from api.graphql.partners import ExchangeType, PartnerMutations, PartnerQueries
 from api.graphql.points import PointsMutations
 from api.graphql.realtime import ActivitySubscriptions, RealtimeSubscriptions
+from api.graphql.segments import SegmentMutations, SegmentQueries
 from api.graphql.tasks import TaskMutations, TaskQueries
 from domain.errors import DomainError
 
@@ -37,12 +41,13 @@ log = logging.getLogger("jifen.api")
 Query = merge_types("Query", (
     MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries, EventQueries, AssistQueries,
     BirthdayQueries, MallQueries, FlashSaleQueries, CheckoutQueries, DeductionQueries, LotteryQueries, GroupRedemptionQueries,
-    LeaderboardQueries, CampaignQueries, BrandQueries, NodeQueries))
+    LeaderboardQueries, CampaignQueries, BrandQueries, PartnerQueries, AuditQueries, SegmentQueries, NotificationQueries, AnalyticsQueries,
+    NodeQueries))
 Mutation = merge_types("Mutation", (
     CheckInMutations, TaskMutations, OrderMutations, MallMutations, CheckoutMutations, DeductionMutations,
     LotteryMutations, GroupRedemptionMutations, CommunityMutations, EventMutations, AssistMutations,
     BirthdayMutations, NotificationMutations, PointsMutations, CampaignMutations, MemberMutations, BrandMutations,
-    LeaderboardMutations))
+    LeaderboardMutations, PartnerMutations, SegmentMutations))
 Subscription = merge_types("Subscription", (RealtimeSubscriptions, ActivitySubscriptions))
 
 MAX_DEPTH = 12
@@ -95,7 +100,7 @@ def build_schema(*, introspection: bool = True, observers: tuple = ()) -> strawb
         extensions.append(DisableIntrospection)
     extensions += observers
     types = [MemberType, LedgerEntry, PurchaseOrderType, SubmissionType, NotificationType, MallItemType,
-             RedemptionType, OrderType, LotteryType, DrawType, GroupType]
+             RedemptionType, OrderType, LotteryType, DrawType, GroupType, ExchangeType]
     return JifenSchema(query=Query, mutation=Mutation, subscription=Subscription, types=types, extensions=extensions)
 
 

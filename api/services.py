@@ -4,7 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from api.realtime import Announcer, LocalBroker, build_broker
+from domain.analytics import AnalyticsService
 from domain.assists import AssistService
+from domain.audit import AuditService
 from domain.birthdays import BirthdayService
 from domain.brand import BrandService
 from domain.campaigns import CampaignService
@@ -23,9 +25,11 @@ from domain.mall import MallService
 from domain.members import MemberService, PointsQueries
 from domain.notifications import NotificationService
 from domain.orders import OrderService
+from domain.partners import PartnerService
 from domain.points import PointsOperations, PointsService
 from domain.randomness import RandomSource, SystemRandomSource
 from domain.reconciliation import Reconciliation
+from domain.segments import SegmentService
 from domain.submissions import SubmissionService
 from domain.tasks import TaskService
 from domain.tiers import TierService
@@ -64,6 +68,10 @@ class Services:
     groups: GroupRedemptionService
     broker: LocalBroker
     leaderboards: LeaderboardService
+    partners: PartnerService
+    audit: AuditService
+    segments: SegmentService
+    analytics: AnalyticsService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None, randomness: RandomSource | None = None,
@@ -86,7 +94,8 @@ class Services:
                    MallService(operations, tx, clock), CheckoutService(operations, tx, clock),
                    DeductionService(operations, tx, clock), FlashSaleService(operations, tx, clock),
                    LotteryService(operations, tx, clock, randomness), GroupRedemptionService(operations, tx, clock),
-                   broker, LeaderboardService(operations, tx, clock, cache))
+                   broker, LeaderboardService(operations, tx, clock, cache), PartnerService(operations, tx, clock),
+                   AuditService(tx), SegmentService(tx, clock), AnalyticsService(tx, clock))
 
     async def close(self) -> None:
         await self.broker.close()

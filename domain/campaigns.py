@@ -4,7 +4,11 @@
 Overlap rule: multipliers do not stack with each other, nor threshold bonuses with each other.
 When several multipliers are active for the same earning, the highest applies (on a tie, the
 one that ends first, then the lowest code); when several threshold bonuses are met, the largest
-applies. One multiplier and one threshold bonus do combine: the bonus is added to the
+applies.
+
+A campaign may target tiers and segments (千人千面): a member qualifies when their tier is among the
+campaign's tiers (if it names any) and they are in at least one of its segments (if it names any),
+as the last segment refresh stored them. One multiplier and one threshold bonus do combine: the bonus is added to the
 multiplied points. Extra points go in a separate ``CAMPAIGN_BONUS`` entry that names the
 campaign(s).
 """
@@ -18,11 +22,13 @@ from typing import TYPE_CHECKING
 from domain.configuration import Actor, check_presence
 from domain.errors import InvalidInput
 from domain.ledger import LedgerReason
+from domain.segments import Segment, member_segments
 from domain.text import checked_text
 from domain.tiers import TIER_LEVELS
 
 if TYPE_CHECKING:
     from domain.clock import Clock
+    from domain.members import Member
     from domain.ports import Transactions, UnitOfWork
 
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -42,6 +48,7 @@ class Campaign:
     enabled: bool = True
     min_order_fen: int = 0  # threshold bonus: an order of at least this much ...
     bonus_points: int = 0  # ... earns this many extra points
+    segments: tuple[Segment, ...] = ()  # empty: every member
 
     @property
     def is_threshold_bonus(self) -> bool:
@@ -73,9 +80,25 @@ class Campaign:
         if self.reasons != (LedgerReason.ORDER,):
             raise InvalidInput("a threshold bonus applies to orders only", ("reasons",))
 
-    def applies(self, at: datetime, reason: LedgerReason, tier_level: int) -> bool:
+    def applies(self, at: datetime, reason: LedgerReason, audience: "Audience") -> bool:
         return (self.enabled and self.starts_at <= at < self.ends_at and reason in self.reasons
-                and (not self.tier_levels or tier_level in self.tier_levels))
+                and (not self.tier_levels or audience.tier_level in self.tier_levels)
+                and (not self.segments or not audience.segments.isdisjoint(self.segments)))
+
+
+@dataclass(frozen=True)
+class Audience:
+    """What a campaign's targeting looks at in a member."""
+
+    tier_level: int
+    segments: frozenset[Segment] = frozenset()
+
+
+async def audience_of(uow: "UnitOfWork", member: "Member", campaigns: list[Campaign]) -> Audience:
+    """The member's segments are read only when a running campaign targets segments."""
+    if not any(c.segments for c in campaigns):
+        return Audience(member.tier_level)
+    return Audience(member.tier_level, await member_segments(uow, member.id))
 
 
 @dataclass(frozen=True)
@@ -85,17 +108,18 @@ class Boost:
     bonus_points: int
 
 
-def best_campaign(campaigns: list[Campaign], at: datetime, reason: LedgerReason, tier_level: int) -> Campaign | None:
-    eligible = [c for c in campaigns if not c.is_threshold_bonus and c.applies(at, reason, tier_level)]
+def best_campaign(campaigns: list[Campaign], at: datetime, reason: LedgerReason,
+                  audience: Audience) -> Campaign | None:
+    eligible = [c for c in campaigns if not c.is_threshold_bonus and c.applies(at, reason, audience)]
     if not eligible:
         return None
     return min(eligible, key=lambda c: (-c.multiplier_permille, c.ends_at, c.code))
 
 
-def best_threshold_bonus(campaigns: list[Campaign], at: datetime, tier_level: int,
+def best_threshold_bonus(campaigns: list[Campaign], at: datetime, audience: Audience,
                          amount_fen: int) -> Campaign | None:
     met = [c for c in campaigns if c.is_threshold_bonus and amount_fen >= c.min_order_fen
-           and c.applies(at, LedgerReason.ORDER, tier_level)]
+           and c.applies(at, LedgerReason.ORDER, audience)]
     return min(met, key=lambda c: (-c.bonus_points, c.ends_at, c.code)) if met else None
 
 
@@ -108,8 +132,9 @@ def boost(base_points: int, campaign: Campaign | None) -> Boost | None:
 
 
 async def boost_for(uow: "UnitOfWork", base_points: int, at: datetime, reason: LedgerReason,
-                    tier_level: int) -> Boost | None:
-    return boost(base_points, best_campaign(await uow.campaigns.active(at), at, reason, tier_level))
+                    member: "Member") -> Boost | None:
+    running = await uow.campaigns.active(at)
+    return boost(base_points, best_campaign(running, at, reason, await audience_of(uow, member, running)))
 
 
 class CampaignService:
@@ -136,4 +161,4 @@ def campaign_record(c: Campaign) -> dict:
     return {"name": c.name, "multiplierPermille": c.multiplier_permille, "startsAt": c.starts_at.isoformat(),
             "endsAt": c.ends_at.isoformat(), "reasons": [r.value for r in c.reasons],
             "tierLevels": list(c.tier_levels), "enabled": c.enabled, "minOrderFen": c.min_order_fen,
-            "bonusPoints": c.bonus_points}
+            "bonusPoints": c.bonus_points, "segments": [s.value for s in c.segments]}

@@ -103,7 +103,7 @@ class CheckInService:
             expires_at = ctx.brand.expiry_for(ctx.now)
             account.credit(rule_.base_points, LedgerReason.CHECK_IN, ctx.now, expires_at, member.label,
                            f"第 {streak} 天", f"checkin:{today.isoformat()}")
-            boost = await boost_for(ctx.uow, rule_.base_points, ctx.now, LedgerReason.CHECK_IN, ctx.member.tier_level)
+            boost = await boost_for(ctx.uow, rule_.base_points, ctx.now, LedgerReason.CHECK_IN, ctx.member)
             if boost:
                 account.credit(boost.bonus_points, LedgerReason.CAMPAIGN_BONUS, ctx.now, expires_at, member.label,
                                f"活动 {boost.campaign.name} · 签到", f"checkin:{today.isoformat()}")

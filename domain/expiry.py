@@ -21,6 +21,7 @@ from domain.configuration import SYSTEM
 from domain.idempotency import RETENTION
 from domain.leaderboards import record_scores
 from domain.orders import release_due_orders
+from domain.partners import expire_exchange_for
 from domain.tiers import tier_table
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ async def settle_due(uow: "UnitOfWork", member: "Member", now: datetime, brand: 
         for hold in await uow.ledger.active_holds_due(member.id, now):
             account.release_hold(hold, now, expired=True)
             await expire_checkout_for(uow, member, hold, now)
+            await expire_exchange_for(uow, hold, now)
             report.holds_released += 1
     report.points_expired = -sum(e.delta for e in account.expire_due(now, SYSTEM.label + ":expiry"))
     return report

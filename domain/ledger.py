@@ -207,10 +207,11 @@ class PointsAccount:
         self.new_holds.append(hold)
         return hold
 
-    def settle_hold(self, hold: Hold, at: datetime, actor: str, memo: str | None = None) -> LedgerEntry:
+    def settle_hold(self, hold: Hold, at: datetime, actor: str, memo: str | None = None,
+                    ref: str | None = None) -> LedgerEntry:
         self._resolve(hold, HoldStatus.SETTLED, at)
         self._consume_lots(hold.amount)
-        return self._append(-hold.amount, hold.reason, at, actor, None, memo, f"hold:{hold.id}")
+        return self._append(-hold.amount, hold.reason, at, actor, None, memo, ref or f"hold:{hold.id}")
 
     def release_hold(self, hold: Hold, at: datetime, *, expired: bool = False) -> None:
         self._resolve(hold, HoldStatus.EXPIRED if expired else HoldStatus.RELEASED, at)

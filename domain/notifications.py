@@ -1,7 +1,9 @@
 """Notifications kept per member (the notifications issue later also delivers them by webhook).
 
-The expiry reminder: a job records, once per member and expiring lot, a reminder for points that
-expire within the brand's reminder window (default 30 days).
+The expiry reminder: a daily job records, once per member and expiring lot, a reminder for points
+that expire within the brand's reminder window (default 30 days). Each run looks at the whole window
+(a lot earned since the last run may expire sooner than lots already reminded of, when points live
+shorter than the window is long); a lot already reminded of is not reminded again.
 """
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
     from domain.clock import Clock
+    from domain.configuration import Actor
     from domain.ports import Transactions, UnitOfWork
 
 REMINDERS_KEY = "reminders"
-REMINDER_CURSOR_KEY = "reminders.expiry_cursor"
+REMINDED_ON_KEY = "reminders.expiry_last_day"
 EXPIRY_REMINDER = "POINTS_EXPIRING"
 MAX_MARK = 100
 
@@ -69,20 +72,38 @@ class NotificationService:
         self.clock = clock
 
     async def remind_expiring(self) -> int:
-        """Record a reminder for each lot entering the window; safe to run often and from many processes."""
+        """Record a reminder for each open lot in the window that has none; safe to run from many processes."""
         async def work(uow: "UnitOfWork") -> int:
             now = self.clock.now()
             until = now + timedelta(days=(await reminder_rule(uow)).expiry_days)
-            # Only lots that entered the window since the last run: each run reads a day's worth, not a month's.
-            cursor = await uow.settings.get(REMINDER_CURSOR_KEY)
-            after = max(now, datetime.fromisoformat(cursor)) if cursor else now
-            if until <= after:
-                return 0
             zone = (await brand_settings(uow)).zone
             drafts = [expiry_reminder(member_id, expires_at, points, zone)
-                      for member_id, expires_at, points in await uow.notifications.expiring_lots(after, until)]
-            await uow.settings.put(REMINDER_CURSOR_KEY, until.isoformat(), "system:reminders", now)
+                      for member_id, expires_at, points in await uow.notifications.expiring_lots(now, until)]
             return await uow.notifications.add_once(drafts, now)
+
+        return await self.transactions.write(work)
+
+    async def remind_if_due(self) -> int:
+        """The scheduler's daily run: the first sweep of each of the brand's days sends the reminders."""
+        async def today(uow: "UnitOfWork") -> tuple[str, bool]:
+            day = (await brand_settings(uow)).local_date(self.clock.now()).isoformat()
+            return day, await uow.settings.get(REMINDED_ON_KEY) == day
+
+        day, done = await self.transactions.read(today)
+        if done:
+            return 0
+        reminded = await self.remind_expiring()
+        await self.transactions.write(lambda uow: uow.settings.put(REMINDED_ON_KEY, day, "system:reminders",
+                                                                   self.clock.now()))
+        return reminded
+
+    async def rule(self) -> ReminderRule:
+        return await self.transactions.read(reminder_rule)
+
+    async def update_rule(self, staff: "Actor", rule: ReminderRule) -> ReminderRule:
+        async def work(uow: "UnitOfWork") -> ReminderRule:
+            await configuration.store(uow, REMINDERS_KEY, {"expiryDays": rule.expiry_days}, staff, self.clock.now())
+            return rule
 
         return await self.transactions.write(work)
 

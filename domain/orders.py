@@ -18,7 +18,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from domain import configuration
-from domain.campaigns import best_campaign, best_threshold_bonus
+from domain.campaigns import audience_of, best_campaign, best_threshold_bonus
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import LedgerReason
@@ -172,8 +172,9 @@ class OrderService:
             rule_ = await order_rule(ctx.uow)
             tier = (await tier_table(ctx.uow)).get(ctx.member.tier_level)
             running = await ctx.uow.campaigns.active(ctx.now)
-            campaign = best_campaign(running, ctx.now, LedgerReason.ORDER, ctx.member.tier_level)
-            threshold = best_threshold_bonus(running, ctx.now, ctx.member.tier_level, amount_fen)
+            audience = await audience_of(ctx.uow, ctx.member, running)
+            campaign = best_campaign(running, ctx.now, LedgerReason.ORDER, audience)
+            threshold = best_threshold_bonus(running, ctx.now, audience, amount_fen)
             base, bonus = order_points(amount_fen, rule_, tier.earn_multiplier_permille,
                                        campaign.multiplier_permille if campaign else 1000)
             codes = [c.code for c in (campaign if bonus else None, threshold) if c is not None]

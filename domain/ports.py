@@ -6,7 +6,9 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
+    from domain.analytics import ItemHeat, Participation
     from domain.assists import AssistCampaign
+    from domain.audit import AuditFilter, AuditRecord
     from domain.campaigns import Campaign
     from domain.checkin import CheckIn
     from domain.checkout import CheckoutOrder
@@ -22,9 +24,12 @@ if TYPE_CHECKING:
     from domain.members import Member
     from domain.notifications import Notification, NotificationDraft
     from domain.orders import PurchaseOrder
+    from domain.partners import (ExchangeDirection, ExchangeStatus, ExchangeTotals, Partner, PartnerExchange,
+                                 PartnerKey)
     from domain.badges import Badge
     from domain.leaderboards import LeaderboardPeriod, ScoreChange, Standing
     from domain.realtime import Activity, BadgeAwarded
+    from domain.segments import MemberActivity, Segment, SegmentRule
     from domain.submissions import Submission, SubmissionKind, SubmissionStatus
     from domain.tasks import Task
     from domain.tiers import TierChange
@@ -251,6 +256,59 @@ class BadgeRepository(Protocol):
     async def of_members(self, member_ids: Sequence[int]) -> dict[int, list["Badge"]]: ...
 
 
+class PartnerRepository(Protocol):
+    async def get(self, code: str) -> "Partner | None": ...
+    async def lock(self, code: str) -> "Partner | None":
+        """Load a partner holding a write lock until commit (always taken after the member's lock)."""
+    async def all(self) -> list["Partner"]: ...
+    async def add(self, partner: "Partner") -> None: ...
+    async def update(self, partner: "Partner") -> None: ...
+    async def add_key(self, key: "PartnerKey") -> None: ...
+    async def key(self, key_id: str) -> "PartnerKey | None": ...
+    async def keys_of(self, code: str) -> list["PartnerKey"]: ...
+    async def revoke_key(self, key_id: str, at: datetime) -> None: ...
+    async def remember_nonce(self, key_id: str, nonce: str, at: datetime) -> bool:
+        """Record a nonce; False when the key has used it before."""
+    async def forget_nonces_before(self, moment: datetime) -> int: ...
+    async def add_exchange(self, exchange: "PartnerExchange") -> None: ...
+    async def exchange(self, exchange_id: int) -> "PartnerExchange | None": ...
+    async def update_exchange(self, exchange: "PartnerExchange") -> None: ...
+    async def exchanges_page(self, *, partner_code: str | None, member_id: int | None,
+                             status: "ExchangeStatus | None", before_id: int | None,
+                             limit: int) -> list["PartnerExchange"]: ...
+    async def points_since(self, code: str, since: datetime, member_id: int | None = None) -> int:
+        """Points of the pending and completed exchanges made since ``since`` (of one member, if given)."""
+    async def expire_pending_in(self, now: datetime) -> int: ...
+    async def settlement_totals(self, code: str, start: datetime,
+                                end: datetime) -> dict["ExchangeDirection", "ExchangeTotals"]:
+        """Totals of the exchanges completed in [start, end), by direction."""
+    async def ledger_totals(self, code: str, start: datetime, end: datetime) -> dict["ExchangeDirection", int]:
+        """Points the ledger entries of the partner's exchanges moved in [start, end), by direction."""
+
+
+class SegmentRepository(Protocol):
+    async def activity(self, member_ids: Sequence[int], now: datetime,
+                       rule: "SegmentRule") -> list["MemberActivity"]: ...
+    async def store(self, segments: dict[int, set["Segment"]], now: datetime) -> None:
+        """Replace these members' segments; a segment a member keeps keeps its start."""
+    async def of_members(self, member_ids: Sequence[int]) -> dict[int, set["Segment"]]: ...
+    async def members_in(self, segment: "Segment", before_id: int | None, limit: int) -> list[int]: ...
+    async def counts(self) -> dict["Segment", int]: ...
+
+
+class AnalyticsRepository(Protocol):
+    async def flow(self, start: datetime, end: datetime) -> dict["LedgerReason", tuple[int, int]]:
+        """(credited, debited as a positive number) per reason for entries in [start, end)."""
+    async def active_members(self, start: datetime, end: datetime) -> int: ...
+    async def balances(self) -> tuple[int, int, int, int, int]:
+        """(sum of balances, held, pending, debt, members with a positive balance)."""
+    async def expiring_points(self, now: datetime, until: datetime) -> int: ...
+    async def tier_counts(self) -> dict[int, int]: ...
+    async def item_heat(self, start: datetime, end: datetime, limit: int) -> list["ItemHeat"]: ...
+    async def task_participation(self, start: datetime, end: datetime) -> list["Participation"]: ...
+    async def campaign_participation(self, start: datetime, end: datetime) -> list["Participation"]: ...
+
+
 class SettingsRepository(Protocol):
     async def get(self, key: str) -> Any | None: ...
     async def put(self, key: str, value: Any, actor: str, at: datetime) -> None: ...
@@ -258,6 +316,8 @@ class SettingsRepository(Protocol):
 
 class AuditLog(Protocol):
     async def record(self, actor: str, action: str, target: str, details: dict, at: datetime) -> None: ...
+    async def page(self, where: "AuditFilter", before_id: int | None, limit: int) -> list["AuditRecord"]:
+        """Newest first."""
 
 
 class UnitOfWork(Protocol):
@@ -281,6 +341,9 @@ class UnitOfWork(Protocol):
     groups: GroupRedemptionRepository
     leaderboards: LeaderboardRepository
     badges: BadgeRepository
+    partners: PartnerRepository
+    segments: SegmentRepository
+    analytics: AnalyticsRepository
     activity: list["Activity"]  # public pulse lines, announced only if the transaction commits
     scores: list["ScoreChange"]  # leaderboard changes for the sorted sets, sent after the commit
     badge_awards: list["BadgeAwarded"]  # toasts for new badges, sent after the commit

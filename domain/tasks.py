@@ -154,7 +154,7 @@ class TaskService:
             expires_at = ctx.brand.expiry_for(ctx.now)
             ref = f"task:{code}:{period}"
             ctx.member.account.credit(task.points, LedgerReason.TASK, ctx.now, expires_at, member.label, task.name, ref)
-            boost = await boost_for(ctx.uow, task.points, ctx.now, LedgerReason.TASK, ctx.member.tier_level)
+            boost = await boost_for(ctx.uow, task.points, ctx.now, LedgerReason.TASK, ctx.member)
             if boost:
                 ctx.member.account.credit(boost.bonus_points, LedgerReason.CAMPAIGN_BONUS, ctx.now, expires_at,
                                           member.label, f"活动 {boost.campaign.name} · {task.name}", ref)

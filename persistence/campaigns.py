@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from domain.campaigns import Campaign
 from domain.ledger import LedgerReason
+from domain.segments import Segment
 from persistence.members import upsert
 from persistence.tables import campaigns
 
@@ -14,7 +15,7 @@ from persistence.tables import campaigns
 def campaign_from_row(row) -> Campaign:
     return Campaign(row.code, row.name, row.multiplier_permille, row.starts_at, row.ends_at,
                     tuple(LedgerReason(r) for r in row.reasons), tuple(row.tier_levels), row.enabled,
-                    row.min_order_fen, row.bonus_points)
+                    row.min_order_fen, row.bonus_points, tuple(Segment(s) for s in row.segments or ()))
 
 
 class SqlCampaignRepository:
@@ -39,6 +40,6 @@ class SqlCampaignRepository:
                   "starts_at": campaign.starts_at, "ends_at": campaign.ends_at,
                   "reasons": [r.value for r in campaign.reasons], "tier_levels": list(campaign.tier_levels),
                   "enabled": campaign.enabled, "min_order_fen": campaign.min_order_fen,
-                  "bonus_points": campaign.bonus_points}
+                  "bonus_points": campaign.bonus_points, "segments": [s.value for s in campaign.segments]}
         statement = upsert(self.connection.dialect.name)(campaigns).values(code=campaign.code, **values)
         await self.connection.execute(statement.on_conflict_do_update(index_elements=["code"], set_=values))

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from domain.audit import AuditFilter, AuditRecord
 from persistence.members import upsert
 from persistence.tables import audit_log, settings
 
@@ -31,3 +32,18 @@ class SqlAuditLog:
     async def record(self, actor: str, action: str, target: str, details: dict, at: datetime) -> None:
         await self.connection.execute(insert(audit_log).values(
             actor=actor, action=action, target=target, details=details, at=at))
+
+    async def page(self, where: AuditFilter, before_id: int | None, limit: int) -> list[AuditRecord]:
+        log = audit_log.c
+        query = select(audit_log)
+        if where.actor is not None:
+            query = query.where(log.actor == where.actor)
+        if where.action is not None:
+            query = query.where(log.action.startswith(where.action, autoescape=True) if where.action.endswith(".")
+                                else log.action == where.action)
+        if where.target is not None:
+            query = query.where(log.target == where.target)
+        if before_id is not None:
+            query = query.where(log.id < before_id)
+        rows = await self.connection.execute(query.order_by(log.id.desc()).limit(limit))
+        return [AuditRecord(r.id, r.actor, r.action, r.target, r.details, r.at) for r in rows]

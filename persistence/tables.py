@@ -62,6 +62,8 @@ ledger_entries = Table(
     Column("actor", String(160), nullable=False),
     Column("ref", String(160), nullable=True),
     Index("ix_ledger_entries_member_id_id", "member_id", "id"),
+    Index("ix_ledger_entries_ref", "ref"),  # what an order, hold or exchange wrote, for settlement and audits
+    Index("ix_ledger_entries_occurred_at", "occurred_at"),  # analytics read the brand's days
 )
 
 point_lots = Table(
@@ -127,6 +129,7 @@ purchase_orders = Table(
     Column("recorded_by", String(160), nullable=False),
     Index("ix_purchase_orders_status_release_at", "status", "release_at"),
     Index("ix_purchase_orders_member_id", "member_id", "id"),
+    Index("ix_purchase_orders_placed_at", "placed_at"),
 )
 
 campaigns = Table(
@@ -141,6 +144,7 @@ campaigns = Table(
     Column("enabled", Boolean, nullable=False),
     Column("min_order_fen", BigInteger, nullable=False, default=0),
     Column("bonus_points", Integer, nullable=False, default=0),
+    Column("segments", JSON, nullable=False, default=list),
     Index("ix_campaigns_ends_at", "ends_at"),
 )
 
@@ -167,6 +171,7 @@ task_completions = Table(
     Column("period_key", String(16), nullable=False),
     Column("completed_at", UtcDateTime, nullable=False),
     Index("ix_task_completions_member_task_period", "member_id", "task_code", "period_key"),
+    Index("ix_task_completions_completed_at", "completed_at"),
 )
 
 invitations = Table(
@@ -311,6 +316,7 @@ redemptions = Table(
     Column("updated_at", UtcDateTime, nullable=True),
     Column("flash_sale_id", Id, nullable=True),
     Index("ix_redemptions_member_item", "member_id", "item_id"),
+    Index("ix_redemptions_created_at", "created_at"),
 )
 
 flash_sales = Table(
@@ -503,4 +509,67 @@ member_badges = Table(
     Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
     Column("code", String(32), primary_key=True),
     Column("awarded_at", UtcDateTime, nullable=False),
+)
+
+partners = Table(
+    "partners", metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(60), nullable=False),
+    Column("rate_points", Integer, nullable=False),
+    Column("rate_partner_points", Integer, nullable=False),
+    Column("fen_per_100_points", Integer, nullable=False),
+    Column("daily_points_per_member", BigInteger, nullable=False),
+    Column("daily_points", BigInteger, nullable=False),
+    Column("confirm_minutes", Integer, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# The secret itself is kept: checking an HMAC needs it, so these rows are credentials.
+partner_keys = Table(
+    "partner_keys", metadata,
+    Column("key_id", String(40), primary_key=True),
+    Column("partner_code", String(32), ForeignKey("partners.code"), nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)
+
+partner_nonces = Table(
+    "partner_nonces", metadata,
+    Column("key_id", String(40), primary_key=True),
+    Column("nonce", String(64), primary_key=True),
+    Column("seen_at", UtcDateTime, nullable=False),
+    Index("ix_partner_nonces_seen_at", "seen_at"),
+)
+
+partner_exchanges = Table(
+    "partner_exchanges", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("partner_code", String(32), ForeignKey("partners.code"), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("direction", String(3), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("partner_points", BigInteger, nullable=False),
+    Column("fen_per_100_points", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("partner_account", String(64), nullable=True),
+    Column("partner_ref", String(64), nullable=True),
+    Column("failure_reason", String(200), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Index("ix_partner_exchanges_partner", "partner_code", "id"),
+    Index("ix_partner_exchanges_member", "member_id", "id"),
+    Index("ix_partner_exchanges_day", "partner_code", "created_at"),
+    Index("ix_partner_exchanges_resolved", "partner_code", "resolved_at"),
+    Index("ix_partner_exchanges_pending", "status", "expires_at"),
+)
+
+member_segments = Table(
+    "member_segments", metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("segment", String(16), primary_key=True),
+    Column("since", UtcDateTime, nullable=False),
+    Index("ix_member_segments_segment", "segment", "member_id"),
 )

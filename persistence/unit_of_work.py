@@ -10,6 +10,7 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from domain.realtime import Outbox
+from persistence.analytics import SqlAnalyticsRepository
 from persistence.assists import SqlAssistRepository
 from persistence.badges import SqlBadgeRepository
 from persistence.birthdays import SqlBirthdayRepository
@@ -30,6 +31,8 @@ from persistence.mall import SqlMallRepository
 from persistence.members import SqlMemberRepository
 from persistence.notifications import SqlNotificationRepository
 from persistence.orders import SqlOrderRepository
+from persistence.partners import SqlPartnerRepository
+from persistence.segments import SqlSegmentRepository
 from persistence.settings import SqlAuditLog, SqlSettingsRepository
 from persistence.submissions import SqlSubmissionRepository
 from persistence.tasks import SqlTaskRepository
@@ -55,6 +58,9 @@ class SqlUnitOfWork:
         self.badge_awards = self.outbox.badges
         self.leaderboards = SqlLeaderboardRepository(connection)
         self.badges = SqlBadgeRepository(connection)
+        self.partners = SqlPartnerRepository(connection)
+        self.segments = SqlSegmentRepository(connection)
+        self.analytics = SqlAnalyticsRepository(connection)
         self.ledger = SqlLedgerRepository(connection)
         self.check_ins = SqlCheckInRepository(connection)
         self.orders = SqlOrderRepository(connection)

@@ -6,6 +6,7 @@ import httpx
 
 from api.services import Services
 from tests.documents import ADJUST
+from tests.test_api_expiry import SETTINGS
 from tests.test_api_ledger import member_gid, signed_up
 
 ACCEPT = """
@@ -149,6 +150,36 @@ def test_expiry_reminders_are_recorded_once_and_can_be_marked_read(live_server):
     marked = member.data('mutation($ids: [ID!]) { markNotificationsRead(input: {ids: $ids}) { marked unread } }',
                          {"ids": [node["id"]]})
     assert marked["markNotificationsRead"] == {"marked": 1, "unread": 0}
+
+
+def test_a_lot_shorter_lived_than_the_window_is_still_reminded_of(live_server):
+    """Points that live a month, a 60-day window: a lot earned after a run expires before that run's horizon."""
+    staff = live_server.staff()
+    staff.data(SETTINGS, {"months": 1, "tz": "Asia/Shanghai"})
+    rule = staff.data("mutation { updateReminderRule(input: {expiryDays: 60}) { rule { expiryDays } } }")
+    assert rule == {"updateReminderRule": {"rule": {"expiryDays": 60}}}
+    assert live_server.anonymous().data("{ reminderRule { expiryDays } }") == {"reminderRule": {"expiryDays": 60}}
+    assert asyncio.run(remind(live_server)) == 0
+    signed_up(live_server, "brief")
+    staff.data(ADJUST, {"memberId": member_gid("brief"), "delta": 30, "memo": "m", "key": "k"})  # expires May 1
+    assert asyncio.run(remind(live_server)) == 1
+    bad = staff.data("mutation { updateReminderRule(input: {expiryDays: 0}) { userErrors { code } } }")
+    assert bad == {"updateReminderRule": {"userErrors": [{"code": "INVALID_INPUT"}]}}
+
+
+async def test_the_scheduler_reminds_once_a_day(live_server):
+    signed_up(live_server, "daily")
+    live_server.staff().data(ADJUST, {"memberId": member_gid("daily"), "delta": 30, "memo": "m", "key": "k"})
+    live_server.clock.set(datetime(2027, 3, 5, tzinfo=UTC))
+    services = Services.build(live_server.database_url, live_server.clock)
+    try:
+        assert await services.notifications.remind_if_due() == 1
+        live_server.staff().data(ADJUST, {"memberId": member_gid("daily"), "delta": 5, "memo": "m", "key": "k2"})
+        assert await services.notifications.remind_if_due() == 0  # the same day: not again
+        live_server.clock.advance(timedelta(days=1))
+        assert await services.notifications.remind_if_due() == 0  # the same lot: already reminded of
+    finally:
+        await services.close()
 
 
 def test_staff_configure_invitation_and_submission_rewards(live_server):

@@ -1,10 +1,13 @@
 """The `jifen` command as a user runs it: real processes, real databases."""
+import hashlib
+import hmac
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -66,12 +69,12 @@ def start_demo(workdir, port):
                                env={k: v for k, v in os.environ.items() if k not in ("JIFEN_SECRET", "DATABASE_URL")})
     tokens, lines = {}, []
     deadline = time.monotonic() + 60
-    while len(tokens) < 2 and time.monotonic() < deadline:
+    while len(tokens) < 4 and time.monotonic() < deadline:
         line = process.stdout.readline()
         lines.append(line)
-        if line.startswith(("member token", "staff token")):
-            tokens[line.split()[0]] = line.rsplit(" ", 1)[1].strip()
-    assert len(tokens) == 2, "".join(lines)
+        if line.startswith(("member token", "staff token", "key_id:", "secret:")):
+            tokens[line.split()[0].rstrip(":")] = line.rsplit(" ", 1)[1].strip()
+    assert len(tokens) == 4, "".join(lines)
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
@@ -108,12 +111,41 @@ def test_serve_demo_from_an_empty_directory(tmp_path):
         lottery = httpx.post(url, json={"query": "{ lotteries { id entryCost } }"}).json()["data"]["lotteries"][0]
         drawn = httpx.post(url, headers=headers, json={"query": DRAW, "variables": {"id": lottery["id"]}}).json()
         assert drawn["data"]["drawLottery"]["userErrors"] == [] and lottery["entryCost"] == 20
+        out = {"query": "mutation { exchangePoints(input: {partnerCode: \"skyway\", direction: OUT, points: 100, "
+                        "idempotencyKey: \"demo-x\"}) { exchange { id } userErrors { code } } }"}
+        made = httpx.post(url, headers=headers, json=out).json()["data"]["exchangePoints"]["exchange"]["id"]
+        body = json.dumps({"query": "{ partnerExchanges(first: 5) { edges { node { id points } } } }"}).encode()
+        timestamp, nonce = str(int(time.time())), uuid.uuid4().hex
+        signature = hmac.new(tokens["secret"].encode(), f"{timestamp}.{nonce}.".encode() + body,
+                             hashlib.sha256).hexdigest()
+        seen = httpx.post(url, content=body, headers={
+            "Content-Type": "application/json", "X-Partner-Key": tokens["key_id"], "X-Timestamp": timestamp,
+            "X-Nonce": nonce, "X-Signature": signature}).json()
+        assert seen["data"]["partnerExchanges"]["edges"] == [{"node": {"id": made, "points": 100}}]
     finally:
         stop(process)
     assert (tmp_path / "jifen.db").exists()
     process, _, lines = start_demo(tmp_path, port)  # a second start keeps the data and does not seed again
     stop(process)
     assert any("already present" in line for line in lines)
+
+
+def test_partner_keys_from_the_command_line(database_url):
+    env = {"DATABASE_URL": database_url}
+    assert jifen("migrate", env=env).returncode == 0
+    created = jifen("partner", "create", "skyway", "--name", "云途航空", "--rate", "10:1", env=env)
+    assert created.returncode == 0, created.stderr
+    lines = created.stdout.splitlines()
+    assert [line.split(": ")[0] for line in lines] == ["key_id", "secret"]
+    assert lines[0].split(": ")[1].startswith("pk_") and len(lines[1].split(": ")[1]) > 40
+    again = jifen("partner", "create", "skyway", "--name", "x", "--rate", "1:1", env=env)
+    assert again.returncode != 0 and "exists" in again.stderr
+    bad = jifen("partner", "create", "Bad Code", "--name", "x", "--rate", "1:1", env=env)
+    assert bad.returncode != 0 and "partner code" in bad.stderr
+    second = jifen("partner", "key", "skyway", env=env).stdout.splitlines()[0].split(": ")[1]
+    assert second != lines[0].split(": ")[1]
+    assert jifen("partner", "revoke", second, env=env).returncode == 0
+    assert jifen("partner", "revoke", second, env=env).returncode != 0
 
 
 def test_check_reports_a_tampered_balance(tmp_path):

@@ -9,9 +9,11 @@ from strawberry.types import Info
 from api.graphql.conversions import multiplier_permille
 from api.graphql.errors import UserError, require_staff, user_errors
 from api.graphql.ledger import LedgerReason
+from api.graphql.segments import Segment
 from domain import campaigns
 from domain.errors import DomainError, InvalidInput
 from domain.ledger import LedgerReason as DomainReason
+from domain.segments import Segment as DomainSegment
 
 
 @strawberry.type(description="Overlapping campaigns do not stack: the highest multiplier applies.")
@@ -26,12 +28,14 @@ class Campaign:
     enabled: bool
     min_order_fen: int = strawberry.field(description="Threshold bonus: an order of at least this much ...")
     bonus_points: int = strawberry.field(description="... earns this many extra points (满100送100).")
+    segments: list[Segment] = strawberry.field(  # type: ignore[valid-type]
+        description="Empty: every member; otherwise members in any of these segments.")
 
     @classmethod
     def of(cls, c: campaigns.Campaign) -> "Campaign":
         return cls(code=c.code, name=c.name, multiplier=c.multiplier_permille / 1000, starts_at=c.starts_at,
                    ends_at=c.ends_at, reasons=list(c.reasons), tier_levels=list(c.tier_levels), enabled=c.enabled,
-                   min_order_fen=c.min_order_fen, bonus_points=c.bonus_points)
+                   min_order_fen=c.min_order_fen, bonus_points=c.bonus_points, segments=list(c.segments))
 
 
 @strawberry.input
@@ -46,6 +50,7 @@ class CampaignInput:
     multiplier: float = strawberry.field(default=1.0, description="Above 1.0 for a multiplier campaign.")
     min_order_fen: int = 0
     bonus_points: int = strawberry.field(default=0, description="Above 0 (with minOrderFen) for a threshold bonus.")
+    segments: list[Segment] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
 
 
 @strawberry.type
@@ -62,7 +67,7 @@ def to_domain(data: CampaignInput) -> campaigns.Campaign:
     return campaigns.Campaign(data.code, data.name.strip(), multiplier_permille(data.multiplier, "multiplier"), data.starts_at,
                               data.ends_at, tuple(DomainReason(r.value) for r in data.reasons[:5]),
                               tuple(sorted(set(data.tier_levels[:6]))), data.enabled, data.min_order_fen,
-                              data.bonus_points)
+                              data.bonus_points, tuple(sorted({DomainSegment(x.value) for x in data.segments})))
 
 
 async def save(info: Info, data: CampaignInput, *, create: bool) -> CampaignPayload:

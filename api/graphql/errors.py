@@ -71,7 +71,14 @@ def require_staff(info: Info) -> Caller:
 
 
 def require_signed_in(info: Info) -> Caller:
+    """A member or staff. A partner acts only through the fields made for partners."""
     who = caller(info)
     if who.kind == "anonymous":
         raise Unauthenticated("sign in to do this")
+    if who.kind not in ("member", "staff"):
+        raise Forbidden("only members and staff can do this")
     return who
+
+
+def require_partner(info: Info) -> Caller:
+    return require_role(info, "partner")

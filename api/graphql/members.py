@@ -18,11 +18,14 @@ from domain import leaderboards, members, tiers
 from domain.errors import DomainError, InvalidInput
 from domain.invitations import invitation_code
 from domain.ledger import LedgerReason as DomainReason
+from domain.segments import Segment as DomainSegment
 
 if TYPE_CHECKING:
     from api.graphql.checkout import OrderType
     from api.graphql.lottery import DrawType
     from api.graphql.mall import RedemptionType
+    from api.graphql.partners import ExchangeType
+    from api.graphql.segments import Segment
     from api.graphql.assists import AssistCampaignType
     from api.graphql.community import SubmissionType
     from api.graphql.notifications import NotificationType
@@ -187,6 +190,21 @@ class MemberType(Node):
         before = decode_cursor(after)
         found = await info.context.services.checkout.of_member(self._member.id, before, first + 1)
         return connection([OrderType(_order=o) for o in found], [o.id for o in found], first, before is not None)
+
+    @strawberry.field(description="Staff: the member's segments as of the last refresh.")
+    async def segments(self, info: Info) -> list[Annotated["Segment", strawberry.lazy("api.graphql.segments")]]:
+        require_staff(info)
+        return sorted(await info.context.loaders.segments.load(self._member.id), key=list(DomainSegment).index)
+
+    @strawberry.field(description="Your exchanges with partner brands, newest first.")
+    async def exchanges(self, info: Info, first: int, after: str | None = None
+                        ) -> Connection[Annotated["ExchangeType", strawberry.lazy("api.graphql.partners")]]:
+        from api.graphql.partners import ExchangeType
+        check_first(first)
+        before = decode_cursor(after)
+        found = await info.context.services.partners.exchanges(member_id=self._member.id, before_id=before,
+                                                               limit=first + 1)
+        return connection([ExchangeType(_exchange=e) for e in found], [e.id for e in found], first, before is not None)
 
     @strawberry.field(description="Set once with setBirthday.")
     async def birthday(self, info: Info) -> date | None:

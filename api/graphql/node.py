@@ -4,7 +4,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.errors import BadUserInput, Forbidden, require_signed_in
+from api.graphql.errors import BadUserInput, Forbidden, Unauthenticated, caller, require_signed_in
 from api.graphql.ledger import entry_type
 from api.graphql.members import member_type, visible_member
 from api.graphql.community import SubmissionType
@@ -12,6 +12,7 @@ from api.graphql.group_redemptions import GroupType
 from api.graphql.lottery import DrawType, LotteryType
 from api.graphql.mall import MallItemType, RedemptionType
 from api.graphql.orders import order_type
+from api.graphql.partners import ExchangeType
 from api.graphql.relay import Node, from_global_id, int_key
 
 
@@ -41,6 +42,19 @@ OWNED = {
 }
 
 
+async def visible_exchange(info: Info, global_id: str) -> ExchangeType | None:
+    """An exchange is its member's, its partner's and staff's to see."""
+    who = caller(info)
+    if who.kind == "anonymous":
+        raise Unauthenticated("sign in to do this")
+    found = await info.context.services.partners.get_exchange(int_key(global_id, "PartnerExchange"))
+    if found is None:
+        return None
+    if who.is_partner and found.partner_code != who.name or who.is_member and found.member_id != who.member_id:
+        raise Forbidden("this exchange is not yours")
+    return ExchangeType(_exchange=found)
+
+
 @strawberry.type
 class NodeQueries:
     @strawberry.field
@@ -48,6 +62,8 @@ class NodeQueries:
         type_name, key = from_global_id(id)
         if type_name == "Member":
             return member_type(await visible_member(info, key))
+        if type_name == "PartnerExchange":
+            return await visible_exchange(info, id)
         if type_name not in PUBLIC and type_name not in OWNED:
             raise BadUserInput(f"unknown type in id: {type_name[:40]!r}")
         who = require_signed_in(info) if type_name in OWNED else None

@@ -6,7 +6,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.errors import BadUserInput, UserError, require_member, user_errors
+from api.graphql.errors import BadUserInput, UserError, require_member, require_staff, user_errors
 from api.graphql.relay import Node, int_key, to_global_id
 from domain import notifications
 from domain.errors import DomainError, InvalidInput
@@ -60,8 +60,41 @@ class MarkNotificationsReadPayload:
     user_errors: list[UserError]
 
 
+@strawberry.type(description="How far ahead members are reminded of expiring points.")
+class ReminderRule:
+    expiry_days: int
+
+
+@strawberry.input
+class UpdateReminderRuleInput:
+    expiry_days: int
+
+
+@strawberry.type
+class UpdateReminderRulePayload:
+    rule: ReminderRule | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class NotificationQueries:
+    @strawberry.field(description="The expiry reminder window (default 30 days).")
+    async def reminder_rule(self, info: Info) -> ReminderRule:
+        return ReminderRule(expiry_days=(await info.context.services.notifications.rule()).expiry_days)
+
+
 @strawberry.type
 class NotificationMutations:
+    @strawberry.mutation(description="Staff: remind members of points expiring within this many days (1-180).")
+    async def update_reminder_rule(self, info: Info, input: UpdateReminderRuleInput) -> UpdateReminderRulePayload:
+        staff = require_staff(info)
+        try:
+            rule = await info.context.services.notifications.update_rule(
+                staff.actor, notifications.ReminderRule(input.expiry_days))
+        except DomainError as error:
+            return UpdateReminderRulePayload(rule=None, user_errors=user_errors(error))
+        return UpdateReminderRulePayload(rule=ReminderRule(expiry_days=rule.expiry_days), user_errors=[])
+
     @strawberry.mutation(description="Member: mark some (or all) of your notifications read.")
     async def mark_notifications_read(self, info: Info, input: MarkNotificationsReadInput
                                       ) -> MarkNotificationsReadPayload:

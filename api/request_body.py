@@ -1,0 +1,25 @@
+"""Reading an ASGI request body ahead of the app, and handing the same bytes on to it."""
+from __future__ import annotations
+
+
+async def read_body(receive) -> bytes:
+    chunks, more = [], True
+    while more:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def replaying(body: bytes, original):
+    """The body again, once; after it, the connection's own messages (a disconnect, when it comes)."""
+    sent = False
+
+    async def receive():
+        nonlocal sent
+        if sent:
+            return await original()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

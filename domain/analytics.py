@@ -1,0 +1,208 @@
+"""The operator's numbers, read from what earning and spending wrote, over days in the brand's time zone.
+
+Definitions (every figure is in points unless it says fen):
+
+* ``earned``: every credit (positive entry) of the day, whatever its reason: the points issued.
+* ``burned``: what members spent: the debits of ``REDEMPTION``, ``CHECKOUT``, ``DEDUCTION``,
+  ``LOTTERY_ENTRY`` and ``EXCHANGE_OUT``.
+* ``expired``: the ``EXPIRY`` debits (breakage).
+* ``reversed``: ``REVERSAL`` debits and staff's negative ``ADJUSTMENT``\\s: points taken back.
+  So earned - burned - expired - reversed is how much the members' balances grew.
+* ``redemptionRate`` = burned / earned and ``breakageRate`` = expired / earned over the range
+  (0 when nothing was earned).
+* An active member did something themselves that day (the same reasons the segments use:
+  earning by their own action or spending; expiry and staff corrections do not count).
+* Liability: the points members hold (spendable and held) and, separately, pending ones; valued in
+  fen at the brand's deduction rate (what the points would take off an order: 100 points = 1 yuan
+  in the demo), rounded down.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from domain.brand import BrandSettings, brand_settings
+from domain.deductions import deduction_rule
+from domain.errors import InvalidInput
+from domain.ledger import LedgerReason
+
+if TYPE_CHECKING:
+    from domain.clock import Clock
+    from domain.ports import Transactions, UnitOfWork
+
+MAX_DAYS = 92
+BURN_REASONS = frozenset({LedgerReason.REDEMPTION, LedgerReason.CHECKOUT, LedgerReason.DEDUCTION,
+                          LedgerReason.LOTTERY_ENTRY, LedgerReason.EXCHANGE_OUT})
+TAKEN_BACK_REASONS = frozenset({LedgerReason.REVERSAL, LedgerReason.ADJUSTMENT})
+
+
+@dataclass(frozen=True)
+class ReasonFlow:
+    reason: LedgerReason
+    credited: int = 0
+    debited: int = 0  # a positive number of points
+
+
+@dataclass(frozen=True)
+class DayFlow:
+    day: date
+    reasons: dict[LedgerReason, ReasonFlow]
+    active_members: int
+
+    def _credited(self) -> int:
+        return sum(f.credited for f in self.reasons.values())
+
+    def _debited(self, reasons) -> int:
+        return sum(f.debited for r, f in self.reasons.items() if r in reasons)
+
+    @property
+    def earned(self) -> int:
+        return self._credited()
+
+    @property
+    def burned(self) -> int:
+        return self._debited(BURN_REASONS)
+
+    @property
+    def expired(self) -> int:
+        return self._debited({LedgerReason.EXPIRY})
+
+    @property
+    def reversed(self) -> int:
+        return self._debited(TAKEN_BACK_REASONS)
+
+
+@dataclass(frozen=True)
+class Period:
+    first_day: date
+    last_day: date
+    days: list[DayFlow]
+    active_members: int  # distinct over the whole range
+    weekly_active: list[tuple[date, int]] = field(default_factory=list)  # (Monday, members)
+
+    @property
+    def earned(self) -> int:
+        return sum(d.earned for d in self.days)
+
+    @property
+    def burned(self) -> int:
+        return sum(d.burned for d in self.days)
+
+    @property
+    def expired(self) -> int:
+        return sum(d.expired for d in self.days)
+
+    @property
+    def reversed(self) -> int:
+        return sum(d.reversed for d in self.days)
+
+    @property
+    def redemption_rate(self) -> float:
+        return self.burned / self.earned if self.earned else 0.0
+
+    @property
+    def breakage_rate(self) -> float:
+        return self.expired / self.earned if self.earned else 0.0
+
+
+@dataclass(frozen=True)
+class Liability:
+    outstanding_points: int
+    held_points: int
+    pending_points: int
+    debt_points: int
+    members_with_points: int
+    points_per_yuan: int
+
+    @property
+    def value_fen(self) -> int:
+        return self.outstanding_points * 100 // self.points_per_yuan
+
+
+@dataclass(frozen=True)
+class ItemHeat:
+    item_id: int
+    item_name: str
+    redemptions: int
+    quantity: int
+    points: int
+    members: int
+
+
+@dataclass(frozen=True)
+class Participation:
+    code: str  # a task code, or a campaign code
+    times: int  # completions, or orders boosted
+    members: int
+    points: int = 0  # bonus points a campaign paid on orders
+
+
+class AnalyticsService:
+    def __init__(self, transactions: "Transactions", clock: "Clock") -> None:
+        self.transactions = transactions
+        self.clock = clock
+
+    async def period(self, first_day: date, last_day: date) -> Period:
+        _check_range(first_day, last_day)
+
+        async def work(uow: "UnitOfWork") -> Period:
+            brand = await brand_settings(uow)
+            days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+            flows = [await _day_flow(uow, brand, day) for day in days]
+            start, end = _bounds(brand, first_day, last_day)
+            weeks = [(monday, await uow.analytics.active_members(*_bounds(brand, max(monday, first_day),
+                                                                             min(monday + timedelta(days=6), last_day))))
+                     for monday in sorted({d - timedelta(days=d.weekday()) for d in days})]
+            return Period(first_day, last_day, flows, await uow.analytics.active_members(start, end), weeks)
+
+        return await self.transactions.read(work)
+
+    async def liability(self) -> Liability:
+        async def work(uow: "UnitOfWork") -> Liability:
+            totals = await uow.analytics.balances()
+            return Liability(*totals, (await deduction_rule(uow)).points_per_yuan)
+
+        return await self.transactions.read(work)
+
+    async def expiring_within(self, days: int) -> int:
+        if not 1 <= days <= 730:
+            raise InvalidInput("days must be 1-730", ("days",))
+        until = self.clock.now() + timedelta(days=days)
+        return await self.transactions.read(lambda uow: uow.analytics.expiring_points(self.clock.now(), until))
+
+    async def tier_distribution(self) -> dict[int, int]:
+        return await self.transactions.read(lambda uow: uow.analytics.tier_counts())
+
+    async def item_heat(self, first_day: date, last_day: date, limit: int) -> list[ItemHeat]:
+        return await self._ranged(first_day, last_day, lambda uow, s, e: uow.analytics.item_heat(s, e, limit))
+
+    async def task_participation(self, first_day: date, last_day: date) -> list[Participation]:
+        return await self._ranged(first_day, last_day, lambda uow, s, e: uow.analytics.task_participation(s, e))
+
+    async def campaign_participation(self, first_day: date, last_day: date) -> list[Participation]:
+        return await self._ranged(first_day, last_day, lambda uow, s, e: uow.analytics.campaign_participation(s, e))
+
+    async def _ranged(self, first_day: date, last_day: date, query):
+        _check_range(first_day, last_day)
+
+        async def work(uow: "UnitOfWork"):
+            return await query(uow, *_bounds(await brand_settings(uow), first_day, last_day))
+
+        return await self.transactions.read(work)
+
+
+def _check_range(first_day: date, last_day: date) -> None:
+    if last_day < first_day or (last_day - first_day).days >= MAX_DAYS:
+        raise InvalidInput(f"a range is 1-{MAX_DAYS} days, from <= to", ("from", "to"))
+
+
+def _bounds(brand: BrandSettings, first_day: date, last_day: date) -> tuple[datetime, datetime]:
+    return brand.start_of_local_day(first_day), brand.start_of_local_day(last_day + timedelta(days=1))
+
+
+async def _day_flow(uow: "UnitOfWork", brand: BrandSettings, day: date) -> DayFlow:
+    start, end = _bounds(brand, day, day)
+    sums = await uow.analytics.flow(start, end)
+    reasons = {reason: ReasonFlow(reason, credited, debited) for reason, (credited, debited) in sums.items()}
+    return DayFlow(day, reasons, await uow.analytics.active_members(start, end))

@@ -1,0 +1,75 @@
+"""The aggregates analytics read: one grouped query per figure, over indexed times."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import case, distinct, func, select
+
+from domain.analytics import ItemHeat, Participation
+from domain.ledger import LedgerReason
+from domain.mall import RedemptionStatus
+from domain.segments import ACTIVITY_REASONS
+from persistence.tables import ledger_entries, members, point_lots, purchase_orders, redemptions, task_completions
+
+ENTRIES = ledger_entries.c
+
+
+class SqlAnalyticsRepository:
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    async def flow(self, start: datetime, end: datetime) -> dict[LedgerReason, tuple[int, int]]:
+        credited = func.sum(case((ENTRIES.delta > 0, ENTRIES.delta), else_=0))
+        debited = func.sum(case((ENTRIES.delta < 0, -ENTRIES.delta), else_=0))
+        rows = await self.connection.execute(
+            select(ENTRIES.reason, credited, debited)
+            .where(ENTRIES.occurred_at >= start, ENTRIES.occurred_at < end).group_by(ENTRIES.reason))
+        return {LedgerReason(reason): (int(c), int(d)) for reason, c, d in rows}
+
+    async def active_members(self, start: datetime, end: datetime) -> int:
+        return int(await self.connection.scalar(
+            select(func.count(distinct(ENTRIES.member_id)))
+            .where(ENTRIES.occurred_at >= start, ENTRIES.occurred_at < end,
+                   ENTRIES.reason.in_(sorted(r.value for r in ACTIVITY_REASONS)))))
+
+    async def balances(self) -> tuple[int, int, int, int, int]:
+        m = members.c
+        row = (await self.connection.execute(select(
+            func.coalesce(func.sum(m.balance), 0), func.coalesce(func.sum(m.held), 0),
+            func.coalesce(func.sum(m.pending), 0), func.coalesce(func.sum(m.debt), 0),
+            func.count().filter(m.balance > 0)))).one()
+        return tuple(int(value) for value in row)
+
+    async def expiring_points(self, now: datetime, until: datetime) -> int:
+        return int(await self.connection.scalar(
+            select(func.coalesce(func.sum(point_lots.c.remaining), 0))
+            .where(point_lots.c.expires_at > now, point_lots.c.expires_at <= until)))
+
+    async def tier_counts(self) -> dict[int, int]:
+        rows = await self.connection.execute(select(members.c.tier_level, func.count()).group_by(members.c.tier_level))
+        return {level: count for level, count in rows}
+
+    async def item_heat(self, start: datetime, end: datetime, limit: int) -> list[ItemHeat]:
+        r = redemptions.c
+        rows = await self.connection.execute(
+            select(r.item_id, func.max(r.item_name), func.count(), func.sum(r.quantity), func.sum(r.points),
+                   func.count(distinct(r.member_id)))
+            .where(r.created_at >= start, r.created_at < end, r.status != RedemptionStatus.CANCELLED.value)
+            .group_by(r.item_id).order_by(func.sum(r.quantity).desc(), r.item_id).limit(limit))
+        return [ItemHeat(item_id, name, count, int(quantity), int(points), buyers)
+                for item_id, name, count, quantity, points, buyers in rows]
+
+    async def task_participation(self, start: datetime, end: datetime) -> list[Participation]:
+        t = task_completions.c
+        rows = await self.connection.execute(
+            select(t.task_code, func.count(), func.count(distinct(t.member_id)))
+            .where(t.completed_at >= start, t.completed_at < end).group_by(t.task_code).order_by(t.task_code))
+        return [Participation(code, times, people) for code, times, people in rows]
+
+    async def campaign_participation(self, start: datetime, end: datetime) -> list[Participation]:
+        o = purchase_orders.c
+        rows = await self.connection.execute(
+            select(o.campaign_code, func.count(), func.count(distinct(o.member_id)), func.sum(o.bonus_points))
+            .where(o.placed_at >= start, o.placed_at < end, o.campaign_code.is_not(None))
+            .group_by(o.campaign_code).order_by(o.campaign_code))
+        return [Participation(code, times, people, int(points)) for code, times, people, points in rows]

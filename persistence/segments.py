@@ -1,0 +1,96 @@
+"""Member segments: the history a refresh reads (one aggregate per figure per batch) and what it stores."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select
+
+from domain.ledger import LedgerReason
+from domain.mall import RedemptionStatus
+from domain.segments import ACTIVITY_REASONS, SPENDING_REASONS, MemberActivity, Segment, SegmentRule
+from persistence.tables import ledger_entries, member_segments, members, point_lots, purchase_orders, redemptions
+
+
+def _values(reasons) -> list[str]:
+    return sorted(reason.value for reason in reasons)
+
+
+class SqlSegmentRepository:
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    async def activity(self, member_ids: Sequence[int], now: datetime, rule: SegmentRule) -> list[MemberActivity]:
+        since = now - timedelta(days=rule.window_days)
+        last_active = await self._by_member(
+            select(ledger_entries.c.member_id, func.max(ledger_entries.c.occurred_at))
+            .where(ledger_entries.c.member_id.in_(member_ids),
+                   ledger_entries.c.reason.in_(_values(ACTIVITY_REASONS))))
+        expiring = await self._by_member(
+            select(point_lots.c.member_id, func.sum(point_lots.c.remaining))
+            .where(point_lots.c.member_id.in_(member_ids), point_lots.c.remaining > 0,
+                   point_lots.c.expires_at <= now + timedelta(days=rule.expiring_within_days)))
+        spent = await self._by_member(
+            select(ledger_entries.c.member_id, -func.sum(ledger_entries.c.delta))
+            .where(ledger_entries.c.member_id.in_(member_ids), ledger_entries.c.delta < 0,
+                   ledger_entries.c.occurred_at >= since, ledger_entries.c.reason.in_(_values(SPENDING_REASONS))))
+        deducted = await self._by_member(
+            select(ledger_entries.c.member_id, -func.sum(ledger_entries.c.delta))
+            .where(ledger_entries.c.member_id.in_(member_ids), ledger_entries.c.delta < 0,
+                   ledger_entries.c.occurred_at >= since,
+                   ledger_entries.c.reason == LedgerReason.DEDUCTION.value))
+        cheap_items = await self._by_member(
+            select(redemptions.c.member_id, func.sum(redemptions.c.points))
+            .where(redemptions.c.member_id.in_(member_ids), redemptions.c.created_at >= since,
+                   redemptions.c.status != RedemptionStatus.CANCELLED.value,
+                   or_(redemptions.c.flash_sale_id.is_not(None),
+                       redemptions.c.points <= redemptions.c.quantity * rule.low_price_points)))
+        orders = await self._by_member(
+            select(purchase_orders.c.member_id, func.count())
+            .where(purchase_orders.c.member_id.in_(member_ids), purchase_orders.c.placed_at >= since))
+        rows = await self.connection.execute(select(members.c.id, members.c.created_at, members.c.tier_level)
+                                             .where(members.c.id.in_(member_ids)))
+        return [MemberActivity(row.id, row.created_at, row.tier_level, last_active.get(row.id),
+                               int(expiring.get(row.id, 0)), int(spent.get(row.id, 0)),
+                               int(deducted.get(row.id, 0)) + int(cheap_items.get(row.id, 0)),
+                               int(orders.get(row.id, 0)))
+                for row in rows]
+
+    async def _by_member(self, query) -> dict:
+        rows = await self.connection.execute(query.group_by(query.selected_columns[0]))
+        return {member_id: value for member_id, value in rows if value is not None}
+
+    async def store(self, segments: dict[int, set[Segment]], now: datetime) -> None:
+        current = await self.of_members(list(segments))
+        for member_id, wanted in segments.items():
+            gone = current[member_id] - wanted
+            if gone:
+                await self.connection.execute(delete(member_segments).where(
+                    member_segments.c.member_id == member_id,
+                    member_segments.c.segment.in_(sorted(s.value for s in gone))))
+        added = [{"member_id": member_id, "segment": segment.value, "since": now}
+                 for member_id, wanted in segments.items() for segment in sorted(wanted - current[member_id])]
+        if added:
+            await self.connection.execute(member_segments.insert(), added)
+
+    async def of_members(self, member_ids: Sequence[int]) -> dict[int, set[Segment]]:
+        found: dict[int, set[Segment]] = {member_id: set() for member_id in member_ids}
+        rows = await self.connection.execute(select(member_segments.c.member_id, member_segments.c.segment)
+                                             .where(member_segments.c.member_id.in_(member_ids)))
+        for member_id, segment in rows:
+            found[member_id].add(Segment(segment))
+        return found
+
+    async def members_in(self, segment: Segment, before_id: int | None, limit: int) -> list[int]:
+        query = select(member_segments.c.member_id).where(member_segments.c.segment == segment.value)
+        if before_id is not None:
+            query = query.where(member_segments.c.member_id < before_id)
+        rows = await self.connection.execute(query.order_by(member_segments.c.member_id.desc()).limit(limit))
+        return [row.member_id for row in rows]
+
+    async def counts(self) -> dict[Segment, int]:
+        rows = await self.connection.execute(select(member_segments.c.segment, func.count())
+                                             .group_by(member_segments.c.segment))
+        found = {segment: 0 for segment in Segment}
+        found.update({Segment(segment): count for segment, count in rows})
+        return found

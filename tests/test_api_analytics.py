@@ -1,0 +1,91 @@
+"""Analytics over real HTTP against a hand-built history whose answers are worked out by hand."""
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from tests.documents import ADJUST, CHECK_IN
+from tests.test_api_expiry import SETTINGS
+from tests.test_api_ledger import member_gid
+from tests.test_api_mall import create, funded, redeem
+from tests.test_api_orders import CAMPAIGN, record, sweep
+
+ANALYTICS = """query($from: Date!, $to: Date!) { analytics(from: $from, to: $to) {
+  from to earned burned expired reversed redemptionRate breakageRate activeMembers
+  weeklyActiveMembers { weekStarting members }
+  days { day earned burned expired reversed activeMembers byReason { reason credited debited } }
+  itemHeat(first: 5) { itemName redemptions quantity points members views }
+  taskParticipation { code times members }
+  campaignParticipation { code times members bonusPoints } } }"""
+LIABILITY = """{ liability { outstandingPoints heldPoints pendingPoints debtPoints membersWithPoints valueFen
+  soon: expiringWithin(days: 30) later: expiringWithin(days: 60) } }"""
+
+
+def build_history(live_server):
+    """Day 1 (March 12th, Shanghai): alice and bob are given 1000 and 500, alice checks in and redeems a
+    300-point cup, bob loses 50 to a correction and orders 100 yuan under a double-points campaign.
+    Day 2: bob redeems a cup, carol checks in. Points live one month: they expire when April ends."""
+    staff = live_server.staff()
+    staff.data(SETTINGS, {"months": 1, "tz": "Asia/Shanghai"})
+    now = live_server.clock.now()
+    staff.data(CAMPAIGN, {"code": "double", "multiplier": 2.0, "starts": now.isoformat(),
+                          "ends": (now + timedelta(days=2)).isoformat(), "reasons": ["ORDER"]})
+    cup = create(staff, "保温杯", 300, 10)
+    alice, bob = funded(live_server, "alice", 1000), funded(live_server, "bob", 500)
+    alice.data(CHECK_IN, {"key": "a1"})
+    redeem(alice, cup, "a-cup")
+    staff.data(ADJUST, {"memberId": member_gid("bob"), "delta": -50, "memo": "correction", "key": "bob-fix"})
+    record(staff, "bob", "BOB-1", 10000)
+    live_server.clock.advance(timedelta(days=1))
+    redeem(bob, cup, "b-cup")
+    live_server.member("carol").data(CHECK_IN, {"key": "c1"})
+    return staff
+
+
+def test_earned_burned_and_who_was_active(live_server):
+    staff = build_history(live_server)
+    period = staff.data(ANALYTICS, {"from": "2026-03-12", "to": "2026-03-13"})["analytics"]
+    day1, day2 = period.pop("days")
+    assert day1 == {"day": "2026-03-12", "earned": 1510, "burned": 300, "expired": 0, "reversed": 50,
+                    "activeMembers": 1, "byReason": [
+                        {"reason": "ADJUSTMENT", "credited": 1500, "debited": 50},
+                        {"reason": "CHECK_IN", "credited": 10, "debited": 0},
+                        {"reason": "REDEMPTION", "credited": 0, "debited": 300}]}
+    assert day2 == {"day": "2026-03-13", "earned": 10, "burned": 300, "expired": 0, "reversed": 0,
+                    "activeMembers": 2, "byReason": [
+                        {"reason": "CHECK_IN", "credited": 10, "debited": 0},
+                        {"reason": "REDEMPTION", "credited": 0, "debited": 300}]}
+    assert period == {
+        "from": "2026-03-12", "to": "2026-03-13", "earned": 1520, "burned": 600, "expired": 0, "reversed": 50,
+        "redemptionRate": 600 / 1520, "breakageRate": 0.0, "activeMembers": 3,
+        "weeklyActiveMembers": [{"weekStarting": "2026-03-09", "members": 3}],
+        "itemHeat": [{"itemName": "保温杯", "redemptions": 2, "quantity": 2, "points": 600, "members": 2,
+                      "views": None}],
+        "taskParticipation": [],
+        "campaignParticipation": [{"code": "double", "times": 1, "members": 1, "bonusPoints": 100}]}
+
+
+def test_liability_breakage_and_its_forecast(live_server):
+    staff = build_history(live_server)
+    assert staff.data(LIABILITY)["liability"] == {
+        "outstandingPoints": 710 + 150 + 10, "heldPoints": 0, "pendingPoints": 200, "debtPoints": 0,
+        "membersWithPoints": 3, "valueFen": 870,  # 100 points = 1 yuan
+        "soon": 0, "later": 870}  # everything expires on April 30th (Shanghai), 48 days away
+    tiers = staff.data("{ tierDistribution { tier { code } members } }")["tierDistribution"]
+    assert tiers[0] == {"tier": {"code": "V1"}, "members": 3} and sum(t["members"] for t in tiers) == 3
+    live_server.clock.set(datetime(2026, 5, 1, 3, tzinfo=UTC))
+    asyncio.run(sweep(live_server))  # bob's order is released (100 + 100 campaign points), the lots expire
+    may_day = staff.data(ANALYTICS, {"from": "2026-05-01", "to": "2026-05-01"})["analytics"]
+    assert (may_day["earned"], may_day["expired"], may_day["breakageRate"]) == (200, 870, 870 / 200)
+    assert may_day["activeMembers"] == 1  # bob's order counts as his; expiry is nobody's doing
+    after = staff.data(LIABILITY)["liability"]
+    assert (after["outstandingPoints"], after["pendingPoints"], after["membersWithPoints"]) == (200, 0, 1)
+
+
+def test_analytics_are_for_staff_and_ranges_are_bounded(live_server):
+    body = live_server.member("m").execute(ANALYTICS, {"from": "2026-03-12", "to": "2026-03-12"})
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert live_server.anonymous().execute(LIABILITY)["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    staff = live_server.staff()
+    for days in ({"from": "2026-03-12", "to": "2026-03-11"}, {"from": "2026-01-01", "to": "2026-06-01"}):
+        assert staff.execute(ANALYTICS, days)["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    empty = staff.data(ANALYTICS, {"from": "2026-03-12", "to": "2026-03-12"})["analytics"]
+    assert (empty["earned"], empty["redemptionRate"], empty["itemHeat"]) == (0, 0.0, [])
