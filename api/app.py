@@ -230,11 +230,12 @@ class Authenticating:
                     caller = await self._partner(scope, headers, body)
                 else:
                     caller = caller_from_header(self.secret, headers.get("authorization"))
+                state["caller"], state["member"] = await signed_in(self.services, caller)
             except (InvalidToken, PartnerAuthError) as error:
                 await graphql_error(401, str(error), "UNAUTHENTICATED")(scope, receive, send)
                 return
-            try:
-                state["caller"], state["member"] = await signed_in(self.services, caller)
+            except BodyTooLarge:
+                raise
             except Exception:  # masked below; the traceback goes to the log with the request id
                 log.exception("could not load the caller [request %s]", request_id)
                 await graphql_error(500, "Internal server error", "INTERNAL_SERVER_ERROR",

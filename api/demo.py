@@ -21,6 +21,7 @@ from domain.lottery import Lottery, Prize, PrizeKind
 from domain.mall import ItemKind, MallItem
 from domain.orders import OrderChannel, OrderRule, OrderService
 from domain.partners import ExchangeRate
+from domain.segments import Segment
 from domain.points import PointsOperations
 from domain.submissions import SubmissionKind, SubmissionRule
 from domain.tasks import Task, TaskKind, TaskPeriod
@@ -90,6 +91,9 @@ async def seed(services: Services) -> bool:
     now = services.clock.now()
     await services.campaigns.save(STAFF, Campaign("double-week", "下单双倍积分周", 2000, now, now + timedelta(days=7),
                                                   (LedgerReason.ORDER,)), create=True)
+    await services.campaigns.save(STAFF, Campaign("wake-up", "沉睡会员签到双倍", 2000, now, now + timedelta(days=30),
+                                                  (LedgerReason.CHECK_IN,), segments=(Segment.DORMANT,)),
+                                  create=True)
     for external_id, nickname, days, welcome in MEMBERS:
         await _member_with_history(services, external_id, nickname, days, welcome)
     # Copies: creating an item fills in its id, and these templates must stay as they are.
@@ -100,6 +104,7 @@ async def seed(services: Services) -> bool:
     await _community(services)
     code, name, rate = PARTNER
     await services.partners.create(code, name, rate, STAFF, daily_points_per_member=5000)
+    await services.segments.refresh(STAFF)
     now = services.clock.now()
     await tx.write(lambda uow: uow.settings.put(DEMO_KEY, {"seededAt": now.isoformat()}, STAFF.label, now))
     return True

@@ -27,7 +27,7 @@ from api.request_body import read_body, replaying
 
 log = logging.getLogger("jifen.persisted")
 
-HASH = re.compile(r"^[0-9a-f]{64}$")
+HASH = re.compile(r"^[0-9a-f]{64}\Z")
 LOCAL_SIZE = 5000
 REDIS_TTL_SECONDS = 30 * 24 * 3600
 

@@ -1,4 +1,4 @@
-"""Runs the expiry sweep on a schedule inside the server process."""
+"""Runs the sweep (expiry, releases, reminders, segments ...) and the webhook dispatcher in the server process."""
 from __future__ import annotations
 
 import asyncio
@@ -8,23 +8,34 @@ import logging
 from api.services import Services
 
 log = logging.getLogger("jifen.scheduler")
+# Deliveries are queued as notifications commit; a few seconds is as late as a push should be.
+WEBHOOK_SECONDS = 5
 
 
 class Scheduler:
     def __init__(self, services: Services, interval_seconds: float) -> None:
         self.services = services
         self.interval = interval_seconds
-        self._task: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
 
     def start(self) -> None:
         if self.interval > 0:
-            self._task = asyncio.create_task(self._loop(), name="jifen-expiry-sweep")
+            self._tasks = [asyncio.create_task(self._loop(), name="jifen-expiry-sweep"),
+                           asyncio.create_task(self._deliver_loop(), name="jifen-webhooks")]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
+
+    async def _deliver_loop(self) -> None:
+        while True:
+            await asyncio.sleep(min(WEBHOOK_SECONDS, self.interval))
+            try:
+                await self.services.webhooks.deliver_due()
+            except Exception:  # a receiver or database hiccup must not end the dispatcher
+                log.exception("webhook delivery failed")
 
     async def _loop(self) -> None:
         while True:

@@ -34,6 +34,7 @@ from api.graphql.points import PointsMutations
 from api.graphql.realtime import ActivitySubscriptions, RealtimeSubscriptions
 from api.graphql.segments import SegmentMutations, SegmentQueries
 from api.graphql.tasks import TaskMutations, TaskQueries
+from api.graphql.webhooks import WebhookMutations, WebhookQueries
 from domain.errors import DomainError
 
 log = logging.getLogger("jifen.api")
@@ -42,12 +43,12 @@ Query = merge_types("Query", (
     MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries, EventQueries, AssistQueries,
     BirthdayQueries, MallQueries, FlashSaleQueries, CheckoutQueries, DeductionQueries, LotteryQueries, GroupRedemptionQueries,
     LeaderboardQueries, CampaignQueries, BrandQueries, PartnerQueries, AuditQueries, SegmentQueries, NotificationQueries, AnalyticsQueries,
-    NodeQueries))
+    WebhookQueries, NodeQueries))
 Mutation = merge_types("Mutation", (
     CheckInMutations, TaskMutations, OrderMutations, MallMutations, CheckoutMutations, DeductionMutations,
     LotteryMutations, GroupRedemptionMutations, CommunityMutations, EventMutations, AssistMutations,
     BirthdayMutations, NotificationMutations, PointsMutations, CampaignMutations, MemberMutations, BrandMutations,
-    LeaderboardMutations, PartnerMutations, SegmentMutations))
+    LeaderboardMutations, PartnerMutations, SegmentMutations, WebhookMutations))
 Subscription = merge_types("Subscription", (RealtimeSubscriptions, ActivitySubscriptions))
 
 MAX_DEPTH = 12

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from api.realtime import Announcer, LocalBroker, build_broker
+from api.webhooks import HttpWebhookTransport
 from domain.analytics import AnalyticsService
 from domain.assists import AssistService
 from domain.audit import AuditService
@@ -33,6 +34,7 @@ from domain.segments import SegmentService
 from domain.submissions import SubmissionService
 from domain.tasks import TaskService
 from domain.tiers import TierService
+from domain.webhooks import WebhookService, WebhookTransport
 from persistence.database import Database
 from persistence.leaderboard_cache import RedisLeaderboardCache
 from persistence.unit_of_work import SqlTransactions
@@ -72,10 +74,12 @@ class Services:
     audit: AuditService
     segments: SegmentService
     analytics: AnalyticsService
+    webhooks: WebhookService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None, randomness: RandomSource | None = None,
-              redis_url: str | None = None, redis_prefix: str = "jifen") -> "Services":
+              redis_url: str | None = None, redis_prefix: str = "jifen",
+              webhook_transport: WebhookTransport | None = None) -> "Services":
         clock = clock or SystemClock()
         randomness = randomness or SystemRandomSource()
         database = Database.connect(database_url)
@@ -95,10 +99,13 @@ class Services:
                    DeductionService(operations, tx, clock), FlashSaleService(operations, tx, clock),
                    LotteryService(operations, tx, clock, randomness), GroupRedemptionService(operations, tx, clock),
                    broker, LeaderboardService(operations, tx, clock, cache), PartnerService(operations, tx, clock),
-                   AuditService(tx), SegmentService(tx, clock), AnalyticsService(tx, clock))
+                   AuditService(tx), SegmentService(tx, clock), AnalyticsService(tx, clock),
+                   WebhookService(tx, clock, webhook_transport or HttpWebhookTransport()))
 
     async def close(self) -> None:
         await self.broker.close()
+        if isinstance(self.webhooks.transport, HttpWebhookTransport):
+            await self.webhooks.transport.close()
         if isinstance(self.leaderboards.cache, RedisLeaderboardCache):
             await self.leaderboards.cache.close()
         await self.database.dispose()

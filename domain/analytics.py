@@ -2,12 +2,13 @@
 
 Definitions (every figure is in points unless it says fen):
 
-* ``earned``: every credit (positive entry) of the day, whatever its reason: the points issued.
+* ``earned``: every credit (positive entry) of the day but refunds: the points issued.
+* ``refunded``: ``REVERSAL`` credits, points given back when a redemption or deduction is cancelled.
 * ``burned``: what members spent: the debits of ``REDEMPTION``, ``CHECKOUT``, ``DEDUCTION``,
   ``LOTTERY_ENTRY`` and ``EXCHANGE_OUT``.
 * ``expired``: the ``EXPIRY`` debits (breakage).
 * ``reversed``: ``REVERSAL`` debits and staff's negative ``ADJUSTMENT``\\s: points taken back.
-  So earned - burned - expired - reversed is how much the members' balances grew.
+  So earned + refunded - burned - expired - reversed is how much the members' balances grew.
 * ``redemptionRate`` = burned / earned and ``breakageRate`` = expired / earned over the range
   (0 when nothing was earned).
 * An active member did something themselves that day (the same reasons the segments use:
@@ -50,15 +51,19 @@ class DayFlow:
     reasons: dict[LedgerReason, ReasonFlow]
     active_members: int
 
-    def _credited(self) -> int:
-        return sum(f.credited for f in self.reasons.values())
+    def _credited(self, reasons) -> int:
+        return sum(f.credited for r, f in self.reasons.items() if r in reasons)
 
     def _debited(self, reasons) -> int:
         return sum(f.debited for r, f in self.reasons.items() if r in reasons)
 
     @property
     def earned(self) -> int:
-        return self._credited()
+        return self._credited(set(LedgerReason) - {LedgerReason.REVERSAL})
+
+    @property
+    def refunded(self) -> int:
+        return self._credited({LedgerReason.REVERSAL})
 
     @property
     def burned(self) -> int:
@@ -84,6 +89,10 @@ class Period:
     @property
     def earned(self) -> int:
         return sum(d.earned for d in self.days)
+
+    @property
+    def refunded(self) -> int:
+        return sum(d.refunded for d in self.days)
 
     @property
     def burned(self) -> int:
@@ -181,7 +190,7 @@ class AnalyticsService:
         return await self._ranged(first_day, last_day, lambda uow, s, e: uow.analytics.task_participation(s, e))
 
     async def campaign_participation(self, first_day: date, last_day: date) -> list[Participation]:
-        return await self._ranged(first_day, last_day, lambda uow, s, e: uow.analytics.campaign_participation(s, e))
+        return await self._ranged(first_day, last_day, _campaign_participation)
 
     async def _ranged(self, first_day: date, last_day: date, query):
         _check_range(first_day, last_day)
@@ -190,6 +199,36 @@ class AnalyticsService:
             return await query(uow, *_bounds(await brand_settings(uow), first_day, last_day))
 
         return await self.transactions.read(work)
+
+
+async def _campaign_participation(uow: "UnitOfWork", start: datetime, end: datetime) -> list[Participation]:
+    """Per campaign, though one order may name two (a multiplier and a threshold bonus, ``a+b``): the
+    threshold campaign is credited its bonus (as it is defined now), the multiplier the rest."""
+    times: dict[str, int] = {}
+    members: dict[str, set[int]] = {}
+    points: dict[str, int] = {}
+    definitions = {}
+    for codes, member_id, bonus in await uow.analytics.campaign_orders(start, end):
+        for code in codes.split("+"):
+            if code not in definitions:
+                definitions[code] = await uow.campaigns.get(code)
+        for code, share in _split_bonus(codes.split("+"), bonus, definitions).items():
+            times[code] = times.get(code, 0) + 1
+            members.setdefault(code, set()).add(member_id)
+            points[code] = points.get(code, 0) + share
+    return [Participation(code, times[code], len(members[code]), points[code]) for code in sorted(times)]
+
+
+def _split_bonus(codes: list[str], bonus: int, definitions: dict) -> dict[str, int]:
+    if len(codes) == 1:
+        return {codes[0]: bonus}
+    shares = {}
+    for code in codes:
+        campaign = definitions.get(code)
+        if campaign is not None and campaign.is_threshold_bonus:
+            shares[code] = min(campaign.bonus_points, bonus - sum(shares.values()))
+    rest = bonus - sum(shares.values())
+    return {code: shares.get(code, rest) for code in codes}
 
 
 def _check_range(first_day: date, last_day: date) -> None:

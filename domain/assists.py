@@ -16,6 +16,7 @@ from domain import configuration
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import LedgerReason
+from domain.notifications import assist_completed, notify
 from domain.text import checked_text
 
 if TYPE_CHECKING:
@@ -121,6 +122,9 @@ class AssistService:
                 locked.points_paid += reward
             await ctx.uow.assists.add_helper(campaign_id, helper_id, ctx.now)
             await ctx.uow.assists.update(locked)
+            if locked.helpers == locked.thresholds[-1][0]:
+                await notify(ctx.uow, [assist_completed(locked.owner_id, campaign_id, locked.title, locked.helpers)],
+                             ctx.now)
 
         return await self.operations.run(actor=helper, key=key, operation="assist", member_id=campaign.owner_id,
                                          payload={"campaign": campaign_id}, rule=rule)

@@ -15,7 +15,7 @@ from domain.errors import InvalidInput
 if TYPE_CHECKING:
     from domain.ports import Transactions
 
-FILTER_PATTERN = re.compile(r"^[A-Za-z0-9_.:@{}-]{1,160}$")
+FILTER_PATTERN = re.compile(r"^[A-Za-z0-9_.:@{}-]{1,160}\Z")
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from domain.members import Member
     from domain.ports import Transactions, UnitOfWork
 
-CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}\Z")
 BOOSTABLE = frozenset({LedgerReason.ORDER, LedgerReason.TASK, LedgerReason.CHECK_IN})
 MAX_CAMPAIGN_LENGTH = timedelta(days=366)
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 CHECKOUT_KEY = "checkout"
 HOLD_REF_PREFIX = "checkout:"
-PAYMENT_REF_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+PAYMENT_REF_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}\Z")
 
 
 class OrderStatus(str, Enum):

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from domain.ports import Transactions, UnitOfWork
 
 DEDUCTION_KEY = "deduction"
-ORDER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+ORDER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}\Z")
 MAX_AMOUNT_FEN = 100_000_000_00
 
 

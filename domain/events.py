@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from domain.points import OperationContext, PointsOperations, PointsOutcome
     from domain.ports import Transactions, UnitOfWork
 
-CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
-EVENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}\Z")
+EVENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}\Z")
 MAX_ATTRIBUTES = 10
 MAX_ATTEMPTS = 3
 PAYABLE = frozenset({LedgerReason.TASK, LedgerReason.INVITE, LedgerReason.CAMPAIGN_BONUS})

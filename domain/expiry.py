@@ -14,12 +14,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from domain.brand import BrandSettings, brand_settings
-from domain.badges import award_tier_badges
 from domain.checkout import expire_checkout_for
 from domain.clock import Clock
 from domain.configuration import SYSTEM
 from domain.idempotency import RETENTION
 from domain.leaderboards import record_scores
+from domain.notifications import on_tier_refreshed
 from domain.orders import release_due_orders
 from domain.partners import expire_exchange_for
 from domain.tiers import tier_table
@@ -67,7 +67,7 @@ async def settle_member(uow: "UnitOfWork", member_id: int, now: datetime) -> Set
     report = await settle_due(uow, member, now, brand)
     if report.changed:
         member.refresh_tier(await tier_table(uow), now)
-        await award_tier_badges(uow, member, now)
+        await on_tier_refreshed(uow, member, now)
         await record_scores(uow, member, brand)  # a released order earns in the period it is released
     await uow.members.save(member)  # also moves next_due_at on, when only protected lots were due
     return report

@@ -6,7 +6,7 @@ window opens the answer is ``FLASH_SALE_NOT_STARTED``, after it closes ``FLASH_S
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -73,6 +73,22 @@ class FlashSaleService:
 
         return await self.transactions.write(work)
 
+    async def update(self, staff: Actor, sale_id: int, changes: dict) -> FlashSale:
+        """Change a sale (restock, reprice, move or end its window) under its lock, so no redemption
+        sees half a change. Redemptions already made keep their price."""
+        async def work(uow: "UnitOfWork") -> FlashSale:
+            sale = await uow.flash_sales.lock(sale_id)
+            if sale is None:
+                raise NotFound("no such flash sale", ("flashSaleId",))
+            updated = replace(sale, **changes).validate()
+            await uow.flash_sales.update(updated)
+            record = {name: value.isoformat() if isinstance(value, datetime) else value
+                      for name, value in changes.items()}
+            await uow.audit.record(staff.label, "flash_sale.update", str(sale_id), record, self.clock.now())
+            return updated
+
+        return await self.transactions.write(work)
+
     async def redeem(self, member: Actor, member_id: int, sale_id: int, quantity: int, key: str) -> "PointsOutcome":
         if not 1 <= quantity <= MAX_QUANTITY:
             raise InvalidInput(f"quantity must be 1-{MAX_QUANTITY}", ("quantity",))
@@ -116,8 +132,8 @@ class FlashSaleService:
                                        key: str) -> "PointsOutcome | None":
         """Most of a stampede arrives after the stock is gone: answer those from a read, off the writer.
 
-        Only for states that never change back (a sale's stock only falls, and its end stays past),
-        and only for a key never used, so a replay still gets its original answer.
+        Nothing is kept of such an answer, so a sale staff restock or extend takes the next attempt as
+        usual; and only a key never used is answered so, so a replay still gets its original answer.
         """
         async def work(uow: "UnitOfWork") -> "PointsOutcome | None":
             sale = await uow.flash_sales.get(sale_id)

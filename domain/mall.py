@@ -22,6 +22,7 @@ from domain.badges import BadgeCode, award
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import LedgerReason
+from domain.notifications import notify, redemption_shipped
 from domain.realtime import Activity, ActivityKind
 from domain.text import checked_text
 
@@ -30,9 +31,9 @@ if TYPE_CHECKING:
     from domain.points import OperationContext, PointsOperations, PointsOutcome
     from domain.ports import Transactions, UnitOfWork
 
-CODE_PATTERN = re.compile(r"^[A-Za-z0-9-]{4,40}$")
-CATEGORY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,29}$")
-URL_PATTERN = re.compile(r"^https://[^\s\x00-\x1f]{1,490}$")
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9-]{4,40}\Z")
+CATEGORY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,29}\Z")
+URL_PATTERN = re.compile(r"^https://[^\s\x00-\x1f]{1,490}\Z")
 MAX_QUANTITY = 10
 MAX_PRICE = 10_000_000
 MAX_STOCK = 10_000_000
@@ -238,6 +239,9 @@ class MallService:
                               f"a {redemption.status.value} redemption cannot become {status.value}", ("status",))
             redemption.status, redemption.note, redemption.updated_at = status, note, self.clock.now()
             await uow.mall.update_redemption(redemption)
+            if status is RedemptionStatus.SHIPPED:
+                await notify(uow, [redemption_shipped(redemption.member_id, redemption.id, redemption.item_name,
+                                                      note)], self.clock.now())
             await uow.audit.record(staff.label, f"redemption.{status.value.lower()}", str(redemption_id),
                                    {"note": note}, self.clock.now())
             return redemption
@@ -263,6 +267,8 @@ class MallService:
             await ctx.uow.mall.update(item)
             redemption.status, redemption.note, redemption.updated_at = RedemptionStatus.CANCELLED, reason, ctx.now
             await ctx.uow.mall.update_redemption(redemption)
+            await ctx.uow.audit.record(staff.label, "redemption.cancel", str(redemption_id),
+                                       {"reason": reason, "points": redemption.points}, ctx.now)
             return redemption
 
         return await self.operations.run(actor=staff, key=key, operation="cancelRedemption",

@@ -16,7 +16,7 @@ from domain.tiers import TierChange, TierTable, tier_table
 if TYPE_CHECKING:
     from domain.ports import Transactions, UnitOfWork
 
-EXTERNAL_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
+EXTERNAL_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}\Z")
 MAX_NICKNAME = 40
 
 

@@ -1,4 +1,9 @@
-"""Notifications kept per member (the notifications issue later also delivers them by webhook).
+"""Notifications kept per member, and delivered to the brand's messaging service by webhook.
+
+Kinds: ``POINTS_EXPIRING`` (the expiry reminder), ``TIER_CHANGED``, ``REDEMPTION_SHIPPED``,
+``ASSIST_COMPLETED`` and ``CAMPAIGN`` (staff push one message to a segment). ``notify`` stores
+them (a member never gets two with the same ref) and queues their webhook deliveries in the same
+transaction.
 
 The expiry reminder: a daily job records, once per member and expiring lot, a reminder for points
 that expire within the brand's reminder window (default 30 days). Each run looks at the whole window
@@ -7,22 +12,36 @@ shorter than the window is long); a lot already reminded of is not reminded agai
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from domain import configuration
+from domain.badges import award_tier_badges
 from domain.brand import brand_settings
 from domain.errors import InvalidInput
+from domain.text import checked_text
+from domain.webhooks import queue_notifications
 
 if TYPE_CHECKING:
     from domain.clock import Clock
     from domain.configuration import Actor
+    from domain.members import Member
+    from domain.segments import Segment
+    from domain.tiers import TierChange
     from domain.ports import Transactions, UnitOfWork
 
 REMINDERS_KEY = "reminders"
 REMINDED_ON_KEY = "reminders.expiry_last_day"
 EXPIRY_REMINDER = "POINTS_EXPIRING"
+TIER_CHANGED = "TIER_CHANGED"
+REDEMPTION_SHIPPED = "REDEMPTION_SHIPPED"
+ASSIST_COMPLETED = "ASSIST_COMPLETED"
+CAMPAIGN_PUSH = "CAMPAIGN"
+REF_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,100}\Z")
+PUSH_BATCH = 500
 MAX_MARK = 100
 
 
@@ -35,6 +54,7 @@ class Notification:
     body: str
     created_at: datetime
     read_at: datetime | None
+    ref: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,6 +86,58 @@ def expiry_reminder(member_id: int, expires_at: datetime, points: int, zone: tzi
                              f"expiry:{expires_at.isoformat()}")
 
 
+async def notify(uow: "UnitOfWork", drafts: Sequence[NotificationDraft], now: datetime) -> int:
+    """Store the drafts a member has not had yet and queue their webhook deliveries; how many were new."""
+    stored = await uow.notifications.add_once(drafts, now)
+    await queue_notifications(uow, stored, now)
+    return len(stored)
+
+
+async def on_tier_refreshed(uow: "UnitOfWork", member: "Member", now: datetime) -> None:
+    """After a tier refresh: the badge for reaching V3, and a notification of each change."""
+    await award_tier_badges(uow, member, now)
+    if member.new_tier_changes:
+        await notify(uow, [tier_changed(change) for change in member.new_tier_changes], now)
+
+
+def tier_changed(change: "TierChange") -> NotificationDraft:
+    up = change.to_level > change.from_level
+    return NotificationDraft(change.member_id, TIER_CHANGED, "会员等级提升" if up else "会员等级变更",
+                             f"您的会员等级已{'升' if up else '调整'}至 V{change.to_level}",
+                             f"tier:{change.to_level}:{change.changed_at.isoformat()}")
+
+
+def redemption_shipped(member_id: int, redemption_id: int, item_name: str, note: str | None) -> NotificationDraft:
+    return NotificationDraft(member_id, REDEMPTION_SHIPPED, "兑换商品已发货",
+                             f"您兑换的「{item_name}」已发货" + (f"：{note}" if note else ""),
+                             f"redemption:{redemption_id}:shipped")
+
+
+def assist_completed(member_id: int, campaign_id: int, title: str, helpers: int) -> NotificationDraft:
+    return NotificationDraft(member_id, ASSIST_COMPLETED, "助力完成",
+                             f"「{title}」已有 {helpers} 位好友助力，奖励已发放", f"assist:{campaign_id}:completed")
+
+
+@dataclass(frozen=True)
+class Push:
+    """A message staff send to every member of a segment once (the ref makes a resend a no-op)."""
+
+    segment: "Segment"
+    title: str
+    body: str
+    ref: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "title", checked_text(self.title, "title", max_length=100, required=True))
+        object.__setattr__(self, "body", checked_text(self.body, "body", max_length=500, required=True,
+                                                      multiline=True))
+        if not REF_PATTERN.match(self.ref):
+            raise InvalidInput("ref is 1-100 letters, digits or _.:@-", ("ref",))
+
+    def draft(self, member_id: int) -> NotificationDraft:
+        return NotificationDraft(member_id, CAMPAIGN_PUSH, self.title, self.body, f"push:{self.ref}")
+
+
 class NotificationService:
     def __init__(self, transactions: "Transactions", clock: "Clock") -> None:
         self.transactions = transactions
@@ -79,7 +151,7 @@ class NotificationService:
             zone = (await brand_settings(uow)).zone
             drafts = [expiry_reminder(member_id, expires_at, points, zone)
                       for member_id, expires_at, points in await uow.notifications.expiring_lots(now, until)]
-            return await uow.notifications.add_once(drafts, now)
+            return await notify(uow, drafts, now)
 
         return await self.transactions.write(work)
 
@@ -106,6 +178,23 @@ class NotificationService:
             return rule
 
         return await self.transactions.write(work)
+
+    async def push(self, staff: "Actor", push: Push) -> int:
+        """Notify every member of the segment, a batch per transaction; how many were new."""
+        now = self.clock.now()
+        sent, before = 0, None
+        while member_ids := await self.transactions.read(
+                lambda uow: uow.segments.members_in(push.segment, before, PUSH_BATCH)):
+            sent += await self.transactions.write(
+                lambda uow, ids=member_ids: notify(uow, [push.draft(i) for i in ids], now))
+            before = member_ids[-1]
+
+        async def audit(uow: "UnitOfWork") -> None:
+            await uow.audit.record(staff.label, "notification.push", push.segment.value,
+                                   {"title": push.title, "ref": push.ref, "sent": sent}, now)
+
+        await self.transactions.write(audit)
+        return sent
 
     async def page(self, member_id: int, before_id: int | None, limit: int) -> list[Notification]:
         return await self.transactions.read(lambda uow: uow.notifications.page(member_id, before_id, limit))

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from domain.points import OperationContext, PointsOperations, PointsOutcome
     from domain.ports import Transactions, UnitOfWork
 
-ORDER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+ORDER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}\Z")
 MAX_ORDER_FEN = 100_000_000_00  # 100 million yuan
 ORDERS_KEY = "orders"
 

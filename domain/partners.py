@@ -47,9 +47,10 @@ if TYPE_CHECKING:
     from domain.points import OperationContext, PointsOperations, PointsOutcome
     from domain.ports import Transactions, UnitOfWork
 
-CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}$")
-NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-REF_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
+CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{1,31}\Z")
+NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")
+REF_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}\Z")
+TIMESTAMP_PATTERN = re.compile(r"^[0-9]{1,12}\Z")  # ASCII digits: str.isdigit() also takes "²"
 SIGNATURE_WINDOW = timedelta(seconds=300)
 # A nonce can be replayed only while its timestamp is in the window, at most 600 s after it was seen.
 NONCE_RETENTION = timedelta(minutes=15)
@@ -203,7 +204,7 @@ def check_signature(key: PartnerKey | None, timestamp: str, signature: str, nonc
                     now: datetime) -> None:
     if key is None or key.revoked_at is not None:
         raise PartnerAuthError("unknown or revoked partner key")
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not TIMESTAMP_PATTERN.match(timestamp):
         raise PartnerAuthError("X-Timestamp must be unix seconds")
     if abs(now.timestamp() - int(timestamp)) > SIGNATURE_WINDOW.total_seconds():
         raise PartnerAuthError("X-Timestamp is more than 300 s off the server's clock")

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from domain.badges import award_tier_badges
 from domain.brand import BrandSettings, brand_settings
 from domain.clock import Clock
 from domain.configuration import Actor
@@ -22,6 +21,7 @@ from domain.idempotency import IdempotencyRecord, check_replay, fingerprint, val
 from domain.leaderboards import record_scores
 from domain.ledger import Hold, LedgerEntry, LedgerReason, require_positive_points
 from domain.members import Member
+from domain.notifications import on_tier_refreshed
 from domain.expiry import settle_due
 from domain.ports import Transactions, UnitOfWork
 from domain.text import checked_text
@@ -123,7 +123,7 @@ class PointsOperations:
         tiers = await tier_table(uow)
         for each in everyone:
             each.refresh_tier(tiers, now)
-            await award_tier_badges(uow, each, now)
+            await on_tier_refreshed(uow, each, now)
             await record_scores(uow, each, brand)
         saved = (await uow.members.save(member))[first_new:]
         for other in others.values():

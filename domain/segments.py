@@ -20,7 +20,7 @@ campaign because of one action.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -159,7 +159,10 @@ class SegmentService:
 
         async def finish(uow: "UnitOfWork") -> dict[Segment, int]:
             await uow.settings.put(REFRESHED_KEY, {"at": now.isoformat(), "members": members}, actor.label, now)
-            return await uow.segments.counts()
+            counts = await uow.segments.counts()
+            await uow.audit.record(actor.label, "segments.refresh", RULE_KEY,
+                                   {"members": members, **{s.value: n for s, n in counts.items()}}, now)
+            return counts
 
         return RefreshReport(members, await self.transactions.write(finish), now)
 
@@ -177,9 +180,10 @@ class SegmentService:
     async def rule(self) -> SegmentRule:
         return await self.transactions.read(segment_rule)
 
-    async def update_rule(self, staff: Actor, rule: SegmentRule) -> SegmentRule:
-        """Takes effect at the next refresh."""
+    async def update_rule(self, staff: Actor, changes: dict[str, int]) -> SegmentRule:
+        """Change the named fields, keep the rest; takes effect at the next refresh."""
         async def work(uow: "UnitOfWork") -> SegmentRule:
+            rule = replace(await segment_rule(uow), **changes)
             await configuration.store(uow, RULE_KEY, rule.to_record(), staff, self.clock.now())
             return rule
 

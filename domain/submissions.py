@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 SUBMISSIONS_KEY = "submissions"
 MAX_PENDING = 20
 MAX_IMAGES = 9
-URL_PATTERN = re.compile(r"^https://[^\s\x00-\x1f]{1,490}$")
-REF_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+URL_PATTERN = re.compile(r"^https://[^\s\x00-\x1f]{1,490}\Z")
+REF_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}\Z")
 
 
 class SubmissionKind(str, Enum):
@@ -149,6 +149,8 @@ class SubmissionService:
             else:
                 submission.status, submission.reject_reason = SubmissionStatus.REJECTED, reason
             await ctx.uow.submissions.update(submission)
+            await ctx.uow.audit.record(staff.label, f"submission.{'approve' if approve else 'reject'}",
+                                       str(submission_id), {"points": submission.points, "reason": reason}, ctx.now)
 
         outcome = await self.operations.run(
             actor=staff, key=key, operation="reviewSubmission", member_id=found.member_id, rule=rule,

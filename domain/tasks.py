@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from domain.points import OperationContext, PointsOperations, PointsOutcome
     from domain.ports import Transactions, UnitOfWork
 
-CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}\Z")
 MAX_CAP = 100
 
 

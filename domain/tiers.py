@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from domain import configuration
 from domain.errors import InvalidInput
+from domain.notifications import on_tier_refreshed
 from domain.text import checked_text
 
 if TYPE_CHECKING:
@@ -142,8 +143,9 @@ class TierService:
         return moved
 
     async def _retier_one(self, uow: "UnitOfWork", member_id: int) -> int:
-        member = await uow.members.lock(member_id)
-        if member is None or member.refresh_tier(await tier_table(uow), self.clock.now()) is None:
+        member, now = await uow.members.lock(member_id), self.clock.now()
+        if member is None or member.refresh_tier(await tier_table(uow), now) is None:
             return 0
+        await on_tier_refreshed(uow, member, now)
         await uow.members.save(member)
         return 1

@@ -66,10 +66,9 @@ class SqlAnalyticsRepository:
             .where(t.completed_at >= start, t.completed_at < end).group_by(t.task_code).order_by(t.task_code))
         return [Participation(code, times, people) for code, times, people in rows]
 
-    async def campaign_participation(self, start: datetime, end: datetime) -> list[Participation]:
+    async def campaign_orders(self, start: datetime, end: datetime) -> list[tuple[str, int, int]]:
         o = purchase_orders.c
         rows = await self.connection.execute(
-            select(o.campaign_code, func.count(), func.count(distinct(o.member_id)), func.sum(o.bonus_points))
-            .where(o.placed_at >= start, o.placed_at < end, o.campaign_code.is_not(None))
-            .group_by(o.campaign_code).order_by(o.campaign_code))
-        return [Participation(code, times, people, int(points)) for code, times, people, points in rows]
+            select(o.campaign_code, o.member_id, o.bonus_points)
+            .where(o.placed_at >= start, o.placed_at < end, o.campaign_code.is_not(None)).order_by(o.id))
+        return [(codes, member_id, int(bonus)) for codes, member_id, bonus in rows]

@@ -35,6 +35,11 @@ class SqlFlashSaleRepository:
             select(flash_sales).where(flash_sales.c.id == sale_id).with_for_update())).first()
         return sale_from_row(row) if row else None
 
+    async def update(self, sale: FlashSale) -> None:
+        await self.connection.execute(update(flash_sales).where(flash_sales.c.id == sale.id).values(
+            title=sale.title, points_price=sale.points_price, stock=sale.stock, per_member_limit=sale.per_member_limit,
+            starts_at=sale.starts_at, ends_at=sale.ends_at))
+
     async def update_stock(self, sale: FlashSale) -> None:
         await self.connection.execute(update(flash_sales).where(flash_sales.c.id == sale.id).values(stock=sale.stock))
 

@@ -46,6 +46,11 @@ class SqlMemberRepository:
         rows = await self.connection.execute(select(members).where(members.c.id.in_(member_ids)))
         return [member_from_row(row) for row in rows]
 
+    async def external_ids(self, member_ids: Sequence[int]) -> dict[int, str]:
+        rows = await self.connection.execute(select(members.c.id, members.c.external_id)
+                                             .where(members.c.id.in_(member_ids)))
+        return {row.id: row.external_id for row in rows}
+
     async def add_if_absent(self, external_id: str, nickname: str, tier_level: int, at: datetime) -> None:
         statement = upsert(self.dialect)(members).values(
             external_id=external_id, nickname=nickname, created_at=at, tier_level=tier_level,

@@ -15,7 +15,7 @@ INSERT_CHUNK = 1000
 
 
 def notification_from_row(row) -> Notification:
-    return Notification(row.id, row.member_id, row.kind, row.title, row.body, row.created_at, row.read_at)
+    return Notification(row.id, row.member_id, row.kind, row.title, row.body, row.created_at, row.read_at, row.ref)
 
 
 class SqlNotificationRepository:
@@ -28,17 +28,17 @@ class SqlNotificationRepository:
             .where(point_lots.c.remaining > 0, point_lots.c.expires_at > after, point_lots.c.expires_at <= until))
         return [(r.member_id, r.expires_at, r.remaining) for r in rows]
 
-    async def add_once(self, drafts: Sequence[NotificationDraft], at: datetime) -> int:
-        stored = 0
+    async def add_once(self, drafts: Sequence[NotificationDraft], at: datetime) -> list[Notification]:
+        stored = []
         # Chunks keep each statement far below the drivers' bound-parameter limits (asyncpg: 32,767).
         for start in range(0, len(drafts), INSERT_CHUNK):
             values = [{"member_id": d.member_id, "kind": d.kind, "title": d.title, "body": d.body, "ref": d.ref,
                        "created_at": at, "read_at": None} for d in drafts[start:start + INSERT_CHUNK]]
             statement = upsert(self.connection.dialect.name)(notifications).values(values)
             result = await self.connection.execute(
-                statement.on_conflict_do_nothing(index_elements=["member_id", "ref"]))
-            stored += result.rowcount or 0
-        return stored
+                statement.on_conflict_do_nothing(index_elements=["member_id", "ref"]).returning(*notifications.c))
+            stored.extend(notification_from_row(row) for row in result)
+        return sorted(stored, key=lambda n: n.id)
 
     async def page(self, member_id: int, before_id: int | None, limit: int) -> list[Notification]:
         query = select(notifications).where(notifications.c.member_id == member_id)

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, or_, select
 from domain.ledger import LedgerReason
 from domain.mall import RedemptionStatus
 from domain.segments import ACTIVITY_REASONS, SPENDING_REASONS, MemberActivity, Segment, SegmentRule
+from persistence.members import upsert
 from persistence.tables import ledger_entries, member_segments, members, point_lots, purchase_orders, redemptions
 
 
@@ -28,12 +29,18 @@ class SqlSegmentRepository:
                    ledger_entries.c.reason.in_(_values(ACTIVITY_REASONS))))
         expiring = await self._by_member(
             select(point_lots.c.member_id, func.sum(point_lots.c.remaining))
-            .where(point_lots.c.member_id.in_(member_ids), point_lots.c.remaining > 0,
+            .where(point_lots.c.member_id.in_(member_ids), point_lots.c.remaining > 0, point_lots.c.expires_at > now,
                    point_lots.c.expires_at <= now + timedelta(days=rule.expiring_within_days)))
-        spent = await self._by_member(
+        # A cancelled redemption is refunded: count redemptions from their own rows, the rest from the ledger.
+        spent_otherwise = await self._by_member(
             select(ledger_entries.c.member_id, -func.sum(ledger_entries.c.delta))
             .where(ledger_entries.c.member_id.in_(member_ids), ledger_entries.c.delta < 0,
-                   ledger_entries.c.occurred_at >= since, ledger_entries.c.reason.in_(_values(SPENDING_REASONS))))
+                   ledger_entries.c.occurred_at >= since,
+                   ledger_entries.c.reason.in_(_values(SPENDING_REASONS - {LedgerReason.REDEMPTION}))))
+        redeemed = await self._by_member(
+            select(redemptions.c.member_id, func.sum(redemptions.c.points))
+            .where(redemptions.c.member_id.in_(member_ids), redemptions.c.created_at >= since,
+                   redemptions.c.status != RedemptionStatus.CANCELLED.value))
         deducted = await self._by_member(
             select(ledger_entries.c.member_id, -func.sum(ledger_entries.c.delta))
             .where(ledger_entries.c.member_id.in_(member_ids), ledger_entries.c.delta < 0,
@@ -51,7 +58,8 @@ class SqlSegmentRepository:
         rows = await self.connection.execute(select(members.c.id, members.c.created_at, members.c.tier_level)
                                              .where(members.c.id.in_(member_ids)))
         return [MemberActivity(row.id, row.created_at, row.tier_level, last_active.get(row.id),
-                               int(expiring.get(row.id, 0)), int(spent.get(row.id, 0)),
+                               int(expiring.get(row.id, 0)),
+                               int(spent_otherwise.get(row.id, 0)) + int(redeemed.get(row.id, 0)),
                                int(deducted.get(row.id, 0)) + int(cheap_items.get(row.id, 0)),
                                int(orders.get(row.id, 0)))
                 for row in rows]
@@ -70,8 +78,9 @@ class SqlSegmentRepository:
                     member_segments.c.segment.in_(sorted(s.value for s in gone))))
         added = [{"member_id": member_id, "segment": segment.value, "since": now}
                  for member_id, wanted in segments.items() for segment in sorted(wanted - current[member_id])]
-        if added:
-            await self.connection.execute(member_segments.insert(), added)
+        if added:  # a refresh running at the same moment may have added the same rows
+            statement = upsert(self.connection.dialect.name)(member_segments).values(added)
+            await self.connection.execute(statement.on_conflict_do_nothing(index_elements=["member_id", "segment"]))
 
     async def of_members(self, member_ids: Sequence[int]) -> dict[int, set[Segment]]:
         found: dict[int, set[Segment]] = {member_id: set() for member_id in member_ids}

@@ -36,6 +36,7 @@ from persistence.segments import SqlSegmentRepository
 from persistence.settings import SqlAuditLog, SqlSettingsRepository
 from persistence.submissions import SqlSubmissionRepository
 from persistence.tasks import SqlTaskRepository
+from persistence.webhooks import SqlWebhookRepository
 
 T = TypeVar("T")
 log = logging.getLogger("jifen.persistence")
@@ -61,6 +62,7 @@ class SqlUnitOfWork:
         self.partners = SqlPartnerRepository(connection)
         self.segments = SqlSegmentRepository(connection)
         self.analytics = SqlAnalyticsRepository(connection)
+        self.webhooks = SqlWebhookRepository(connection)
         self.ledger = SqlLedgerRepository(connection)
         self.check_ins = SqlCheckInRepository(connection)
         self.orders = SqlOrderRepository(connection)

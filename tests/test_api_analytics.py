@@ -6,7 +6,7 @@ from tests.documents import ADJUST, CHECK_IN
 from tests.test_api_expiry import SETTINGS
 from tests.test_api_ledger import member_gid
 from tests.test_api_mall import create, funded, redeem
-from tests.test_api_orders import CAMPAIGN, record, sweep
+from tests.test_api_orders import CAMPAIGN, THRESHOLD, record, sweep
 
 ANALYTICS = """query($from: Date!, $to: Date!) { analytics(from: $from, to: $to) {
   from to earned burned expired reversed redemptionRate breakageRate activeMembers
@@ -21,13 +21,16 @@ LIABILITY = """{ liability { outstandingPoints heldPoints pendingPoints debtPoin
 
 def build_history(live_server):
     """Day 1 (March 12th, Shanghai): alice and bob are given 1000 and 500, alice checks in and redeems a
-    300-point cup, bob loses 50 to a correction and orders 100 yuan under a double-points campaign.
+    300-point cup, bob loses 50 to a correction and orders 100 yuan under a double-points campaign and a
+    满100送50 bonus (100 + 100 + 50 points, pending for a week).
     Day 2: bob redeems a cup, carol checks in. Points live one month: they expire when April ends."""
     staff = live_server.staff()
     staff.data(SETTINGS, {"months": 1, "tz": "Asia/Shanghai"})
     now = live_server.clock.now()
     staff.data(CAMPAIGN, {"code": "double", "multiplier": 2.0, "starts": now.isoformat(),
                           "ends": (now + timedelta(days=2)).isoformat(), "reasons": ["ORDER"]})
+    staff.data(THRESHOLD, {"code": "man100", "min": 10000, "bonus": 50, "starts": now.isoformat(),
+                           "ends": (now + timedelta(days=2)).isoformat()})
     cup = create(staff, "保温杯", 300, 10)
     alice, bob = funded(live_server, "alice", 1000), funded(live_server, "bob", 500)
     alice.data(CHECK_IN, {"key": "a1"})
@@ -60,24 +63,25 @@ def test_earned_burned_and_who_was_active(live_server):
         "itemHeat": [{"itemName": "保温杯", "redemptions": 2, "quantity": 2, "points": 600, "members": 2,
                       "views": None}],
         "taskParticipation": [],
-        "campaignParticipation": [{"code": "double", "times": 1, "members": 1, "bonusPoints": 100}]}
+        "campaignParticipation": [{"code": "double", "times": 1, "members": 1, "bonusPoints": 100},
+                                  {"code": "man100", "times": 1, "members": 1, "bonusPoints": 50}]}
 
 
 def test_liability_breakage_and_its_forecast(live_server):
     staff = build_history(live_server)
     assert staff.data(LIABILITY)["liability"] == {
-        "outstandingPoints": 710 + 150 + 10, "heldPoints": 0, "pendingPoints": 200, "debtPoints": 0,
+        "outstandingPoints": 710 + 150 + 10, "heldPoints": 0, "pendingPoints": 250, "debtPoints": 0,
         "membersWithPoints": 3, "valueFen": 870,  # 100 points = 1 yuan
         "soon": 0, "later": 870}  # everything expires on April 30th (Shanghai), 48 days away
     tiers = staff.data("{ tierDistribution { tier { code } members } }")["tierDistribution"]
     assert tiers[0] == {"tier": {"code": "V1"}, "members": 3} and sum(t["members"] for t in tiers) == 3
     live_server.clock.set(datetime(2026, 5, 1, 3, tzinfo=UTC))
-    asyncio.run(sweep(live_server))  # bob's order is released (100 + 100 campaign points), the lots expire
+    asyncio.run(sweep(live_server))  # bob's order is released (100 + 150 campaign points), the lots expire
     may_day = staff.data(ANALYTICS, {"from": "2026-05-01", "to": "2026-05-01"})["analytics"]
-    assert (may_day["earned"], may_day["expired"], may_day["breakageRate"]) == (200, 870, 870 / 200)
+    assert (may_day["earned"], may_day["expired"], may_day["breakageRate"]) == (250, 870, 870 / 250)
     assert may_day["activeMembers"] == 1  # bob's order counts as his; expiry is nobody's doing
     after = staff.data(LIABILITY)["liability"]
-    assert (after["outstandingPoints"], after["pendingPoints"], after["membersWithPoints"]) == (200, 0, 1)
+    assert (after["outstandingPoints"], after["pendingPoints"], after["membersWithPoints"]) == (250, 0, 1)
 
 
 def test_analytics_are_for_staff_and_ranges_are_bounded(live_server):

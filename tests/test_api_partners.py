@@ -105,6 +105,9 @@ async def test_only_authentic_partner_requests_are_served(live_server):
     assert "300 s" in unauthenticated(partner.post(query, timestamp=now - 301))
     assert "300 s" in unauthenticated(partner.post(query, timestamp=now + 301))
     assert partner.post(query, timestamp=now - 299).status_code == 200
+    superscript_two = {**partner.signed(b"{}"), "X-Timestamp": b"\xb2"}  # latin-1 "²": isdigit() but no int
+    assert "unix seconds" in unauthenticated(HTTP.post(f"{live_server.base_url}/graphql", content=b"{}",
+                                                       headers=superscript_two))
     assert partner.post(query, nonce="nonce-used-once").status_code == 200
     assert "nonce" in unauthenticated(partner.post(query, nonce="nonce-used-once"))
     body = json.dumps({"query": query}).encode()
@@ -221,6 +224,9 @@ async def test_daily_limits_per_member_and_per_partner(live_server):
     alice = funded(live_server, "alice", 5000)
     bob = funded(live_server, "bob", 5000)
     assert exchange(alice, 15, "odd")["userErrors"] == [{"code": "INVALID_INPUT", "field": ["points"]}]
+    newline = alice.data(EXCHANGE.replace('"sky-007"', '"sky-007\\n"'), {
+        "partner": "skyway", "direction": "OUT", "points": 10, "key": "nl"})["exchangePoints"]["userErrors"]
+    assert newline == [{"code": "INVALID_INPUT", "field": ["partnerAccount"]}]
     assert exchange(alice, 600, "a1")["userErrors"] == []
     assert exchange(alice, 500, "a2", direction="IN")["userErrors"] == [
         {"code": "DAILY_LIMIT_REACHED", "field": ["points"]}]

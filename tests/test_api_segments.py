@@ -79,6 +79,8 @@ def test_a_refresh_follows_what_members_do_and_keeps_the_rule(live_server):
     assert members_in(staff, "NEW") == []
     bad = staff.data(RULE, {"input": {"dormantDays": 0}})["updateSegmentRule"]
     assert bad == {"rule": None, "userErrors": [{"field": ["dormantDays"], "code": "INVALID_INPUT"}]}
+    kept = staff.data(RULE, {"input": {"loyalMinTier": 2}})["updateSegmentRule"]["rule"]
+    assert kept == {"expiringWithinDays": 400, "loyalMinTier": 2}  # a field left out keeps its value
 
 
 def test_a_campaign_targets_a_segment(live_server):

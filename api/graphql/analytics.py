@@ -28,9 +28,13 @@ class DailyPoints:
     def day(self) -> date:
         return self._flow.day
 
-    @strawberry.field(description="Every credit: the points issued.")
+    @strawberry.field(description="Every credit but refunds: the points issued.")
     def earned(self) -> int:
         return self._flow.earned
+
+    @strawberry.field(description="Given back when a redemption or deduction was cancelled.")
+    def refunded(self) -> int:
+        return self._flow.refunded
 
     @strawberry.field(description="Spent on redemptions, checkout, deductions, lottery entries and exchanges out.")
     def burned(self) -> int:
@@ -98,6 +102,10 @@ class Analytics:
     @strawberry.field
     def earned(self) -> int:
         return self._period.earned
+
+    @strawberry.field
+    def refunded(self) -> int:
+        return self._period.refunded
 
     @strawberry.field
     def burned(self) -> int:

@@ -183,6 +183,17 @@ class CreateFlashSaleInput:
     ends_at: datetime
 
 
+@strawberry.input(description="The fields to change; set endsAt to now to end a sale early.")
+class UpdateFlashSaleInput:
+    flash_sale_id: strawberry.ID
+    title: str | None = None
+    points_price: int | None = None
+    stock: int | None = strawberry.field(default=None, description="What is left to sell.")
+    per_member_limit: int | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+
 @strawberry.type
 class FlashSalePayload:
     flash_sale: FlashSaleType | None
@@ -376,6 +387,21 @@ class MallMutations:
         except DomainError as error:
             return FlashSalePayload(flash_sale=None, user_errors=user_errors(error))
         return FlashSalePayload(flash_sale=FlashSaleType(_sale=created), user_errors=[])
+
+    @strawberry.mutation(description="Staff: restock, reprice, move or end a flash sale.")
+    async def update_flash_sale(self, info: Info, input: UpdateFlashSaleInput) -> FlashSalePayload:
+        staff = require_staff(info)
+        try:
+            changes = {name: value for name, value in vars(input).items()
+                       if name != "flash_sale_id" and value is not None}
+            if any(not 2000 <= t.year <= 2200 or t.tzinfo is None
+                   for t in (changes.get("starts_at"), changes.get("ends_at")) if t is not None):
+                raise InvalidInput("times need a UTC offset and a year between 2000 and 2200", ("startsAt",))
+            updated = await info.context.services.flash_sales.update(staff.actor, sale_key(input.flash_sale_id),
+                                                                     changes)
+        except DomainError as error:
+            return FlashSalePayload(flash_sale=None, user_errors=user_errors(error))
+        return FlashSalePayload(flash_sale=FlashSaleType(_sale=updated), user_errors=[])
 
     @strawberry.mutation(description="Staff: upload coupon codes for a coupon item (duplicates are skipped).")
     async def add_coupon_codes(self, info: Info, input: AddCouponCodesInput) -> AddCouponCodesPayload:

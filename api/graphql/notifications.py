@@ -7,6 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql.errors import BadUserInput, UserError, require_member, require_staff, user_errors
+from api.graphql.segments import Segment
 from api.graphql.relay import Node, int_key, to_global_id
 from domain import notifications
 from domain.errors import DomainError, InvalidInput
@@ -83,8 +84,32 @@ class NotificationQueries:
         return ReminderRule(expiry_days=(await info.context.services.notifications.rule()).expiry_days)
 
 
+@strawberry.input
+class PushNotificationInput:
+    segment: Segment  # type: ignore[valid-type]
+    title: str
+    body: str
+    ref: str = strawberry.field(description="Names this push: sending the same ref again reaches no one twice.")
+
+
+@strawberry.type
+class PushNotificationPayload:
+    sent: int = strawberry.field(description="Members newly notified.")
+    user_errors: list[UserError]
+
+
 @strawberry.type
 class NotificationMutations:
+    @strawberry.mutation(description="Staff: notify every member of a segment (and deliver it by webhook).")
+    async def push_notification(self, info: Info, input: PushNotificationInput) -> PushNotificationPayload:
+        staff = require_staff(info)
+        try:
+            push = notifications.Push(input.segment, input.title, input.body, input.ref)
+            sent = await info.context.services.notifications.push(staff.actor, push)
+        except DomainError as error:
+            return PushNotificationPayload(sent=0, user_errors=user_errors(error))
+        return PushNotificationPayload(sent=sent, user_errors=[])
+
     @strawberry.mutation(description="Staff: remind members of points expiring within this many days (1-180).")
     async def update_reminder_rule(self, info: Info, input: UpdateReminderRuleInput) -> UpdateReminderRulePayload:
         staff = require_staff(info)

@@ -12,7 +12,7 @@ from api.graphql.errors import BadUserInput
 
 MAX_PAGE_SIZE = 100
 # Every key behind a global id (member ids, order ids, numbers) fits this; anything else is malformed.
-KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}\Z")
 T = TypeVar("T")
 
 

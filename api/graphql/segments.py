@@ -34,17 +34,17 @@ class SegmentRule:
         return cls(**vars(rule))
 
 
-@strawberry.input
+@strawberry.input(description="The fields to change; those left out keep their value.")
 class SegmentRuleInput:
-    new_days: int = 30
-    dormant_days: int = 30
-    expiring_within_days: int = 60
-    window_days: int = 90
-    price_sensitive_min_points: int = 100
-    price_sensitive_percent: int = 60
-    low_price_points: int = 200
-    loyal_orders: int = 3
-    loyal_min_tier: int = 3
+    new_days: int | None = None
+    dormant_days: int | None = None
+    expiring_within_days: int | None = None
+    window_days: int | None = None
+    price_sensitive_min_points: int | None = None
+    price_sensitive_percent: int | None = None
+    low_price_points: int | None = None
+    loyal_orders: int | None = None
+    loyal_min_tier: int | None = None
 
 
 @strawberry.type
@@ -107,7 +107,8 @@ class SegmentMutations:
     async def update_segment_rule(self, info: Info, input: SegmentRuleInput) -> UpdateSegmentRulePayload:
         staff = require_staff(info)
         try:
-            rule = await info.context.services.segments.update_rule(staff.actor, segments.SegmentRule(**vars(input)))
+            changes = {name: value for name, value in vars(input).items() if value is not None}
+            rule = await info.context.services.segments.update_rule(staff.actor, changes)
         except DomainError as error:
             return UpdateSegmentRulePayload(rule=None, user_errors=user_errors(error))
         return UpdateSegmentRulePayload(rule=SegmentRule.of(rule), user_errors=[])
