@@ -1,6 +1,7 @@
 """Bearer tokens (HS256 with JIFEN_SECRET) for members and staff."""
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -55,6 +56,13 @@ def issue_token(secret: str, subject: str, role: str = "member", nickname: str |
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
+@functools.lru_cache(maxsize=4096)
+def verified_claims(secret: str, token: str) -> dict:
+    """A member sends the same token with every request: its signature is checked once, then kept.
+    A token that fails is not kept (lru_cache keeps no exceptions), so it fails every time."""
+    return jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
+
+
 def caller_from_header(secret: str, header: str | None) -> Caller:
     if not header:
         return ANONYMOUS
@@ -62,9 +70,11 @@ def caller_from_header(secret: str, header: str | None) -> Caller:
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("Authorization must be 'Bearer <token>'")
     try:
-        claims = jwt.decode(token.strip(), secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
+        claims = verified_claims(secret, token.strip())
     except jwt.PyJWTError as error:
         raise InvalidToken(f"invalid token: {error}") from None
+    if claims["exp"] <= time.time():  # verified while it was valid, then kept: it may have expired since
+        raise InvalidToken("invalid token: Signature has expired")
     role = claims.get("role", "member")
     subject = claims["sub"]
     if role not in ("member", "staff"):

@@ -1,6 +1,7 @@
 """Per-request context: the caller, the services and fresh DataLoaders (never shared between requests)."""
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,51 +18,66 @@ from domain.segments import Segment
 from domain.tiers import TierChange, TierTable, tier_table
 
 
-@dataclass
 class Loaders:
-    members: DataLoader[int, Member | None]
-    check_in: DataLoader[int, CheckInStatus]
-    tier_changes: DataLoader[int, list[TierChange]]
-    tiers: DataLoader[str, TierTable]
-    mall_items: DataLoader[int, MallItem | None]
-    badges: DataLoader[int, list[Badge]]
-    segments: DataLoader[int, set[Segment]]
+    """A request's DataLoaders, each made when a resolver first asks for it (most requests need one or two)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.tx = services.transactions
+
+    @functools.cached_property
+    def members(self) -> DataLoader[int, Member | None]:
+        async def load(ids: list[int]) -> list[Member | None]:
+            found = {m.id: m for m in await self.tx.read(lambda uow: uow.members.get_many(ids))}
+            return [found.get(i) for i in ids]
+        return DataLoader(load)
+
+    @functools.cached_property
+    def check_in(self) -> DataLoader[int, CheckInStatus]:
+        async def load(ids: list[int]) -> list[CheckInStatus]:
+            statuses = await self.services.check_in.statuses(ids)
+            return [statuses[i] for i in ids]
+        return DataLoader(load)
+
+    @functools.cached_property
+    def tier_changes(self) -> DataLoader[int, list[TierChange]]:
+        async def load(ids: list[int]) -> list[list[TierChange]]:
+            async def work(uow):
+                return [await uow.members.tier_changes(i) for i in ids]
+            return await self.tx.read(work)
+        return DataLoader(load)
+
+    @functools.cached_property
+    def tiers(self) -> DataLoader[str, TierTable]:
+        async def load(keys: list[str]) -> list[TierTable]:
+            table = await self.tx.read(tier_table)
+            return [table for _ in keys]
+        return DataLoader(load)
+
+    @functools.cached_property
+    def mall_items(self) -> DataLoader[int, MallItem | None]:
+        async def load(ids: list[int]) -> list[MallItem | None]:
+            found = {i.id: i for i in await self.tx.read(lambda uow: uow.mall.get_many(ids))}
+            return [found.get(i) for i in ids]
+        return DataLoader(load)
+
+    @functools.cached_property
+    def badges(self) -> DataLoader[int, list[Badge]]:
+        async def load(ids: list[int]) -> list[list[Badge]]:
+            found = await self.tx.read(lambda uow: uow.badges.of_members(ids))
+            return [found[i] for i in ids]
+        return DataLoader(load)
+
+    @functools.cached_property
+    def segments(self) -> DataLoader[int, set[Segment]]:
+        async def load(ids: list[int]) -> list[set[Segment]]:
+            found = await self.services.segments.of_members(ids)
+            return [found[i] for i in ids]
+        return DataLoader(load)
 
 
 def build_loaders(services: Services) -> Loaders:
-    tx = services.transactions
-
-    async def members(ids: list[int]) -> list[Member | None]:
-        found = {m.id: m for m in await tx.read(lambda uow: uow.members.get_many(ids))}
-        return [found.get(i) for i in ids]
-
-    async def check_in(ids: list[int]) -> list[CheckInStatus]:
-        statuses = await services.check_in.statuses(ids)
-        return [statuses[i] for i in ids]
-
-    async def tier_changes(ids: list[int]) -> list[list[TierChange]]:
-        async def work(uow):
-            return [await uow.members.tier_changes(i) for i in ids]
-        return await tx.read(work)
-
-    async def tiers(keys: list[str]) -> list[TierTable]:
-        table = await tx.read(tier_table)
-        return [table for _ in keys]
-
-    async def mall_items(ids: list[int]) -> list[MallItem | None]:
-        found = {i.id: i for i in await tx.read(lambda uow: uow.mall.get_many(ids))}
-        return [found.get(i) for i in ids]
-
-    async def badges(ids: list[int]) -> list[list[Badge]]:
-        found = await tx.read(lambda uow: uow.badges.of_members(ids))
-        return [found[i] for i in ids]
-
-    async def segments(ids: list[int]) -> list[set[Segment]]:
-        found = await services.segments.of_members(ids)
-        return [found[i] for i in ids]
-
-    return Loaders(DataLoader(members), DataLoader(check_in), DataLoader(tier_changes), DataLoader(tiers),
-                   DataLoader(mall_items), DataLoader(badges), DataLoader(segments))
+    return Loaders(services)
 
 
 @dataclass

@@ -165,23 +165,24 @@ class AnalyticsService:
                      for monday in sorted({d - timedelta(days=d.weekday()) for d in days})]
             return Period(first_day, last_day, flows, await uow.analytics.active_members(start, end), weeks)
 
-        return await self.transactions.read(work)
+        return await self.transactions.read(work, heavy=True)
 
     async def liability(self) -> Liability:
         async def work(uow: "UnitOfWork") -> Liability:
             totals = await uow.analytics.balances()
             return Liability(*totals, (await deduction_rule(uow)).points_per_yuan)
 
-        return await self.transactions.read(work)
+        return await self.transactions.read(work, heavy=True)
 
     async def expiring_within(self, days: int) -> int:
         if not 1 <= days <= 730:
             raise InvalidInput("days must be 1-730", ("days",))
         until = self.clock.now() + timedelta(days=days)
-        return await self.transactions.read(lambda uow: uow.analytics.expiring_points(self.clock.now(), until))
+        return await self.transactions.read(lambda uow: uow.analytics.expiring_points(self.clock.now(), until),
+                                            heavy=True)
 
     async def tier_distribution(self) -> dict[int, int]:
-        return await self.transactions.read(lambda uow: uow.analytics.tier_counts())
+        return await self.transactions.read(lambda uow: uow.analytics.tier_counts(), heavy=True)
 
     async def item_heat(self, first_day: date, last_day: date, limit: int) -> list[ItemHeat]:
         return await self._ranged(first_day, last_day, lambda uow, s, e: uow.analytics.item_heat(s, e, limit))
@@ -198,7 +199,7 @@ class AnalyticsService:
         async def work(uow: "UnitOfWork"):
             return await query(uow, *_bounds(await brand_settings(uow), first_day, last_day))
 
-        return await self.transactions.read(work)
+        return await self.transactions.read(work, heavy=True)
 
 
 async def _campaign_participation(uow: "UnitOfWork", start: datetime, end: datetime) -> list[Participation]:

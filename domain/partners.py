@@ -481,7 +481,7 @@ class PartnerService:
             days = [first_day + timedelta(days=n) for n in range((last_day - first_day).days + 1)]
             return [await _statement(uow, brand, partner_code, day) for day in days]
 
-        return await self.transactions.read(work)
+        return await self.transactions.read(work, heavy=True)
 
 
 async def _statement(uow: "UnitOfWork", brand: BrandSettings, partner_code: str, day: date) -> Statement:

@@ -376,4 +376,6 @@ class Transactions(Protocol):
         from the start, a bounded number of times, so ``work`` must not keep state between runs.
         """
 
-    async def read(self, work: Callable[[UnitOfWork], Awaitable[T]]) -> T: ...
+    async def read(self, work: Callable[[UnitOfWork], Awaitable[T]], *, heavy: bool = False) -> T:
+        """Run ``work`` over committed data. ``heavy``: it may scan much, or needs one snapshot across
+        several statements (a reconciliation): it gets a transaction of its own off the request path."""

@@ -28,7 +28,8 @@ class Reconciliation:
         after = 0
         while member_ids := await self.transactions.read(lambda uow: uow.ledger.member_ids(after, BATCH)):
             for member_id in member_ids:
-                snapshot = await self.transactions.read(lambda uow, m=member_id: uow.ledger.audit_snapshot(m))
+                snapshot = await self.transactions.read(lambda uow, m=member_id: uow.ledger.audit_snapshot(m),
+                                                        heavy=True)
                 report.members_checked += 1
                 if problems := audit_account(snapshot):
                     report.problems[member_id] = problems

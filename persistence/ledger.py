@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from domain.ledger import AccountSnapshot, Hold, HoldStatus, LedgerEntry, LedgerReason
 from domain.orders import OrderStatus
@@ -21,12 +21,19 @@ def hold_from_row(row) -> Hold:
                 HoldStatus(row.status), row.resolved_at, row.id)
 
 
+FIRST_PAGE = (select(ledger_entries).where(ledger_entries.c.member_id == bindparam("member_id"))
+              .order_by(ledger_entries.c.id.desc()).limit(bindparam("limit", literal_execute=False)))
+
+
 class SqlLedgerRepository:
     def __init__(self, connection) -> None:
         self.connection = connection
 
     async def entries_page(self, member_id: int, before_id: int | None, limit: int,
                            reasons: Sequence[LedgerReason] | None) -> list[LedgerEntry]:
+        if before_id is None and not reasons:  # the first page, on every home screen
+            rows = await self.connection.execute(FIRST_PAGE, {"member_id": member_id, "limit": limit})
+            return [entry_from_row(row) for row in rows]
         query = select(ledger_entries).where(ledger_entries.c.member_id == member_id)
         if before_id is not None:
             query = query.where(ledger_entries.c.id < before_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,6 +21,11 @@ def member_from_row(row) -> Member:
     return Member(row.id, row.external_id, row.nickname, row.created_at, row.tier_level, account, row.next_due_at)
 
 
+# Built once: the statements every request runs skip construction and cache-key generation.
+MEMBER_BY_ID = select(members).where(members.c.id == bindparam("member_id"))
+MEMBER_BY_EXTERNAL_ID = select(members).where(members.c.external_id == bindparam("external_id"))
+
+
 def upsert(dialect: str):
     return (sqlite if dialect == "sqlite" else postgresql).insert
 
@@ -34,12 +39,11 @@ class SqlMemberRepository:
         self._loaded: dict[int, tuple[int, int]] = {}  # (held, pending) of each locked member, as read
 
     async def get(self, member_id: int) -> Member | None:
-        row = (await self.connection.execute(select(members).where(members.c.id == member_id))).first()
+        row = (await self.connection.execute(MEMBER_BY_ID, {"member_id": member_id})).first()
         return member_from_row(row) if row else None
 
     async def get_by_external_id(self, external_id: str) -> Member | None:
-        query = select(members).where(members.c.external_id == external_id)
-        row = (await self.connection.execute(query)).first()
+        row = (await self.connection.execute(MEMBER_BY_EXTERNAL_ID, {"external_id": external_id})).first()
         return member_from_row(row) if row else None
 
     async def get_many(self, member_ids: Sequence[int]) -> list[Member]:

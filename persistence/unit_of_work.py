@@ -33,7 +33,7 @@ from persistence.notifications import SqlNotificationRepository
 from persistence.orders import SqlOrderRepository
 from persistence.partners import SqlPartnerRepository
 from persistence.segments import SqlSegmentRepository
-from persistence.settings import SqlAuditLog, SqlSettingsRepository
+from persistence.settings import SettingsCache, SqlAuditLog, SqlSettingsRepository
 from persistence.submissions import SqlSubmissionRepository
 from persistence.tasks import SqlTaskRepository
 from persistence.webhooks import SqlWebhookRepository
@@ -49,40 +49,38 @@ RETRYABLE_SQLSTATES = {"40001", "40P01"}
 RETRYABLE_UNIQUE = ("idempotency_keys", "purchase_orders", "brand_events")
 
 
+# Made on first use: a read touches one or two of these, and a request makes a few units of work.
+REPOSITORIES = {
+    "leaderboards": SqlLeaderboardRepository, "badges": SqlBadgeRepository, "partners": SqlPartnerRepository,
+    "segments": SqlSegmentRepository, "analytics": SqlAnalyticsRepository, "webhooks": SqlWebhookRepository,
+    "ledger": SqlLedgerRepository, "check_ins": SqlCheckInRepository, "orders": SqlOrderRepository,
+    "campaigns": SqlCampaignRepository, "tasks": SqlTaskRepository, "invitations": SqlInvitationRepository,
+    "submissions": SqlSubmissionRepository, "notifications": SqlNotificationRepository,
+    "events": SqlEventRepository, "assists": SqlAssistRepository, "birthdays": SqlBirthdayRepository,
+    "mall": SqlMallRepository, "checkout": SqlCheckoutRepository, "deductions": SqlDeductionRepository,
+    "flash_sales": SqlFlashSaleRepository, "lotteries": SqlLotteryRepository, "groups": SqlGroupRedemptionRepository,
+    "idempotency": SqlIdempotencyRepository, "audit": SqlAuditLog,
+}
+
+
 class SqlUnitOfWork:
-    def __init__(self, connection) -> None:
+    def __init__(self, connection, settings_cache: SettingsCache | None = None) -> None:
         self.connection = connection
         self.outbox = Outbox()
         self.members = SqlMemberRepository(connection, self.outbox.points)
         self.activity = self.outbox.activity
         self.scores = self.outbox.scores
         self.badge_awards = self.outbox.badges
-        self.leaderboards = SqlLeaderboardRepository(connection)
-        self.badges = SqlBadgeRepository(connection)
-        self.partners = SqlPartnerRepository(connection)
-        self.segments = SqlSegmentRepository(connection)
-        self.analytics = SqlAnalyticsRepository(connection)
-        self.webhooks = SqlWebhookRepository(connection)
-        self.ledger = SqlLedgerRepository(connection)
-        self.check_ins = SqlCheckInRepository(connection)
-        self.orders = SqlOrderRepository(connection)
-        self.campaigns = SqlCampaignRepository(connection)
-        self.tasks = SqlTaskRepository(connection)
-        self.invitations = SqlInvitationRepository(connection)
-        self.submissions = SqlSubmissionRepository(connection)
-        self.notifications = SqlNotificationRepository(connection)
-        self.events = SqlEventRepository(connection)
-        self.assists = SqlAssistRepository(connection)
-        self.birthdays = SqlBirthdayRepository(connection)
-        self.mall = SqlMallRepository(connection)
-        self.checkout = SqlCheckoutRepository(connection)
-        self.deductions = SqlDeductionRepository(connection)
-        self.flash_sales = SqlFlashSaleRepository(connection)
-        self.lotteries = SqlLotteryRepository(connection)
-        self.groups = SqlGroupRedemptionRepository(connection)
-        self.idempotency = SqlIdempotencyRepository(connection)
-        self.settings = SqlSettingsRepository(connection)
-        self.audit = SqlAuditLog(connection)
+        self.settings = SqlSettingsRepository(connection, settings_cache)
+
+    def __getattr__(self, name: str):
+        """Only called for what is not there yet: build that repository and keep it."""
+        factory = REPOSITORIES.get(name)
+        if factory is None:
+            raise AttributeError(name)
+        repository = factory(self.connection)
+        setattr(self, name, repository)
+        return repository
 
 
 def is_transient(error: DBAPIError) -> bool:
@@ -101,14 +99,14 @@ class SqlTransactions:
     def __init__(self, database: Database) -> None:
         self.database = database
         self.listeners: list[Callable[[Outbox], Awaitable[None]]] = []
+        self.settings_cache = SettingsCache()
+        self._inline_writer = asyncio.Lock()
 
     async def write(self, work: Callable[[SqlUnitOfWork], Awaitable[T]]) -> T:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                async with self.database.write_engine.connect() as connection:
-                    uow = SqlUnitOfWork(connection)
-                    async with connection.begin():
-                        result = await work(uow)
+                uow, result = await self._write_once(work)
+                self.settings_cache.forget(uow.settings.written)  # committed: reads now fetch the new rules
                 await self._announce(uow.outbox)  # committed: a rolled-back attempt never gets here
                 return result
             except DBAPIError as error:
@@ -117,6 +115,19 @@ class SqlTransactions:
                 log.info("transient conflict, retrying (attempt %d): %s", attempt, error.orig)
                 await asyncio.sleep(random.uniform(0, 0.005 * 2 ** attempt))
         raise AssertionError("unreachable")
+
+    async def _write_once(self, work: Callable[[SqlUnitOfWork], Awaitable[T]]) -> tuple[SqlUnitOfWork, T]:
+        inline = self.database.inline_writes
+        if inline is None:
+            async with self.database.write_engine.connect() as connection:
+                uow = SqlUnitOfWork(connection)
+                async with connection.begin():
+                    return uow, await work(uow)
+        async with self._inline_writer:  # one transaction at a time on the thread's connection
+            connection = inline.connection()
+            uow = SqlUnitOfWork(InlineConnection(connection))
+            with connection.begin():
+                return uow, await work(uow)
 
     async def _announce(self, outbox: Outbox) -> None:
         if not outbox:
@@ -127,7 +138,26 @@ class SqlTransactions:
             except Exception:  # the write has committed; a lost toast must not turn it into an error
                 log.exception("could not announce what a write changed")
 
-    async def read(self, work: Callable[[SqlUnitOfWork], Awaitable[T]]) -> T:
-        async with self.database.read_engine.connect() as connection:
-            async with connection.begin():
-                return await work(SqlUnitOfWork(connection))
+    async def read(self, work: Callable[[SqlUnitOfWork], Awaitable[T]], *, heavy: bool = False) -> T:
+        """``heavy``: a read that may scan much (analytics, a refresh over every member) runs off the
+        event loop's thread on SQLite, so it never stalls other requests."""
+        inline = self.database.inline_reads
+        if inline is None or heavy:
+            async with self.database.read_engine.connect() as connection:
+                async with connection.begin():
+                    return await work(SqlUnitOfWork(connection, self.settings_cache))
+        return await work(SqlUnitOfWork(InlineConnection(inline.connection()), self.settings_cache))
+
+
+class InlineConnection:
+    """A synchronous connection behind the awaitable calls the repositories make."""
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect
+
+    async def execute(self, statement, parameters=None):
+        return self.connection.execute(statement, parameters)
+
+    async def scalar(self, statement, parameters=None):
+        return self.connection.scalar(statement, parameters)

@@ -26,6 +26,19 @@ def test_tokens_with_bad_subjects_or_roles_are_unauthenticated(live_server, clai
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
+def test_an_expired_token_is_refused_even_after_it_worked(live_server):
+    import time
+    soon = jwt.encode({"sub": "short-lived", "exp": int(time.time()) + 2}, SECRET, algorithm="HS256")
+    post = lambda tok: httpx.post(f"{live_server.base_url}/graphql", json={"query": "{ me { id } }"},  # noqa: E731
+                                  headers={"Authorization": f"Bearer {tok}"})
+    assert post(soon).status_code == 200
+    time.sleep(2.1)
+    expired = post(soon)
+    assert expired.status_code == 401 and "expired" in expired.json()["errors"][0]["message"]
+    stale = jwt.encode({"sub": "late", "exp": int(time.time()) - 1}, SECRET, algorithm="HS256")
+    assert post(stale).status_code == 401
+
+
 def test_control_characters_in_a_nickname_are_dropped(live_server):
     client = live_server.member()
     client.token = token({"sub": "nul-nick", "nickname": "小\x00鹿\x07"})

@@ -12,7 +12,7 @@ from api.graphql.conversions import multiplier_permille
 from api.graphql.errors import (BadUserInput, Forbidden, UserError, require_signed_in, require_staff,
                                 user_errors)
 from api.graphql.leaderboards import Badge, LeaderboardPeriod, LeaderboardRow, badge_type, rows
-from api.graphql.ledger import LedgerEntry, LedgerReason, Points
+from api.graphql.ledger import LedgerEntry, LedgerReason, Points, entry_type
 from api.graphql.relay import Connection, Node, check_first, connection, decode_cursor, from_global_id, to_global_id
 from domain import leaderboards, members, tiers
 from domain.errors import DomainError, InvalidInput
@@ -106,7 +106,7 @@ class MemberType(Node):
         wanted = [DomainReason(r.value) for r in reasons] if reasons else None
         entries = await info.context.services.transactions.read(
             lambda uow: uow.ledger.entries_page(self._member.id, before, first + 1, wanted))
-        return connection([LedgerEntry(_entry=e) for e in entries], [e.id for e in entries], first,
+        return connection([entry_type(e) for e in entries], [e.id for e in entries], first,
                           before is not None)
 
     @strawberry.field(description="Orders from the brand's shop, newest first.")
