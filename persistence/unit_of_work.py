@@ -84,6 +84,8 @@ class SqlUnitOfWork:
 
 
 def is_transient(error: DBAPIError) -> bool:
+    if error.connection_invalidated:  # a pooled connection the database had closed: a fresh one will do
+        return True
     original = error.orig
     sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
     if sqlstate in RETRYABLE_SQLSTATES:
@@ -142,11 +144,21 @@ class SqlTransactions:
         """``heavy``: a read that may scan much (analytics, a refresh over every member) runs off the
         event loop's thread on SQLite, so it never stalls other requests."""
         inline = self.database.inline_reads
-        if inline is None or heavy:
-            async with self.database.read_engine.connect() as connection:
+        if inline is not None and not heavy:
+            return await work(SqlUnitOfWork(InlineConnection(inline.connection()), self.settings_cache))
+        if heavy:  # one transaction: one snapshot on SQLite, row locks (FOR SHARE) held to its end
+            engine = self.database.write_engine if inline is None else self.database.read_engine
+            async with engine.connect() as connection:
                 async with connection.begin():
                     return await work(SqlUnitOfWork(connection, self.settings_cache))
-        return await work(SqlUnitOfWork(InlineConnection(inline.connection()), self.settings_cache))
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                async with self.database.read_engine.connect() as connection:  # autocommit
+                    return await work(SqlUnitOfWork(connection, self.settings_cache))
+            except DBAPIError as error:
+                if attempt == MAX_ATTEMPTS or not error.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
 
 class InlineConnection:

@@ -1,6 +1,6 @@
 """Input a careless or hostile client sends: never a 500, never a partial write, on both databases."""
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import jwt
@@ -119,3 +119,17 @@ async def test_concurrent_first_requests_store_one_member_row(live_server):
             assert rows.scalar_one() == 1
     finally:
         await services.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite has no server to drop them
+def test_connections_the_database_dropped_are_replaced_without_an_error(live_server):
+    """The pool does not ping before each transaction: a dead connection is found on use and retried."""
+    from tests.conftest import _admin, run_blocking
+
+    member = signed_up(live_server, "reconnect")
+    member.data(CHECK_IN, {"key": "before"})
+    name = live_server.database_url.rsplit("/", 1)[1]
+    run_blocking(lambda: _admin(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+    assert member.data("{ me { points { available } } }")["me"]["points"]["available"] == 10
+    live_server.clock.advance(timedelta(days=1))
+    assert member.data(CHECK_IN, {"key": "after"})["checkIn"]["userErrors"] == []

@@ -20,7 +20,8 @@ def counting(live_server):
     database = live_server.services.database
     engines = [e.sync_engine for e in (database.write_engine, database.read_engine)]
     engines += [inline.engine for inline in (database.inline_reads, database.inline_writes) if inline is not None]
-    engines = {id(e): e for e in engines}.values()
+    # PostgreSQL's read engine is the write engine with other options: a listener on both counts twice.
+    engines = {id(e.pool): e for e in engines}.values()
 
     def count(conn, cursor, statement, *args):
         # Rules (the tier table, the brand) are kept a second by design: what may grow is the rest.
