@@ -19,7 +19,7 @@ Definitions (every figure is in points unless it says fen):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -137,6 +137,12 @@ class ItemHeat:
     quantity: int
     points: int
     members: int
+    views: int = 0  # member-days: a member viewing an item counts once a day
+
+    @property
+    def conversion(self) -> float | None:
+        """Redemptions per view; None when nobody viewed it (views are recorded by the front end)."""
+        return self.redemptions / self.views if self.views else None
 
 
 @dataclass(frozen=True)
@@ -185,7 +191,17 @@ class AnalyticsService:
         return await self.transactions.read(lambda uow: uow.analytics.tier_counts(), heavy=True)
 
     async def item_heat(self, first_day: date, last_day: date, limit: int) -> list[ItemHeat]:
-        return await self._ranged(first_day, last_day, lambda uow, s, e: uow.analytics.item_heat(s, e, limit))
+        """The most redeemed items with their views, and the most viewed ones even if nobody redeemed them."""
+        async def work(uow: "UnitOfWork", start: datetime, end: datetime) -> list[ItemHeat]:
+            redeemed = {h.item_id: h for h in await uow.analytics.item_heat(start, end, limit)}
+            views = await uow.analytics.item_views(first_day, last_day, list(redeemed), limit)
+            for item_id, (name, count) in (await uow.analytics.item_views(first_day, last_day, None, limit)).items():
+                views.setdefault(item_id, (name, count))
+            heat = [replace(redeemed[i], views=views.get(i, ("", 0))[1]) if i in redeemed else
+                    ItemHeat(i, views[i][0], 0, 0, 0, 0, views[i][1]) for i in {*redeemed, *views}]
+            return sorted(heat, key=lambda h: (-h.quantity, -h.views, h.item_id))[:limit]
+
+        return await self._ranged(first_day, last_day, work)
 
     async def task_participation(self, first_day: date, last_day: date) -> list[Participation]:
         return await self._ranged(first_day, last_day, lambda uow, s, e: uow.analytics.task_participation(s, e))

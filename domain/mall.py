@@ -19,6 +19,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from domain.badges import BadgeCode, award
+from domain.brand import brand_settings
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import LedgerReason
@@ -297,6 +298,19 @@ class MallService:
                         limit: int) -> list[MallItem]:
         return await self.transactions.read(
             lambda uow: uow.mall.page(category, sort, include_off_shelf, offset, limit))
+
+    async def record_view(self, member_id: int, item_id: int) -> bool:
+        """A member looked at an item: counted once per member, item and brand day (for item heat and
+        the view-to-redemption conversion). False when it was counted already today."""
+        now = self.clock.now()
+
+        async def work(uow: "UnitOfWork") -> bool:
+            if await uow.mall.get(item_id) is None:
+                raise NotFound("no such item", ("itemId",))
+            day = (await brand_settings(uow)).local_date(now)
+            return await uow.mall.add_view(item_id, member_id, day, now)
+
+        return await self.transactions.write(work)
 
     async def redemption(self, redemption_id: int) -> Redemption | None:
         return await self.transactions.read(lambda uow: uow.mall.redemption(redemption_id))

@@ -1,7 +1,8 @@
 """The aggregates analytics read: one grouped query per figure, over indexed times."""
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 
 from sqlalchemy import case, distinct, func, select
 
@@ -9,7 +10,8 @@ from domain.analytics import ItemHeat, Participation
 from domain.ledger import LedgerReason
 from domain.mall import RedemptionStatus
 from domain.segments import ACTIVITY_REASONS
-from persistence.tables import ledger_entries, members, point_lots, purchase_orders, redemptions, task_completions
+from persistence.tables import (item_views, ledger_entries, mall_items, members, point_lots, purchase_orders,
+                               redemptions, task_completions)
 
 ENTRIES = ledger_entries.c
 
@@ -58,6 +60,17 @@ class SqlAnalyticsRepository:
             .group_by(r.item_id).order_by(func.sum(r.quantity).desc(), r.item_id).limit(limit))
         return [ItemHeat(item_id, name, count, int(quantity), int(points), buyers)
                 for item_id, name, count, quantity, points, buyers in rows]
+
+    async def item_views(self, first_day: date, last_day: date, item_ids: Sequence[int] | None,
+                         limit: int) -> dict[int, tuple[str, int]]:
+        v = item_views.c
+        query = (select(v.item_id, func.max(mall_items.c.name), func.count())
+                 .select_from(item_views.join(mall_items, mall_items.c.id == v.item_id))
+                 .where(v.day >= first_day, v.day <= last_day).group_by(v.item_id))
+        if item_ids is not None:
+            query = query.where(v.item_id.in_(item_ids))
+        rows = await self.connection.execute(query.order_by(func.count().desc(), v.item_id).limit(limit))
+        return {item_id: (name, int(views)) for item_id, name, views in rows}
 
     async def task_participation(self, start: datetime, end: datetime) -> list[Participation]:
         t = task_completions.c

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 
 from sqlalchemy import func, insert, select, update
 
 from domain.mall import ItemKind, MallItem, MallSort, Redemption, RedemptionStatus
 from persistence.members import upsert
-from persistence.tables import coupon_codes, mall_items, redemptions
+from persistence.tables import coupon_codes, item_views, mall_items, redemptions
 
 ITEM_FIELDS = ("name", "points_price", "cash_price_fen", "stock", "per_member_limit", "min_tier_level", "on_shelf",
                "category", "description", "image_url", "position", "created_at", "group_size", "group_points_price",
@@ -35,6 +36,13 @@ def redemption_from_row(row) -> Redemption:
 class SqlMallRepository:
     def __init__(self, connection) -> None:
         self.connection = connection
+
+    async def add_view(self, item_id: int, member_id: int, day: date, at: datetime) -> bool:
+        statement = upsert(self.connection.dialect.name)(item_views).values(
+            item_id=item_id, member_id=member_id, day=day, viewed_at=at)
+        result = await self.connection.execute(statement.on_conflict_do_nothing(
+            index_elements=["item_id", "member_id", "day"]).returning(item_views.c.item_id))
+        return result.first() is not None
 
     def _values(self, item: MallItem) -> dict:
         return {**{name: getattr(item, name) for name in ITEM_FIELDS}, "kind": item.kind.value}

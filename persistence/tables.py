@@ -599,3 +599,12 @@ webhook_attempts = Table(
     Column("duration_ms", Integer, nullable=False),
     Index("ix_webhook_attempts_delivery", "delivery_id", "id"),
 )
+
+item_views = Table(
+    "item_views", metadata,
+    Column("item_id", Id, ForeignKey("mall_items.id"), primary_key=True),
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("viewed_at", UtcDateTime, nullable=False),
+    Index("ix_item_views_day", "day", "item_id"),
+)

@@ -12,7 +12,7 @@ ANALYTICS = """query($from: Date!, $to: Date!) { analytics(from: $from, to: $to)
   from to earned burned expired reversed redemptionRate breakageRate activeMembers
   weeklyActiveMembers { weekStarting members }
   days { day earned burned expired reversed activeMembers byReason { reason credited debited } }
-  itemHeat(first: 5) { itemName redemptions quantity points members views }
+  itemHeat(first: 5) { itemName redemptions quantity points members views conversion }
   taskParticipation { code times members }
   campaignParticipation { code times members bonusPoints } } }"""
 LIABILITY = """{ liability { outstandingPoints heldPoints pendingPoints debtPoints membersWithPoints valueFen
@@ -23,7 +23,9 @@ def build_history(live_server):
     """Day 1 (March 12th, Shanghai): alice and bob are given 1000 and 500, alice checks in and redeems a
     300-point cup, bob loses 50 to a correction and orders 100 yuan under a double-points campaign and a
     满100送50 bonus (100 + 100 + 50 points, pending for a week).
-    Day 2: bob redeems a cup, carol checks in. Points live one month: they expire when April ends."""
+    Day 2: bob redeems a cup, carol checks in. Points live one month: they expire when April ends.
+    Views: alice opens the cup's page twice on day 1 (counted once), bob once on each day, carol opens
+    a tea set's page and buys nothing."""
     staff = live_server.staff()
     staff.data(SETTINGS, {"months": 1, "tz": "Asia/Shanghai"})
     now = live_server.clock.now()
@@ -31,16 +33,27 @@ def build_history(live_server):
                           "ends": (now + timedelta(days=2)).isoformat(), "reasons": ["ORDER"]})
     staff.data(THRESHOLD, {"code": "man100", "min": 10000, "bonus": 50, "starts": now.isoformat(),
                            "ends": (now + timedelta(days=2)).isoformat()})
-    cup = create(staff, "保温杯", 300, 10)
+    cup, tea = create(staff, "保温杯", 300, 10), create(staff, "茶具", 900, 10)
     alice, bob = funded(live_server, "alice", 1000), funded(live_server, "bob", 500)
+    assert view(alice, cup) is True and view(alice, cup) is False and view(bob, cup) is True
     alice.data(CHECK_IN, {"key": "a1"})
     redeem(alice, cup, "a-cup")
     staff.data(ADJUST, {"memberId": member_gid("bob"), "delta": -50, "memo": "correction", "key": "bob-fix"})
     record(staff, "bob", "BOB-1", 10000)
     live_server.clock.advance(timedelta(days=1))
+    assert view(bob, cup) is True
     redeem(bob, cup, "b-cup")
-    live_server.member("carol").data(CHECK_IN, {"key": "c1"})
+    carol = live_server.member("carol")
+    carol.data(CHECK_IN, {"key": "c1"})
+    view(carol, tea)
     return staff
+
+
+def view(member, item) -> bool:
+    payload = member.data('mutation($id: ID!) { viewMallItem(input: {itemId: $id}) { counted userErrors { code } } }',
+                          {"id": item})["viewMallItem"]
+    assert payload["userErrors"] == []
+    return payload["counted"]
 
 
 def test_earned_burned_and_who_was_active(live_server):
@@ -61,7 +74,9 @@ def test_earned_burned_and_who_was_active(live_server):
         "redemptionRate": 600 / 1520, "breakageRate": 0.0, "activeMembers": 3,
         "weeklyActiveMembers": [{"weekStarting": "2026-03-09", "members": 3}],
         "itemHeat": [{"itemName": "保温杯", "redemptions": 2, "quantity": 2, "points": 600, "members": 2,
-                      "views": None}],
+                      "views": 3, "conversion": 2 / 3},
+                     {"itemName": "茶具", "redemptions": 0, "quantity": 0, "points": 0, "members": 0,
+                      "views": 1, "conversion": 0.0}],
         "taskParticipation": [],
         "campaignParticipation": [{"code": "double", "times": 1, "members": 1, "bonusPoints": 100},
                                   {"code": "man100", "times": 1, "members": 1, "bonusPoints": 50}]}
@@ -91,5 +106,8 @@ def test_analytics_are_for_staff_and_ranges_are_bounded(live_server):
     staff = live_server.staff()
     for days in ({"from": "2026-03-12", "to": "2026-03-11"}, {"from": "2026-01-01", "to": "2026-06-01"}):
         assert staff.execute(ANALYTICS, days)["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    missing = live_server.member("m").data('mutation { viewMallItem(input: {itemId: "TWFsbEl0ZW06OTk5"}) '
+                                           "{ counted userErrors { code } } }")["viewMallItem"]
+    assert missing == {"counted": False, "userErrors": [{"code": "NOT_FOUND"}]}  # MallItem:999
     empty = staff.data(ANALYTICS, {"from": "2026-03-12", "to": "2026-03-12"})["analytics"]
     assert (empty["earned"], empty["redemptionRate"], empty["itemHeat"]) == (0, 0.0, [])

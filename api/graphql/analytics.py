@@ -64,7 +64,7 @@ class WeeklyActive:
     members: int
 
 
-@strawberry.type(description="A mall item's redemptions in the range (cancelled ones left out).")
+@strawberry.type(description="A mall item's redemptions (cancelled ones left out) and views in the range.")
 class ItemHeat:
     item_id: strawberry.ID
     item_name: str
@@ -72,7 +72,8 @@ class ItemHeat:
     quantity: int
     points: int
     members: int
-    views: int | None = strawberry.field(description="Item views are not recorded yet: always null.")
+    views: int = strawberry.field(description="Member-days of views (viewMallItem): a member counts once a day.")
+    conversion: float | None = strawberry.field(description="redemptions / views; null when nobody viewed it.")
 
 
 @strawberry.type(description="A task's completions, or a campaign's boosted orders, in the range.")
@@ -141,7 +142,7 @@ class Analytics:
                                                                  check_first(first))
         return [ItemHeat(item_id=to_global_id("MallItem", h.item_id), item_name=h.item_name,
                          redemptions=h.redemptions, quantity=h.quantity, points=h.points, members=h.members,
-                         views=None) for h in found]
+                         views=h.views, conversion=h.conversion) for h in found]
 
     @strawberry.field
     async def task_participation(self, info: Info) -> list[Participation]:

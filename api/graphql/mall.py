@@ -259,6 +259,17 @@ class RedeemPayload:
 
 
 @strawberry.input
+class ViewMallItemInput:
+    item_id: strawberry.ID
+
+
+@strawberry.type
+class ViewMallItemPayload:
+    counted: bool = strawberry.field(description="False when this member's view of it was counted today already.")
+    user_errors: list[UserError]
+
+
+@strawberry.input
 class AddCouponCodesInput:
     item_id: strawberry.ID
     codes: list[str]
@@ -387,6 +398,15 @@ class MallMutations:
         except DomainError as error:
             return FlashSalePayload(flash_sale=None, user_errors=user_errors(error))
         return FlashSalePayload(flash_sale=FlashSaleType(_sale=created), user_errors=[])
+
+    @strawberry.mutation(description="Member: you opened an item's page (counted once a day, for analytics).")
+    async def view_mall_item(self, info: Info, input: ViewMallItemInput) -> ViewMallItemPayload:
+        member = require_member(info)
+        try:
+            counted = await info.context.services.mall.record_view(member.member_id, item_key(input.item_id))
+        except DomainError as error:
+            return ViewMallItemPayload(counted=False, user_errors=user_errors(error))
+        return ViewMallItemPayload(counted=counted, user_errors=[])
 
     @strawberry.mutation(description="Staff: restock, reprice, move or end a flash sale.")
     async def update_flash_sale(self, info: Info, input: UpdateFlashSaleInput) -> FlashSalePayload:
