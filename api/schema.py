@@ -35,6 +35,7 @@ from api.graphql.realtime import ActivitySubscriptions, RealtimeSubscriptions
 from api.graphql.segments import SegmentMutations, SegmentQueries
 from api.graphql.tasks import TaskMutations, TaskQueries
 from api.graphql.webhooks import WebhookMutations, WebhookQueries
+from api.request_limits import LimitingRequests
 from domain.errors import DomainError
 
 log = logging.getLogger("jifen.api")
@@ -94,7 +95,7 @@ def build_schema(*, introspection: bool = True, observers: tuple = ()) -> strawb
     # Factories, not instances: strawberry builds fresh extensions per request (the caches are module-wide).
     # The limit rules are built once: the validation cache keys on the rule classes, and a limiter
     # made per request brings new classes each time, so nothing would ever be a cache hit.
-    extensions = [MaskInternalErrors, lambda: AddValidationRules(LIMIT_RULES),
+    extensions = [MaskInternalErrors, LimitingRequests, lambda: AddValidationRules(LIMIT_RULES),
                   lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
                   lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
     if not introspection:

@@ -73,3 +73,32 @@ def test_oversized_requests_are_refused_before_parsing(live_server):
     assert streamed.status_code == 413
     assert httpx.get(url, params={"query": "{ " + "a " * 10_000 + "}"}).status_code == 414
     assert httpx.post(url, json={"query": "{ tiers { code } }"}).status_code == 200
+
+
+def test_one_operation_per_request(live_server):
+    url = f"{live_server.base_url}/graphql"
+    batch = httpx.post(url, json=[{"query": "{ tiers { code } }"}, {"query": "{ brand { name } }"}])
+    assert batch.status_code == 400  # no batching: an array of operations is not a request
+    two = "query A { tiers { code } } query B { brand { name } }"
+    unnamed = httpx.post(url, json={"query": two}, headers={"Accept": "application/graphql-response+json"})
+    assert unnamed.status_code == 400 and "data" not in unnamed.json()  # a request error: nothing ran
+    assert unnamed.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    chosen = httpx.post(url, json={"query": two, "operationName": "B"}).json()
+    assert list(chosen["data"]) == ["brand"]
+
+
+def test_input_lists_are_capped(live_server):
+    member = live_server.member("lister")
+    mark = "mutation($ids: [ID!]) { markNotificationsRead(input: {ids: $ids}) { marked } }"
+    ids = [f"Tm90aWZpY2F0aW9uOj{i}" for i in range(101)]
+    too_many = member.execute(mark, {"ids": ids})
+    assert too_many["data"] is None
+    assert too_many["errors"][0]["extensions"] == {"code": "INPUT_TOO_LARGE", "limit": 100}
+    literal = "mutation { markNotificationsRead(input: {ids: [%s]}) { marked } }" % ", ".join(
+        f'"{i}"' for i in ids)
+    assert member.execute(literal)["errors"][0]["extensions"]["code"] == "INPUT_TOO_LARGE"
+    nested = live_server.staff().execute(
+        "mutation($codes: [String!]!) { addCouponCodes(input: {itemId: \"TWFsbEl0ZW06MQ==\", codes: $codes}) "
+        "{ added } }", {"codes": [f"CODE-{i:04}" for i in range(150)]})
+    assert nested["errors"][0]["extensions"]["code"] == "INPUT_TOO_LARGE"
+    assert member.data(mark, {"ids": []}) == {"markNotificationsRead": {"marked": 0}}
