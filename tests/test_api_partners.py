@@ -11,7 +11,7 @@ import pytest
 
 from api.services import Services
 from domain.partners import ExchangeRate
-from tests.conftest import HTTP
+from tests.conftest import HTTP, GraphQLClient
 from tests.test_api_mall import funded
 
 EXCHANGE = """mutation($partner: String!, $direction: ExchangeDirection!, $points: Int!, $key: String!) {
@@ -34,10 +34,11 @@ STATEMENTS = """query($code: String, $from: Date!, $to: Date!) {
 POINTS = "{ me { points { available held } } }"
 
 
-class PartnerClient:
+class PartnerClient(GraphQLClient):
     """Signs each request as a partner does: HMAC-SHA256 of "{timestamp}.{nonce}.{raw body}"."""
 
     def __init__(self, live_server, key_id: str, secret: str) -> None:
+        super().__init__(live_server.base_url)
         self.live_server = live_server
         self.key_id, self.secret = key_id, secret
 
@@ -52,21 +53,12 @@ class PartnerClient:
 
     def post(self, query: str, variables: dict | None = None, **signing) -> httpx.Response:
         body = json.dumps({"query": query, "variables": variables or {}}).encode()
-        return HTTP.post(f"{self.live_server.base_url}/graphql", content=body, headers=self.signed(body, **signing))
+        return HTTP.post(f"{self.base_url}/graphql", content=body, headers=self.signed(body, **signing))
 
-    def execute(self, query: str, variables: dict | None = None) -> dict:
-        response = self.post(query, variables)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def data(self, query: str, variables: dict | None = None) -> dict:
-        body = self.execute(query, variables)
-        assert "errors" not in body, body
-        return body["data"]
-
-    async def execute_async(self, http: httpx.AsyncClient, query: str, variables: dict) -> dict:
-        body = json.dumps({"query": query, "variables": variables}).encode()
-        response = await http.post(f"{self.live_server.base_url}/graphql", content=body, headers=self.signed(body))
+    async def execute_async(self, http: httpx.AsyncClient, query: str, variables: dict | None = None,
+                            gate=None) -> dict:
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        response = await http.post(f"{self.base_url}/graphql", content=body, headers=self.signed(body))
         assert response.status_code == 200, response.text
         return response.json()
 
