@@ -21,7 +21,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.auth import ANONYMOUS, Caller, InvalidToken, caller_from_header
 from api.config import Settings
-from api.context import Context, build_loaders
+from api.context import Context, Loaders
 from api.cost import CostBudget, costing
 from api.observability import Metrics, observing
 from api.persisted_queries import PersistedQueries, ResolvingPersistedQueries
@@ -119,7 +119,7 @@ class JifenGraphQL(GraphQL):
 
     async def get_context(self, request, response) -> Context:
         state = request.scope.get("state", {})
-        return Context(self.services, state.get("caller", ANONYMOUS), build_loaders(self.services),
+        return Context(self.services, state.get("caller", ANONYMOUS), Loaders(self.services),
                        member=state.get("member"), request=request, response=response,
                        request_id=state.get("request_id") or uuid.uuid4().hex)
 

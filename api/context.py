@@ -76,10 +76,6 @@ class Loaders:
         return DataLoader(load)
 
 
-def build_loaders(services: Services) -> Loaders:
-    return Loaders(services)
-
-
 @dataclass
 class Context:
     services: Services

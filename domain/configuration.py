@@ -29,6 +29,12 @@ class Actor:
 SYSTEM = Actor("system", "jifen")
 
 
+def record_key(name: str) -> str:
+    """A rule field's name in its stored record and the audit log, as GraphQL names it: camelCase."""
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
 def check_presence(exists: bool, *, create: bool, what: str, code: str) -> None:
     """Creating needs a new code, updating an existing one: catalogue objects are keyed by code."""
     if create and exists:

@@ -37,7 +37,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from domain.brand import BrandSettings, brand_settings
-from domain.configuration import SYSTEM, Actor
+from domain.configuration import SYSTEM, Actor, record_key
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import Hold, LedgerReason, require_positive_points
 from domain.text import checked_text
@@ -244,14 +244,8 @@ class PartnerChanges:
     def apply(self, partner: Partner) -> Partner:
         fields = {name: value for name, value in vars(self).items() if name != "changed" and value is not None}
         updated = replace(partner, **fields)
-        self.changed = {_camel(name): str(value) if name == "rate" else value for name, value in fields.items()}
+        self.changed = {record_key(name): str(value) if name == "rate" else value for name, value in fields.items()}
         return updated
-
-
-def _camel(name: str) -> str:
-    """As GraphQL names the field, so the audit log reads like the mutation that made it."""
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
 
 
 class PartnerService:
@@ -358,17 +352,15 @@ class PartnerService:
             if partner is None or not partner.enabled:
                 raise NotFound(f"no partner {partner_code[:32]!r} to exchange with", ("partnerCode",))
             partner_points = partner.rate.partner_points_for(points)
-            if direction is ExchangeDirection.OUT and points > ctx.member.account.available:
-                raise Refusal(ErrorCode.INSUFFICIENT_POINTS,
-                              f"not enough points: {ctx.member.account.available} available", ("points",))
+            expires_at = ctx.now + timedelta(minutes=partner.confirm_minutes)
+            hold = ctx.member.account.place_hold(points, LedgerReason.EXCHANGE_OUT, ctx.now, expires_at) \
+                if direction is ExchangeDirection.OUT else None
             await self._check_daily_limits(ctx, partner, points)
             exchange = PartnerExchange(partner.code, ctx.member.id, direction, points, partner_points,
-                                       partner.fen_per_100_points, ctx.now,
-                                       ctx.now + timedelta(minutes=partner.confirm_minutes), partner_account)
+                                       partner.fen_per_100_points, ctx.now, expires_at, partner_account)
             await ctx.uow.partners.add_exchange(exchange)
-            if direction is ExchangeDirection.OUT:
-                ctx.member.account.place_hold(points, LedgerReason.EXCHANGE_OUT, ctx.now, exchange.expires_at,
-                                              exchange.ledger_ref)
+            if hold is not None:
+                hold.ref = exchange.ledger_ref  # the hold is saved with the member, after this
             return exchange
 
         return await self.operations.run(

@@ -26,7 +26,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from domain import configuration
-from domain.configuration import SYSTEM, Actor
+from domain.configuration import SYSTEM, Actor, record_key
 from domain.errors import InvalidInput
 from domain.ledger import LedgerReason
 from domain.tiers import TIER_LEVELS
@@ -73,26 +73,21 @@ class SegmentRule:
         days = ("new_days", "dormant_days", "expiring_within_days", "window_days")
         for name in days:
             if not 1 <= getattr(self, name) <= 730:
-                raise InvalidInput(f"{_camel(name)} must be 1-730", (_camel(name),))
+                raise InvalidInput(f"{record_key(name)} must be 1-730", (record_key(name),))
         bounded = (("price_sensitive_min_points", 1, 10_000_000), ("price_sensitive_percent", 1, 100),
                    ("low_price_points", 1, 10_000_000), ("loyal_orders", 1, 10_000))
         for name, low, high in bounded:
             if not low <= getattr(self, name) <= high:
-                raise InvalidInput(f"{_camel(name)} must be {low}-{high}", (_camel(name),))
+                raise InvalidInput(f"{record_key(name)} must be {low}-{high}", (record_key(name),))
         if self.loyal_min_tier not in TIER_LEVELS:
             raise InvalidInput("loyalMinTier is 1-6", ("loyalMinTier",))
 
     def to_record(self) -> dict:
-        return {_camel(name): value for name, value in vars(self).items()}
+        return {record_key(name): value for name, value in vars(self).items()}
 
     @classmethod
     def from_record(cls, record: dict) -> "SegmentRule":
-        return cls(**{name: record[_camel(name)] for name in vars(cls()) if _camel(name) in record})
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.capitalize() for part in rest)
+        return cls(**{name: record[record_key(name)] for name in vars(cls()) if record_key(name) in record})
 
 
 @dataclass(frozen=True)

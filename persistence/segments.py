@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import case, delete, func, or_, select
 
 from domain.ledger import LedgerReason
 from domain.mall import RedemptionStatus
@@ -32,37 +32,42 @@ class SqlSegmentRepository:
             .where(point_lots.c.member_id.in_(member_ids), point_lots.c.remaining > 0, point_lots.c.expires_at > now,
                    point_lots.c.expires_at <= now + timedelta(days=rule.expiring_within_days)))
         # A cancelled redemption is refunded: count redemptions from their own rows, the rest from the ledger.
-        spent_otherwise = await self._by_member(
-            select(ledger_entries.c.member_id, -func.sum(ledger_entries.c.delta))
-            .where(ledger_entries.c.member_id.in_(member_ids), ledger_entries.c.delta < 0,
-                   ledger_entries.c.occurred_at >= since,
-                   ledger_entries.c.reason.in_(_values(SPENDING_REASONS - {LedgerReason.REDEMPTION}))))
-        redeemed = await self._by_member(
-            select(redemptions.c.member_id, func.sum(redemptions.c.points))
-            .where(redemptions.c.member_id.in_(member_ids), redemptions.c.created_at >= since,
-                   redemptions.c.status != RedemptionStatus.CANCELLED.value))
-        deducted = await self._by_member(
-            select(ledger_entries.c.member_id, -func.sum(ledger_entries.c.delta))
-            .where(ledger_entries.c.member_id.in_(member_ids), ledger_entries.c.delta < 0,
-                   ledger_entries.c.occurred_at >= since,
-                   ledger_entries.c.reason == LedgerReason.DEDUCTION.value))
-        cheap_items = await self._by_member(
-            select(redemptions.c.member_id, func.sum(redemptions.c.points))
-            .where(redemptions.c.member_id.in_(member_ids), redemptions.c.created_at >= since,
-                   redemptions.c.status != RedemptionStatus.CANCELLED.value,
-                   or_(redemptions.c.flash_sale_id.is_not(None),
-                       redemptions.c.points <= redemptions.c.quantity * rule.low_price_points)))
+        spent, cheap = await self._spending_off_redemptions(member_ids, since)
+        for member_id, redeemed, cheap_redeemed in await self.connection.execute(
+                select(redemptions.c.member_id, func.sum(redemptions.c.points),
+                       func.sum(case((or_(redemptions.c.flash_sale_id.is_not(None),
+                                          redemptions.c.points <= redemptions.c.quantity * rule.low_price_points),
+                                      redemptions.c.points), else_=0)))
+                .where(redemptions.c.member_id.in_(member_ids), redemptions.c.created_at >= since,
+                       redemptions.c.status != RedemptionStatus.CANCELLED.value)
+                .group_by(redemptions.c.member_id)):
+            spent[member_id] = spent.get(member_id, 0) + int(redeemed)
+            cheap[member_id] = cheap.get(member_id, 0) + int(cheap_redeemed)
         orders = await self._by_member(
             select(purchase_orders.c.member_id, func.count())
             .where(purchase_orders.c.member_id.in_(member_ids), purchase_orders.c.placed_at >= since))
         rows = await self.connection.execute(select(members.c.id, members.c.created_at, members.c.tier_level)
                                              .where(members.c.id.in_(member_ids)))
         return [MemberActivity(row.id, row.created_at, row.tier_level, last_active.get(row.id),
-                               int(expiring.get(row.id, 0)),
-                               int(spent_otherwise.get(row.id, 0)) + int(redeemed.get(row.id, 0)),
-                               int(deducted.get(row.id, 0)) + int(cheap_items.get(row.id, 0)),
+                               int(expiring.get(row.id, 0)), spent.get(row.id, 0), cheap.get(row.id, 0),
                                int(orders.get(row.id, 0)))
                 for row in rows]
+
+    async def _spending_off_redemptions(self, member_ids: Sequence[int],
+                                        since: datetime) -> tuple[dict[int, int], dict[int, int]]:
+        """Points each member spent since ``since`` other than on redemptions, and of those the deductions."""
+        spent: dict[int, int] = {}
+        deducted: dict[int, int] = {}
+        entries = ledger_entries.c
+        for member_id, reason, points in await self.connection.execute(
+                select(entries.member_id, entries.reason, -func.sum(entries.delta))
+                .where(entries.member_id.in_(member_ids), entries.delta < 0, entries.occurred_at >= since,
+                       entries.reason.in_(_values(SPENDING_REASONS - {LedgerReason.REDEMPTION})))
+                .group_by(entries.member_id, entries.reason)):
+            spent[member_id] = spent.get(member_id, 0) + int(points)
+            if reason == LedgerReason.DEDUCTION.value:
+                deducted[member_id] = int(points)
+        return spent, deducted
 
     async def _by_member(self, query) -> dict:
         rows = await self.connection.execute(query.group_by(query.selected_columns[0]))

@@ -9,6 +9,7 @@ message, except on CI (CI=true), where that is a failure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import shutil
@@ -152,6 +153,21 @@ class GraphQLClient:
                                    headers=self.headers(), timeout=60)
         assert response.status_code == 200, response.text
         return response.json()
+
+
+@contextlib.asynccontextmanager
+async def services_of(live_server):
+    """The domain over a live server's database and clock, for what a test drives without HTTP (jobs)."""
+    services = Services.build(live_server.database_url, live_server.clock)
+    try:
+        yield services
+    finally:
+        await services.close()
+
+
+async def with_services(live_server, action):
+    async with services_of(live_server) as services:
+        return await action(services)
 
 
 @dataclass

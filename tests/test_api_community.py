@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from api.services import Services
+from tests.conftest import services_of, with_services
 from tests.documents import ADJUST
 from tests.test_api_expiry import SETTINGS
 from tests.test_api_ledger import member_gid, signed_up
@@ -128,11 +128,7 @@ def test_a_rejected_photo_post_tells_the_member_why(live_server):
 
 
 async def remind(live_server):
-    services = Services.build(live_server.database_url, live_server.clock)
-    try:
-        return await services.notifications.remind_expiring()
-    finally:
-        await services.close()
+    return await with_services(live_server, lambda services: services.notifications.remind_expiring())
 
 
 def test_expiry_reminders_are_recorded_once_and_can_be_marked_read(live_server):
@@ -171,15 +167,12 @@ async def test_the_scheduler_reminds_once_a_day(live_server):
     signed_up(live_server, "daily")
     live_server.staff().data(ADJUST, {"memberId": member_gid("daily"), "delta": 30, "memo": "m", "key": "k"})
     live_server.clock.set(datetime(2027, 3, 5, tzinfo=UTC))
-    services = Services.build(live_server.database_url, live_server.clock)
-    try:
+    async with services_of(live_server) as services:
         assert await services.notifications.remind_if_due() == 1
         live_server.staff().data(ADJUST, {"memberId": member_gid("daily"), "delta": 5, "memo": "m", "key": "k2"})
         assert await services.notifications.remind_if_due() == 0  # the same day: not again
         live_server.clock.advance(timedelta(days=1))
         assert await services.notifications.remind_if_due() == 0  # the same lot: already reminded of
-    finally:
-        await services.close()
 
 
 def test_staff_configure_invitation_and_submission_rewards(live_server):

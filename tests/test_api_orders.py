@@ -5,6 +5,7 @@ from datetime import timedelta
 import httpx
 
 from api.services import Services
+from tests.conftest import with_services
 from tests.documents import ADJUST, CHECK_IN, ME, UPDATE_TIER
 from tests.test_api_ledger import member_gid
 
@@ -54,11 +55,7 @@ def refund(staff, order_id, amount, key):
 
 
 async def sweep(live_server):
-    services = Services.build(live_server.database_url, live_server.clock)
-    try:
-        return await services.expiry.run()
-    finally:
-        await services.close()
+    return await with_services(live_server, lambda services: services.expiry.run())
 
 
 def test_order_points_are_pending_until_the_return_window_closes(live_server):

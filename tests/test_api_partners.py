@@ -9,9 +9,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from api.services import Services
 from domain.partners import ExchangeRate
-from tests.conftest import HTTP, GraphQLClient
+from tests.conftest import HTTP, GraphQLClient, with_services
 from tests.test_api_mall import funded
 
 EXCHANGE = """mutation($partner: String!, $direction: ExchangeDirection!, $points: Int!, $key: String!) {
@@ -61,14 +60,6 @@ class PartnerClient(GraphQLClient):
         response = await http.post(f"{self.base_url}/graphql", content=body, headers=self.signed(body))
         assert response.status_code == 200, response.text
         return response.json()
-
-
-async def with_services(live_server, action):
-    services = Services.build(live_server.database_url, live_server.clock)
-    try:
-        return await action(services)
-    finally:
-        await services.close()
 
 
 async def add_partner(live_server, code="skyway", rate=ExchangeRate(10, 1), **terms) -> PartnerClient:

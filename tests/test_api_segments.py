@@ -1,8 +1,8 @@
 """Member segments over real HTTP: crafted members land where the rule says; campaigns target them."""
 from datetime import datetime, timedelta
 
-from api.services import Services
 from domain.segments import MemberActivity, Segment, SegmentRule, segments_of
+from tests.conftest import services_of
 from tests.documents import CHECK_IN
 from tests.test_api_ledger import member_gid
 from tests.test_api_mall import create, funded, redeem
@@ -104,14 +104,11 @@ def test_segments_are_for_staff_only(live_server):
 
 
 async def test_the_scheduler_refreshes_once_a_day(live_server):
-    services = Services.build(live_server.database_url, live_server.clock)
-    try:
+    async with services_of(live_server) as services:
         assert await services.segments.refresh_if_due() is not None
         assert await services.segments.refresh_if_due() is None
         live_server.clock.advance(timedelta(days=1))
         assert await services.segments.refresh_if_due() is not None
-    finally:
-        await services.close()
 
 
 def test_loyalty_needs_the_tier_and_the_orders():

@@ -12,8 +12,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from api.services import Services
-from tests.conftest import start_server, stop_server
+from tests.conftest import start_server, stop_server, with_services
 from tests.documents import CHECK_IN, UPDATE_TIER
 from tests.test_api_assists import help_, start
 from tests.test_api_mall import FULFIL, REDEEM_ID, create, funded
@@ -54,14 +53,7 @@ def receiver():
 
 
 def deliver(live_server) -> int:
-    async def run():
-        services = Services.build(live_server.database_url, live_server.clock)
-        try:
-            return await services.webhooks.deliver_due()
-        finally:
-            await services.close()
-
-    return asyncio.run(run())
+    return asyncio.run(with_services(live_server, lambda services: services.webhooks.deliver_due()))
 
 
 def deliveries(staff, status=None):
