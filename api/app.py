@@ -8,6 +8,7 @@ import logging
 import uuid
 from datetime import timedelta
 
+import orjson
 from cross_web import HTTPException  # what strawberry raises for HTTP-level refusals
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
@@ -58,6 +59,9 @@ class JifenGraphQL(GraphQL):
                          allowed_origins=("*",) if settings.is_dev else tuple(settings.allowed_origins))
         self.services = services
         self.secret = settings.secret
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)  # several times faster than json.dumps on a page of entries
 
     async def on_ws_connect(self, context: Context) -> None:
         """Authenticate a WebSocket in `connection_init` ({"authorization": "Bearer <token>"}).
@@ -119,7 +123,10 @@ class JifenGraphQL(GraphQL):
 
     async def get_context(self, request, response) -> Context:
         state = request.scope.get("state", {})
-        return Context(self.services, state.get("caller", ANONYMOUS), Loaders(self.services),
+        loaders = Loaders(self.services)
+        if isinstance(request, Request):  # a WebSocket's context lives for hours: it loads tiers when asked
+            await loaders.prefetch_tiers()
+        return Context(self.services, state.get("caller", ANONYMOUS), loaders,
                        member=state.get("member"), request=request, response=response,
                        request_id=state.get("request_id") or uuid.uuid4().hex)
 

@@ -24,6 +24,7 @@ class Loaders:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.tx = services.transactions
+        self.tier_table: TierTable | None = None  # once loaded, for resolvers that answer without awaiting
 
     @functools.cached_property
     def members(self) -> DataLoader[int, Member | None]:
@@ -50,9 +51,19 @@ class Loaders:
     @functools.cached_property
     def tiers(self) -> DataLoader[str, TierTable]:
         async def load(keys: list[str]) -> list[TierTable]:
-            table = await self.tx.read(tier_table)
-            return [table for _ in keys]
+            if self.tier_table is None:
+                await self.prefetch_tiers()
+            return [self.tier_table for _ in keys]
         return DataLoader(load)
+
+    async def prefetch_tiers(self) -> None:
+        """Read the tier table up front (it is cached config, microseconds): a member's `tier` can then
+        resolve without awaiting, and an awaited sibling of `ledger` costs graphql-core a task each."""
+        self.tier_table = await self.tx.read(tier_table)
+
+    def forget_tiers(self) -> None:
+        self.tier_table = None
+        self.tiers.clear_all()
 
     @functools.cached_property
     def mall_items(self) -> DataLoader[int, MallItem | None]:

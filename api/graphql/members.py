@@ -80,7 +80,15 @@ class MemberType(Node):
         return self._member.growth
 
     @strawberry.field
-    async def tier(self, info: Info) -> Tier:
+    def tier(self, info: Info) -> Tier:
+        # Plain when the request holds the table (HTTP requests prefetch it), awaited otherwise:
+        # graphql-core accepts either from one resolver, and plain costs no task.
+        table = info.context.loaders.tier_table
+        if table is not None:
+            return Tier.of(table.get(self._member.tier_level))
+        return self._tier_loaded(info)  # type: ignore[return-value]
+
+    async def _tier_loaded(self, info: Info) -> Tier:
         table = await info.context.loaders.tiers.load("tiers")
         return Tier.of(table.get(self._member.tier_level))
 
@@ -260,7 +268,7 @@ async def resolve_member_id(info: Info, member_id: str) -> int:
 @strawberry.type
 class MemberQueries:
     @strawberry.field(description="The signed-in member; null when anonymous or staff.")
-    async def me(self, info: Info) -> MemberType | None:
+    def me(self, info: Info) -> MemberType | None:  # plain, not async: nothing to await, so no coroutine
         return member_type(info.context.member)
 
     @strawberry.field(description="Any member (staff), or yourself (member).")
@@ -302,5 +310,5 @@ class MemberMutations:
             table = await info.context.services.tiers.update(staff.actor, tier)
         except DomainError as error:
             return UpdateTierPayload(tiers=None, user_errors=user_errors(error))
-        info.context.loaders.tiers.clear_all()
+        info.context.loaders.forget_tiers()
         return UpdateTierPayload(tiers=[Tier.of(t) for t in table.tiers], user_errors=[])
