@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from domain.campaigns import Campaign
 from domain.ledger import LedgerReason
@@ -16,6 +16,11 @@ def campaign_from_row(row) -> Campaign:
     return Campaign(row.code, row.name, row.multiplier_permille, row.starts_at, row.ends_at,
                     tuple(LedgerReason(r) for r in row.reasons), tuple(row.tier_levels), row.enabled,
                     row.min_order_fen, row.bonus_points, tuple(Segment(s) for s in row.segments or ()))
+
+
+# Built once: every earning asks which campaigns run now.
+ACTIVE = select(campaigns).where(campaigns.c.ends_at > bindparam("at"), campaigns.c.starts_at <= bindparam("at"),
+                                 campaigns.c.enabled.is_(True))
 
 
 class SqlCampaignRepository:
@@ -31,8 +36,7 @@ class SqlCampaignRepository:
         return [campaign_from_row(row) for row in rows]
 
     async def active(self, at: datetime) -> list[Campaign]:
-        rows = await self.connection.execute(select(campaigns).where(
-            campaigns.c.ends_at > at, campaigns.c.starts_at <= at, campaigns.c.enabled.is_(True)))
+        rows = await self.connection.execute(ACTIVE, {"at": at})
         return [campaign_from_row(row) for row in rows]
 
     async def put(self, campaign: Campaign) -> None:

@@ -3,10 +3,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import bindparam, func, insert, select, tuple_
 
 from domain.checkin import CheckIn
 from persistence.tables import check_ins
+
+
+# Built once: every check-in reads the member's last day and adds one.
+LATEST_OF_ONE = (select(check_ins).where(check_ins.c.member_id == bindparam("member_id"))
+                 .order_by(check_ins.c.local_date.desc()).limit(1))
+INSERT_CHECK_IN = insert(check_ins)
 
 
 class SqlCheckInRepository:
@@ -16,6 +22,9 @@ class SqlCheckInRepository:
     async def latest(self, member_ids: Sequence[int]) -> dict[int, CheckIn]:
         if not member_ids:
             return {}
+        if len(member_ids) == 1:
+            rows = await self.connection.execute(LATEST_OF_ONE, {"member_id": member_ids[0]})
+            return {r.member_id: CheckIn(r.member_id, r.local_date, r.streak, r.checked_in_at) for r in rows}
         newest = (select(check_ins.c.member_id, func.max(check_ins.c.local_date).label("local_date"))
                   .where(check_ins.c.member_id.in_(member_ids)).group_by(check_ins.c.member_id))
         rows = await self.connection.execute(select(check_ins).where(
@@ -23,6 +32,6 @@ class SqlCheckInRepository:
         return {r.member_id: CheckIn(r.member_id, r.local_date, r.streak, r.checked_in_at) for r in rows}
 
     async def add(self, check_in: CheckIn) -> None:
-        await self.connection.execute(insert(check_ins).values(
-            member_id=check_in.member_id, local_date=check_in.local_date, streak=check_in.streak,
-            checked_in_at=check_in.checked_in_at))
+        await self.connection.execute(INSERT_CHECK_IN, {
+            "member_id": check_in.member_id, "local_date": check_in.local_date, "streak": check_in.streak,
+            "checked_in_at": check_in.checked_in_at})

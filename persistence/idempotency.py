@@ -3,10 +3,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 
 from domain.idempotency import IdempotencyRecord
 from persistence.tables import idempotency_keys
+
+
+# Built once: every mutation that moves points looks its key up and records it.
+RECORD = select(idempotency_keys).where(idempotency_keys.c.scope == bindparam("scope"),
+                                        idempotency_keys.c.key == bindparam("key"))
+INSERT_RECORD = insert(idempotency_keys)
 
 
 class SqlIdempotencyRepository:
@@ -14,15 +20,14 @@ class SqlIdempotencyRepository:
         self.connection = connection
 
     async def get(self, scope: str, key: str) -> IdempotencyRecord | None:
-        row = (await self.connection.execute(select(idempotency_keys).where(
-            idempotency_keys.c.scope == scope, idempotency_keys.c.key == key))).first()
+        row = (await self.connection.execute(RECORD, {"scope": scope, "key": key})).first()
         return IdempotencyRecord(row.scope, row.key, row.fingerprint, row.result, row.created_at) if row else None
 
     async def add(self, record: IdempotencyRecord) -> None:
         # A concurrent twin makes this a unique violation; the transaction runner retries and replays.
-        await self.connection.execute(insert(idempotency_keys).values(
-            scope=record.scope, key=record.key, fingerprint=record.fingerprint, result=record.result,
-            created_at=record.created_at))
+        await self.connection.execute(INSERT_RECORD, {
+            "scope": record.scope, "key": record.key, "fingerprint": record.fingerprint, "result": record.result,
+            "created_at": record.created_at})
 
     async def purge_before(self, moment: datetime) -> int:
         result = await self.connection.execute(

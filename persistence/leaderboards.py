@@ -1,6 +1,7 @@
 """Leaderboard scores per period and member, and the prizes paid at a period's close."""
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 
 from sqlalchemy import and_, func, or_, select
@@ -12,19 +13,26 @@ from persistence.tables import leaderboard_awards, leaderboard_scores
 ORDER = (leaderboard_scores.c.points.desc(), leaderboard_scores.c.member_id.desc())
 
 
+@functools.cache
+def score_upsert(dialect: str):
+    """Built once per dialect: every earning adds to three periods' scores, and building this
+    statement cost more than running it."""
+    statement = upsert(dialect)(leaderboard_scores)
+    return statement.on_conflict_do_update(index_elements=["period", "starts_on", "member_id"],
+                                           set_={"points": leaderboard_scores.c.points + statement.excluded.points})
+
+
 class SqlLeaderboardRepository:
     def __init__(self, connection) -> None:
         self.connection = connection
         self.insert = upsert(connection.dialect.name)
 
     async def add(self, changes: list[ScoreChange]) -> None:
-        for change in changes:
-            statement = self.insert(leaderboard_scores).values(
-                period=change.period.value, starts_on=change.starts_on, member_id=change.member_id,
-                points=change.points)
-            await self.connection.execute(statement.on_conflict_do_update(
-                index_elements=["period", "starts_on", "member_id"],
-                set_={"points": leaderboard_scores.c.points + statement.excluded.points}))
+        statement = score_upsert(self.connection.dialect.name)
+        for change in changes:  # one by one: a batch may name one row twice, which an upsert of many refuses
+            await self.connection.execute(statement, {
+                "period": change.period.value, "starts_on": change.starts_on, "member_id": change.member_id,
+                "points": change.points})
 
     def _of(self, period: LeaderboardPeriod, starts_on: date):
         return and_(leaderboard_scores.c.period == period.value, leaderboard_scores.c.starts_on == starts_on)

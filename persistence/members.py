@@ -1,6 +1,7 @@
 """Members and their points accounts: one row each, locked for every change of points."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -21,13 +22,28 @@ def member_from_row(row) -> Member:
     return Member(row.id, row.external_id, row.nickname, row.created_at, row.tier_level, account, row.next_due_at)
 
 
-# Built once: the statements every request runs skip construction and cache-key generation.
+# Built once: the statements every request (and every change of points) runs skip construction and
+# cache-key generation, which cost more than running them on SQLite.
 MEMBER_BY_ID = select(members).where(members.c.id == bindparam("member_id"))
 MEMBER_BY_EXTERNAL_ID = select(members).where(members.c.external_id == bindparam("external_id"))
+LOCK_MEMBER = MEMBER_BY_ID.with_for_update()
+LIVE_LOTS = select(point_lots.c.expires_at, point_lots.c.remaining).where(
+    point_lots.c.member_id == bindparam("member_id"), point_lots.c.remaining > 0)
+INSERT_ENTRY = insert(ledger_entries).returning(ledger_entries.c.id)  # the columns are the parameters'
+SAVE_ACCOUNT = update(members).where(members.c.id == bindparam("member_key"))
+DELETE_LOT = delete(point_lots).where(point_lots.c.member_id == bindparam("member_id"),
+                                      point_lots.c.expires_at == bindparam("expires_at"))
 
 
 def upsert(dialect: str):
     return (sqlite if dialect == "sqlite" else postgresql).insert
+
+
+@functools.cache
+def lot_upsert(dialect: str):
+    statement = upsert(dialect)(point_lots)
+    return statement.on_conflict_do_update(index_elements=["member_id", "expires_at"],
+                                           set_={"remaining": statement.excluded.remaining})
 
 
 class SqlMemberRepository:
@@ -62,14 +78,11 @@ class SqlMemberRepository:
         await self.connection.execute(statement.on_conflict_do_nothing(index_elements=["external_id"]))
 
     async def lock(self, member_id: int) -> Member | None:
-        row = (await self.connection.execute(
-            select(members).where(members.c.id == member_id).with_for_update())).first()
+        row = (await self.connection.execute(LOCK_MEMBER, {"member_id": member_id})).first()
         if row is None:
             return None
         member = member_from_row(row)
-        lots = await self.connection.execute(
-            select(point_lots.c.expires_at, point_lots.c.remaining)
-            .where(point_lots.c.member_id == member_id, point_lots.c.remaining > 0))
+        lots = await self.connection.execute(LIVE_LOTS, {"member_id": member_id})
         member.account.lots = {lot.expires_at: lot.remaining for lot in lots}
         self._loaded.setdefault(member.id, (member.account.held, member.account.pending))
         return member
@@ -84,10 +97,10 @@ class SqlMemberRepository:
                 member_id=change.member_id, from_level=change.from_level, to_level=change.to_level,
                 growth=change.growth, changed_at=change.changed_at))
         member.next_due_at = await self._next_due_at(account)
-        await self.connection.execute(update(members).where(members.c.id == member.id).values(
-            balance=account.balance, held=account.held, growth=account.growth, pending=account.pending,
-            debt=account.debt, lifetime_earned=account.lifetime_earned, tier_level=member.tier_level,
-            next_due_at=member.next_due_at))
+        await self.connection.execute(SAVE_ACCOUNT, {
+            "member_key": member.id, "balance": account.balance, "held": account.held, "growth": account.growth,
+            "pending": account.pending, "debt": account.debt, "lifetime_earned": account.lifetime_earned,
+            "tier_level": member.tier_level, "next_due_at": member.next_due_at})
         account.mark_saved()
         member.new_tier_changes.clear()
         self._record_changes(member, saved)
@@ -123,23 +136,20 @@ class SqlMemberRepository:
         return [row.id for row in rows]
 
     async def _insert_entry(self, entry: LedgerEntry) -> LedgerEntry:
-        result = await self.connection.execute(insert(ledger_entries).values(
-            member_id=entry.member_id, delta=entry.delta, balance_after=entry.balance_after,
-            reason=entry.reason.value, occurred_at=entry.occurred_at, expires_at=entry.expires_at,
-            memo=entry.memo, actor=entry.actor, ref=entry.ref).returning(ledger_entries.c.id))
+        result = await self.connection.execute(INSERT_ENTRY, {
+            "member_id": entry.member_id, "delta": entry.delta, "balance_after": entry.balance_after,
+            "reason": entry.reason.value, "occurred_at": entry.occurred_at, "expires_at": entry.expires_at,
+            "memo": entry.memo, "actor": entry.actor, "ref": entry.ref})
         return with_id(entry, result.scalar_one())
 
     async def _save_lots(self, account: PointsAccount) -> None:
         for expires_at in sorted(account.changed_lots):
             remaining = account.lots.get(expires_at, 0)
-            key = (point_lots.c.member_id == account.member_id) & (point_lots.c.expires_at == expires_at)
+            lot = {"member_id": account.member_id, "expires_at": expires_at}
             if remaining == 0:
-                await self.connection.execute(delete(point_lots).where(key))
-                continue
-            statement = upsert(self.dialect)(point_lots).values(
-                member_id=account.member_id, expires_at=expires_at, remaining=remaining)
-            await self.connection.execute(statement.on_conflict_do_update(
-                index_elements=["member_id", "expires_at"], set_={"remaining": remaining}))
+                await self.connection.execute(DELETE_LOT, lot)
+            else:
+                await self.connection.execute(lot_upsert(self.dialect), {**lot, "remaining": remaining})
 
     async def _save_holds(self, account: PointsAccount) -> None:
         for hold in account.new_holds:
