@@ -1,6 +1,7 @@
 """Member badges: one row per member and badge, inserted at most once."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -10,16 +11,20 @@ from persistence.members import upsert
 from persistence.tables import member_badges
 
 
+@functools.cache
+def badge_insert(dialect: str):
+    """Built once per dialect: a first check-in, order or invitation awards a badge inside its write."""
+    return (upsert(dialect)(member_badges).on_conflict_do_nothing(index_elements=["member_id", "code"])
+            .returning(member_badges.c.code))
+
+
 class SqlBadgeRepository:
     def __init__(self, connection) -> None:
         self.connection = connection
-        self.insert = upsert(connection.dialect.name)
 
     async def add(self, badge: Badge) -> bool:
-        statement = self.insert(member_badges).values(member_id=badge.member_id, code=badge.code.value,
-                                                      awarded_at=badge.awarded_at)
-        result = await self.connection.execute(statement.on_conflict_do_nothing(
-            index_elements=["member_id", "code"]).returning(member_badges.c.code))
+        result = await self.connection.execute(badge_insert(self.connection.dialect.name), {
+            "member_id": badge.member_id, "code": badge.code.value, "awarded_at": badge.awarded_at})
         return result.first() is not None
 
     async def of_members(self, member_ids: Sequence[int]) -> dict[int, list[Badge]]:
