@@ -1,17 +1,13 @@
 """The GraphQL schema: every area's queries and mutations merged, with masking and limits."""
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Iterator
 
 import strawberry
-from graphql import DocumentNode, GraphQLError, GraphQLObjectType, GraphQLSchema, parse, validate
+from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
-from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
-from strawberry.types.field import StrawberryField
 
 from api.graphql.analytics import AnalyticsQueries
 from api.graphql.assists import AssistMutations, AssistQueries
@@ -39,6 +35,7 @@ from api.graphql.realtime import ActivitySubscriptions, RealtimeSubscriptions
 from api.graphql.segments import SegmentMutations, SegmentQueries
 from api.graphql.tasks import TaskMutations, TaskQueries
 from api.graphql.webhooks import WebhookMutations, WebhookQueries
+from api.execution import FastLeaves, PreparedDocuments, read_plain_fields_directly
 from api.request_limits import LimitingRequests
 from domain.errors import DomainError
 
@@ -99,66 +96,13 @@ def build_schema(*, introspection: bool = True, observers: tuple = ()) -> strawb
     # Factories, not instances: strawberry builds fresh extensions per request, and runs every hook
     # of every extension on each, so parsing, limits and validation are one extension, not five.
     rules = (*LIMIT_RULES, *(() if introspection else (NoSchemaIntrospectionCustomRule,)))
-    extensions = [MaskInternalErrors, LimitingRequests, lambda: PreparedDocuments(rules), *observers]
+    extensions = [MaskInternalErrors, LimitingRequests, lambda: PreparedDocuments(rules, MAX_TOKENS), *observers]
     types = [MemberType, LedgerEntry, PurchaseOrderType, SubmissionType, NotificationType, MallItemType,
              RedemptionType, OrderType, LotteryType, DrawType, GroupType, ExchangeType]
     schema = JifenSchema(query=Query, mutation=Mutation, subscription=Subscription, types=types,
-                         extensions=extensions)
+                         extensions=extensions, execution_context_class=FastLeaves)
     read_plain_fields_directly(schema)
     return schema
-
-
-class PreparedDocuments(SchemaExtension):
-    """Each distinct document is parsed (at most ``MAX_TOKENS`` tokens) and validated (with the limit
-    rules, and without introspection in prod) once; repeats are a lookup by the query text.
-
-    Keyed by the text, not the parsed document: hashing a document walks every node of it."""
-
-    def __init__(self, rules: tuple) -> None:
-        self.rules = rules
-        self.errors: list[GraphQLError] | None = None
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        context.parse_options["max_tokens"] = MAX_TOKENS
-        context.validation_rules = (*context.validation_rules, *self.rules)
-        try:  # strawberry itself refuses a request without a query before this hook
-            context.graphql_document, self.errors = prepared_document(
-                context.schema._schema, context.query, context.validation_rules)
-        except GraphQLError:
-            pass  # strawberry parses it again (with the same limit) and answers the syntax error its way
-        yield
-
-    def on_validate(self) -> Iterator[None]:
-        if self.errors is not None:
-            self.execution_context.pre_execution_errors = self.errors
-        yield
-
-
-@functools.lru_cache(maxsize=512)
-def prepared_document(schema: GraphQLSchema, query: str, rules: tuple) -> tuple[DocumentNode, list[GraphQLError]]:
-    document = parse(query, max_tokens=MAX_TOKENS)
-    return document, validate(schema, document, rules)
-
-
-def read_plain_fields_directly(schema: strawberry.Schema) -> None:
-    """A field with no resolver is an attribute read; strawberry reaches it through four calls (and
-    the default resolver's property lookups) on every row. One closure per field does the same read:
-    most fields of a page are plain, so this is most of strawberry's share of a query's time."""
-    for graphql_type in schema._schema.type_map.values():
-        if not isinstance(graphql_type, GraphQLObjectType):
-            continue
-        for graphql_field in graphql_type.fields.values():
-            field = (graphql_field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            if isinstance(field, StrawberryField) and field.is_basic_field and field.python_name:
-                graphql_field.resolve = attribute_reader(field.python_name)
-
-
-def attribute_reader(name: str):
-    def read(source, _info):
-        return getattr(source, name)
-    read._is_default = True  # what strawberry's own plain-field resolvers say of themselves
-    return read
 
 
 def sdl() -> str:

@@ -1,0 +1,107 @@
+"""How documents run fast: each distinct document parsed and validated once, plain fields read
+without strawberry's resolver chain, and plain scalar fields completed without graphql-core's
+per-field bookkeeping. Every shortcut takes only the common, error-free case and hands anything
+else to the general path, which also reports the errors.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+
+import strawberry
+from graphql import (DocumentNode, GraphQLError, GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, GraphQLSchema,
+                     Undefined, parse, validate)
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+
+class PreparedDocuments(SchemaExtension):
+    """Each distinct document is parsed (at most ``max_tokens`` tokens) and validated (with the given
+    extra rules) once; repeats are a lookup by the query text.
+
+    One extension rather than a parser cache, a token limiter, added rules and a validation cache:
+    strawberry runs every hook of every extension on each request. Keyed by the text, not the
+    parsed document: hashing a document walks every node of it."""
+
+    def __init__(self, rules: tuple, max_tokens: int) -> None:
+        self.rules = rules
+        self.max_tokens = max_tokens
+        self.errors: list[GraphQLError] | None = None
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self.max_tokens
+        context.validation_rules = (*context.validation_rules, *self.rules)
+        try:  # strawberry itself refuses a request without a query before this hook
+            context.graphql_document, self.errors = prepared_document(
+                context.schema._schema, context.query, context.validation_rules, self.max_tokens)
+        except GraphQLError:
+            pass  # strawberry parses it again (with the same limit) and answers the syntax error its way
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        if self.errors is not None:
+            self.execution_context.pre_execution_errors = self.errors
+        yield
+
+
+@functools.lru_cache(maxsize=512)
+def prepared_document(schema: GraphQLSchema, query: str, rules: tuple,
+                      max_tokens: int) -> tuple[DocumentNode, list[GraphQLError]]:
+    document = parse(query, max_tokens=max_tokens)
+    return document, validate(schema, document, rules)
+
+
+def read_plain_fields_directly(schema: strawberry.Schema) -> None:
+    """A field with no resolver is an attribute read; strawberry reaches it through four calls (and
+    the default resolver's property lookups) on every row. One closure per field does the same read.
+    A plain field of a scalar or enum type also says so, for `FastLeaves`."""
+    for graphql_type in schema._schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType):
+            continue
+        for graphql_field in graphql_type.fields.values():
+            field = (graphql_field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            if isinstance(field, StrawberryField) and field.is_basic_field and field.python_name:
+                graphql_field.resolve = attribute_reader(field.python_name, leaf_type(graphql_field.type))
+
+
+def leaf_type(output_type) -> GraphQLLeafType | None:
+    named = output_type.of_type if isinstance(output_type, GraphQLNonNull) else output_type
+    return named if isinstance(named, GraphQLLeafType) else None
+
+
+def attribute_reader(name: str, leaf: GraphQLLeafType | None):
+    def read(source, _info):
+        return getattr(source, name)
+    read._is_default = True  # what strawberry's own plain-field resolvers say of themselves
+    read.attribute = name
+    read.leaf = leaf
+    return read
+
+
+class FastLeaves(StrawberryGraphQLCoreExecutionContext):
+    """Most fields of a page are plain scalars of plain objects (an entry's id, delta, reason). For
+    those graphql-core builds resolve info, checks for awaitables and walks the completion steps;
+    here the attribute is read and coerced directly. A null, a missing attribute, an exception or
+    a failed coercion goes the general way, so errors and null propagation are graphql-core's."""
+
+    def execute_field(self, parent_type, source, field_details_list, path, position_context):
+        node = field_details_list[0].node
+        field = parent_type.fields.get(node.name.value)
+        leaf = getattr(field.resolve, "leaf", None) if field is not None else None
+        if leaf is not None and not node.arguments and not self.middleware_manager_wraps():
+            try:
+                value = getattr(source, field.resolve.attribute)
+                if value is not None and not isinstance(value, Exception):
+                    coerced = leaf.coerce_output_value(value)
+                    if coerced is not None and coerced is not Undefined:
+                        return coerced
+            except Exception:  # noqa: BLE001 - the general path below raises it again, located
+                pass
+        return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def middleware_manager_wraps(self) -> bool:
+        manager = self.middleware_manager
+        return manager is not None and bool(manager.middlewares)

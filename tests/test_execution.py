@@ -1,0 +1,111 @@
+"""The execution shortcuts (api/execution.py) answer exactly what strawberry and graphql-core answer
+without them: the same data, the same errors at the same paths, the same null propagation."""
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+import pytest
+import strawberry
+
+from api.execution import FastLeaves, read_plain_fields_directly
+
+
+@strawberry.enum
+class Mood(enum.Enum):
+    HAPPY = "HAPPY"
+    SAD = "SAD"
+
+
+@strawberry.type
+class Row:
+    id: strawberry.ID
+    count: int
+    label: str | None
+    mood: Mood
+    at: datetime
+    ratio: float
+
+    @strawberry.field
+    def doubled(self) -> int:
+        return self.count * 2
+
+
+@strawberry.type
+class Holder:
+    rows: list[Row]
+    maybe: Row | None
+
+
+class Broken:
+    """Not a Row: its attributes go missing or come back of the wrong kind."""
+    id = "b"
+    count = None  # a null in a non-null field
+    label = "fine"
+    mood = "NOT_A_MOOD"
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    ratio = "not a number"
+
+    def doubled(self):
+        return 0
+
+
+def rows():
+    at = datetime(2026, 11, 27, 8, 30, tzinfo=UTC)
+    return [Row(id=str(i), count=i, label=None if i % 2 else f"行{i}", mood=Mood.HAPPY if i % 3 else Mood.SAD,
+                at=at, ratio=i / 3) for i in range(5)]
+
+
+def schema(fast: bool, holder: Holder) -> strawberry.Schema:
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def holder(self) -> Holder:
+            return holder
+
+        @strawberry.field
+        def strict(self) -> Holder | None:
+            return holder
+
+    built = strawberry.Schema(query=Query, execution_context_class=FastLeaves if fast else None)
+    if fast:
+        read_plain_fields_directly(built)
+    return built
+
+
+QUERY = """{ holder { rows { id count label mood at ratio doubled alias: count __typename }
+                      maybe { id count mood } } }"""
+
+
+def answers(holder: Holder, query: str = QUERY):
+    plain, fast = (schema(flag, holder).execute_sync(query) for flag in (False, True))
+    return plain, fast
+
+
+def same(plain, fast) -> None:
+    assert fast.data == plain.data
+    assert [(e.message, e.path) for e in fast.errors or []] == [(e.message, e.path) for e in plain.errors or []]
+
+
+def test_plain_fields_read_the_same_values():
+    plain, fast = answers(Holder(rows=rows(), maybe=rows()[1]))
+    assert not plain.errors
+    same(plain, fast)
+
+
+@pytest.mark.parametrize("broken_field", ["count", "mood", "ratio"])
+def test_a_bad_value_fails_as_graphql_core_fails_it(broken_field):
+    holder = Holder(rows=[*rows()[:2], Broken()], maybe=Broken())  # type: ignore[list-item]
+    query = f"{{ holder {{ rows {{ id {broken_field} }} maybe {{ id {broken_field} }} }} }}"
+    plain, fast = answers(holder, query)
+    assert plain.errors  # the non-null field's error nulls its parent, as the spec says
+    same(plain, fast)
+
+
+def test_a_missing_attribute_fails_as_graphql_core_fails_it():
+    class Bare:
+        id = "x"
+
+    plain, fast = answers(Holder(rows=[Bare()], maybe=None), "{ holder { rows { id label } } }")  # type: ignore[list-item]
+    assert plain.errors
+    same(plain, fast)
