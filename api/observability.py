@@ -58,7 +58,7 @@ def observing(metrics: Metrics):
             context = self.execution_context
             elapsed = time.perf_counter() - started
             name = operation_label(context)
-            kind = context.operation_type.value if context.operation_type else "unknown"
+            kind = operation_kind(context)
             codes = error_codes(context.result)
             metrics.requests.labels(name, kind, "error" if codes else "ok").inc()
             metrics.latency.labels(name).observe(elapsed)
@@ -72,6 +72,17 @@ def observing(metrics: Metrics):
                 "ms": round(elapsed * 1000, 2), "errors": codes}, ensure_ascii=False))
 
     return Observing
+
+
+def operation_kind(context) -> str:
+    """query, mutation or subscription; "unknown" when nothing parsed or no operation has the name
+    asked for (strawberry raises then, and a raise here would replace the caller's real error)."""
+    if context.graphql_document is None:
+        return "unknown"
+    try:
+        return context.operation_type.value
+    except RuntimeError:
+        return "unknown"
 
 
 def operation_label(context) -> str:

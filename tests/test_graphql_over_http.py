@@ -38,6 +38,10 @@ def test_request_errors_are_400_without_data_under_the_graphql_response_media_ty
     broken = httpx.post(url, json={"query": "{ me { "}, headers=accept)
     assert broken.status_code == 400 and "data" not in broken.json()
     assert broken.headers["content-type"].startswith("application/graphql-response+json")
+    assert broken.json()["errors"][0]["message"].startswith("Syntax Error")  # what is wrong, and where
+    assert broken.json()["errors"][0]["locations"] == [{"line": 1, "column": 8}]
+    again = httpx.post(url, json={"query": "{ me { "}, headers={"Accept": "application/json"})
+    assert again.json()["errors"][0]["message"].startswith("Syntax Error")
     invalid = httpx.post(url, json={"query": "{ nope }"}, headers=accept)
     assert invalid.status_code == 400 and "data" not in invalid.json()
     legacy = httpx.post(url, json={"query": "{ nope }"}, headers={"Accept": "application/json"})
