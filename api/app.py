@@ -60,8 +60,10 @@ class JifenGraphQL(GraphQL):
         self.services = services
         self.secret = settings.secret
 
-    def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)  # several times faster than json.dumps on a page of entries
+    def encode_json(self, data: object) -> str:
+        # Several times faster than json.dumps on a page of entries. Text, not bytes: strawberry
+        # sends bytes over a WebSocket as binary frames, which browsers' graphql-ws cannot read.
+        return orjson.dumps(data).decode()
 
     def decode_json(self, data: str | bytes) -> object:
         return orjson.loads(data)  # its JSONDecodeError is json's: strawberry still answers 400

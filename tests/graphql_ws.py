@@ -25,7 +25,7 @@ class Subscriber:
     async def next(self, timeout: float = 2.0) -> dict:
         """The next data message (pings are answered and skipped)."""
         while True:
-            message = json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
+            message = json.loads(text_frame(await asyncio.wait_for(self.socket.recv(), timeout)))
             if message["type"] == "ping":
                 await self.socket.send(json.dumps({"type": "pong"}))
                 continue
@@ -39,6 +39,13 @@ class Subscriber:
         raise AssertionError(f"expected silence, got {message}")
 
 
+def text_frame(frame: str | bytes) -> str:
+    """graphql-transport-ws messages are JSON text: a browser's WebSocket hands a binary frame over
+    as a Blob, which the graphql-ws library cannot parse."""
+    assert isinstance(frame, str), f"a binary frame: {frame!r}"
+    return frame
+
+
 def ws_url(base_url: str) -> str:
     return base_url.replace("http://", "ws://") + "/graphql"
 
@@ -48,6 +55,6 @@ async def connected(base_url: str, token: str | None = None, **connect):
     async with websockets.connect(ws_url(base_url), subprotocols=[PROTOCOL], **connect) as socket:
         payload = {"authorization": f"Bearer {token}"} if token else {}
         await socket.send(json.dumps({"type": "connection_init", "payload": payload}))
-        ack = json.loads(await asyncio.wait_for(socket.recv(), 5))
+        ack = json.loads(text_frame(await asyncio.wait_for(socket.recv(), 5)))
         assert ack["type"] == "connection_ack", ack
         yield Subscriber(socket)
