@@ -14,6 +14,7 @@ import itertools
 import os
 import shutil
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -66,6 +67,23 @@ def postgres_available() -> str | None:
     except Exception as error:  # any failure means unreachable; the reason is reported
         return f"{type(error).__name__}: {error}"
     return None
+
+
+JS = Path(__file__).parent / "js"
+NODE_PACKAGES = ("graphql-http", "graphql-ws", "ws")
+
+
+@pytest.fixture(scope="session")
+def node_tools():
+    """The reference clients of tests/js (npm graphql-http, graphql-ws), installed from its lock file."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        if os.environ.get("CI"):
+            pytest.fail("node and npm must be installed on CI")
+        pytest.skip("node/npm not installed: the graphql-http audit and graphql-ws client need them")
+    if not all((JS / "node_modules" / package).exists() for package in NODE_PACKAGES):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(JS)], check=True, timeout=300,
+                       capture_output=True)
+    return JS
 
 
 @pytest.fixture(scope="session")

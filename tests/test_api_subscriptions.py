@@ -40,6 +40,25 @@ async def test_a_check_in_toasts_within_500_ms_on_every_connection_of_the_member
         assert badge["toast"] == "获得徽章 · 初来乍到" and badge["entry"] is None
 
 
+async def test_the_graphql_ws_library_hears_a_check_in(node_tools, live_server):
+    """The client H5 front ends use (npm graphql-ws, on node's ws), not our own test client."""
+    member = live_server.member("node-client")
+    client = await asyncio.create_subprocess_exec(
+        "node", str(node_tools / "subscribe.mjs"), ws_url(live_server.base_url), member.token, POINTS_CHANGED, "2",
+        stdout=asyncio.subprocess.PIPE)
+    try:
+        assert json.loads(await asyncio.wait_for(client.stdout.readline(), 10)) == {"connected": True}
+        await asyncio.sleep(0.3)  # the subscribe message follows the ack
+        await asyncio.to_thread(member.data, CHECK_IN, {"key": "node-1"})
+        check_in, badge = [json.loads(await asyncio.wait_for(client.stdout.readline(), 5)) for _ in range(2)]
+        assert check_in["data"]["pointsChanged"]["entry"]["reason"] == "CHECK_IN"
+        assert badge["data"]["pointsChanged"]["toast"] == "获得徽章 · 初来乍到"
+        assert await asyncio.wait_for(client.wait(), 5) == 0
+    finally:
+        if client.returncode is None:
+            client.kill()
+
+
 async def test_a_member_hears_only_their_own_changes_and_holds_toast_too(live_server):
     item = create(live_server.staff(), "帆布袋", 300, 5, cash=1990)
     buyer, other = funded(live_server, "buyer-ws", 1000), funded(live_server, "other-ws", 1000)

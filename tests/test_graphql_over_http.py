@@ -1,27 +1,8 @@
 """The GraphQL-over-HTTP spec, checked by its reference audit (npm graphql-http) against a real server."""
 import json
-import os
-import shutil
 import subprocess
-from pathlib import Path
 
 import httpx
-import pytest
-
-JS = Path(__file__).parent / "js"
-
-
-@pytest.fixture(scope="session")
-def node_tools():
-    """The npm packages of tests/js, installed from its lock file on first use."""
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        if os.environ.get("CI"):
-            pytest.fail("node and npm must be installed on CI")
-        pytest.skip("node/npm not installed: the graphql-http audit needs them")
-    if not (JS / "node_modules" / "graphql-http").exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(JS)], check=True, timeout=300,
-                       capture_output=True)
-    return JS
 
 
 def test_the_server_passes_every_graphql_http_audit(node_tools, live_server):
