@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -153,12 +154,36 @@ class SqlTransactions:
                     return await work(SqlUnitOfWork(connection, self.settings_cache))
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                async with self.database.read_engine.connect() as connection:  # autocommit
+                async with contextlib.AsyncExitStack() as stack:
+                    connection = OnFirstStatement(self.database.read_engine, stack)  # autocommit
                     return await work(SqlUnitOfWork(connection, self.settings_cache))
             except DBAPIError as error:
                 if attempt == MAX_ATTEMPTS or not error.connection_invalidated:
                     raise
         raise AssertionError("unreachable")
+
+
+class OnFirstStatement:
+    """A pooled connection checked out at the first statement. A read answered from the settings
+    cache (the tier table every request reads, brand rules) then needs none: on PostgreSQL a
+    checkout and its return cost more than the whole lookup."""
+
+    def __init__(self, engine, stack: contextlib.AsyncExitStack) -> None:
+        self.engine = engine
+        self.stack = stack
+        self.dialect = engine.dialect
+        self._connection = None
+
+    async def _opened(self):
+        if self._connection is None:
+            self._connection = await self.stack.enter_async_context(self.engine.connect())
+        return self._connection
+
+    async def execute(self, statement, parameters=None):
+        return await (await self._opened()).execute(statement, parameters)
+
+    async def scalar(self, statement, parameters=None):
+        return await (await self._opened()).scalar(statement, parameters)
 
 
 class InlineConnection:
