@@ -129,7 +129,7 @@ class JifenGraphQL(GraphQL):
     async def get_context(self, request, response) -> Context:
         state = request.scope.get("state", {})
         loaders = Loaders(self.services)
-        if isinstance(request, Request):  # a WebSocket's context lives for hours: it loads tiers when asked
+        if isinstance(request, Request):  # a WebSocket's context lives for hours: it reads tiers when asked
             with contextlib.suppress(Exception):  # outside GraphQL nothing masks it: a resolver that needs
                 await loaders.prefetch_tiers()     # tiers reads again, and fails masked and logged
         return Context(self.services, state.get("caller", ANONYMOUS), loaders,

@@ -24,7 +24,7 @@ class Loaders:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.tx = services.transactions
-        self.tier_table: TierTable | None = None  # once loaded, for resolvers that answer without awaiting
+        self.tier_table: TierTable | None = None  # prefetched: resolvers answer without awaiting
 
     @functools.cached_property
     def members(self) -> DataLoader[int, Member | None]:
@@ -51,10 +51,11 @@ class Loaders:
     @functools.cached_property
     def tiers(self) -> DataLoader[str, TierTable]:
         async def load(keys: list[str]) -> list[TierTable]:
-            if self.tier_table is None:
-                await self.prefetch_tiers()
-            return [self.tier_table for _ in keys]
-        return DataLoader(load)
+            table = self.tier_table if self.tier_table is not None else await self.tx.read(tier_table)
+            return [table for _ in keys]
+        # Not cached: a WebSocket's context lives as long as the connection, and each event should
+        # see the tiers of its moment (the settings cache keeps the read cheap).
+        return DataLoader(load, cache=False)
 
     async def prefetch_tiers(self) -> None:
         """Read the tier table up front (it is cached config, microseconds): a member's `tier` can then
@@ -63,7 +64,6 @@ class Loaders:
 
     def forget_tiers(self) -> None:
         self.tier_table = None
-        self.tiers.clear_all()
 
     @functools.cached_property
     def mall_items(self) -> DataLoader[int, MallItem | None]:

@@ -33,10 +33,11 @@ class PreparedDocuments(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         context.parse_options["max_tokens"] = self.max_tokens
-        context.validation_rules = (*context.validation_rules, *self.rules)
+        standard = tuple(context.validation_rules)
+        context.validation_rules = (*standard, *self.rules)
         try:  # strawberry itself refuses a request without a query before this hook
             context.graphql_document, self.errors = prepared_document(
-                context.schema._schema, context.query, context.validation_rules, self.max_tokens)
+                context.schema._schema, context.query, standard, self.rules, self.max_tokens)
         except GraphQLError:
             pass  # strawberry parses it again (with the same limit) and answers the syntax error its way
         yield
@@ -48,10 +49,12 @@ class PreparedDocuments(SchemaExtension):
 
 
 @functools.lru_cache(maxsize=512)
-def prepared_document(schema: GraphQLSchema, query: str, rules: tuple,
+def prepared_document(schema: GraphQLSchema, query: str, standard: tuple, limits: tuple,
                       max_tokens: int) -> tuple[DocumentNode, list[GraphQLError]]:
+    """The limit rules run on documents the standard rules accept: the depth limiter walks fragment
+    spreads and fails on an unknown fragment that the standard rules name properly."""
     document = parse(query, max_tokens=max_tokens)
-    return document, validate(schema, document, rules)
+    return document, validate(schema, document, standard) or validate(schema, document, limits)
 
 
 def read_plain_fields_directly(schema: strawberry.Schema) -> None:
@@ -94,7 +97,7 @@ class FastLeaves(StrawberryGraphQLCoreExecutionContext):
         if leaf is not None and not node.arguments and not self.middleware_manager_wraps():
             try:
                 value = getattr(source, field.resolve.attribute)
-                if value is not None and not isinstance(value, Exception):
+                if value is not None and not isinstance(value, Exception) and not self.is_awaitable(value):
                     coerced = leaf.coerce_output_value(value)
                     if coerced is not None and coerced is not Undefined:
                         return coerced

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 import strawberry
+from strawberry.scalars import JSON
 
 from api.execution import FastLeaves, read_plain_fields_directly
 
@@ -29,6 +30,13 @@ class Row:
     @strawberry.field
     def doubled(self) -> int:
         return self.count * 2
+
+
+@strawberry.type
+class Blob:
+    """A scalar that passes values through as they are: an awaitable attribute stays one."""
+    name: str
+    payload: JSON | None
 
 
 @strawberry.type
@@ -108,4 +116,28 @@ def test_a_missing_attribute_fails_as_graphql_core_fails_it():
 
     plain, fast = answers(Holder(rows=[Bare()], maybe=None), "{ holder { rows { id label } } }")  # type: ignore[list-item]
     assert plain.errors
+    same(plain, fast)
+
+
+async def test_an_awaitable_attribute_is_awaited_as_graphql_core_awaits_it():
+    async def failing():
+        raise ValueError("the payload could not be read")
+
+    async def payload():
+        return {"ok": True}
+
+    def build(fast: bool) -> strawberry.Schema:
+        @strawberry.type
+        class Query:
+            @strawberry.field
+            def blobs(self) -> list[Blob]:  # fresh coroutines for each run
+                return [Blob(name="a", payload=failing()), Blob(name="b", payload=payload())]
+
+        built = strawberry.Schema(query=Query, execution_context_class=FastLeaves if fast else None)
+        if fast:
+            read_plain_fields_directly(built)
+        return built
+
+    plain, fast = [await build(flag).execute("{ blobs { name payload } }") for flag in (False, True)]
+    assert plain.data == {"blobs": [{"name": "a", "payload": None}, {"name": "b", "payload": {"ok": True}}]}
     same(plain, fast)

@@ -25,6 +25,8 @@ def test_request_errors_are_400_without_data_under_the_graphql_response_media_ty
     assert again.json()["errors"][0]["message"].startswith("Syntax Error")
     invalid = httpx.post(url, json={"query": "{ nope }"}, headers=accept)
     assert invalid.status_code == 400 and "data" not in invalid.json()
+    unknown = httpx.post(url, json={"query": "{ ...Missing }"}, headers=accept)  # the depth limit once crashed on it
+    assert unknown.status_code == 400 and unknown.json()["errors"][0]["message"] == "Unknown fragment 'Missing'."
     legacy = httpx.post(url, json={"query": "{ nope }"}, headers={"Accept": "application/json"})
     assert legacy.status_code == 200 and legacy.headers["content-type"].startswith("application/json")
     ok = httpx.post(url, json={"query": "{ tiers { code } }"}, headers=accept)
