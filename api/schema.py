@@ -36,7 +36,7 @@ from api.graphql.segments import SegmentMutations, SegmentQueries
 from api.graphql.tasks import TaskMutations, TaskQueries
 from api.graphql.webhooks import WebhookMutations, WebhookQueries
 from api.execution import FastLeaves, PreparedDocuments, read_plain_fields_directly
-from api.request_limits import LimitingRequests
+from api.request_limits import LimitingRequests, ListLiteralLimit
 from domain.errors import DomainError
 
 log = logging.getLogger("jifen.api")
@@ -57,7 +57,7 @@ MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
 LIMIT_RULES = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
-               *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules]
+               *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules, ListLiteralLimit]
 
 
 class MaskInternalErrors(MaskErrors):
