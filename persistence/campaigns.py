@@ -9,6 +9,7 @@ from domain.campaigns import Campaign
 from domain.ledger import LedgerReason
 from domain.segments import Segment
 from persistence.members import upsert
+from persistence.direct_reads import direct
 from persistence.tables import campaigns
 
 
@@ -19,8 +20,8 @@ def campaign_from_row(row) -> Campaign:
 
 
 # Built once: every earning asks which campaigns run now.
-ACTIVE = select(campaigns).where(campaigns.c.ends_at > bindparam("at"), campaigns.c.starts_at <= bindparam("at"),
-                                 campaigns.c.enabled.is_(True))
+ACTIVE = direct(select(campaigns).where(campaigns.c.ends_at > bindparam("at"), campaigns.c.starts_at <= bindparam("at"),
+                                        campaigns.c.enabled.is_(True)))
 
 
 class SqlCampaignRepository:

@@ -64,6 +64,12 @@ class InlineSqlite:
             self._opened.append(connection)
         return connection
 
+    def trace(self, callback) -> None:
+        """Have SQLite report each statement its open connections run, direct reads included (None stops)."""
+        for connection in self._opened:
+            if not connection.closed:
+                connection.connection.driver_connection.set_trace_callback(callback)
+
     def close(self) -> None:
         for connection in self._opened:
             connection.close()

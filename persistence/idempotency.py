@@ -6,12 +6,13 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, insert, select
 
 from domain.idempotency import IdempotencyRecord
+from persistence.direct_reads import direct
 from persistence.tables import idempotency_keys
 
 
 # Built once: every mutation that moves points looks its key up and records it.
-RECORD = select(idempotency_keys).where(idempotency_keys.c.scope == bindparam("scope"),
-                                        idempotency_keys.c.key == bindparam("key"))
+RECORD = direct(select(idempotency_keys).where(idempotency_keys.c.scope == bindparam("scope"),
+                                               idempotency_keys.c.key == bindparam("key")))
 INSERT_RECORD = insert(idempotency_keys)
 
 

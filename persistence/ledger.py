@@ -8,6 +8,7 @@ from sqlalchemy import bindparam, func, select
 
 from domain.ledger import AccountSnapshot, Hold, HoldStatus, LedgerEntry, LedgerReason
 from domain.orders import OrderStatus
+from persistence.direct_reads import direct
 from persistence.tables import holds, ledger_entries, members, point_lots, purchase_orders
 
 
@@ -21,8 +22,8 @@ def hold_from_row(row) -> Hold:
                 HoldStatus(row.status), row.resolved_at, row.id)
 
 
-FIRST_PAGE = (select(ledger_entries).where(ledger_entries.c.member_id == bindparam("member_id"))
-              .order_by(ledger_entries.c.id.desc()).limit(bindparam("limit", literal_execute=False)))
+FIRST_PAGE = direct(select(ledger_entries).where(ledger_entries.c.member_id == bindparam("member_id"))
+                    .order_by(ledger_entries.c.id.desc()).limit(bindparam("limit", literal_execute=False)))
 
 
 class SqlLedgerRepository:

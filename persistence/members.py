@@ -14,6 +14,7 @@ from domain.members import Member
 from domain.orders import OrderStatus
 from domain.realtime import PointsChanged, PointsSnapshot
 from domain.tiers import TierChange
+from persistence.direct_reads import direct
 from persistence.tables import holds, ledger_entries, members, point_lots, purchase_orders, tier_changes
 
 
@@ -24,11 +25,11 @@ def member_from_row(row) -> Member:
 
 # Built once: the statements every request (and every change of points) runs skip construction and
 # cache-key generation, which cost more than running them on SQLite.
-MEMBER_BY_ID = select(members).where(members.c.id == bindparam("member_id"))
-MEMBER_BY_EXTERNAL_ID = select(members).where(members.c.external_id == bindparam("external_id"))
+MEMBER_BY_ID = direct(select(members).where(members.c.id == bindparam("member_id")))
+MEMBER_BY_EXTERNAL_ID = direct(select(members).where(members.c.external_id == bindparam("external_id")))
 LOCK_MEMBER = MEMBER_BY_ID.with_for_update()
-LIVE_LOTS = select(point_lots.c.expires_at, point_lots.c.remaining).where(
-    point_lots.c.member_id == bindparam("member_id"), point_lots.c.remaining > 0)
+LIVE_LOTS = direct(select(point_lots.c.expires_at, point_lots.c.remaining).where(
+    point_lots.c.member_id == bindparam("member_id"), point_lots.c.remaining > 0))
 INSERT_ENTRY = insert(ledger_entries).returning(ledger_entries.c.id)  # the columns are the parameters'
 SAVE_ACCOUNT = update(members).where(members.c.id == bindparam("member_key"))
 DELETE_LOT = delete(point_lots).where(point_lots.c.member_id == bindparam("member_id"),

@@ -19,6 +19,7 @@ from persistence.campaigns import SqlCampaignRepository
 from persistence.checkin import SqlCheckInRepository
 from persistence.checkout import SqlCheckoutRepository
 from persistence.database import Database
+from persistence.direct_reads import direct_read
 from persistence.deductions import SqlDeductionRepository
 from persistence.events import SqlEventRepository
 from persistence.flash_sales import SqlFlashSaleRepository
@@ -187,13 +188,17 @@ class OnFirstStatement:
 
 
 class InlineConnection:
-    """A synchronous connection behind the awaitable calls the repositories make."""
+    """A synchronous connection behind the awaitable calls the repositories make; the selects marked
+    ``direct`` run on the driver's connection (persistence/direct_reads.py)."""
 
     def __init__(self, connection) -> None:
         self.connection = connection
         self.dialect = connection.dialect
 
     async def execute(self, statement, parameters=None):
+        plan = direct_read(statement, self.dialect)
+        if plan is not None:
+            return plan.run(self.connection.connection.driver_connection, parameters)
         return self.connection.execute(statement, parameters)
 
     async def scalar(self, statement, parameters=None):

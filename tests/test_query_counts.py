@@ -19,24 +19,32 @@ def counting(live_server):
     statements = []
     database = live_server.services.database
     engines = [e.sync_engine for e in (database.write_engine, database.read_engine)]
-    engines += [inline.engine for inline in (database.inline_reads, database.inline_writes) if inline is not None]
     # PostgreSQL's read engine is the write engine with other options: a listener on both counts twice.
     engines = {id(e.pool): e for e in engines}.values()
+    # SQLite on the loop's thread runs some selects on the driver, past SQLAlchemy: SQLite itself reports.
+    inlines = [inline for inline in (database.inline_reads, database.inline_writes) if inline is not None]
 
-    def count(conn, cursor, statement, *args):
+    def record(statement):
         # Rules (the tier table, the brand) are kept a second by design: what may grow is the rest.
         if statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")) or \
                 "FROM settings" in statement:
             return
         statements.append(statement)
 
+    def count(conn, cursor, statement, *args):
+        record(statement)
+
     for engine in engines:
         event.listen(engine, "before_cursor_execute", count)
+    for inline in inlines:
+        inline.trace(record)
     try:
         yield statements
     finally:
         for engine in engines:
             event.remove(engine, "before_cursor_execute", count)
+        for inline in inlines:
+            inline.trace(None)
 
 
 def statements_for(live_server, client, query, variables=None):
