@@ -9,12 +9,14 @@ import functools
 from collections.abc import Iterator
 
 import strawberry
-from graphql import (DocumentNode, GraphQLError, GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, GraphQLSchema,
+from graphql import (DocumentNode, ExecutionResult, GraphQLError, GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, GraphQLSchema,
                      Undefined, parse, validate)
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+from api.query_plans import plan_for, run_fields
 
 
 class PreparedDocuments(SchemaExtension):
@@ -104,6 +106,25 @@ class FastLeaves(StrawberryGraphQLCoreExecutionContext):
             except Exception:  # noqa: BLE001 - the general path below raises it again, located
                 pass
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def execute_operation(self, serially=None):
+        """A query with a plan runs it (api/query_plans.py); anything the plan does not cover runs here."""
+        plan = None if self.middleware_manager_wraps() or self.abort_signal is not None else plan_for(self)
+        if plan is None:
+            return super().execute_operation(serially)
+        try:
+            data = run_fields(self, plan, self.root_value, None)
+        except Exception:  # noqa: BLE001 - the general path runs the (read-only) query and reports it
+            return super().execute_operation(serially)
+        return self._awaited(data, serially) if self.is_awaitable(data) else ExecutionResult(data, None)
+
+    async def _awaited(self, data, serially):
+        try:
+            data = await data
+        except Exception:  # noqa: BLE001 - as above
+            result = super().execute_operation(serially)
+            return await result if self.is_awaitable(result) else result
+        return ExecutionResult(data, None)
 
     def middleware_manager_wraps(self) -> bool:
         manager = self.middleware_manager

@@ -141,3 +141,106 @@ async def test_an_awaitable_attribute_is_awaited_as_graphql_core_awaits_it():
     plain, fast = [await build(flag).execute("{ blobs { name payload } }") for flag in (False, True)]
     assert plain.data == {"blobs": [{"name": "a", "payload": None}, {"name": "b", "payload": {"ok": True}}]}
     same(plain, fast)
+
+
+# Query plans (api/query_plans.py): a plannable query runs its resolvers once; anything a plan does not
+# cover (an error, directives, introspection, interfaces) runs again on graphql-core, which reports it.
+
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Shop(Named):
+    city: str
+
+
+@strawberry.type
+class Tag:
+    label: str
+
+
+@strawberry.type
+class Item:
+    id: strawberry.ID
+    price: int
+    note: str | None = None
+
+    @strawberry.field
+    async def tags(self, info: strawberry.Info, first: int = 2) -> list[Tag]:
+        info.context["calls"].append(f"tags:{self.id}")
+        return await info.context["tag_loader"].load((self.id, first))
+
+    @strawberry.field
+    async def shop(self, info: strawberry.Info) -> Shop | None:
+        return None if self.id == "2" else Shop(name="总店", city="杭州")
+
+    @strawberry.field
+    def grid(self) -> list[list[int | None]]:
+        return [[1, None], [self.price]]
+
+
+def catalogue(fast: bool) -> strawberry.Schema:
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        async def items(self, info: strawberry.Info, first: int = 3, fail: bool = False) -> list[Item]:
+            info.context["calls"].append("items")
+            if fail:
+                raise ValueError("the shelf is locked")
+            return [Item(id=str(i), price=100 * i, note=None if i % 2 else "新品") for i in range(first)]
+
+        @strawberry.field
+        def shops(self) -> list[Named]:
+            return [Shop(name="分店", city="苏州")]
+
+    built = strawberry.Schema(query=Query, types=[Shop], execution_context_class=FastLeaves if fast else None)
+    if fast:
+        read_plain_fields_directly(built)
+    return built
+
+
+def run_catalogue(query: str, variables: dict | None = None):
+    from strawberry.dataloader import DataLoader
+
+    async def run(fast: bool):
+        batches = []
+
+        async def load_tags(keys):
+            batches.append(len(keys))
+            return [[Tag(label=f"{item}-{n}") for n in range(first)] for item, first in keys]
+
+        context = {"calls": [], "tag_loader": DataLoader(load_tags)}
+        result = await catalogue(fast).execute(query, variable_values=variables, context_value=context)
+        return result, context["calls"], batches
+    return run
+
+
+PLANNED = """query Shelf($n: Int!) { items(first: $n) { id ...priced tagged: tags(first: 1) { label }
+  ... on Item { note __typename } shop { name city } grid } }
+  fragment priced on Item { price id }"""
+
+
+async def test_a_planned_query_answers_as_graphql_core_does_running_each_resolver_once():
+    run = run_catalogue(PLANNED, {"n": 3})
+    (plain, plain_calls, plain_batches), (fast, fast_calls, fast_batches) = await run(False), await run(True)
+    assert not plain.errors and plain.data["items"][2]["tagged"] == [{"label": "2-0"}]
+    same(plain, fast)
+    assert list(fast.data["items"][0]) == list(plain.data["items"][0])  # the same keys in the same order
+    assert fast_calls == plain_calls == ["items", "tags:0", "tags:1", "tags:2"]  # no second run
+    assert fast_batches == plain_batches == [3]  # siblings still load in one batch
+
+
+@pytest.mark.parametrize("query, variables", [
+    ("{ items(fail: true) { id } }", None),  # a resolver's error
+    ("query($skip: Boolean!) { items { id note @skip(if: $skip) price @include(if: $skip) } }", {"skip": True}),
+    ("{ shops { name ... on Shop { city } __typename } }", None),  # an interface
+    ("{ __schema { queryType { name } } items { id } }", None),  # introspection
+    ("{ items { id } } query Other { items { price } }", None),  # strawberry's error: which operation?
+])
+async def test_what_a_plan_does_not_cover_is_answered_as_graphql_core_answers_it(query, variables):
+    run = run_catalogue(query, variables)
+    (plain, _, _), (fast, _, _) = await run(False), await run(True)
+    same(plain, fast)
+    assert fast.data is not None or fast.errors

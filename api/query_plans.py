@@ -1,0 +1,269 @@
+"""Query plans: a validated query turned once into a tree of small functions, run for every request.
+
+graphql-core works out, for every field of every response, which selections apply, what the field's
+type is, how to complete it and where errors go: on a home page of fifty fields that bookkeeping
+costs more than the database reads behind it. A plan does that work once per distinct operation
+(documents come from the prepared-document cache, so one operation object serves every request)
+and a run only reads attributes, calls the resolvers there are, coerces scalars and gathers what
+resolvers await, concurrently, so DataLoaders still batch each hop.
+
+A plan covers the common case only, and hands anything else to graphql-core untouched: mutations and
+subscriptions, directives (skip, include, defer, stream), introspection, interfaces and unions, and
+at run time any error, null in a non-null field or value of an unexpected shape. A query is read-only,
+so running it again on graphql-core's general path is safe; that path then reports the errors with
+their locations, paths and null propagation, exactly as without plans.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (GraphQLLeafType, GraphQLList, GraphQLNonNull, GraphQLObjectType, OperationDefinitionNode,
+                     OperationType, Undefined, get_argument_values)
+from graphql.execution.collect_fields import collect_fields, collect_subfields
+from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
+from graphql.pyutils import Path
+
+MAX_PLANS = 1024
+
+
+class Fallback(Exception):
+    """Raised inside a run: the operation goes to graphql-core instead."""
+
+
+class NotPlannable(Exception):
+    """Raised while planning: this operation always goes to graphql-core."""
+
+
+# How a resolved value becomes response data: (executor, value, field plan, parent path) -> data or awaitable.
+Completer = Callable[[Any, Any, "FieldPlan", Path | None], Any]
+
+
+@dataclass(slots=True)
+class FieldPlan:
+    key: str
+    parent: GraphQLObjectType
+    definition: Any  # GraphQLField
+    details: list  # graphql-core's FieldDetails, for argument values
+    nodes: list[FieldNode]
+    attribute: str | None  # a plain field: read this attribute, call nothing
+    typename: str | None  # __typename: a constant
+    complete: Completer = field(repr=False, default=None)
+
+
+def plan_for(executor) -> list[FieldPlan] | None:
+    """The plan of the executor's operation, made on first sight; None: graphql-core runs it."""
+    operation = executor.operation
+    key = (id(executor.schema), id(operation))
+    cached = _plans.get(key)
+    if cached is not None and cached[0] is operation:
+        return cached[1]
+    try:
+        plan = _plan_operation(executor)
+    except NotPlannable:
+        plan = None
+    if len(_plans) >= MAX_PLANS:
+        _plans.pop(next(iter(_plans)))
+    _plans[key] = (operation, plan)  # the operation is kept alive with its plan, so its id stays its own
+    return plan
+
+
+_plans: dict[tuple[int, int], tuple[OperationDefinitionNode, list[FieldPlan] | None]] = {}
+
+
+def _plan_operation(executor) -> list[FieldPlan]:
+    operation = executor.operation
+    if operation.operation is not OperationType.QUERY:
+        raise NotPlannable
+    if _has_directives(operation.selection_set, executor.fragment_definitions, set()):
+        raise NotPlannable
+    root = executor.schema.query_type
+    grouped, _, _ = collect_fields(executor.schema, executor.fragments, executor.variable_values, root, operation)
+    return _plan_fields(executor, root, grouped)
+
+
+def _has_directives(selection_set: SelectionSetNode | None, fragments: dict, seen: set[str]) -> bool:
+    if selection_set is None:
+        return False
+    for selection in selection_set.selections:
+        if selection.directives:
+            return True
+        if isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name not in seen:
+                seen.add(name)
+                fragment = fragments.get(name)
+                if fragment is None or fragment.directives or \
+                        _has_directives(fragment.selection_set, fragments, seen):
+                    return True
+        elif isinstance(selection, (FieldNode, InlineFragmentNode)) and \
+                _has_directives(selection.selection_set, fragments, seen):
+            return True
+    return False
+
+
+def _plan_fields(executor, parent: GraphQLObjectType, grouped) -> list[FieldPlan]:
+    plans = []
+    for key, details in grouped.items():
+        nodes = [detail.node for detail in details]
+        name = nodes[0].name.value
+        if name == "__typename":
+            plans.append(FieldPlan(key, parent, None, details, nodes, None, parent.name))
+            continue
+        definition = parent.fields.get(name)
+        if definition is None:  # introspection (__schema, __type)
+            raise NotPlannable
+        resolve = definition.resolve
+        attribute = getattr(resolve, "attribute", None) if not definition.args else None
+        plan = FieldPlan(key, parent, definition, details, nodes, attribute, None)
+        plan.complete = _completer(executor, definition.type, details)
+        plans.append(plan)
+    return plans
+
+
+def _completer(executor, output_type, details) -> Completer:
+    if isinstance(output_type, GraphQLNonNull):
+        inner = _completer(executor, output_type.of_type, details)
+
+        def complete_non_null(run, value, plan, path):
+            if value is None or value is Undefined or isinstance(value, Exception):
+                raise Fallback
+            return inner(run, value, plan, path)
+        return complete_non_null
+    inner = _nullable_completer(executor, output_type, details)
+
+    def complete_nullable(run, value, plan, path):
+        if value is None or value is Undefined:
+            return None
+        if isinstance(value, Exception):
+            raise Fallback
+        return inner(run, value, plan, path)
+    return complete_nullable
+
+
+def _nullable_completer(executor, output_type, details) -> Completer:
+    if isinstance(output_type, GraphQLLeafType):
+        return _leaf_completer(output_type)
+    if isinstance(output_type, GraphQLList):
+        return _list_completer(_completer(executor, output_type.of_type, details))
+    if isinstance(output_type, GraphQLObjectType):
+        grouped, _, _ = collect_subfields(executor.schema, executor.fragments, executor.variable_values,
+                                          executor.operation, output_type, details)
+        return _object_completer(output_type, _plan_fields(executor, output_type, grouped))
+    raise NotPlannable  # an interface or a union: graphql-core resolves the runtime type
+
+
+def _leaf_completer(leaf: GraphQLLeafType) -> Completer:
+    coerce = leaf.coerce_output_value
+
+    def complete_leaf(run, value, plan, path):
+        coerced = coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise Fallback
+        return coerced
+    return complete_leaf
+
+
+def _list_completer(item: Completer) -> Completer:
+    def complete_list(run, value, plan, path):
+        if not isinstance(value, (list, tuple)):
+            raise Fallback  # another iterable, an async one: graphql-core knows them all
+        here = _own_path(path, plan)
+        completed = []
+        waiting = []
+        for index, element in enumerate(value):
+            if run.is_awaitable(element):
+                raise Fallback
+            done = item(run, element, plan, _ItemPath(here, index))
+            if run.is_awaitable(done):
+                waiting.append((index, done))
+            completed.append(done)
+        return _filled(completed, waiting) if waiting else completed
+    return complete_list
+
+
+class _ItemPath:
+    """The parent path a list item's fields hang under: the list's path and the item's index."""
+
+    __slots__ = ("list_path", "index")
+
+    def __init__(self, list_path: Path, index: int) -> None:
+        self.list_path = list_path
+        self.index = index
+
+
+def _object_completer(object_type: GraphQLObjectType, fields: list[FieldPlan]) -> Completer:
+    is_type_of = object_type.is_type_of
+
+    def complete_object(run, value, plan, path):
+        here = _own_path(path, plan)
+        if is_type_of is not None:
+            info_path = path.list_path if isinstance(path, _ItemPath) else here  # the field's, as graphql-core
+            verdict = is_type_of(value, run.build_resolve_info(plan.definition, plan.nodes, plan.parent, info_path))
+            if verdict is not True:  # False, or an awaitable verdict: graphql-core's business
+                raise Fallback
+        return run_fields(run, fields, value, here)
+    return complete_object
+
+
+def _own_path(path: Path | _ItemPath | None, plan: FieldPlan) -> Path:
+    if isinstance(path, _ItemPath):
+        return path.list_path.add_key(path.index, None)
+    return path.add_key(plan.key, plan.parent.name) if path is not None else Path(None, plan.key, plan.parent.name)
+
+
+def run_fields(run, fields: list[FieldPlan], source: Any, path: Path | None) -> Any:
+    """The response object for ``source``: a dict, or an awaitable of it while resolvers wait."""
+    data = {}
+    waiting = []
+    for plan in fields:
+        if plan.typename is not None:
+            data[plan.key] = plan.typename
+            continue
+        if plan.attribute is not None:
+            value = getattr(source, plan.attribute)
+            if run.is_awaitable(value):
+                waiting.append((plan.key, _complete_later(run, plan, value, path)))
+                data[plan.key] = None
+                continue
+        else:
+            value = _resolve(run, plan, source, path)
+            if run.is_awaitable(value):
+                waiting.append((plan.key, _complete_later(run, plan, value, path)))
+                data[plan.key] = None
+                continue
+        done = plan.complete(run, value, plan, path)
+        if run.is_awaitable(done):
+            waiting.append((plan.key, done))
+        data[plan.key] = done
+    return _filled(data, waiting) if waiting else data
+
+
+def _resolve(run, plan: FieldPlan, source: Any, path: Path | None) -> Any:
+    info = run.build_resolve_info(plan.definition, plan.nodes, plan.parent, _own_path(path, plan))
+    definition = plan.definition
+    first = plan.details[0]
+    arguments = get_argument_values(definition, first.node, run.variable_values, first.fragment_variable_values) \
+        if definition.args or first.node.arguments else {}
+    resolve = definition.resolve or run.field_resolver
+    return resolve(source, info, **arguments)
+
+
+async def _complete_later(run, plan: FieldPlan, awaitable, path: Path | None) -> Any:
+    done = plan.complete(run, await awaitable, plan, path)
+    return await done if run.is_awaitable(done) else done
+
+
+async def _filled(container, waiting: list[tuple[Any, Any]]):
+    if len(waiting) == 1:  # nothing to batch with: no task to schedule
+        slot, awaitable = waiting[0]
+        container[slot] = await awaitable
+        return container
+    results = await asyncio.gather(*(awaitable for _, awaitable in waiting), return_exceptions=True)
+    for (slot, _), result in zip(waiting, results):
+        if isinstance(result, BaseException):
+            raise Fallback from result
+        container[slot] = result
+    return container
