@@ -72,6 +72,43 @@ def read_plain_fields_directly(schema: strawberry.Schema) -> None:
                 graphql_field.resolve = attribute_reader(field.python_name, leaf_type(graphql_field.type))
 
 
+def call_simple_resolvers_directly(schema: strawberry.Schema) -> None:
+    """A resolver without arguments or field extensions (a relay id, a member's tier) needs only its
+    object and, if it asks, the info; strawberry's chain around it converts arguments, runs extensions
+    and looks for exception handlers on every call. One closure per field calls it as strawberry would.
+    Not with exception handlers configured: strawberry's chain is what applies them."""
+    if schema.exception_handlers:
+        return
+    info_class = schema.config.info_class
+    for graphql_type in schema._schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType) or graphql_type is schema._schema.subscription_type:
+            continue
+        for graphql_field in graphql_type.fields.values():
+            field = (graphql_field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            if isinstance(field, StrawberryField) and is_simple_resolver(field):
+                graphql_field.resolve = resolver_caller(field, info_class)
+
+
+def is_simple_resolver(field: StrawberryField) -> bool:
+    resolver = field.base_resolver
+    return (resolver is not None and not field.arguments and not field.extensions and not field.is_subscription
+            and resolver.root_parameter is None and resolver.parent_parameter is None)
+
+
+def resolver_caller(field: StrawberryField, info_class):
+    function = field.base_resolver.wrapped_func
+    takes_self = field.base_resolver.self_parameter is not None
+    info_parameter = field.base_resolver.info_parameter
+    info_name = info_parameter.name if info_parameter is not None else None
+
+    def call(source, info):
+        positional = (source,) if takes_self else ()
+        if info_name is None:
+            return function(*positional)
+        return function(*positional, **{info_name: info_class(_raw_info=info, _field=field)})
+    return call
+
+
 def leaf_type(output_type) -> GraphQLLeafType | None:
     named = output_type.of_type if isinstance(output_type, GraphQLNonNull) else output_type
     return named if isinstance(named, GraphQLLeafType) else None

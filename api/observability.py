@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Iterator
 
+import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from strawberry.extensions import SchemaExtension
 
@@ -66,10 +67,10 @@ def observing(metrics: Metrics):
                 metrics.errors.labels(code).inc()
             request = context.context
             caller = getattr(request, "caller", None)
-            log.info(json.dumps({
+            log.info(orjson.dumps({
                 "requestId": getattr(request, "request_id", None), "operation": name, "type": kind,
                 "caller": caller.actor.label if caller is not None and caller.kind != "anonymous" else "anonymous",
-                "ms": round(elapsed * 1000, 2), "errors": codes}, ensure_ascii=False))
+                "ms": round(elapsed * 1000, 2), "errors": codes}).decode())
 
     return Observing
 

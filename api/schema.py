@@ -35,7 +35,7 @@ from api.graphql.realtime import ActivitySubscriptions, RealtimeSubscriptions
 from api.graphql.segments import SegmentMutations, SegmentQueries
 from api.graphql.tasks import TaskMutations, TaskQueries
 from api.graphql.webhooks import WebhookMutations, WebhookQueries
-from api.execution import FastLeaves, PreparedDocuments, read_plain_fields_directly
+from api.execution import FastLeaves, PreparedDocuments, call_simple_resolvers_directly, read_plain_fields_directly
 from api.request_limits import LimitingRequests, ListLiteralLimit
 from domain.errors import DomainError
 
@@ -102,6 +102,7 @@ def build_schema(*, introspection: bool = True, observers: tuple = ()) -> strawb
     schema = JifenSchema(query=Query, mutation=Mutation, subscription=Subscription, types=types,
                          extensions=extensions, execution_context_class=FastLeaves)
     read_plain_fields_directly(schema)
+    call_simple_resolvers_directly(schema)
     return schema
 
 

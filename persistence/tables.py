@@ -31,6 +31,17 @@ class UtcDateTime(TypeDecorator):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def result_processor(self, dialect, coltype):
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        # SQLite keeps the text SQLAlchemy wrote ("2026-11-27 09:31:51.123456"), in UTC; the C parser
+        # reads it several times faster than SQLAlchemy's pattern, on every row of every page.
+        parse = datetime.fromisoformat
+
+        def process(value: str | None) -> datetime | None:
+            return None if value is None else parse(value).replace(tzinfo=UTC)
+        return process
+
 
 members = Table(
     "members", metadata,

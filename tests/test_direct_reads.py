@@ -41,5 +41,7 @@ async def test_each_direct_read_returns_what_sqlalchemy_returns(sqlite_template,
             assert [tuple(row) for row in got] == [tuple(row) for row in expected], statement
             assert all(row._fields == tuple(e._fields) for row, e in zip(got, expected))
         assert all(DirectRead(s, connection.dialect).run(driver, p) for s, p in cases)
+        newest = DirectRead(FIRST_PAGE, connection.dialect).run(driver, {"member_id": member.id, "limit": 1})[0]
+        assert newest.occurred_at == clock.now() and newest.occurred_at.utcoffset() == timedelta(0)
     finally:
         await services.close()

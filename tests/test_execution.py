@@ -9,7 +9,7 @@ import pytest
 import strawberry
 from strawberry.scalars import JSON
 
-from api.execution import FastLeaves, read_plain_fields_directly
+from api.execution import FastLeaves, call_simple_resolvers_directly, read_plain_fields_directly
 
 
 @strawberry.enum
@@ -78,6 +78,7 @@ def schema(fast: bool, holder: Holder) -> strawberry.Schema:
     built = strawberry.Schema(query=Query, execution_context_class=FastLeaves if fast else None)
     if fast:
         read_plain_fields_directly(built)
+        call_simple_resolvers_directly(built)
     return built
 
 
@@ -143,7 +144,8 @@ async def test_an_awaitable_attribute_is_awaited_as_graphql_core_awaits_it():
     same(plain, fast)
 
 
-# Query plans (api/query_plans.py): a plannable query runs its resolvers once; anything a plan does not
+# Simple resolvers (no arguments) are called directly, plain fields read directly, and
+# query plans (api/query_plans.py): a plannable query runs its resolvers once; anything a plan does not
 # cover (an error, directives, introspection, interfaces) runs again on graphql-core, which reports it.
 
 @strawberry.interface
@@ -174,6 +176,7 @@ class Item:
 
     @strawberry.field
     async def shop(self, info: strawberry.Info) -> Shop | None:
+        assert info.field_name == "shop" and info.context["calls"]  # strawberry's Info, as without shortcuts
         return None if self.id == "2" else Shop(name="总店", city="杭州")
 
     @strawberry.field
@@ -195,9 +198,19 @@ def catalogue(fast: bool) -> strawberry.Schema:
         def shops(self) -> list[Named]:
             return [Shop(name="分店", city="苏州")]
 
+        @strawberry.field
+        @staticmethod
+        def motto() -> str:
+            return "积少成多"
+
+        @strawberry.field
+        def broken(self) -> int:
+            raise RuntimeError("the counter is broken")
+
     built = strawberry.Schema(query=Query, types=[Shop], execution_context_class=FastLeaves if fast else None)
     if fast:
         read_plain_fields_directly(built)
+        call_simple_resolvers_directly(built)
     return built
 
 
@@ -217,7 +230,7 @@ def run_catalogue(query: str, variables: dict | None = None):
     return run
 
 
-PLANNED = """query Shelf($n: Int!) { items(first: $n) { id ...priced tagged: tags(first: 1) { label }
+PLANNED = """query Shelf($n: Int!) { motto items(first: $n) { id ...priced tagged: tags(first: 1) { label }
   ... on Item { note __typename } shop { name city } grid } }
   fragment priced on Item { price id }"""
 
@@ -238,6 +251,7 @@ async def test_a_planned_query_answers_as_graphql_core_does_running_each_resolve
     ("{ shops { name ... on Shop { city } __typename } }", None),  # an interface
     ("{ __schema { queryType { name } } items { id } }", None),  # introspection
     ("{ items { id } } query Other { items { price } }", None),  # strawberry's error: which operation?
+    ("{ motto broken items { id } }", None),  # a simple resolver's error
 ])
 async def test_what_a_plan_does_not_cover_is_answered_as_graphql_core_answers_it(query, variables):
     run = run_catalogue(query, variables)
