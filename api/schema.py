@@ -66,6 +66,12 @@ class MaskInternalErrors(MaskErrors):
     def __init__(self) -> None:
         super().__init__(should_mask_error=self.is_internal, error_message="Internal server error")
 
+    def _process_result(self, result: object) -> None:
+        # Strawberry first asks whether the result is a (runtime-checked) protocol, which costs more than
+        # the rest of this hook; almost every result has no errors to mask, which is cheap to see.
+        if getattr(result, "errors", None):
+            super()._process_result(result)
+
     @staticmethod
     def is_internal(error: GraphQLError) -> bool:
         return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
