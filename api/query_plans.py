@@ -173,14 +173,18 @@ def _list_completer(item: Completer) -> Completer:
         here = _own_path(path, plan)
         completed = []
         waiting = []
-        for index, element in enumerate(value):
-            if run.is_awaitable(element):
-                raise Fallback
-            done = item(run, element, plan, _ItemPath(here, index))
-            if run.is_awaitable(done):
-                waiting.append((index, done))
-            completed.append(done)
-        return _filled(completed, waiting) if waiting else completed
+        try:
+            for index, element in enumerate(value):
+                if run.is_awaitable(element):
+                    raise Fallback
+                done = item(run, element, plan, _ItemPath(here, index))
+                if run.is_awaitable(done):
+                    waiting.append((index, done))
+                completed.append(done)
+        except BaseException:
+            _abandon(waiting)
+            raise
+        return _Gathered(completed, waiting) if waiting else completed
     return complete_list
 
 
@@ -218,27 +222,31 @@ def run_fields(run, fields: list[FieldPlan], source: Any, path: Path | None) -> 
     """The response object for ``source``: a dict, or an awaitable of it while resolvers wait."""
     data = {}
     waiting = []
-    for plan in fields:
-        if plan.typename is not None:
-            data[plan.key] = plan.typename
-            continue
-        if plan.attribute is not None:
-            value = getattr(source, plan.attribute)
-            if run.is_awaitable(value):
-                waiting.append((plan.key, _complete_later(run, plan, value, path)))
-                data[plan.key] = None
+    try:
+        for plan in fields:
+            if plan.typename is not None:
+                data[plan.key] = plan.typename
                 continue
-        else:
-            value = _resolve(run, plan, source, path)
-            if run.is_awaitable(value):
-                waiting.append((plan.key, _complete_later(run, plan, value, path)))
-                data[plan.key] = None
-                continue
-        done = plan.complete(run, value, plan, path)
-        if run.is_awaitable(done):
-            waiting.append((plan.key, done))
-        data[plan.key] = done
-    return _filled(data, waiting) if waiting else data
+            if plan.attribute is not None:
+                value = getattr(source, plan.attribute)
+                if run.is_awaitable(value):
+                    waiting.append((plan.key, _Later(run, plan, value, path)))
+                    data[plan.key] = None
+                    continue
+            else:
+                value = _resolve(run, plan, source, path)
+                if run.is_awaitable(value):
+                    waiting.append((plan.key, _Later(run, plan, value, path)))
+                    data[plan.key] = None
+                    continue
+            done = plan.complete(run, value, plan, path)
+            if run.is_awaitable(done):
+                waiting.append((plan.key, done))
+            data[plan.key] = done
+    except BaseException:
+        _abandon(waiting)
+        raise
+    return _Gathered(data, waiting) if waiting else data
 
 
 def _resolve(run, plan: FieldPlan, source: Any, path: Path | None) -> Any:
@@ -251,19 +259,57 @@ def _resolve(run, plan: FieldPlan, source: Any, path: Path | None) -> Any:
     return resolve(source, info, **arguments)
 
 
-async def _complete_later(run, plan: FieldPlan, awaitable, path: Path | None) -> Any:
-    done = plan.complete(run, await awaitable, plan, path)
-    return await done if run.is_awaitable(done) else done
+class _Later:
+    """A resolver's awaitable, completed once it settles."""
+
+    __slots__ = ("run", "plan", "awaitable", "path")
+
+    def __init__(self, run, plan: FieldPlan, awaitable, path: Path | None) -> None:
+        self.run, self.plan, self.awaitable, self.path = run, plan, awaitable, path
+
+    def __await__(self):
+        return self._settle().__await__()
+
+    async def _settle(self):
+        done = self.plan.complete(self.run, await self.awaitable, self.plan, self.path)
+        return await done if self.run.is_awaitable(done) else done
+
+    def close(self) -> None:
+        _abandon([(None, self.awaitable)])
 
 
-async def _filled(container, waiting: list[tuple[Any, Any]]):
-    if len(waiting) == 1:  # nothing to batch with: no task to schedule
-        slot, awaitable = waiting[0]
-        container[slot] = await awaitable
+class _Gathered:
+    """A response object or list whose slots fill in as their awaitables settle, concurrently."""
+
+    __slots__ = ("container", "waiting")
+
+    def __init__(self, container, waiting: list[tuple[Any, Any]]) -> None:
+        self.container, self.waiting = container, waiting
+
+    def __await__(self):
+        return self._fill().__await__()
+
+    async def _fill(self):
+        container, waiting = self.container, self.waiting
+        if len(waiting) == 1:  # nothing to batch with: no task to schedule
+            slot, awaitable = waiting[0]
+            container[slot] = await awaitable
+            return container
+        results = await asyncio.gather(*(awaitable for _, awaitable in waiting), return_exceptions=True)
+        for (slot, _), result in zip(waiting, results):
+            if isinstance(result, BaseException):
+                raise Fallback from result
+            container[slot] = result
         return container
-    results = await asyncio.gather(*(awaitable for _, awaitable in waiting), return_exceptions=True)
-    for (slot, _), result in zip(waiting, results):
-        if isinstance(result, BaseException):
-            raise Fallback from result
-        container[slot] = result
-    return container
+
+    def close(self) -> None:
+        _abandon(self.waiting)
+
+
+def _abandon(waiting: list[tuple[Any, Any]]) -> None:
+    """A run given up before these were awaited: close the coroutines (and what they hold), as
+    graphql-core's general path will resolve the fields again; an unawaited coroutine warns."""
+    for _, awaitable in waiting:
+        close = getattr(awaitable, "close", None)
+        if close is not None:
+            close()

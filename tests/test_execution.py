@@ -204,6 +204,14 @@ def catalogue(fast: bool) -> strawberry.Schema:
             return "积少成多"
 
         @strawberry.field
+        def later(self, info: strawberry.Info) -> int:
+            async def value():
+                return 1
+            coroutine = value()
+            info.context["calls"].append(coroutine)
+            return coroutine  # type: ignore[return-value]
+
+        @strawberry.field
         def broken(self) -> int:
             raise RuntimeError("the counter is broken")
 
@@ -258,3 +266,14 @@ async def test_what_a_plan_does_not_cover_is_answered_as_graphql_core_answers_it
     (plain, _, _), (fast, _, _) = await run(False), await run(True)
     same(plain, fast)
     assert fast.data is not None or fast.errors
+
+
+async def test_a_plan_given_up_closes_the_coroutines_it_had_not_awaited_yet():
+    import inspect
+
+    fast, calls, _ = await run_catalogue("{ later broken }")(True)
+    plain, _, _ = await run_catalogue("{ later broken }")(False)
+    same(plain, fast)
+    planned, general = [c for c in calls if inspect.iscoroutine(c)]  # the plan's run, then graphql-core's
+    assert inspect.getcoroutinestate(planned) == inspect.CORO_CLOSED  # closed: no "never awaited" warning
+    general.close()  # graphql-core leaves its own unawaited when an error nulls the data: not ours to test
