@@ -64,8 +64,8 @@ def plan_for(executor) -> list[FieldPlan] | None:
         plan = _plan_operation(executor)
     except NotPlannable:
         plan = None
-    if len(_plans) >= MAX_PLANS:
-        _plans.pop(next(iter(_plans)))
+    if len(_plans) >= MAX_PLANS:  # the oldest goes; the prepared-document cache holds 512 documents
+        _plans.pop(next(iter(_plans)), None)
     _plans[key] = (operation, plan)  # the operation is kept alive with its plan, so its id stays its own
     return plan
 
