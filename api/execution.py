@@ -14,6 +14,8 @@ from graphql import (DocumentNode, ExecutionResult, GraphQLError, GraphQLLeafTyp
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import StrawberryList, StrawberryMaybe, StrawberryOptional
+from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.field import StrawberryField
 
 from api.query_plans import plan_for, run_fields
@@ -73,40 +75,72 @@ def read_plain_fields_directly(schema: strawberry.Schema) -> None:
 
 
 def call_simple_resolvers_directly(schema: strawberry.Schema) -> None:
-    """A resolver without arguments or field extensions (a relay id, a member's tier) needs only its
-    object and, if it asks, the info; strawberry's chain around it converts arguments, runs extensions
-    and looks for exception handlers on every call. One closure per field calls it as strawberry would.
-    Not with exception handlers configured: strawberry's chain is what applies them."""
+    """A resolver without field extensions whose arguments strawberry would pass on as graphql-core
+    coerced them (built-in scalars and enums, optional or in lists: `ledger(first, after, reasons)`,
+    a relay id, a member's tier) needs only its object, those arguments and, if it asks, the info.
+    Strawberry's chain around it converts arguments, runs extensions and looks for exception handlers
+    on every call; one closure per field calls it as strawberry would. Not with exception handlers
+    configured: strawberry's chain is what applies them."""
     if schema.exception_handlers:
         return
     info_class = schema.config.info_class
+    name_of = schema.config.name_converter.from_argument
     for graphql_type in schema._schema.type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType) or graphql_type is schema._schema.subscription_type:
             continue
         for graphql_field in graphql_type.fields.values():
             field = (graphql_field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
             if isinstance(field, StrawberryField) and is_simple_resolver(field):
-                graphql_field.resolve = resolver_caller(field, info_class)
+                graphql_field.resolve = resolver_caller(field, info_class, name_of)
+
+
+PLAIN_SCALARS = (int, str, bool, float, strawberry.ID)
 
 
 def is_simple_resolver(field: StrawberryField) -> bool:
     resolver = field.base_resolver
-    return (resolver is not None and not field.arguments and not field.extensions and not field.is_subscription
-            and resolver.root_parameter is None and resolver.parent_parameter is None)
+    return (resolver is not None and not field.extensions and not field.is_subscription
+            and resolver.root_parameter is None and resolver.parent_parameter is None
+            and all(passed_as_coerced(argument.type) for argument in field.arguments))
 
 
-def resolver_caller(field: StrawberryField, info_class):
+def passed_as_coerced(argument_type) -> bool:
+    """Whether strawberry hands this argument to the resolver as graphql-core coerced it (a list is
+    copied). Maybe (set-or-unset) arguments, input objects, custom scalars and lazy types are not."""
+    if isinstance(argument_type, StrawberryMaybe):
+        return False
+    if isinstance(argument_type, StrawberryOptional):
+        argument_type = argument_type.of_type
+    if isinstance(argument_type, StrawberryList):
+        argument_type = argument_type.of_type
+        if isinstance(argument_type, StrawberryOptional) and not isinstance(argument_type, StrawberryMaybe):
+            argument_type = argument_type.of_type
+    return argument_type in PLAIN_SCALARS or isinstance(argument_type, StrawberryEnumDefinition)
+
+
+def resolver_caller(field: StrawberryField, info_class, name_of):
     function = field.base_resolver.wrapped_func
     takes_self = field.base_resolver.self_parameter is not None
     info_parameter = field.base_resolver.info_parameter
     info_name = info_parameter.name if info_parameter is not None else None
+    # (GraphQL name, Python name, copy?): graphql-core gives every request that omits a list argument
+    # the same default list, so the resolver gets a copy, as strawberry gives it.
+    arguments = tuple((name_of(a), a.python_name, is_list(a.type)) for a in field.arguments)
 
-    def call(source, info):
+    def call(source, info, **given):
         positional = (source,) if takes_self else ()
-        if info_name is None:
-            return function(*positional)
-        return function(*positional, **{info_name: info_class(_raw_info=info, _field=field)})
+        keywords = {python: (list(given[name]) if copy and given[name] is not None else given[name])
+                    for name, python, copy in arguments if name in given} if given else {}
+        if info_name is not None:
+            keywords[info_name] = info_class(_raw_info=info, _field=field)
+        return function(*positional, **keywords)
     return call
+
+
+def is_list(argument_type) -> bool:
+    if isinstance(argument_type, StrawberryOptional):
+        argument_type = argument_type.of_type
+    return isinstance(argument_type, StrawberryList)
 
 
 def leaf_type(output_type) -> GraphQLLeafType | None:

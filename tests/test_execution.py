@@ -188,8 +188,9 @@ def catalogue(fast: bool) -> strawberry.Schema:
     @strawberry.type
     class Query:
         @strawberry.field
-        async def items(self, info: strawberry.Info, first: int = 3, fail: bool = False) -> list[Item]:
-            info.context["calls"].append("items")
+        async def items(self, info: strawberry.Info, first: int = 3, fail: bool = False,
+                        moods: list[Mood] | None = None) -> list[Item]:
+            info.context["calls"].append("items" if moods is None else f"items:{[m.value for m in moods]}")
             if fail:
                 raise ValueError("the shelf is locked")
             return [Item(id=str(i), price=100 * i, note=None if i % 2 else "新品") for i in range(first)]
@@ -238,7 +239,7 @@ def run_catalogue(query: str, variables: dict | None = None):
     return run
 
 
-PLANNED = """query Shelf($n: Int!) { motto items(first: $n) { id ...priced tagged: tags(first: 1) { label }
+PLANNED = """query Shelf($n: Int!) { motto items(first: $n, moods: [SAD, HAPPY]) { id ...priced tagged: tags(first: 1) { label }
   ... on Item { note __typename } shop { name city } grid } }
   fragment priced on Item { price id }"""
 
@@ -249,7 +250,7 @@ async def test_a_planned_query_answers_as_graphql_core_does_running_each_resolve
     assert not plain.errors and plain.data["items"][2]["tagged"] == [{"label": "2-0"}]
     same(plain, fast)
     assert list(fast.data["items"][0]) == list(plain.data["items"][0])  # the same keys in the same order
-    assert fast_calls == plain_calls == ["items", "tags:0", "tags:1", "tags:2"]  # no second run
+    assert fast_calls == plain_calls == ["items:['SAD', 'HAPPY']", "tags:0", "tags:1", "tags:2"]  # no second run
     assert fast_batches == plain_batches == [3]  # siblings still load in one batch
 
 
