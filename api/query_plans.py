@@ -200,16 +200,27 @@ class _ItemPath:
 
 def _object_completer(object_type: GraphQLObjectType, fields: list[FieldPlan]) -> Completer:
     is_type_of = object_type.is_type_of
+    wants_info = is_type_of is not None and not _is_strawberrys_own(is_type_of)
 
     def complete_object(run, value, plan, path):
         here = _own_path(path, plan)
         if is_type_of is not None:
-            info_path = path.list_path if isinstance(path, _ItemPath) else here  # the field's, as graphql-core
-            verdict = is_type_of(value, run.build_resolve_info(plan.definition, plan.nodes, plan.parent, info_path))
+            info = None
+            if wants_info:
+                info_path = path.list_path if isinstance(path, _ItemPath) else here  # the field's, as graphql-core
+                info = run.build_resolve_info(plan.definition, plan.nodes, plan.parent, info_path)
+            verdict = is_type_of(value, info)
             if verdict is not True:  # False, or an awaitable verdict: graphql-core's business
                 raise Fallback
         return run_fields(run, fields, value, here)
     return complete_object
+
+
+def _is_strawberrys_own(is_type_of) -> bool:
+    """Strawberry's check for a type with interfaces (an isinstance) ignores the info, which costs
+    a dozen fields to build for every object; a type's own ``is_type_of`` gets one."""
+    return (getattr(is_type_of, "__module__", None) == "strawberry.schema.schema_converter"
+            and getattr(is_type_of, "__qualname__", "").endswith("._get_is_type_of.<locals>.is_type_of"))
 
 
 def _own_path(path: Path | _ItemPath | None, plan: FieldPlan) -> Path:

@@ -164,6 +164,16 @@ class Tag:
 
 
 @strawberry.type
+class Coupon:
+    code: str
+
+    @classmethod
+    def is_type_of(cls, obj, info) -> bool:
+        assert info.field_name == "coupon"  # its own check gets the info, as graphql-core gives it
+        return isinstance(obj, cls)
+
+
+@strawberry.type
 class Item:
     id: strawberry.ID
     price: int
@@ -178,6 +188,10 @@ class Item:
     async def shop(self, info: strawberry.Info) -> Shop | None:
         assert info.field_name == "shop" and info.context["calls"]  # strawberry's Info, as without shortcuts
         return None if self.id == "2" else Shop(name="总店", city="杭州")
+
+    @strawberry.field
+    def coupon(self) -> Coupon:
+        return Coupon(code=f"C{self.id}")
 
     @strawberry.field
     def grid(self) -> list[list[int | None]]:
@@ -240,7 +254,7 @@ def run_catalogue(query: str, variables: dict | None = None):
 
 
 PLANNED = """query Shelf($n: Int!) { motto items(first: $n, moods: [SAD, HAPPY]) { id ...priced tagged: tags(first: 1) { label }
-  ... on Item { note __typename } shop { name city } grid } }
+  ... on Item { note __typename } shop { name city } coupon { code } grid } }
   fragment priced on Item { price id }"""
 
 
