@@ -24,7 +24,36 @@ MAX_QUERY_COST = 5_000
 BUDGET_PER_MINUTE = 20_000
 
 
+MAX_REMEMBERED = 1024
+# The cost of documents whose page sizes are all written in them (no `first: $n`), by document:
+# the same document object comes back for every request from the prepared-document cache.
+_fixed_costs: dict[tuple[int, str | None], tuple[object, int]] = {}
+
+
 def query_cost(document, operation_name: str | None, variables: dict | None) -> int:
+    key = (id(document), operation_name)
+    known = _fixed_costs.get(key)
+    if known is not None and known[0] is document:
+        return known[1]
+    cost = priced(document, operation_name, variables)
+    if not any(_pages_by_variable(d.selection_set) for d in document.definitions):
+        if len(_fixed_costs) >= MAX_REMEMBERED:
+            _fixed_costs.pop(next(iter(_fixed_costs)), None)
+        _fixed_costs[key] = (document, cost)  # the document stays alive with it: its id stays its own
+    return cost
+
+
+def _pages_by_variable(selection_set) -> bool:
+    for selection in selection_set.selections if selection_set else ():
+        arguments = getattr(selection, "arguments", None) or ()
+        if any(a.name.value == "first" and a.value.kind == "variable" for a in arguments):
+            return True
+        if _pages_by_variable(getattr(selection, "selection_set", None)):
+            return True
+    return False
+
+
+def priced(document, operation_name: str | None, variables: dict | None) -> int:
     fragments = {d.name.value: d for d in document.definitions if d.kind == "fragment_definition"}
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = next((op for op in operations if operation_name is None or (op.name and op.name.value ==

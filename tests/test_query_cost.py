@@ -22,6 +22,15 @@ def test_the_cost_is_reported_and_connections_cost_their_page(live_server):
     assert large["budgetLeft"] < small["budgetLeft"] and small["budgetPerMinute"] == 20_000
 
 
+def test_a_page_size_in_a_fragment_variable_is_priced_per_request_and_a_written_one_once(live_server):
+    member = live_server.member("costly-fragments")
+    in_fragment = "query($n: Int!) { me { ...page } } fragment page on Member { ledger(first: $n) { edges { node { id } } } }"
+    costs = [member.execute(in_fragment, {"n": n})["extensions"]["cost"]["requested"] for n in (5, 50, 5)]
+    assert costs == [2 + 5 * 3, 2 + 50 * 3, 2 + 5 * 3]
+    written = "{ me { ledger(first: 7) { edges { node { id } } } } }"
+    assert [member.execute(written)["extensions"]["cost"]["requested"] for _ in range(2)] == [2 + 7 * 3] * 2
+
+
 def test_a_document_over_the_maximum_cost_is_refused_before_it_runs(live_server):
     nested = "{ me { ledger(first: 100) { edges { node { id } } } a: ledger(first: 100) { edges { node { id } } } " \
              + " ".join(f"l{i}: ledger(first: 100) {{ edges {{ node {{ id delta reason }} }} }}" for i in range(12)) + " } }"
