@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
 from api.auth import Caller
@@ -97,3 +98,9 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: dict | None = None  # a WebSocket's `connection_init` payload
+
+    @property
+    def outlives_a_request(self) -> bool:
+        """A WebSocket's context lasts as long as its connection (hours, maybe): what was read when it
+        connected, the member's points among it, is not news for the operations sent later."""
+        return isinstance(self.request, WebSocket)

@@ -40,6 +40,23 @@ async def test_a_check_in_toasts_within_500_ms_on_every_connection_of_the_member
         assert badge["toast"] == "获得徽章 · 初来乍到" and badge["entry"] is None
 
 
+async def test_a_query_over_the_websocket_reads_the_member_as_they_are_now(live_server):
+    """The socket signed the member in when it connected; their points have moved since."""
+    member = funded(live_server, "ws-reader", 100)
+    query = "{ me { points { available } ledger(first: 1) { edges { node { balanceAfter } } } } }"
+    async with connected(live_server.base_url, member.token) as socket:
+        async def ask() -> dict:
+            operation = await socket.subscribe(query)
+            answer = await socket.next()
+            assert answer["id"] == operation and (await socket.next())["type"] == "complete"
+            return answer["payload"]["data"]["me"]
+
+        assert (await ask())["points"]["available"] == 100
+        await asyncio.to_thread(member.data, CHECK_IN, {"key": "ws-reader-1"})
+        now = await ask()
+        assert now["points"]["available"] == now["ledger"]["edges"][0]["node"]["balanceAfter"] > 100
+
+
 async def test_the_graphql_ws_library_hears_a_check_in(node_tools, live_server):
     """The client H5 front ends use (npm graphql-ws, on node's ws), not our own test client."""
     member = live_server.member("node-client")

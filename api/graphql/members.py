@@ -265,11 +265,19 @@ async def resolve_member_id(info: Info, member_id: str) -> int:
     return member.id
 
 
+async def current_member(context) -> MemberType | None:
+    """A WebSocket signed its member in when it connected: a query sent over it reads them again."""
+    return member_type(await context.services.members.find(context.member.external_id))
+
+
 @strawberry.type
 class MemberQueries:
     @strawberry.field(description="The signed-in member; null when anonymous or staff.")
     def me(self, info: Info) -> MemberType | None:  # plain, not async: nothing to await, so no coroutine
-        return member_type(info.context.member)
+        context = info.context
+        if context.member is not None and context.outlives_a_request:
+            return current_member(context)  # type: ignore[return-value]
+        return member_type(context.member)
 
     @strawberry.field(description="Any member (staff), or yourself (member).")
     async def member(self, info: Info, id: strawberry.ID) -> MemberType | None:
