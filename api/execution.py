@@ -134,6 +134,7 @@ def resolver_caller(field: StrawberryField, info_class, name_of):
         if info_name is not None:
             keywords[info_name] = info_class(_raw_info=info, _field=field)
         return function(*positional, **keywords)
+    call.takes_info = info_name is not None  # query plans build resolve info only for those that take it
     return call
 
 

@@ -20,8 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import (GraphQLLeafType, GraphQLList, GraphQLNonNull, GraphQLObjectType, OperationDefinitionNode,
-                     OperationType, Undefined, get_argument_values)
+from graphql import (GraphQLBoolean, GraphQLID, GraphQLInt, GraphQLLeafType, GraphQLList, GraphQLNonNull,
+                     GraphQLObjectType, GraphQLString, OperationDefinitionNode, OperationType, Undefined,
+                     get_argument_values)
 from graphql.execution.collect_fields import collect_fields, collect_subfields
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 from graphql.pyutils import Path
@@ -124,41 +125,54 @@ def _plan_fields(executor, parent: GraphQLObjectType, grouped) -> list[FieldPlan
 
 
 def _completer(executor, output_type, details) -> Completer:
-    if isinstance(output_type, GraphQLNonNull):
-        inner = _completer(executor, output_type.of_type, details)
+    """One function per field: the null check and, for a scalar, the coercion, with no call between."""
+    nullable = not isinstance(output_type, GraphQLNonNull)
+    named = output_type if nullable else output_type.of_type
+    if isinstance(named, GraphQLLeafType):
+        return _leaf_completer(named, nullable)
+    if isinstance(named, GraphQLList):
+        inner = _list_completer(_completer(executor, named.of_type, details))
+    elif isinstance(named, GraphQLObjectType):
+        grouped, _, _ = collect_subfields(executor.schema, executor.fragments, executor.variable_values,
+                                          executor.operation, named, details)
+        inner = _object_completer(named, _plan_fields(executor, named, grouped))
+    else:
+        raise NotPlannable  # an interface or a union: graphql-core resolves the runtime type
 
-        def complete_non_null(run, value, plan, path):
-            if value is None or value is Undefined or isinstance(value, Exception):
-                raise Fallback
-            return inner(run, value, plan, path)
-        return complete_non_null
-    inner = _nullable_completer(executor, output_type, details)
-
-    def complete_nullable(run, value, plan, path):
+    def complete(run, value, plan, path):
         if value is None or value is Undefined:
-            return None
-        if isinstance(value, Exception):
+            if nullable:
+                return None
+            raise Fallback
+        if isinstance(value, Exception):  # a resolver may return its error: graphql-core reports it
             raise Fallback
         return inner(run, value, plan, path)
-    return complete_nullable
+    return complete
 
 
-def _nullable_completer(executor, output_type, details) -> Completer:
-    if isinstance(output_type, GraphQLLeafType):
-        return _leaf_completer(output_type)
-    if isinstance(output_type, GraphQLList):
-        return _list_completer(_completer(executor, output_type.of_type, details))
-    if isinstance(output_type, GraphQLObjectType):
-        grouped, _, _ = collect_subfields(executor.schema, executor.fragments, executor.variable_values,
-                                          executor.operation, output_type, details)
-        return _object_completer(output_type, _plan_fields(executor, output_type, grouped))
-    raise NotPlannable  # an interface or a union: graphql-core resolves the runtime type
+# Values these built-in scalars hand back unchanged (graphql-core's serialize returns them as they
+# are); anything else goes through the scalar's own coercion.
+_UNCHANGED = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
+_INT_RANGE = range(-2 ** 31, 2 ** 31)
+_PLAIN = frozenset({str, int, bool, float})
+_SETTLED = frozenset({str, int, bool, float, dict, list, type(None)})  # completed data, never awaited
 
 
-def _leaf_completer(leaf: GraphQLLeafType) -> Completer:
+def _leaf_completer(leaf: GraphQLLeafType, nullable: bool) -> Completer:
     coerce = leaf.coerce_output_value
+    unchanged = _UNCHANGED.get(leaf)
+    is_int = leaf is GraphQLInt
 
     def complete_leaf(run, value, plan, path):
+        kind = type(value)
+        if kind is unchanged or (is_int and kind is int and value in _INT_RANGE):
+            return value
+        if value is None or value is Undefined:
+            if nullable:
+                return None
+            raise Fallback
+        if kind not in _PLAIN and isinstance(value, Exception):
+            raise Fallback
         coerced = coerce(value)
         if coerced is None or coerced is Undefined:
             raise Fallback
@@ -175,10 +189,10 @@ def _list_completer(item: Completer) -> Completer:
         waiting = []
         try:
             for index, element in enumerate(value):
-                if run.is_awaitable(element):
+                if type(element) not in _PLAIN and run.is_awaitable(element):
                     raise Fallback
                 done = item(run, element, plan, _ItemPath(here, index))
-                if run.is_awaitable(done):
+                if type(done) not in _SETTLED and run.is_awaitable(done):
                     waiting.append((index, done))
                 completed.append(done)
         except BaseException:
@@ -240,7 +254,7 @@ def run_fields(run, fields: list[FieldPlan], source: Any, path: Path | None) -> 
                 continue
             if plan.attribute is not None:
                 value = getattr(source, plan.attribute)
-                if run.is_awaitable(value):
+                if type(value) not in _PLAIN and run.is_awaitable(value):
                     waiting.append((plan.key, _Later(run, plan, value, path)))
                     data[plan.key] = None
                     continue
@@ -251,7 +265,7 @@ def run_fields(run, fields: list[FieldPlan], source: Any, path: Path | None) -> 
                     data[plan.key] = None
                     continue
             done = plan.complete(run, value, plan, path)
-            if run.is_awaitable(done):
+            if type(done) not in _SETTLED and run.is_awaitable(done):
                 waiting.append((plan.key, done))
             data[plan.key] = done
     except BaseException:
@@ -261,12 +275,14 @@ def run_fields(run, fields: list[FieldPlan], source: Any, path: Path | None) -> 
 
 
 def _resolve(run, plan: FieldPlan, source: Any, path: Path | None) -> Any:
-    info = run.build_resolve_info(plan.definition, plan.nodes, plan.parent, _own_path(path, plan))
+    resolve = plan.definition.resolve or run.field_resolver
+    # A resolver called directly that takes no info (api/execution.py) is spared building one.
+    info = run.build_resolve_info(plan.definition, plan.nodes, plan.parent, _own_path(path, plan)) \
+        if getattr(resolve, "takes_info", True) else None
     definition = plan.definition
     first = plan.details[0]
     arguments = get_argument_values(definition, first.node, run.variable_values, first.fragment_variable_values) \
         if definition.args or first.node.arguments else {}
-    resolve = definition.resolve or run.field_resolver
     return resolve(source, info, **arguments)
 
 

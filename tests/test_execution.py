@@ -111,6 +111,15 @@ def test_a_bad_value_fails_as_graphql_core_fails_it(broken_field):
     same(plain, fast)
 
 
+@pytest.mark.parametrize("values", [{"count": 2 ** 31}, {"count": -2 ** 31 - 1}, {"count": True}, {"label": 123},
+                                    {"id": 5}, {"ratio": float("inf")}, {"ratio": 2}, {"label": "行"}])
+def test_scalars_at_their_edges_coerce_as_graphql_core_coerces_them(values):
+    row = Row(**{"id": "r", "count": 1, "label": None, "mood": Mood.SAD, "at": datetime(2026, 1, 1, tzinfo=UTC),
+                 "ratio": 0.5, **values})
+    plain, fast = answers(Holder(rows=[row], maybe=row), "{ holder { rows { id count label ratio } maybe { count } } }")
+    same(plain, fast)
+
+
 def test_a_missing_attribute_fails_as_graphql_core_fails_it():
     class Bare:
         id = "x"

@@ -74,8 +74,12 @@ class PageInfo:
 
 @strawberry.type
 class Edge(Generic[T]):
-    cursor: str
     node: T
+    _position: strawberry.Private[int]
+
+    @strawberry.field
+    def cursor(self) -> str:  # encoded when asked for: most pages never ask an edge for its cursor
+        return encode_cursor(self._position)
 
 
 @strawberry.type
@@ -87,7 +91,8 @@ class Connection(Generic[T]):
 def connection(nodes: list[T], positions: list[int], first: int, has_previous: bool) -> Connection[T]:
     """Build a page from up to ``first + 1`` rows: the extra row only says there is a next page."""
     page, page_positions = nodes[:first], positions[:first]
-    edges = [Edge(cursor=encode_cursor(p), node=n) for n, p in zip(page, page_positions)]
+    edges = [Edge(node=n, _position=p) for n, p in zip(page, page_positions)]
     return Connection(edges=edges, page_info=PageInfo(
         has_next_page=len(nodes) > first, has_previous_page=has_previous,
-        start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None))
+        start_cursor=encode_cursor(page_positions[0]) if edges else None,
+        end_cursor=encode_cursor(page_positions[-1]) if edges else None))
