@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from types import CoroutineType, GeneratorType
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +39,8 @@ class NotPlannable(Exception):
     """Raised while planning: this operation always goes to graphql-core."""
 
 
-# How a resolved value becomes response data: (executor, value, field plan, parent path) -> data or awaitable.
+# How a resolved value becomes response data: (executor, value, field plan, the value's own path) -> data
+# or an awaitable of it. A list item's path ends in its index.
 Completer = Callable[[Any, Any, "FieldPlan", Path | None], Any]
 
 
@@ -52,6 +54,7 @@ class FieldPlan:
     attribute: str | None  # a plain field: read this attribute, call nothing
     typename: str | None  # __typename: a constant
     complete: Completer = field(repr=False, default=None)
+    needs_path: bool = True  # False for a scalar read or resolved without info: no path to build
 
 
 def plan_for(executor) -> list[FieldPlan] | None:
@@ -120,6 +123,9 @@ def _plan_fields(executor, parent: GraphQLObjectType, grouped) -> list[FieldPlan
         attribute = getattr(resolve, "attribute", None) if not definition.args else None
         plan = FieldPlan(key, parent, definition, details, nodes, attribute, None)
         plan.complete = _completer(executor, definition.type, details)
+        named = definition.type.of_type if isinstance(definition.type, GraphQLNonNull) else definition.type
+        is_leaf = isinstance(named, GraphQLLeafType)
+        plan.needs_path = not is_leaf or (attribute is None and getattr(resolve, "takes_info", True))
         plans.append(plan)
     return plans
 
@@ -155,7 +161,6 @@ def _completer(executor, output_type, details) -> Completer:
 _UNCHANGED = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
 _INT_RANGE = range(-2 ** 31, 2 ** 31)
 _PLAIN = frozenset({str, int, bool, float})
-_SETTLED = frozenset({str, int, bool, float, dict, list, type(None)})  # completed data, never awaited
 
 
 def _leaf_completer(leaf: GraphQLLeafType, nullable: bool) -> Completer:
@@ -184,15 +189,14 @@ def _list_completer(item: Completer) -> Completer:
     def complete_list(run, value, plan, path):
         if not isinstance(value, (list, tuple)):
             raise Fallback  # another iterable, an async one: graphql-core knows them all
-        here = _own_path(path, plan)
         completed = []
         waiting = []
         try:
             for index, element in enumerate(value):
-                if type(element) not in _PLAIN and run.is_awaitable(element):
+                if _awaitable(run, element):
                     raise Fallback
-                done = item(run, element, plan, _ItemPath(here, index))
-                if type(done) not in _SETTLED and run.is_awaitable(done):
+                done = item(run, element, plan, path.add_key(index, None))
+                if _awaitable(run, done):
                     waiting.append((index, done))
                 completed.append(done)
         except BaseException:
@@ -202,31 +206,22 @@ def _list_completer(item: Completer) -> Completer:
     return complete_list
 
 
-class _ItemPath:
-    """The parent path a list item's fields hang under: the list's path and the item's index."""
-
-    __slots__ = ("list_path", "index")
-
-    def __init__(self, list_path: Path, index: int) -> None:
-        self.list_path = list_path
-        self.index = index
-
-
 def _object_completer(object_type: GraphQLObjectType, fields: list[FieldPlan]) -> Completer:
     is_type_of = object_type.is_type_of
     wants_info = is_type_of is not None and not _is_strawberrys_own(is_type_of)
 
     def complete_object(run, value, plan, path):
-        here = _own_path(path, plan)
         if is_type_of is not None:
             info = None
             if wants_info:
-                info_path = path.list_path if isinstance(path, _ItemPath) else here  # the field's, as graphql-core
-                info = run.build_resolve_info(plan.definition, plan.nodes, plan.parent, info_path)
+                field_path = path
+                while type(field_path.key) is int:  # an item's check gets its list field's info, as graphql-core
+                    field_path = field_path.prev
+                info = run.build_resolve_info(plan.definition, plan.nodes, plan.parent, field_path)
             verdict = is_type_of(value, info)
             if verdict is not True:  # False, or an awaitable verdict: graphql-core's business
                 raise Fallback
-        return run_fields(run, fields, value, here)
+        return run_fields(run, fields, value, path)
     return complete_object
 
 
@@ -237,10 +232,20 @@ def _is_strawberrys_own(is_type_of) -> bool:
             and getattr(is_type_of, "__qualname__", "").endswith("._get_is_type_of.<locals>.is_type_of"))
 
 
-def _own_path(path: Path | _ItemPath | None, plan: FieldPlan) -> Path:
-    if isinstance(path, _ItemPath):
-        return path.list_path.add_key(path.index, None)
-    return path.add_key(plan.key, plan.parent.name) if path is not None else Path(None, plan.key, plan.parent.name)
+def _awaitable(run, value) -> bool:
+    """graphql-core's question, with the answer for a class remembered: most values are plain data or
+    instances of a few classes, and none of those classes can be awaited."""
+    kind = type(value)
+    if kind in _NEVER_AWAITABLE:
+        return False
+    if run.is_awaitable(value):
+        return True
+    if not hasattr(kind, "__await__") and not issubclass(kind, (GeneratorType, CoroutineType)):
+        _NEVER_AWAITABLE.add(kind)
+    return False
+
+
+_NEVER_AWAITABLE: set[type] = {str, int, bool, float, dict, list, tuple, type(None)}
 
 
 def run_fields(run, fields: list[FieldPlan], source: Any, path: Path | None) -> Any:
@@ -252,20 +257,20 @@ def run_fields(run, fields: list[FieldPlan], source: Any, path: Path | None) -> 
             if plan.typename is not None:
                 data[plan.key] = plan.typename
                 continue
+            here = None
+            if plan.needs_path:
+                here = path.add_key(plan.key, plan.parent.name) if path is not None else \
+                    Path(None, plan.key, plan.parent.name)
             if plan.attribute is not None:
                 value = getattr(source, plan.attribute)
-                if type(value) not in _PLAIN and run.is_awaitable(value):
-                    waiting.append((plan.key, _Later(run, plan, value, path)))
-                    data[plan.key] = None
-                    continue
             else:
-                value = _resolve(run, plan, source, path)
-                if run.is_awaitable(value):
-                    waiting.append((plan.key, _Later(run, plan, value, path)))
-                    data[plan.key] = None
-                    continue
-            done = plan.complete(run, value, plan, path)
-            if type(done) not in _SETTLED and run.is_awaitable(done):
+                value = _resolve(run, plan, source, here)
+            if _awaitable(run, value):
+                waiting.append((plan.key, _Later(run, plan, value, here)))
+                data[plan.key] = None
+                continue
+            done = plan.complete(run, value, plan, here)
+            if _awaitable(run, done):
                 waiting.append((plan.key, done))
             data[plan.key] = done
     except BaseException:
@@ -277,7 +282,7 @@ def run_fields(run, fields: list[FieldPlan], source: Any, path: Path | None) -> 
 def _resolve(run, plan: FieldPlan, source: Any, path: Path | None) -> Any:
     resolve = plan.definition.resolve or run.field_resolver
     # A resolver called directly that takes no info (api/execution.py) is spared building one.
-    info = run.build_resolve_info(plan.definition, plan.nodes, plan.parent, _own_path(path, plan)) \
+    info = run.build_resolve_info(plan.definition, plan.nodes, plan.parent, path) \
         if getattr(resolve, "takes_info", True) else None
     definition = plan.definition
     first = plan.details[0]

@@ -187,6 +187,7 @@ class Item:
     id: strawberry.ID
     price: int
     note: str | None = None
+    sizes: list[int | None] | None = strawberry.field(default_factory=lambda: [36, None])
 
     @strawberry.field
     async def tags(self, info: strawberry.Info, first: int = 2) -> list[Tag]:
@@ -263,7 +264,7 @@ def run_catalogue(query: str, variables: dict | None = None):
 
 
 PLANNED = """query Shelf($n: Int!) { motto items(first: $n, moods: [SAD, HAPPY]) { id ...priced tagged: tags(first: 1) { label }
-  ... on Item { note __typename } shop { name city } coupon { code } grid } }
+  ... on Item { note __typename } shop { name city } coupon { code } grid sizes } }
   fragment priced on Item { price id }"""
 
 
