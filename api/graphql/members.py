@@ -114,7 +114,7 @@ class MemberType(Node):
         wanted = [DomainReason(r.value) for r in reasons] if reasons else None
         entries = await info.context.services.transactions.read(
             lambda uow: uow.ledger.entries_page(self._member.id, before, first + 1, wanted))
-        return connection([entry_type(e) for e in entries], [e.id for e in entries], first,
+        return connection([entry_type(e) for e in entries[:first]], [e.id for e in entries], first,
                           before is not None)
 
     @strawberry.field(description="Orders from the brand's shop, newest first.")

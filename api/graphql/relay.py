@@ -89,10 +89,11 @@ class Connection(Generic[T]):
 
 
 def connection(nodes: list[T], positions: list[int], first: int, has_previous: bool) -> Connection[T]:
-    """Build a page from up to ``first + 1`` rows: the extra row only says there is a next page."""
+    """Build a page from up to ``first + 1`` rows' positions: the extra row only says there is a next
+    page, so its node may be left out (converting it would be wasted)."""
     page, page_positions = nodes[:first], positions[:first]
     edges = [Edge(node=n, _position=p) for n, p in zip(page, page_positions)]
     return Connection(edges=edges, page_info=PageInfo(
-        has_next_page=len(nodes) > first, has_previous_page=has_previous,
+        has_next_page=len(positions) > first, has_previous_page=has_previous,
         start_cursor=encode_cursor(page_positions[0]) if edges else None,
         end_cursor=encode_cursor(page_positions[-1]) if edges else None))
