@@ -23,8 +23,8 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from api.auth import ANONYMOUS, Caller, InvalidToken, caller_from_header
 from api.config import Settings
 from api.context import Context, Loaders
-from api.cost import CostBudget, costing
-from api.observability import Metrics, observing
+from api.cost import CostBudget
+from api.observability import Metrics
 from api.persisted_queries import PersistedQueries, ResolvingPersistedQueries
 from api.request_body import read_body, replaying
 from api.schema import build_schema
@@ -47,8 +47,7 @@ PARTNER_KEY = "x-partner-key"
 class JifenGraphQL(GraphQL):
     def __init__(self, services: Services, settings: Settings, metrics: Metrics) -> None:
         budget = CostBudget(settings.redis_url, settings.redis_prefix, settings.cost_budget_per_minute)
-        super().__init__(build_schema(introspection=settings.is_dev,
-                                      observers=(observing(metrics), costing(budget))),
+        super().__init__(build_schema(introspection=settings.is_dev, metrics=metrics, budget=budget),
                          graphql_ide="graphiql" if settings.is_dev else None, allow_queries_via_get=True,
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
                          connection_init_wait_timeout=timedelta(seconds=INIT_TIMEOUT_SECONDS),

@@ -120,22 +120,32 @@ def costing(budget: CostBudget):
         async def on_execute(self) -> AsyncIterator[None]:
             # A result set before execution is what strawberry returns instead of executing.
             context = self.execution_context
-            cost = query_cost(context.graphql_document, context.operation_name, context.variables)
-            if cost > MAX_QUERY_COST:
-                context.result = refusal(f"this request costs {cost}, more than {MAX_QUERY_COST}: ask for "
-                                         "smaller pages", {"code": "QUERY_TOO_COSTLY", "cost": cost})
-            else:
-                allowed, left, retry = await budget.spend(caller_key(context.context), cost)
-                self.report = {"requested": cost, "budgetLeft": left, "budgetPerMinute": budget.item.amount}
-                if not allowed:
-                    context.result = refusal("too many requests: the query budget is spent for now",
-                                             {"code": "THROTTLED", "retryAfter": math.ceil(retry), "cost": cost})
+            self.report, refused = await charge(budget, context.graphql_document, context.operation_name,
+                                                context.variables, context.context)
+            if refused is not None:
+                context.result = refused
             yield
 
         def get_results(self) -> dict:
             return {"cost": self.report} if self.report else {}
 
     return Costing
+
+
+async def charge(budget: CostBudget, document, operation_name: str | None, variables: dict | None,
+                 request) -> tuple[dict | None, ExecutionResult | None]:
+    """Price the request and pay it from its caller's budget: the report for `extensions.cost`, and
+    the refusal when it costs too much or the budget is spent (a refused request spends nothing)."""
+    cost = query_cost(document, operation_name, variables)
+    if cost > MAX_QUERY_COST:
+        return None, refusal(f"this request costs {cost}, more than {MAX_QUERY_COST}: ask for smaller pages",
+                             {"code": "QUERY_TOO_COSTLY", "cost": cost})
+    allowed, left, retry = await budget.spend(caller_key(request), cost)
+    report = {"requested": cost, "budgetLeft": left, "budgetPerMinute": budget.item.amount}
+    if not allowed:
+        return report, refusal("too many requests: the query budget is spent for now",
+                               {"code": "THROTTLED", "retryAfter": math.ceil(retry), "cost": cost})
+    return report, None
 
 
 def refusal(message: str, extensions: dict) -> ExecutionResult:

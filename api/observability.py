@@ -57,22 +57,23 @@ def observing(metrics: Metrics):
             started = time.perf_counter()
             yield
             context = self.execution_context
-            elapsed = time.perf_counter() - started
-            name = operation_label(context)
-            kind = operation_kind(context)
-            codes = error_codes(context.result)
-            metrics.requests.labels(name, kind, "error" if codes else "ok").inc()
-            metrics.latency.labels(name).observe(elapsed)
-            for code in codes:
-                metrics.errors.labels(code).inc()
-            request = context.context
-            caller = getattr(request, "caller", None)
-            log.info(orjson.dumps({
-                "requestId": getattr(request, "request_id", None), "operation": name, "type": kind,
-                "caller": caller.actor.label if caller is not None and caller.kind != "anonymous" else "anonymous",
-                "ms": round(elapsed * 1000, 2), "errors": codes}).decode())
+            record(metrics, operation_label(context), operation_kind(context), error_codes(context.result),
+                   time.perf_counter() - started, context.context)
 
     return Observing
+
+
+def record(metrics: Metrics, name: str, kind: str, codes: list[str], elapsed: float, request) -> None:
+    """One operation's metrics and its log line (request id, operation, caller, duration, errors)."""
+    metrics.requests.labels(name, kind, "error" if codes else "ok").inc()
+    metrics.latency.labels(name).observe(elapsed)
+    for code in codes:
+        metrics.errors.labels(code).inc()
+    caller = getattr(request, "caller", None)
+    log.info(orjson.dumps({
+        "requestId": getattr(request, "request_id", None), "operation": name, "type": kind,
+        "caller": caller.actor.label if caller is not None and caller.kind != "anonymous" else "anonymous",
+        "ms": round(elapsed * 1000, 2), "errors": codes}).decode())
 
 
 def operation_kind(context) -> str:
@@ -89,14 +90,17 @@ def operation_kind(context) -> str:
 def operation_label(context) -> str:
     """The operation's first root field ("checkIn", "me"): bounded by the schema, unlike the names
     clients give their operations, so a metric label can never grow without end."""
-    document = context.graphql_document
+    return label_of(context.graphql_document, context.operation_name)
+
+
+def label_of(document, operation_name: str | None) -> str:
     if document is None:
         return "unparsed"
     for definition in document.definitions:
         if getattr(definition, "operation", None) is None:
             continue
         name = definition.name.value if definition.name else None
-        if context.operation_name in (None, name):
+        if operation_name in (None, name):
             first = definition.selection_set.selections[0]
             return getattr(getattr(first, "name", None), "value", "fragment")[:MAX_OPERATION_NAME]
     return "unknown"

@@ -47,7 +47,7 @@ class LimitingRequests(SchemaExtension):
         context = self.execution_context
         document = context.graphql_document
         operations = [d for d in (document.definitions if document else ()) if isinstance(d, OperationDefinitionNode)]
-        longest = _longest_value(context.variables or {})
+        longest = longest_list(context.variables or {})
         # strawberry's operation_name falls back to the first operation's; what the client sent is here.
         named = getattr(context, "_provided_operation_name", None)
         if len(operations) > 1 and not named:
@@ -58,9 +58,9 @@ class LimitingRequests(SchemaExtension):
         yield
 
 
-def _longest_value(value) -> int:
+def longest_list(value) -> int:
     if isinstance(value, list):
-        return max([len(value), *(_longest_value(item) for item in value)])
+        return max([len(value), *(longest_list(item) for item in value)])
     if isinstance(value, dict):
-        return max([0, *(_longest_value(item) for item in value.values())])
+        return max([0, *(longest_list(item) for item in value.values())])
     return 0

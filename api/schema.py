@@ -1,12 +1,9 @@
 """The GraphQL schema: every area's queries and mutations merged, with masking and limits."""
 from __future__ import annotations
 
-import logging
-
 import strawberry
-from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.tools import merge_types
 
 from api.graphql.analytics import AnalyticsQueries
@@ -36,10 +33,11 @@ from api.graphql.segments import SegmentMutations, SegmentQueries
 from api.graphql.tasks import TaskMutations, TaskQueries
 from api.graphql.webhooks import WebhookMutations, WebhookQueries
 from api.execution import FastLeaves, PreparedDocuments, call_simple_resolvers_directly, read_plain_fields_directly
+from api.cost import CostBudget, costing
+from api.error_masking import MaskInternalErrors
+from api.observability import Metrics, observing
+from api.planned_queries import PlannedQueries
 from api.request_limits import LimitingRequests, ListLiteralLimit
-from domain.errors import DomainError
-
-log = logging.getLogger("jifen.api")
 
 Query = merge_types("Query", (
     MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries, EventQueries, AssistQueries,
@@ -60,48 +58,31 @@ LIMIT_RULES = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
                *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules, ListLiteralLimit]
 
 
-class MaskInternalErrors(MaskErrors):
-    """Show our own errors as they are; replace anything unexpected, logging it with the request id."""
-
-    def __init__(self) -> None:
-        super().__init__(should_mask_error=self.is_internal, error_message="Internal server error")
-
-    def _process_result(self, result: object) -> None:
-        # Strawberry first asks whether the result is a (runtime-checked) protocol, which costs more than
-        # the rest of this hook; almost every result has no errors to mask, which is cheap to see.
-        if getattr(result, "errors", None):
-            super()._process_result(result)
-
-    @staticmethod
-    def is_internal(error: GraphQLError) -> bool:
-        return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
-
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        if isinstance(error.original_error, DomainError):
-            return self.bad_input(error, error.original_error)
-        request_id = getattr(self.execution_context.context, "request_id", None)
-        log.error("internal error in %s [request %s]", error.path, request_id, exc_info=error.original_error)
-        return GraphQLError("Internal server error", nodes=error.nodes, source=error.source,
-                            positions=error.positions, path=error.path,
-                            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id})
-
-
-    @staticmethod
-    def bad_input(error: GraphQLError, cause: DomainError) -> GraphQLError:
-        """A rule refused an argument of a query (mutations answer with userErrors instead)."""
-        return GraphQLError(cause.message, nodes=error.nodes, source=error.source, positions=error.positions,
-                            path=error.path, extensions={"code": "BAD_USER_INPUT", "reason": cause.code.value})
-
-
 class JifenSchema(strawberry.Schema):
+    planned: PlannedQueries | None = None  # the short way for queries with a plan, when the app has one
+
     def process_errors(self, errors, execution_context=None) -> None:
         """Masking already logged the internal ones; the rest are the caller's mistakes."""
 
+    async def execute(self, query, variable_values=None, context_value=None, root_value=None, operation_name=None,
+                      allowed_operation_types=None, operation_extensions=None):
+        if self.planned is not None:
+            result = await self.planned.answer(query, variable_values, context_value, root_value, operation_name,
+                                               operation_extensions)
+            if result is not None:
+                return result
+        return await super().execute(query, variable_values, context_value, root_value, operation_name,
+                                     allowed_operation_types, operation_extensions)
 
-def build_schema(*, introspection: bool = True, observers: tuple = ()) -> strawberry.Schema:
+
+def build_schema(*, introspection: bool = True, metrics: Metrics | None = None,
+                 budget: CostBudget | None = None) -> strawberry.Schema:
+    """The schema; with the app's metrics and cost budget, observed, priced, and with the short way for
+    planned queries (api/planned_queries.py), which calls what the observing and costing hooks call."""
     # Factories, not instances: strawberry builds fresh extensions per request, and runs every hook
     # of every extension on each, so parsing, limits and validation are one extension, not five.
     rules = (*LIMIT_RULES, *(() if introspection else (NoSchemaIntrospectionCustomRule,)))
+    observers = (observing(metrics), costing(budget)) if metrics is not None and budget is not None else ()
     extensions = [MaskInternalErrors, LimitingRequests, lambda: PreparedDocuments(rules, MAX_TOKENS), *observers]
     types = [MemberType, LedgerEntry, PurchaseOrderType, SubmissionType, NotificationType, MallItemType,
              RedemptionType, OrderType, LotteryType, DrawType, GroupType, ExchangeType]
@@ -109,6 +90,8 @@ def build_schema(*, introspection: bool = True, observers: tuple = ()) -> strawb
                          extensions=extensions, execution_context_class=FastLeaves)
     read_plain_fields_directly(schema)
     call_simple_resolvers_directly(schema)
+    if observers:
+        schema.planned = PlannedQueries(schema._schema, rules, MAX_TOKENS, metrics, budget)
     return schema
 
 

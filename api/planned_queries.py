@@ -1,0 +1,102 @@
+"""The short way through for a query that has run before, with its plan ready.
+
+Strawberry runs every request through its extension machinery: five extensions, four hooks each
+looked up, wrapped in context managers and entered and left, an execution context, a middleware
+manager. For a home page that bookkeeping costs about as much as the page's own fields. A query
+whose document is already parsed and valid, with one operation, variables within the limits and a
+plan (api/query_plans.py), needs only what those hooks do for it, in the same order: the limits,
+the price paid from the caller's budget, the run, and the metrics and log line. Those are the same
+functions the extensions call (api/request_limits.py, api/cost.py, api/observability.py).
+
+Anything else takes strawberry's way, unchanged: a document not seen yet or invalid, several
+operations, a mutation or a subscription, variables that do not coerce or exceed the limits, and
+a refusal by the budget (a refused request has spent nothing, and strawberry's way refuses it
+again in its own words). A run that meets an error has been paid for: it stays here, runs again on
+graphql-core, which reports the errors, and they are masked as the masking hook masks them
+(api/error_masking.py).
+"""
+from __future__ import annotations
+
+import time
+
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, specified_rules
+from strawberry.execution.is_awaitable import optimized_is_awaitable
+from strawberry.types import ExecutionResult
+
+from api.cost import CostBudget, charge
+from api.error_masking import masked
+from api.execution import FastLeaves, prepared_document
+from api.observability import Metrics, label_of, record
+from api.query_plans import plan_for, run_fields
+from api.request_limits import MAX_LIST_ITEMS, longest_list
+
+# What strawberry validates a document with before the extension adds the limit rules: the same
+# rules, so the same prepared-document cache entry serves both ways.
+STANDARD_RULES = tuple(specified_rules)
+
+
+class PlannedQueries:
+    def __init__(self, schema, limit_rules: tuple, max_tokens: int, metrics: Metrics, budget: CostBudget) -> None:
+        self.schema = schema
+        self.limit_rules = limit_rules
+        self.max_tokens = max_tokens
+        self.metrics = metrics
+        self.budget = budget
+
+    async def answer(self, query: str, variables: dict | None, request, root_value,
+                     operation_name: str | None, operation_extensions: dict | None) -> ExecutionResult | None:
+        """The result, or None: strawberry's way answers it."""
+        started = time.perf_counter()
+        prepared = self._executor(query, variables, request, root_value, operation_name, operation_extensions)
+        if prepared is None:
+            return None
+        executor, document = prepared
+        plan = plan_for(executor)
+        if plan is None:
+            return None
+        report, refused = await charge(self.budget, document, operation_name, variables, request)
+        if refused is not None:
+            return None
+        try:
+            data = run_fields(executor, plan, root_value, None)
+            if executor.is_awaitable(data):
+                data = await data
+            errors = None
+        except Exception:  # noqa: BLE001 - graphql-core runs the (read-only) query and reports what went wrong
+            data, errors = await general_path(executor)
+        # As strawberry's hooks do: the metrics see the errors as raised, the client sees them masked.
+        codes = [(e.extensions or {}).get("code", "GRAPHQL_ERROR") for e in errors or ()]
+        record(self.metrics, label_of(document, operation_name), "query", codes, time.perf_counter() - started,
+               request)
+        if errors:
+            errors = masked(errors, getattr(request, "request_id", None))
+        return ExecutionResult(data=data, errors=errors, extensions={"cost": report})
+
+    def _executor(self, query, variables, request, root_value, operation_name, operation_extensions):
+        if not query:
+            return None
+        try:
+            document, errors = prepared_document(self.schema, query, STANDARD_RULES, self.limit_rules,
+                                                 self.max_tokens)
+        except GraphQLError:
+            return None
+        if errors:
+            return None
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
+            return None
+        if longest_list(variables or {}) > MAX_LIST_ITEMS:
+            return None
+        executor = FastLeaves.build(self.schema, document, root_value, request, variables, operation_name,
+                                    is_awaitable=optimized_is_awaitable, operation_extensions=operation_extensions)
+        if isinstance(executor, list):  # the variables did not coerce, or no operation has that name
+            return None
+        return executor, document
+
+
+async def general_path(executor: FastLeaves) -> tuple[dict | None, list | None]:
+    """graphql-core's own execution of the operation, errors located and nulls propagated."""
+    result = executor.run_without_plan()
+    if executor.is_awaitable(result):
+        result = await result
+    return result.data, result.errors
