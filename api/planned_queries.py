@@ -26,7 +26,7 @@ from strawberry.types import ExecutionResult
 from api.cost import CostBudget, charge
 from api.error_masking import masked
 from api.execution import FastLeaves, prepared_document
-from api.observability import Metrics, label_of, record
+from api.observability import Metrics, error_codes, label_of, record
 from api.query_plans import plan_for, run_fields
 from api.request_limits import MAX_LIST_ITEMS, longest_list
 
@@ -64,13 +64,13 @@ class PlannedQueries:
             errors = None
         except Exception:  # noqa: BLE001 - graphql-core runs the (read-only) query and reports what went wrong
             data, errors = await general_path(executor)
+        result = ExecutionResult(data=data, errors=errors, extensions={"cost": report})
         # As strawberry's hooks do: the metrics see the errors as raised, the client sees them masked.
-        codes = [(e.extensions or {}).get("code", "GRAPHQL_ERROR") for e in errors or ()]
-        record(self.metrics, label_of(document, operation_name), "query", codes, time.perf_counter() - started,
-               request)
+        record(self.metrics, label_of(document, operation_name), "query", error_codes(result),
+               time.perf_counter() - started, request)
         if errors:
-            errors = masked(errors, getattr(request, "request_id", None))
-        return ExecutionResult(data=data, errors=errors, extensions={"cost": report})
+            result.errors = masked(errors, getattr(request, "request_id", None))
+        return result
 
     def _executor(self, query, variables, request, root_value, operation_name, operation_extensions):
         if not query:
