@@ -55,6 +55,7 @@ class FieldPlan:
     typename: str | None  # __typename: a constant
     complete: Completer = field(repr=False, default=None)
     needs_path: bool = True  # False for a scalar read or resolved without info: no path to build
+    leaf: bool = False  # a scalar or an enum: its completed value is never awaited
 
 
 def plan_for(executor) -> list[FieldPlan] | None:
@@ -126,6 +127,7 @@ def _plan_fields(executor, parent: GraphQLObjectType, grouped) -> list[FieldPlan
         named = definition.type.of_type if isinstance(definition.type, GraphQLNonNull) else definition.type
         is_leaf = isinstance(named, GraphQLLeafType)
         plan.needs_path = not is_leaf or (attribute is None and getattr(resolve, "takes_info", True))
+        plan.leaf = is_leaf
         plans.append(plan)
     return plans
 
@@ -270,7 +272,7 @@ def run_fields(run, fields: list[FieldPlan], source: Any, path: Path | None) -> 
                 data[plan.key] = None
                 continue
             done = plan.complete(run, value, plan, here)
-            if _awaitable(run, done):
+            if not plan.leaf and _awaitable(run, done):
                 waiting.append((plan.key, done))
             data[plan.key] = done
     except BaseException:
