@@ -198,10 +198,6 @@ class FastLeaves(StrawberryGraphQLCoreExecutionContext):
             return await result if self.is_awaitable(result) else result
         return ExecutionResult(data, None)
 
-    def run_without_plan(self):
-        """graphql-core's execution, for a query whose plan has already met something it does not cover."""
-        return super().execute_operation()
-
     def middleware_manager_wraps(self) -> bool:
         manager = self.middleware_manager
         return manager is not None and bool(manager.middlewares)

@@ -27,7 +27,7 @@ from api.cost import CostBudget, charge
 from api.error_masking import masked
 from api.execution import FastLeaves, prepared_document
 from api.observability import Metrics, error_codes, label_of, record
-from api.query_plans import plan_for, run_fields
+from api.query_plans import plan_for
 from api.request_limits import MAX_LIST_ITEMS, longest_list
 
 # What strawberry validates a document with before the extension adds the limit rules: the same
@@ -51,25 +51,21 @@ class PlannedQueries:
         if prepared is None:
             return None
         executor, document = prepared
-        plan = plan_for(executor)
-        if plan is None:
+        if plan_for(executor) is None:
             return None
         report, refused = await charge(self.budget, document, operation_name, variables, request)
         if refused is not None:
             return None
-        try:
-            data = run_fields(executor, plan, root_value, None)
-            if executor.is_awaitable(data):
-                data = await data
-            errors = None
-        except Exception:  # noqa: BLE001 - graphql-core runs the (read-only) query and reports what went wrong
-            data, errors = await general_path(executor)
-        result = ExecutionResult(data=data, errors=errors, extensions={"cost": report})
+        # Runs the plan; a run that meets an error goes on, on graphql-core, which reports it (FastLeaves).
+        ran = executor.execute_operation()
+        if executor.is_awaitable(ran):
+            ran = await ran
+        result = ExecutionResult(data=ran.data, errors=ran.errors, extensions={"cost": report})
         # As strawberry's hooks do: the metrics see the errors as raised, the client sees them masked.
         record(self.metrics, label_of(document, operation_name), "query", error_codes(result),
                time.perf_counter() - started, request)
-        if errors:
-            result.errors = masked(errors, getattr(request, "request_id", None))
+        if ran.errors:
+            result.errors = masked(ran.errors, getattr(request, "request_id", None))
         return result
 
     def _executor(self, query, variables, request, root_value, operation_name, operation_extensions):
@@ -93,10 +89,3 @@ class PlannedQueries:
             return None
         return executor, document
 
-
-async def general_path(executor: FastLeaves) -> tuple[dict | None, list | None]:
-    """graphql-core's own execution of the operation, errors located and nulls propagated."""
-    result = executor.run_without_plan()
-    if executor.is_awaitable(result):
-        result = await result
-    return result.data, result.errors
