@@ -20,27 +20,25 @@ from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from strawberry.extensions import SchemaExtension
 
+from api.document_memos import MISSING, DocumentMemo
+
 MAX_QUERY_COST = 5_000
 BUDGET_PER_MINUTE = 20_000
 
 
-MAX_REMEMBERED = 1024
-# The cost of documents whose page sizes are all written in them (no `first: $n`), by document:
-# the same document object comes back for every request from the prepared-document cache.
-_fixed_costs: dict[tuple[int, str | None], tuple[object, int]] = {}
+# Whether a document's page sizes are all written in it (no `first: $n`), and then its cost: the
+# same document object comes back for every request from the prepared-document cache.
+_fixed_costs = DocumentMemo(1024)
 
 
 def query_cost(document, operation_name: str | None, variables: dict | None) -> int:
-    key = (id(document), operation_name)
-    known = _fixed_costs.get(key)
-    if known is not None and known[0] is document:
-        return known[1]
-    cost = priced(document, operation_name, variables)
-    if not any(_pages_by_variable(d.selection_set) for d in document.definitions):
-        if len(_fixed_costs) >= MAX_REMEMBERED:
-            _fixed_costs.pop(next(iter(_fixed_costs)), None)
-        _fixed_costs[key] = (document, cost)  # the document stays alive with it: its id stays its own
-    return cost
+    fixed = _fixed_costs.get(document, operation_name)
+    if fixed is MISSING:
+        cost = priced(document, operation_name, variables)
+        paged_by_variable = any(_pages_by_variable(d.selection_set) for d in document.definitions)
+        _fixed_costs.put(document, operation_name, None if paged_by_variable else cost)
+        return cost
+    return fixed if fixed is not None else priced(document, operation_name, variables)
 
 
 def _pages_by_variable(selection_set) -> bool:

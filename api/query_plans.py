@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (GraphQLBoolean, GraphQLID, GraphQLInt, GraphQLLeafType, GraphQLList, GraphQLNonNull,
-                     GraphQLObjectType, GraphQLString, OperationDefinitionNode, OperationType, Undefined,
+                     GraphQLObjectType, GraphQLString, OperationType, Undefined,
                      get_argument_values)
 from graphql.execution.collect_fields import collect_fields, collect_subfields
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 from graphql.pyutils import Path
+
+from api.document_memos import MISSING, DocumentMemo
 
 MAX_PLANS = 1024
 
@@ -60,22 +62,18 @@ class FieldPlan:
 
 def plan_for(executor) -> list[FieldPlan] | None:
     """The plan of the executor's operation, made on first sight; None: graphql-core runs it."""
-    operation = executor.operation
-    key = (id(executor.schema), id(operation))
-    cached = _plans.get(key)
-    if cached is not None and cached[0] is operation:
-        return cached[1]
-    try:
-        plan = _plan_operation(executor)
-    except NotPlannable:
-        plan = None
-    if len(_plans) >= MAX_PLANS:  # the oldest goes; the prepared-document cache holds 512 documents
-        _plans.pop(next(iter(_plans)), None)
-    _plans[key] = (operation, plan)  # the operation is kept alive with its plan, so its id stays its own
+    operation, schema_key = executor.operation, id(executor.schema)
+    plan = _plans.get(operation, schema_key)
+    if plan is MISSING:
+        try:
+            plan = _plan_operation(executor)
+        except NotPlannable:
+            plan = None
+        _plans.put(operation, schema_key, plan)
     return plan
 
 
-_plans: dict[tuple[int, int], tuple[OperationDefinitionNode, list[FieldPlan] | None]] = {}
+_plans = DocumentMemo(MAX_PLANS)  # the prepared-document cache holds 512 documents
 
 
 def _plan_operation(executor) -> list[FieldPlan]:
