@@ -9,7 +9,7 @@ import functools
 from collections.abc import Iterator
 
 import strawberry
-from graphql import (DocumentNode, ExecutionResult, GraphQLError, GraphQLLeafType, GraphQLNonNull, GraphQLObjectType, GraphQLSchema,
+from graphql import (DocumentNode, ExecutionResult, GraphQLError, GraphQLLeafType, GraphQLObjectType, GraphQLSchema,
                      Undefined, parse, validate)
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -18,7 +18,7 @@ from strawberry.types.base import StrawberryList, StrawberryMaybe, StrawberryOpt
 from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.field import StrawberryField
 
-from api.query_plans import plan_for, run_fields
+from api.query_plans import leaf_type, plan_for, run_fields
 
 
 class PreparedDocuments(SchemaExtension):
@@ -142,11 +142,6 @@ def is_list(argument_type) -> bool:
     if isinstance(argument_type, StrawberryOptional):
         argument_type = argument_type.of_type
     return isinstance(argument_type, StrawberryList)
-
-
-def leaf_type(output_type) -> GraphQLLeafType | None:
-    named = output_type.of_type if isinstance(output_type, GraphQLNonNull) else output_type
-    return named if isinstance(named, GraphQLLeafType) else None
 
 
 def attribute_reader(name: str, leaf: GraphQLLeafType | None):

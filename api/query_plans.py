@@ -122,12 +122,16 @@ def _plan_fields(executor, parent: GraphQLObjectType, grouped) -> list[FieldPlan
         attribute = getattr(resolve, "attribute", None) if not definition.args else None
         plan = FieldPlan(key, parent, definition, details, nodes, attribute, None)
         plan.complete = _completer(executor, definition.type, details)
-        named = definition.type.of_type if isinstance(definition.type, GraphQLNonNull) else definition.type
-        is_leaf = isinstance(named, GraphQLLeafType)
+        is_leaf = leaf_type(definition.type) is not None
         plan.needs_path = not is_leaf or (attribute is None and getattr(resolve, "takes_info", True))
         plan.leaf = is_leaf
         plans.append(plan)
     return plans
+
+
+def leaf_type(output_type) -> GraphQLLeafType | None:
+    named = output_type.of_type if isinstance(output_type, GraphQLNonNull) else output_type
+    return named if isinstance(named, GraphQLLeafType) else None
 
 
 def _completer(executor, output_type, details) -> Completer:
