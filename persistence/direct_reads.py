@@ -62,26 +62,24 @@ class DirectRead:
             raise DBAPIError.instance(self.sql, values, error, sqlite3.Error) from error
         if not self.converters:
             return DirectRows(map(self.row, fetched))
-        return DirectRows(self.row(self._converted(values)) for values in fetched)
+        return DirectRows(self.row(self._converted(row)) for row in fetched)
 
-    def _converted(self, values: tuple) -> list:
-        values = list(values)
+    def _converted(self, row: tuple) -> list:
+        values = list(row)
         for i, convert in self.converters:
             values[i] = convert(values[i])
         return values
 
 
 # Keyed by the statement's identity: only module-level constants are marked, so an id is never reused.
-_compiled: dict[int, DirectRead | None] = {}
+_compiled: dict[int, DirectRead] = {}
 
 
 def direct_read(statement, dialect) -> DirectRead | None:
     """The compiled form of a marked statement, None for any other."""
-    key = id(statement)
-    found = _compiled.get(key, False)
-    if found is not False:
-        return found
-    if not statement.get_execution_options().get(DIRECT):
-        return None  # not kept: unmarked statements are often built per call
-    found = _compiled[key] = DirectRead(statement, dialect)
+    found = _compiled.get(id(statement))
+    if found is None:
+        if not statement.get_execution_options().get(DIRECT):
+            return None  # not kept: unmarked statements are often built per call
+        found = _compiled[id(statement)] = DirectRead(statement, dialect)
     return found

@@ -44,8 +44,7 @@ class UtcDateTime(TypeDecorator):
             try:
                 return parse(value + "+00:00")
             except ValueError:  # text written by something else, with its own offset
-                parsed = parse(value)
-                return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+                return self.process_result_value(parse(value), dialect)
         return process
 
 
