@@ -64,6 +64,15 @@ def rows():
                 at=at, ratio=i / 3) for i in range(5)]
 
 
+def built_schema(query: type, fast: bool, types: list | None = None) -> strawberry.Schema:
+    """Plain strawberry, or the same schema with every shortcut the API's schema takes."""
+    built = strawberry.Schema(query=query, types=types or [], execution_context_class=FastLeaves if fast else None)
+    if fast:
+        read_plain_fields_directly(built)
+        call_simple_resolvers_directly(built)
+    return built
+
+
 def schema(fast: bool, holder: Holder) -> strawberry.Schema:
     @strawberry.type
     class Query:
@@ -75,11 +84,7 @@ def schema(fast: bool, holder: Holder) -> strawberry.Schema:
         def strict(self) -> Holder | None:
             return holder
 
-    built = strawberry.Schema(query=Query, execution_context_class=FastLeaves if fast else None)
-    if fast:
-        read_plain_fields_directly(built)
-        call_simple_resolvers_directly(built)
-    return built
+    return built_schema(Query, fast)
 
 
 QUERY = """{ holder { rows { id count label mood at ratio doubled alias: count __typename }
@@ -143,10 +148,7 @@ async def test_an_awaitable_attribute_is_awaited_as_graphql_core_awaits_it():
             def blobs(self) -> list[Blob]:  # fresh coroutines for each run
                 return [Blob(name="a", payload=failing()), Blob(name="b", payload=payload())]
 
-        built = strawberry.Schema(query=Query, execution_context_class=FastLeaves if fast else None)
-        if fast:
-            read_plain_fields_directly(built)
-        return built
+        return built_schema(Query, fast)
 
     plain, fast = [await build(flag).execute("{ blobs { name payload } }") for flag in (False, True)]
     assert plain.data == {"blobs": [{"name": "a", "payload": None}, {"name": "b", "payload": {"ok": True}}]}
@@ -240,11 +242,7 @@ def catalogue(fast: bool) -> strawberry.Schema:
         def broken(self) -> int:
             raise RuntimeError("the counter is broken")
 
-    built = strawberry.Schema(query=Query, types=[Shop], execution_context_class=FastLeaves if fast else None)
-    if fast:
-        read_plain_fields_directly(built)
-        call_simple_resolvers_directly(built)
-    return built
+    return built_schema(Query, fast, types=[Shop])
 
 
 def run_catalogue(query: str, variables: dict | None = None):
