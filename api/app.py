@@ -25,6 +25,7 @@ from api.config import Settings
 from api.context import Context, Loaders
 from api.cost import CostBudget
 from api.observability import Metrics
+from api.json_posts import JSON, JsonPosts, content_type_header, reply_for
 from api.persisted_queries import PersistedQueries, ResolvingPersistedQueries
 from api.request_body import read_body, replaying
 from api.schema import build_schema
@@ -36,7 +37,6 @@ from domain.partners import PartnerAuthError
 
 log = logging.getLogger("jifen.api")
 
-GRAPHQL_RESPONSE = "application/graphql-response+json"
 MAX_BODY_BYTES = 100 * 1024  # documents are small (and persisted ones smaller); variables too
 MAX_QUERY_STRING_BYTES = 16 * 1024
 INIT_TIMEOUT_SECONDS = 10
@@ -99,30 +99,18 @@ class JifenGraphQL(GraphQL):
         return sub_response
 
     async def process_result(self, request, result) -> dict:
-        """GraphQL over HTTP: answer in the media type the client prefers; under
-        `application/graphql-response+json` a request error (the document did not parse or
-        validate, or the variables did not coerce, so nothing ran) is a 400 without `data`."""
-        body = await super().process_result(request, result)
-        if not isinstance(request, Request):
-            return body
-        sub_response = request.state.sub_response
-        throttled = next((e for e in result.errors or () if (e.extensions or {}).get("code") == "THROTTLED"), None)
-        if throttled is not None:
-            sub_response.status_code = 429
-            sub_response.headers["retry-after"] = str(throttled.extensions["retryAfter"])
-            return body
-        if not prefers_graphql_response(request.headers.get("accept")):
-            return body
-        sub_response.media_type = GRAPHQL_RESPONSE
-        if result.data is None and result.errors and all(error.path is None for error in result.errors):
-            sub_response.status_code = 400
-            body.pop("data", None)
-        return body
+        if not isinstance(request, Request):  # a WebSocket's message
+            return await super().process_result(request, result)
+        reply = reply_for(result, request.headers.get("accept"))
+        sub_response = request.state.sub_response  # carries the status and headers to create_response
+        sub_response.status_code = reply.status
+        sub_response.media_type = reply.media_type
+        sub_response.headers.update(reply.headers)
+        return reply.body
 
     def create_response(self, response_data, sub_response: Response) -> Response:
         response = super().create_response(response_data, sub_response)
-        if getattr(sub_response, "media_type", None) == GRAPHQL_RESPONSE:
-            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+        response.headers["content-type"] = content_type_header(getattr(sub_response, "media_type", JSON))
         return response
 
     async def get_context(self, request, response) -> Context:
@@ -142,26 +130,6 @@ async def signed_in(services: Services, caller: Caller) -> tuple[Caller, Member 
         return caller, None
     member = await services.members.ensure(caller.name, caller.nickname)
     return Caller(caller.kind, caller.name, caller.nickname, member.id), member
-
-
-def prefers_graphql_response(accept: str | None) -> bool:
-    """True when the Accept header ranks the GraphQL response media type at least as high as JSON."""
-    if not accept:
-        return False
-    weights = {}
-    for part in accept.split(","):
-        media, _, params = part.strip().partition(";")
-        quality = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        weights[media.strip().lower()] = quality
-    ours = weights.get(GRAPHQL_RESPONSE, 0.0)
-    return ours > 0 and ours >= weights.get("application/json", 0.0)  # a tie goes to the newer type
 
 
 def graphql_error(status: int, message: str, code: str, request_id: str | None = None) -> Response:
@@ -274,7 +242,7 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
     services.transactions.listeners.append(metrics.count_committed)
     persisted = PersistedQueries(settings.redis_url, settings.redis_prefix, settings.persisted_queries)
     graphql = LimitingSize(Authenticating(
-        ResolvingPersistedQueries(JifenGraphQL(services, settings, metrics), persisted, graphql_error),
+        ResolvingPersistedQueries(JsonPosts(JifenGraphQL(services, settings, metrics)), persisted, graphql_error),
         services, settings.secret))
 
     async def prometheus(_: Request) -> Response:

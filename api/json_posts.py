@@ -1,0 +1,164 @@
+"""GraphQL over HTTP answers, and the short way for the request nearly every client sends.
+
+How an execution result becomes an HTTP answer (`reply_for`) is decided here once, for strawberry's
+view and for the short way alike: the media type the client prefers, 400 for a request error under
+`application/graphql-response+json`, 429 with Retry-After for a throttled caller.
+
+Almost every request is a POST of ``{"query", "variables", "operationName", "extensions"}`` as
+`application/json`. Strawberry's HTTP view serves it through a request adapter, a content-type
+parser, a sub-response and a response object, and checks for subscriptions, streaming and batches
+it cannot be; on the home page that costs a tenth of the request. `JsonPosts` answers such a
+request itself: the same context, the same `schema.execute`, the same reply. Anything else (GET,
+another content type, a body that is not one well-formed request, a batch) goes to strawberry's view
+with the body as it came.
+"""
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from strawberry.http import process_result
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType
+
+from api.request_body import read_body, replaying
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+POST_OPERATIONS = OperationType.from_http("POST")
+
+
+class Reply:
+    """An answer's status, media type, extra headers and JSON body."""
+
+    __slots__ = ("status", "media_type", "headers", "body")
+
+    def __init__(self, status: int | None, media_type: str, headers: dict[str, str], body: dict) -> None:
+        self.status = status  # None: the view's own default (200)
+        self.media_type = media_type
+        self.headers = headers
+        self.body = body
+
+
+def reply_for(result, accept: str | None) -> Reply:
+    """GraphQL over HTTP: the media type the client prefers; under `application/graphql-response+json`
+    a request error (the document did not parse or validate, or the variables did not coerce, so
+    nothing ran) is a 400 without `data`. A throttled caller gets 429 and when to come back."""
+    body = process_result(result)
+    errors = result.errors
+    if errors:
+        throttled = next((e for e in errors if (e.extensions or {}).get("code") == "THROTTLED"), None)
+        if throttled is not None:
+            return Reply(429, JSON, {"retry-after": str(throttled.extensions["retryAfter"])}, body)
+    if not prefers_graphql_response(accept):
+        return Reply(None, JSON, {}, body)
+    if result.data is None and errors and all(error.path is None for error in errors):
+        body.pop("data", None)
+        return Reply(400, GRAPHQL_RESPONSE, {}, body)
+    return Reply(None, GRAPHQL_RESPONSE, {}, body)
+
+
+def prefers_graphql_response(accept: str | None) -> bool:
+    """True when the Accept header ranks the GraphQL response media type at least as high as JSON."""
+    if not accept:
+        return False
+    weights = {}
+    for part in accept.split(","):
+        media, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        weights[media.strip().lower()] = quality
+    ours = weights.get(GRAPHQL_RESPONSE, 0.0)
+    return ours > 0 and ours >= weights.get(JSON, 0.0)  # a tie goes to the newer type
+
+
+def content_type_header(media_type: str) -> str:
+    # Starlette adds a charset to text types only; the GraphQL response type names its own.
+    return f"{GRAPHQL_RESPONSE}; charset=utf-8" if media_type == GRAPHQL_RESPONSE else JSON
+
+
+class JsonPosts:
+    """ASGI layer in front of strawberry's view (`view`): answers plain JSON POSTs, passes on the rest."""
+
+    def __init__(self, view) -> None:
+        self.view = view
+        self.schema = view.schema
+
+    async def __call__(self, scope, receive, send) -> None:
+        accept = _json_post_accepting(scope)
+        if accept is False:
+            await self.view(scope, receive, send)
+            return
+        body = await read_body(receive)
+        fields = plain_request(body)
+        if fields is None:
+            await self.view(scope, replaying(body, receive), send)
+            return
+        await self._answer(scope, fields, accept, send)
+
+    async def _answer(self, scope, fields: tuple, accept: str | None, send) -> None:
+        query, variables, operation_name, extensions = fields
+        context = await self.view.get_context(Request(scope), None)
+        try:
+            result = await self.schema.execute(query, variables, context, None, operation_name, POST_OPERATIONS,
+                                               extensions)
+        except (CannotGetOperationTypeError, InvalidOperationTypeError) as error:
+            await _send(send, 400, "text/plain; charset=utf-8", {}, _refusal(error).encode())
+            return
+        reply = reply_for(result, accept)
+        await _send(send, reply.status or 200, content_type_header(reply.media_type), reply.headers,
+                    orjson.dumps(reply.body))
+
+
+def _json_post_accepting(scope) -> str | None | bool:
+    """The Accept header of a POST of JSON (None when it sent none); False for any other request."""
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return False
+    content_type = accept = None
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            content_type = value
+        elif name == b"accept":
+            accept = value.decode("latin-1")
+    if content_type is None or content_type.split(b";", 1)[0].strip().lower() != b"application/json":
+        return False
+    return accept
+
+
+def plain_request(body: bytes) -> tuple | None:
+    """(query, variables, operationName, extensions) of one well-formed request; None for anything
+    strawberry's view should judge (bad JSON, a batch, fields of the wrong type, no query)."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    query, variables = data.get("query"), data.get("variables")
+    operation_name, extensions = data.get("operationName"), data.get("extensions")
+    if not isinstance(query, str) or not query:
+        return None
+    if not isinstance(variables, (dict, type(None))) or not isinstance(extensions, (dict, type(None))):
+        return None
+    if not isinstance(operation_name, (str, type(None))):
+        return None
+    return query, variables, operation_name, extensions
+
+
+def _refusal(error: Exception) -> str:
+    """Strawberry's own words for a request its view refuses with 400."""
+    if isinstance(error, InvalidOperationTypeError):
+        return error.as_http_error_reason("POST")
+    return error.as_http_error_reason()
+
+
+async def _send(send, status: int, content_type: str, headers: dict[str, str], body: bytes) -> None:
+    raw = [(b"content-length", str(len(body)).encode()), (b"content-type", content_type.encode())]
+    raw.extend((name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items())
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
