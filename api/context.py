@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +9,7 @@ from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
 from api.auth import Caller
+from api.observability import new_request_id
 from api.services import Services
 from domain.badges import Badge
 from domain.checkin import CheckInStatus
@@ -94,7 +94,7 @@ class Context:
     caller: Caller
     loaders: Loaders
     member: Member | None = None
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    request_id: str = field(default_factory=new_request_id)
     request: Any = None
     response: Any = None
     connection_params: dict | None = None  # a WebSocket's `connection_init` payload

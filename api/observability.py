@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import time
 from collections.abc import Iterator
 
@@ -61,6 +62,11 @@ def observing(metrics: Metrics):
                    time.perf_counter() - started, context.context)
 
     return Observing
+
+
+def new_request_id() -> str:
+    """32 random hex digits: a uuid4's shape, without building a UUID (it showed in request profiles)."""
+    return secrets.token_hex(16)
 
 
 def record(metrics: Metrics, name: str, kind: str, codes: list[str], elapsed: float, request) -> None:

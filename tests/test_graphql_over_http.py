@@ -38,6 +38,7 @@ def test_mutations_over_get_and_cross_site_content_types_are_refused(live_server
     mutation = 'mutation { checkIn(input: {idempotencyKey: "g"}) { userErrors { code } } }'
     over_get = httpx.get(url, params={"query": mutation}, headers={"Accept": "application/json"})
     assert over_get.status_code == 405
+    assert httpx.put(url, json={"query": "{ tiers { code } }"}).status_code == 405  # GET and POST only
     for content_type in ("text/plain", "application/x-www-form-urlencoded"):
         refused = httpx.post(url, content='{"query": "{ tiers { code } }"}', headers={"Content-Type": content_type})
         assert refused.status_code in (400, 415), (content_type, refused.status_code)
