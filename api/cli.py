@@ -189,14 +189,12 @@ def configure_logging(log_format: str) -> None:
     # A line per request: skip what no line shows (the logging docs' "Optimization" section).
     logging._srcfile = None  # noqa: SLF001 - the documented switch for caller frames
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    if log_format == "json":
-        from api.observability import JsonFormatter
+    from api.observability import JsonFormatter, StampingFormatter
 
-        handler = logging.StreamHandler()
-        handler.setFormatter(JsonFormatter())
-        logging.basicConfig(level=logging.INFO, handlers=[handler])
-    else:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter() if log_format == "json" else
+                         StampingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
 def parser() -> argparse.ArgumentParser:

@@ -2,6 +2,7 @@
 import hashlib
 import hmac
 import json
+import re
 import os
 import socket
 import subprocess
@@ -184,3 +185,4 @@ def test_json_logs_when_asked(tmp_path):
     lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 0 and lines
     assert {"time", "level", "logger", "message"} <= set(lines[-1]) and lines[-1]["logger"] == "jifen"
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}", line["time"]) for line in lines)
