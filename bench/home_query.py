@@ -1,14 +1,14 @@
 """The home-page query against the in-memory baselines, one server after the other, same load and pinning.
 
 The servers run on CPU 0 (uvicorn, no access log) and take turns under `wrk -t1 -c16` on CPU 1,
-round after round, so that a slow stretch of this shared machine falls on all of them; only the
-one under load works. The baselines (`../shared/baselines`) answer their home query from memory
+round after round (Jifen between the two baselines, which swap places each round), so that a slow
+stretch of this shared machine falls on all of them; only the one under load works. The baselines (`../shared/baselines`) answer their home query from memory
 with no auth; Jifen answers `me` with tier, points and 10 ledger entries through token auth and
 the real database. Ratios are Jifen's requests/s over each baseline's in the same round, and
 their median. Also: check-in mutations/s.
 
     python bench/home_query.py --database sqlite
-    python bench/home_query.py --database postgresql --rounds 5
+    python bench/home_query.py --database postgresql --rounds 7
 """
 from __future__ import annotations
 
@@ -77,8 +77,8 @@ async def prepare(database_url: str, members: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=3, help="each server measured this many times, in turn")
+    parser.add_argument("--seconds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=5, help="each server measured this many times, in turn")
     parser.add_argument("--baselines", type=Path, default=ROOT.parent / "shared" / "baselines")
     args = parser.parse_args()
     uvicorn = [sys.executable, "-m", "uvicorn", "--no-access-log", "--log-level", "warning"]
@@ -105,10 +105,13 @@ def main() -> int:
                                                      port, env=env))
         targets["jifen_home"] = (jifen_url, home)
         # All servers stay up (idle ones cost nothing) and take turns, so a slow stretch of the machine
-        # falls on all of them rather than on one.
-        rounds = {name: [] for name in targets}
-        for _ in range(args.rounds):
-            for name, (url, script) in targets.items():
+        # falls on all of them rather than on one: Jifen runs between the baselines, which swap places
+        # each round, so it is measured right after each baseline as often as right before it.
+        order = ["inmemory_strawberry", "jifen_home", "inmemory_graphql_core"]
+        rounds = {name: [] for name in order}
+        for turn in range(args.rounds):
+            for name in order if turn % 2 == 0 else order[::-1]:
+                url, script = targets[name]
                 rounds[name].append(wrk(url, script, args.seconds))
         check_ins = wrk(jifen_url, check_in, args.seconds)  # once: a second round would only replay keys
     report(args, rounds, check_ins)
