@@ -95,7 +95,11 @@ class JsonPosts:
             await self.view(scope, receive, send)
             return
         body = await read_body(receive)
-        fields = plain_request(body)
+        try:
+            fields = plain_request(body)
+        except NotARequest:
+            await _send(send, 400, "text/plain; charset=utf-8", {}, b"The request body must be a JSON object")
+            return
         if fields is None:
             await self.view(scope, replaying(body, receive), send)
             return
@@ -130,6 +134,11 @@ def _json_post_accepting(scope) -> str | None | bool:
     return accept
 
 
+class NotARequest(Exception):
+    """JSON that is neither a request object nor a batch (``null``, a number, a string): strawberry's
+    view (0.341) fails on it with an AttributeError, a 500 for what is the client's mistake."""
+
+
 def plain_request(body: bytes) -> tuple | None:
     """(query, variables, operationName, extensions) of one well-formed request; None for anything
     strawberry's view should judge (bad JSON, a batch, fields of the wrong type, no query)."""
@@ -137,8 +146,10 @@ def plain_request(body: bytes) -> tuple | None:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(data, dict):
+    if isinstance(data, list):
         return None
+    if not isinstance(data, dict):
+        raise NotARequest()
     query, variables = data.get("query"), data.get("variables")
     operation_name, extensions = data.get("operationName"), data.get("extensions")
     if not isinstance(query, str) or not query:

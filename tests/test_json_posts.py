@@ -112,3 +112,11 @@ async def test_a_throttled_caller_gets_429_and_when_to_come_back_either_way(serv
                                          for raw, accept in REQUESTS])
 def test_the_short_way_takes_one_well_formed_request_and_leaves_the_rest_to_strawberry(body, plain):
     assert (plain_request(body) is not None) == plain
+
+
+@pytest.mark.parametrize("body", [b"null", b"7", b'"{ me { nickname } }"', b"true"])
+async def test_json_that_is_not_a_request_object_is_the_clients_mistake(services, database_url, body):
+    view, _ = views(services, database_url)
+    status, headers, content = await answer(JsonPosts(view), body, None, ANONYMOUS, None)
+    assert (status, headers[b"content-type"], content) == (
+        400, b"text/plain; charset=utf-8", b"The request body must be a JSON object")
