@@ -11,7 +11,7 @@ import orjson
 from cross_web import HTTPException  # what strawberry raises for HTTP-level refusals
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
@@ -119,7 +119,7 @@ class JifenGraphQL(GraphQL):
             with contextlib.suppress(Exception):  # outside GraphQL nothing masks it: a resolver that needs
                 await loaders.prefetch_tiers()     # tiers reads again, and fails masked and logged
         return Context(self.services, state.get("caller", ANONYMOUS), loaders,
-                       member=state.get("member"), request=request, response=response,
+                       member=state.get("member"), request=request,
                        request_id=state.get("request_id") or new_request_id())
 
 
@@ -162,6 +162,8 @@ class LimitingSize:
             await self.app(scope, self._counting(receive), send)
         except BodyTooLarge:  # raised while the body is read, before anything is answered
             await self._too_large(scope, receive, send)
+        except ClientDisconnect:  # the client left before its body was whole: nobody to answer
+            log.info("client left before sending its whole request")
 
     @staticmethod
     async def _too_large(scope, receive, send) -> None:
@@ -216,7 +218,7 @@ class Authenticating:
             except (InvalidToken, PartnerAuthError) as error:
                 await graphql_error(401, str(error), "UNAUTHENTICATED")(scope, receive, send)
                 return
-            except BodyTooLarge:
+            except (BodyTooLarge, ClientDisconnect):
                 raise
             except Exception:  # masked below; the traceback goes to the log with the request id
                 log.exception("could not load the caller [request %s]", request_id)
@@ -250,6 +252,9 @@ class GraphQLFirst(Starlette):
         self.graphql = graphql
 
     async def __call__(self, scope, receive, send) -> None:
+        if self.user_middleware:  # middleware added later (CORS, say) must see GraphQL too
+            await super().__call__(scope, receive, send)
+            return
         if scope.get("path") == "/graphql" and (scope["type"] == "websocket" or scope["method"] in ("GET", "POST")):
             scope["app"] = self
             await self.graphql(scope, receive, send)

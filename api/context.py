@@ -95,8 +95,7 @@ class Context:
     loaders: Loaders
     member: Member | None = None
     request_id: str = field(default_factory=new_request_id)
-    request: Any = None
-    response: Any = None
+    request: Any = None  # Starlette's Request (headers, client address) or the WebSocket
     connection_params: dict | None = None  # a WebSocket's `connection_init` payload
 
     @property

@@ -17,6 +17,7 @@ from __future__ import annotations
 import orjson
 from starlette.requests import Request
 from strawberry.http import process_result
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
@@ -107,11 +108,12 @@ class JsonPosts:
 
     async def _answer(self, scope, fields: tuple, accept: str | None, send) -> None:
         query, variables, operation_name, extensions = fields
+        # The request is there for its headers and address; its body has been read.
         context = await self.view.get_context(Request(scope), None)
         try:
             result = await self.schema.execute(query, variables, context, None, operation_name, POST_OPERATIONS,
                                                extensions)
-        except (CannotGetOperationTypeError, InvalidOperationTypeError) as error:
+        except (CannotGetOperationTypeError, InvalidOperationTypeError) as error:  # as the view's execute_single
             await _send(send, 400, "text/plain; charset=utf-8", {}, _refusal(error).encode())
             return
         reply = reply_for(result, accept)
@@ -120,18 +122,27 @@ class JsonPosts:
 
 
 def _json_post_accepting(scope) -> str | None | bool:
-    """The Accept header of a POST of JSON (None when it sent none); False for any other request."""
+    """The Accept header of a POST of JSON (None when it sent none); False for any other request.
+    Of a header sent twice the first counts, as for the view (Starlette's `Headers.get`)."""
     if scope["type"] != "http" or scope["method"] != "POST":
         return False
     content_type = accept = None
     for name, value in scope["headers"]:
-        if name == b"content-type":
-            content_type = value
-        elif name == b"accept":
+        if name == b"content-type" and content_type is None:
+            content_type = value.decode("latin-1")
+        elif name == b"accept" and accept is None:
             accept = value.decode("latin-1")
-    if content_type is None or content_type.split(b";", 1)[0].strip().lower() != b"application/json":
+    if content_type is None or not is_json(content_type):
         return False
     return accept
+
+
+def is_json(content_type: str) -> bool:
+    """Whether strawberry's view reads the body as JSON: its media type (case and all) contains
+    `application/json`. The usual header is told without its parser (`email.message`, slow)."""
+    if content_type.split(";", 1)[0].strip() == JSON:
+        return True
+    return JSON in content_type and JSON in parse_content_type(content_type)[0]
 
 
 class NotARequest(Exception):

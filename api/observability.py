@@ -5,6 +5,7 @@ the execution itself), so observing is cheap.
 """
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
@@ -20,6 +21,7 @@ log = logging.getLogger("jifen.requests")
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 MAX_OPERATION_NAME = 64
+OWN_LABELS = frozenset({"unparsed", "unknown", "fragment", "other"})  # what label_of says when no field does
 
 
 class Metrics:
@@ -38,11 +40,16 @@ class Metrics:
         self.holds_open = Gauge("jifen_holds_open", "Active holds on members' points", registry=self.registry)
         self.subscribers = Gauge("jifen_subscribers_connected", "Subscriptions open in this process",
                                  registry=self.registry)
-        self._operations: dict[tuple[str, str, str], tuple] = {}  # bounded: names are root fields
+        self.root_fields: frozenset[str] | None = None  # the schema's, set when it is built
+        self._operations: dict[tuple[str, str, str], tuple] = {}  # bounded by the labels allowed
 
     def of_operation(self, name: str, kind: str, outcome: str) -> tuple:
         """The request counter and latency histogram of one operation, kept: prometheus_client's
-        `labels()` takes a lock and builds a key on every call."""
+        `labels()` takes a lock and builds a key on every call. A name that is not one of the
+        schema's root fields (the document did not validate, or began with a fragment) counts as
+        "other": clients must not be able to add labels, or series, without end."""
+        if self.root_fields is not None and name not in self.root_fields and name not in OWN_LABELS:
+            name = "other"
         key = (name, kind, outcome)
         found = self._operations.get(key)
         if found is None:
@@ -137,17 +144,16 @@ class StampingFormatter(logging.Formatter):
     """logging's formatter, with the time stamp's seconds formatted once a second, not once a line:
     with a line per request, strftime showed in request profiles."""
 
-    _second: int | None = None
-    _stamp = ""
+    _stamped: tuple[int, str] = (-1, "")  # one tuple, read and replaced whole: threads never mix two
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
         if datefmt is not None or self.datefmt is not None:
             return super().formatTime(record, datefmt)
-        second = int(record.created)
-        if second != self._second:
-            self._stamp = time.strftime(self.default_time_format, self.converter(record.created))
-            self._second = second
-        return self.default_msec_format % (self._stamp, record.msecs)
+        second, stamp = self._stamped
+        if int(record.created) != second:
+            stamp = time.strftime(self.default_time_format, self.converter(record.created))
+            self._stamped = (int(record.created), stamp)
+        return self.default_msec_format % (stamp, record.msecs)
 
 
 class JsonFormatter(StampingFormatter):
@@ -163,4 +169,7 @@ class JsonFormatter(StampingFormatter):
         entry.update(parsed if isinstance(parsed, dict) else {"message": message})
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        try:
+            return orjson.dumps(entry, default=str).decode()
+        except orjson.JSONEncodeError:  # e.g. a lone surrogate from a path decoded with surrogateescape
+            return json.dumps(entry, ensure_ascii=False, default=str)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.types.graphql import OperationType
 from strawberry.tools import merge_types
 
 from api.graphql.analytics import AnalyticsQueries
@@ -71,8 +73,11 @@ class JifenSchema(strawberry.Schema):
                                                operation_extensions)
             if result is not None:
                 return result
+        # Subscriptions run over WebSockets only (`subscribe`); strawberry's views would also take
+        # them over HTTP for streaming transports, which this server does not offer.
+        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES) - {OperationType.SUBSCRIPTION}
         return await super().execute(query, variable_values, context_value, root_value, operation_name,
-                                     allowed_operation_types, operation_extensions)
+                                     allowed, operation_extensions)
 
 
 def build_schema(*, introspection: bool = True, metrics: Metrics | None = None,
@@ -92,6 +97,9 @@ def build_schema(*, introspection: bool = True, metrics: Metrics | None = None,
     call_simple_resolvers_directly(schema)
     if observers:
         schema.planned = PlannedQueries(schema._schema, rules, MAX_TOKENS, metrics, budget)
+        core = schema._schema
+        metrics.root_fields = frozenset(name for root in (core.query_type, core.mutation_type, core.subscription_type)
+                                        for name in root.fields)
     return schema
 
 

@@ -1,12 +1,13 @@
 """The short way for JSON POSTs (api/json_posts.py) answers byte for byte what strawberry's view
-answers: status, headers and body, for successes, request errors, refusals and throttling."""
+answers: status, headers and body, for successes, request errors, refusals and throttling; it
+answers plain requests without the view, and hands the rest to it."""
 import orjson
 import pytest
 
-from api.app import JifenGraphQL
+from api.app import JifenGraphQL, LimitingSize
 from api.auth import ANONYMOUS, Caller
 from api.config import Settings
-from api.json_posts import GRAPHQL_RESPONSE, JsonPosts, plain_request
+from api.json_posts import GRAPHQL_RESPONSE, JsonPosts
 from api.observability import Metrics
 from domain.configuration import Actor
 from tests.conftest import SECRET
@@ -15,47 +16,61 @@ HOME = ("query Home { me { nickname tier { level name } points { available } "
         "ledger(first: 3) { edges { cursor node { id delta reason } } pageInfo { hasNextPage } } } }")
 CHECK_IN = "mutation($key: String!) { checkIn(input: {idempotencyKey: $key}) { entry { delta } userErrors { code } } }"
 
-# (body, accept): requests the short way answers itself, then ones it leaves to strawberry's view.
+JSON = [("content-type", "application/json")]
+
+
+def accepting(accept: str) -> list[tuple[str, str]]:
+    return [*JSON, ("accept", accept)]
+
+
+# (body, headers): requests the short way answers itself, then ones it leaves to strawberry's view.
 PLAIN = [
-    ({"query": HOME}, None),
-    ({"query": HOME, "operationName": "Home"}, GRAPHQL_RESPONSE),
-    ({"query": HOME}, f"{GRAPHQL_RESPONSE}, application/json;q=0.9"),
-    ({"query": "{ me { nope } }"}, None),  # does not validate: 200 under JSON
-    ({"query": "{ me { nope } }"}, GRAPHQL_RESPONSE),  # and 400 without data under the GraphQL type
-    ({"query": "{ me { nickname"}, GRAPHQL_RESPONSE),  # does not parse
+    ({"query": HOME}, JSON),
+    ({"query": HOME, "operationName": "Home"}, accepting(GRAPHQL_RESPONSE)),
+    ({"query": HOME}, accepting(f"{GRAPHQL_RESPONSE}, application/json;q=0.9")),
+    ({"query": "{ me { nope } }"}, JSON),  # does not validate: 200 under JSON
+    ({"query": "{ me { nope } }"}, accepting(GRAPHQL_RESPONSE)),  # and 400 without data under the GraphQL type
+    ({"query": "{ me { nope } }"}, [*accepting(GRAPHQL_RESPONSE), ("accept", "application/json")]),  # the first
+    ({"query": "{ me { nickname"}, accepting(GRAPHQL_RESPONSE)),  # does not parse
     ({"query": "query($n: Int!) { me { ledger(first: $n) { edges { node { id } } } } }",
-      "variables": {"n": "ten"}}, GRAPHQL_RESPONSE),  # variables that do not coerce
-    ({"query": "{ me { ledger(first: 500) { edges { node { id } } } } }"}, None),  # a limit's error
-    ({"query": "query A { me { nickname } }", "operationName": "B"}, None),  # no such operation: 400
-    ({"query": "query A { me { nickname } } query B { me { growth } }"}, None),  # which one? 400
-    ({"query": "subscription { pointsChanged { delta } }"}, None),  # not over POST: 400
-    ({"query": CHECK_IN, "variables": {"key": "twice"}}, None),  # the second time, the same entry
-    ({"query": "{ tiers { level name } }", "extensions": {"client": "h5"}}, None),
+      "variables": {"n": "ten"}}, accepting(GRAPHQL_RESPONSE)),  # variables that do not coerce
+    ({"query": "{ me { ledger(first: 500) { edges { node { id } } } } }"}, JSON),  # a limit's error
+    ({"query": "query A { me { nickname } }", "operationName": "B"}, JSON),  # no such operation: 400
+    ({"query": "query A { me { nickname } }", "operationName": ""}, JSON),
+    ({"query": "query A { me { nickname } } query B { me { growth } }"}, JSON),  # which one? BAD_REQUEST
+    ({"query": "subscription { pointsChanged { toast } }"}, JSON),  # WebSockets only: 400
+    ({"query": CHECK_IN, "variables": {"key": "twice"}}, JSON),  # the second time, the same entry
+    ({"query": "{ tiers { level name } }", "extensions": {"client": "h5"}, "variables": {}}, JSON),
+    ({"query": "{ tiers { level } }"}, [("content-type", "application/json; charset=utf-8")]),
+    ({"query": "{ tiers { level } }"}, [("content-type", "application/json-patch+json")]),  # JSON to the view too
+    ({"query": "{ tiers { level } }"}, [*JSON, ("content-type", "text/plain")]),  # the first counts
 ]
 OTHERS = [  # a body given as bytes is sent as it is
-    (b'{"query": "{ me { nickname } }"', None),  # not JSON
-    (b'[{"query": "{ me { nickname } }"}]', None),  # a batch
-    ({"query": 7}, None),
-    ({"query": "{ me { nickname } }", "variables": [1]}, None),
-    ({"query": "{ me { nickname } }", "extensions": "x"}, None),
-    ({"query": "{ me { nickname } }", "operationName": 3}, None),
-    ({"variables": {}}, None),
-    ({"query": ""}, None),
+    (b'{"query": "{ me { nickname } }"', JSON),  # not JSON
+    (b'[{"query": "{ me { nickname } }"}]', JSON),  # a batch
+    ({"query": 7}, JSON),
+    ({"query": "{ me { nickname } }", "variables": [1]}, JSON),
+    ({"query": "{ me { nickname } }", "extensions": "x"}, JSON),
+    ({"query": "{ me { nickname } }", "operationName": 3}, JSON),
+    ({"variables": {}}, JSON),
+    ({"query": ""}, JSON),
+    ({"query": "{ tiers { level } }"}, [("content-type", "APPLICATION/JSON")]),  # the view's test is exact
+    ({"query": "{ tiers { level } }"}, [("content-type", "text/plain"), *JSON]),  # the first counts
+    ({"query": "{ tiers { level } }"}, []),
 ]
 REQUESTS = PLAIN + OTHERS
 
 
-def scope(body: bytes, accept: str | None, caller, member) -> dict:
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if accept is not None:
-        headers.append((b"accept", accept.encode()))
+def scope(body: bytes, headers: list[tuple[str, str]], caller, member) -> dict:
+    raw = [(name.encode(), value.encode()) for name, value in headers]
+    raw.append((b"content-length", str(len(body)).encode()))
     return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-            "path": "/graphql", "raw_path": b"/graphql", "query_string": b"", "root_path": "", "headers": headers,
+            "path": "/graphql", "raw_path": b"/graphql", "query_string": b"", "root_path": "", "headers": raw,
             "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80),
             "state": {"caller": caller, "member": member, "request_id": "req-1"}}
 
 
-async def answer(app, body: bytes, accept: str | None, caller, member) -> tuple[int, dict, bytes]:
+async def answer(app, body: bytes, headers: list[tuple[str, str]], caller, member) -> tuple[int, dict, bytes]:
     sent = []
 
     async def receive():
@@ -64,15 +79,22 @@ async def answer(app, body: bytes, accept: str | None, caller, member) -> tuple[
     async def send(message):
         sent.append(message)
 
-    await app(scope(body, accept, caller, member), receive, send)
+    await app(scope(body, headers, caller, member), receive, send)
     start, content = sent
     return start["status"], dict(start["headers"]), content["body"]
 
 
-def views(services, database_url: str, **settings) -> list[JifenGraphQL]:
-    """Two views with their own budgets and metrics: one behind the short way, one answering alone."""
+class HandingNothingOn(JifenGraphQL):
+    """A view behind the short way that fails the test if a request reaches it."""
+
+    async def run(self, request, context=None, root_value=None):
+        raise AssertionError("the short way handed a plain request on to strawberry's view")
+
+
+def views(services, database_url: str, behind=JifenGraphQL, **settings) -> list[JifenGraphQL]:
+    """Two views with their own budgets and metrics: one answering alone, one behind the short way."""
     settings = Settings(database_url=database_url, secret=SECRET, env="prod", sweep_seconds=0, **settings)
-    return [JifenGraphQL(services, settings, Metrics()) for _ in range(2)]
+    return [JifenGraphQL(services, settings, Metrics()), behind(services, settings, Metrics())]
 
 
 def counted(view: JifenGraphQL) -> list[str]:
@@ -81,16 +103,16 @@ def counted(view: JifenGraphQL) -> list[str]:
                                                        "jifen_graphql_request_seconds_count"))]
 
 
-@pytest.mark.parametrize("body, accept", REQUESTS)
-async def test_the_short_way_answers_as_strawberrys_view(services, database_url, body, accept):
+@pytest.mark.parametrize("body, headers", REQUESTS)
+async def test_the_short_way_answers_as_strawberrys_view(services, database_url, body, headers):
     member = await services.members.ensure("poster", "寄信人")
     for i in range(4):
         await services.points.adjust(Actor("staff", "ops"), member.id, 10 + i, f"memo {i}", f"post-{i}")
     member = await services.members.find("poster")
     caller = Caller("member", "poster", None, member.id)
     raw = body if isinstance(body, bytes) else orjson.dumps(body)
-    alone, behind = views(services, database_url)
-    answers = [await answer(app, raw, accept, caller, member) for app in (alone, JsonPosts(behind))]
+    alone, behind = views(services, database_url, HandingNothingOn if (body, headers) in PLAIN else JifenGraphQL)
+    answers = [await answer(app, raw, headers, caller, member) for app in (alone, JsonPosts(behind))]
     assert answers[0] == answers[1]
     assert counted(alone) == counted(behind)
 
@@ -100,23 +122,38 @@ async def test_a_throttled_caller_gets_429_and_when_to_come_back_either_way(serv
     body = orjson.dumps({"query": "{ tiers { level name } }"})
     for app in (alone, JsonPosts(behind)):
         # The first request spends the budget; the second is refused before it runs.
-        await answer(app, body, None, ANONYMOUS, None)
-        status, headers, content = await answer(app, body, None, ANONYMOUS, None)
+        await answer(app, body, JSON, ANONYMOUS, None)
+        status, headers, content = await answer(app, body, JSON, ANONYMOUS, None)
         assert status == 429
         assert int(headers[b"retry-after"]) >= 1
         assert orjson.loads(content)["errors"][0]["extensions"]["code"] == "THROTTLED"
         assert headers[b"content-type"] == b"application/json"
 
 
-@pytest.mark.parametrize("body, plain", [(raw if isinstance(raw, bytes) else orjson.dumps(raw), (raw, accept) in PLAIN)
-                                         for raw, accept in REQUESTS])
-def test_the_short_way_takes_one_well_formed_request_and_leaves_the_rest_to_strawberry(body, plain):
-    assert (plain_request(body) is not None) == plain
 
 
 @pytest.mark.parametrize("body", [b"null", b"7", b'"{ me { nickname } }"', b"true"])
 async def test_json_that_is_not_a_request_object_is_the_clients_mistake(services, database_url, body):
     view, _ = views(services, database_url)
-    status, headers, content = await answer(JsonPosts(view), body, None, ANONYMOUS, None)
+    status, headers, content = await answer(JsonPosts(view), body, JSON, ANONYMOUS, None)
     assert (status, headers[b"content-type"], content) == (
         400, b"text/plain; charset=utf-8", b"The request body must be a JSON object")
+
+
+async def test_a_client_that_leaves_mid_body_has_nothing_run(services, database_url):
+    member = await services.members.ensure("leaver", "离开")
+    caller = Caller("member", "leaver", None, member.id)
+    view, _ = views(services, database_url)
+    body = orjson.dumps({"query": CHECK_IN, "variables": {"key": "cut"}})  # whole, but more was promised
+    messages = iter([{"type": "http.request", "body": body, "more_body": True}, {"type": "http.disconnect"}])
+    sent = []
+
+    async def receive():
+        return next(messages)
+
+    async def send(message):
+        sent.append(message)
+
+    await LimitingSize(JsonPosts(view))(scope(body, JSON, caller, member), receive, send)
+    assert sent == []
+    assert (await services.members.find("leaver")).account.growth == 0  # no check-in landed

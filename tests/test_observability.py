@@ -44,3 +44,17 @@ def test_each_operation_logs_one_json_line(live_server, caplog):
     line = lines[0]
     assert (line["operation"], line["type"], line["caller"], line["errors"]) == ("me", "query", "member:logged", [])
     assert line["ms"] >= 0 and len(line["requestId"]) == 32 and response.status_code == 200
+
+
+def test_clients_cannot_add_metric_labels(live_server):
+    url = f"{live_server.base_url}/graphql"
+    for i in range(3):  # names of their choosing: unknown fields, a fragment's name
+        httpx.post(url, json={"query": "{ invented%d }" % i})
+        httpx.post(url, json={"query": "{ ...Mine%d } fragment Mine%d on Query { tiers { level } }" % (i, i)})
+    httpx.post(url, json={"query": "{ tiers { level } }"})
+    text = httpx.get(f"{live_server.base_url}/metrics").text
+    labels = {line.split('operation="')[1].split('"')[0] for line in text.splitlines()
+              if line.startswith("jifen_graphql_requests_total{")}
+    assert labels == {"tiers", "other"}
+    assert metric(text, "jifen_graphql_requests_total", operation="other", type="query", outcome="error") == 3
+    assert metric(text, "jifen_graphql_requests_total", operation="other", type="query", outcome="ok") == 3
