@@ -39,6 +39,10 @@ def test_mutations_over_get_and_cross_site_content_types_are_refused(live_server
     over_get = httpx.get(url, params={"query": mutation}, headers={"Accept": "application/json"})
     assert over_get.status_code == 405
     assert httpx.put(url, json={"query": "{ tiers { code } }"}).status_code == 405  # GET and POST only
+    subscription = "subscription { pointsChanged { toast } }"  # WebSockets only
+    assert httpx.post(url, json={"query": subscription}).status_code == 400
+    assert httpx.get(url, params={"query": subscription}).status_code == 405
+    assert httpx.post(url, content=b"null", headers={"Content-Type": "application/json"}).status_code == 400
     for content_type in ("text/plain", "application/x-www-form-urlencoded"):
         refused = httpx.post(url, content='{"query": "{ tiers { code } }"}', headers={"Content-Type": content_type})
         assert refused.status_code in (400, 415), (content_type, refused.status_code)
