@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import orjson
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse
 from strawberry.http import process_result
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -99,14 +100,14 @@ class JsonPosts:
         try:
             fields = plain_request(body)
         except NotARequest:
-            await _send(send, 400, "text/plain; charset=utf-8", {}, b"The request body must be a JSON object")
+            await PlainTextResponse("The request body must be a JSON object", 400)(scope, receive, send)
             return
         if fields is None:
             await self.view(scope, replaying(body, receive), send)
             return
-        await self._answer(scope, fields, accept, send)
+        await self._answer(scope, receive, send, fields, accept)
 
-    async def _answer(self, scope, fields: tuple, accept: str | None, send) -> None:
+    async def _answer(self, scope, receive, send, fields: tuple, accept: str | None) -> None:
         query, variables, operation_name, extensions = fields
         # The request is there for its headers and address; its body has been read.
         context = await self.view.get_context(Request(scope), None)
@@ -114,7 +115,7 @@ class JsonPosts:
             result = await self.schema.execute(query, variables, context, None, operation_name, POST_OPERATIONS,
                                                extensions)
         except (CannotGetOperationTypeError, InvalidOperationTypeError) as error:  # as the view's execute_single
-            await _send(send, 400, "text/plain; charset=utf-8", {}, _refusal(error).encode())
+            await PlainTextResponse(_refusal(error), 400)(scope, receive, send)  # and as its __call__ answers
             return
         reply = reply_for(result, accept)
         await _send(send, reply.status or 200, content_type_header(reply.media_type), reply.headers,

@@ -22,7 +22,7 @@ def entry_from_row(row) -> LedgerEntry:
 
 
 def hold_from_row(row) -> Hold:
-    return Hold(row.member_id, row.amount, LedgerReason(row.reason), row.created_at, row.expires_at, row.ref,
+    return Hold(row.member_id, row.amount, REASONS[row.reason], row.created_at, row.expires_at, row.ref,
                 HoldStatus(row.status), row.resolved_at, row.id)
 
 
