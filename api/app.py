@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hmac
 import json
 import logging
 from datetime import timedelta
@@ -33,6 +34,7 @@ from api.services import Services
 from domain.clock import Clock
 from domain.members import Member
 from domain.partners import PartnerAuthError
+from domain.privacy import Pseudonyms
 
 log = logging.getLogger("jifen.api")
 
@@ -57,6 +59,7 @@ class JifenGraphQL(GraphQL):
                          allowed_origins=("*",) if settings.is_dev else tuple(settings.allowed_origins))
         self.services = services
         self.secret = settings.secret
+        self.pseudonyms = Pseudonyms.from_secret(settings.secret)
 
     def encode_json(self, data: object) -> str:
         # Several times faster than json.dumps on a page of entries. Text, not bytes: strawberry
@@ -120,7 +123,7 @@ class JifenGraphQL(GraphQL):
                 await loaders.prefetch_tiers()     # tiers reads again, and fails masked and logged
         return Context(self.services, state.get("caller", ANONYMOUS), loaders,
                        member=state.get("member"), request=request,
-                       request_id=state.get("request_id") or new_request_id())
+                       request_id=state.get("request_id") or new_request_id(), pseudonyms=self.pseudonyms)
 
 
 async def signed_in(services: Services, caller: Caller) -> tuple[Caller, Member | None]:
@@ -262,6 +265,18 @@ class GraphQLFirst(Starlette):
         await super().__call__(scope, receive, send)
 
 
+def metrics_refusal(settings: Settings, authorization: str | None) -> Response | None:
+    """With JIFEN_METRICS_TOKEN, /metrics wants it as a bearer token; without one it is open in dev
+    and not served at all in prod (404, as if absent)."""
+    if settings.metrics_token is None:
+        return None if settings.is_dev else Response("Not Found", 404, media_type="text/plain")
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), settings.metrics_token.encode()):
+        return None
+    return Response("a bearer token is needed for /metrics", 401, media_type="text/plain",
+                    headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+
+
 def create_app(settings: Settings, clock: Clock | None = None, services: Services | None = None) -> Starlette:
     services = services or Services.build(settings.database_url, clock, redis_url=settings.redis_url,
                                       redis_prefix=settings.redis_prefix)
@@ -273,8 +288,11 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
         ResolvingPersistedQueries(JsonPosts(JifenGraphQL(services, settings, metrics)), persisted, graphql_error),
         services, settings.secret))
 
-    async def prometheus(_: Request) -> Response:
-        """Prometheus text format; serve it on an internal port or network only (it names operations)."""
+    async def prometheus(request: Request) -> Response:
+        """Prometheus text format, for the scraper only: it names operations, error codes and volumes."""
+        refused = metrics_refusal(settings, request.headers.get("authorization"))
+        if refused is not None:
+            return refused
         metrics.holds_open.set(await services.transactions.read(lambda uow: uow.ledger.active_holds_count()))
         metrics.subscribers.set(services.broker.subscribers)
         return Response(metrics.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -24,9 +24,10 @@ class Settings:
     redis_url: str | None = None
     redis_prefix: str = "jifen"  # channel names start with it: several brands can share one Redis
     sweep_seconds: float = 60.0
-    allowed_origins: frozenset[str] = frozenset()
+    allowed_origins: frozenset[str] = frozenset()  # in prod, browser WebSockets only from these pages
     persisted_queries: Path | None = None  # an allow-list: only these documents run
-    cost_budget_per_minute: int = 20_000  # query cost points per caller per sliding minute  # in prod, browser WebSockets only from these pages
+    cost_budget_per_minute: int = 20_000  # query cost points per caller per sliding minute
+    metrics_token: str | None = None  # /metrics asks for it as a bearer token; in prod, no token: no /metrics
 
     @property
     def is_dev(self) -> bool:
@@ -54,10 +55,18 @@ class Settings:
                    redis_url=environ.get("REDIS_URL") or None, sweep_seconds=sweep,
                    redis_prefix=environ.get("JIFEN_REDIS_PREFIX") or "jifen",
                    cost_budget_per_minute=_positive_int(environ, "JIFEN_COST_BUDGET", 20_000),
+                   metrics_token=_metrics_token(environ),
                    persisted_queries=Path(environ["JIFEN_PERSISTED_QUERIES"])
                    if environ.get("JIFEN_PERSISTED_QUERIES") else None,
                    allowed_origins=frozenset(o.strip() for o in environ.get("JIFEN_ALLOWED_ORIGINS", "").split(",")
                                              if o.strip()))
+
+
+def _metrics_token(environ: dict[str, str]) -> str | None:
+    token = environ.get("JIFEN_METRICS_TOKEN") or None
+    if token is not None and len(token) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"JIFEN_METRICS_TOKEN must be at least {MIN_SECRET_LENGTH} characters")
+    return token
 
 
 def _positive_int(environ: dict[str, str], name: str, default: int) -> int:

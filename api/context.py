@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from domain.badges import Badge
 from domain.checkin import CheckInStatus
 from domain.mall import MallItem
 from domain.members import Member
+from domain.privacy import Pseudonyms
 from domain.segments import Segment
 from domain.tiers import TierChange, TierTable, tier_table
 
@@ -97,6 +99,9 @@ class Context:
     request_id: str = field(default_factory=new_request_id)
     request: Any = None  # Starlette's Request (headers, client address) or the WebSocket
     connection_params: dict | None = None  # a WebSocket's `connection_init` payload
+    # The app passes the one derived from JIFEN_SECRET (stable across processes and restarts);
+    # the default is a random key, never a fixed one.
+    pseudonyms: Pseudonyms = field(default_factory=lambda: Pseudonyms(os.urandom(32)))
 
     @property
     def outlives_a_request(self) -> bool:

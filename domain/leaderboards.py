@@ -170,13 +170,14 @@ class LeaderboardService:
             scores = await self.transactions.read(work)
         return [Standing(member_id, points, rank) for rank, (member_id, points) in enumerate(scores, start=1)]
 
-    async def standing(self, member_id: int, period: LeaderboardPeriod) -> Standing | None:
+    async def standing(self, member_id: int, period: LeaderboardPeriod,
+                       starts_on: date | None = None) -> Standing | None:
         """The member's place even far outside the top; None before they earn anything in the period."""
         if self.cache is not None:
-            return await self.cache.standing(period, await self.current_start(period), member_id)
+            return await self.cache.standing(period, starts_on or await self.current_start(period), member_id)
 
         async def work(uow: "UnitOfWork") -> Standing | None:
-            return await uow.leaderboards.standing(period, await self._start(uow, period), member_id)
+            return await uow.leaderboards.standing(period, starts_on or await self._start(uow, period), member_id)
 
         return await self.transactions.read(work)
 
@@ -236,6 +237,11 @@ class LeaderboardService:
                                       ctx.brand.expiry_for(ctx.now), SYSTEM.label,
                                       f"排行榜 {PERIOD_NAMES[period]} 第 {rank} 名", f"leaderboard:{period.value}")
         return rule
+
+
+def board_scope(period: LeaderboardPeriod, starts_on: date) -> str:
+    """Where a leaderboard pseudonym holds: one period's board (so two days' boards cannot be joined)."""
+    return f"leaderboard:{period.value}:{starts_on.isoformat()}"
 
 
 PERIOD_NAMES = {LeaderboardPeriod.DAY: "日榜", LeaderboardPeriod.WEEK: "周榜", LeaderboardPeriod.MONTH: "月榜",

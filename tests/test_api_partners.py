@@ -133,7 +133,10 @@ async def test_an_exchange_out_holds_then_the_partner_confirms(live_server):
     assert exchange(member, 500, "out-1")["exchange"]["id"] == made["exchange"]["id"]  # the key replays
     seen = partner.data(PARTNER_EXCHANGES, {"status": "PENDING"})["partnerExchanges"]["edges"]
     assert [e["node"]["id"] for e in seen] == [made["exchange"]["id"]]
-    assert seen[0]["node"]["memberId"] == member.data("{ me { id } }")["me"]["id"]
+    pseudonym = seen[0]["node"]["memberId"]  # the partner never learns the brand's member id
+    assert pseudonym != member.data("{ me { id } }")["me"]["id"] and "flyer" not in pseudonym
+    assert member.data('{ me { exchanges(first: 1) { edges { node { memberId } } } } }')["me"]["exchanges"][
+        "edges"][0]["node"]["memberId"] == member.data("{ me { id } }")["me"]["id"]
     confirmed = partner.data(CONFIRM, {"id": made["exchange"]["id"], "key": "c1"})["confirmExchange"]
     assert confirmed == {"exchange": {"status": "COMPLETED", "partnerRef": "sky-tx-1"}, "userErrors": []}
     assert partner.data(CONFIRM, {"id": made["exchange"]["id"], "key": "c1"}) == {"confirmExchange": confirmed}

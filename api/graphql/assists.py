@@ -6,8 +6,8 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.errors import (BadUserInput, UserError, require_member, require_signed_in, require_staff,
-                                user_errors)
+from api.graphql.errors import (BadUserInput, UserError, may_see_private, require_member, require_signed_in,
+                                require_staff, user_errors)
 from api.graphql.members import MemberType, fresh_member
 from api.graphql.relay import Node, int_key, to_global_id
 from domain import assists
@@ -48,9 +48,10 @@ class AssistCampaignType(Node):
     def _thresholds(self) -> tuple[tuple[int, int], ...]:
         return self._campaign.thresholds or self._rule.thresholds
 
-    @strawberry.field
-    def points_paid(self) -> int:
-        return self._campaign.points_paid
+    @strawberry.field(description="Points the campaign has paid its owner: the owner and staff only (friends who "
+                                  "help see the campaign, not its earnings).")
+    def points_paid(self, info: Info) -> int | None:
+        return self._campaign.points_paid if may_see_private(info, self._campaign.owner_id) else None
 
     @strawberry.field
     def started_at(self) -> datetime:

@@ -82,3 +82,10 @@ def require_signed_in(info: Info) -> Caller:
 
 def require_partner(info: Info) -> Caller:
     return require_role(info, "partner")
+
+
+def may_see_private(info: Info, member_id: int) -> bool:
+    """Whether the caller may read what belongs to one member (codes, notes, balances, ids): that
+    member and staff. Objects reachable from public fields check it for their private parts."""
+    who = caller(info)
+    return who.is_staff or (who.is_member and who.member_id == member_id)

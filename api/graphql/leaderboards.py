@@ -1,12 +1,12 @@
 """Leaderboards (day, week, month, all time), a member's own rank, period prizes, and badges."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.errors import BadUserInput, UserError, caller, require_staff, user_errors
+from api.graphql.errors import BadUserInput, UserError, caller, may_see_private, require_staff, user_errors
 from api.graphql.relay import check_first, to_global_id
 from domain import badges, leaderboards
 from domain.errors import DomainError
@@ -19,9 +19,13 @@ BadgeCode = strawberry.enum(badges.BadgeCode)
 
 @strawberry.type(description="Who holds a place: masked for everyone but themselves.")
 class LeaderboardMember:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Stands for the member on this board only (this period and "
+                                                     "its start): it tells rows apart and cannot be turned into "
+                                                     "the member's id or matched across boards.")
     display_name: str
     is_me: bool
+    member_id: strawberry.ID | None = strawberry.field(description="The member's global id: staff and the member "
+                                                                   "themselves only; null for everyone else.")
 
 
 @strawberry.type
@@ -80,13 +84,26 @@ def prizes_type(rule: leaderboards.PrizeRule) -> LeaderboardPrizes:
     return LeaderboardPrizes(period=rule.period, tiers=[PrizeTier(up_to_rank=r, points=p) for r, p in rule.tiers])
 
 
-async def rows(info: Info, standings: list[leaderboards.Standing]) -> list[LeaderboardRow]:
+async def rows(info: Info, standings: list[leaderboards.Standing], board: str) -> list[LeaderboardRow]:
     members = await info.context.loaders.members.load_many([s.member_id for s in standings])
-    me = caller(info).member_id
-    return [LeaderboardRow(rank=s.rank, points=s.points, member=LeaderboardMember(
-        id=to_global_id("Member", m.external_id) if m else "", is_me=s.member_id == me,
-        display_name=(m.nickname if s.member_id == me else masked(m.nickname)) if m else "**"))
-        for s, m in zip(standings, members)]
+    return [LeaderboardRow(rank=s.rank, points=s.points, member=_placeholder(info, s.member_id, m, board))
+            for s, m in zip(standings, members)]
+
+
+def _placeholder(info: Info, member_id: int, member, board: str) -> LeaderboardMember:
+    me = caller(info).member_id == member_id
+    nickname = member.nickname if member else ""
+    return LeaderboardMember(id=strawberry.ID(info.context.pseudonyms.of(board, member_id)), is_me=me,
+                             display_name=nickname if me and member else masked(nickname),
+                             member_id=to_global_id("Member", member.external_id)
+                             if member and may_see_private(info, member_id) else None)
+
+
+async def board_of(info: Info, period) -> tuple[leaderboards.LeaderboardPeriod, date, str]:
+    """The period, the start of its current board, and the scope of that board's pseudonyms."""
+    period = leaderboards.LeaderboardPeriod(period.value)
+    starts_on = await info.context.services.leaderboards.current_start(period)
+    return period, starts_on, leaderboards.board_scope(period, starts_on)
 
 
 @strawberry.type
@@ -95,8 +112,8 @@ class LeaderboardQueries:
     async def leaderboard(self, info: Info, period: LeaderboardPeriod, first: int  # type: ignore[valid-type]
                           ) -> list[LeaderboardRow]:
         check_first(first)
-        standings = await info.context.services.leaderboards.top(leaderboards.LeaderboardPeriod(period.value), first)
-        return await rows(info, standings)
+        period, starts_on, board = await board_of(info, period)
+        return await rows(info, await info.context.services.leaderboards.top(period, first, starts_on), board)
 
     @strawberry.field(description="What the top ranks of a period win when it closes.")
     async def leaderboard_prizes(self, info: Info, period: LeaderboardPeriod  # type: ignore[valid-type]

@@ -6,7 +6,8 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.errors import BadUserInput, UserError, caller, require_member, require_staff, user_errors
+from api.graphql.errors import (BadUserInput, UserError, caller, may_see_private, require_member, require_staff,
+                                user_errors)
 from api.graphql.ledger import LedgerEntry, entry_type
 from api.graphql.mall import MallItemType, RedemptionType, item_key
 from api.graphql.members import MemberType, fresh_member
@@ -160,9 +161,10 @@ class DrawType(Node):
         found = await info.context.services.lotteries.prizes([prize_id])
         return PrizeType(_prize=found[prize_id], _total_weight=0)
 
-    @strawberry.field(description="The redemption delivering an ITEM prize.")
+    @strawberry.field(description="The redemption delivering an ITEM prize: the member who drew and staff only "
+                                  "(a public verification shows the prize, never its delivery).")
     async def redemption(self, info: Info) -> RedemptionType | None:
-        if self._draw.redemption_id is None:
+        if self._draw.redemption_id is None or not may_see_private(info, self._draw.member_id):
             return None
         found = await info.context.services.mall.redemption(self._draw.redemption_id)
         return RedemptionType(_redemption=found) if found else None

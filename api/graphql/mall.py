@@ -6,7 +6,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.errors import BadUserInput, UserError, require_member, require_staff, user_errors
+from api.graphql.errors import BadUserInput, UserError, may_see_private, require_member, require_staff, user_errors
 from api.graphql.ledger import LedgerEntry, entry_type
 from api.graphql.members import MemberType, fresh_member
 from api.graphql.relay import (Connection, Node, check_first, connection, decode_cursor, from_global_id, int_key,
@@ -117,13 +117,15 @@ class RedemptionType(Node):
     def created_at(self) -> datetime:
         return self._redemption.created_at
 
-    @strawberry.field(description="The coupon code, for coupon items.")
-    def code(self) -> str | None:
-        return self._redemption.code
+    @strawberry.field(description="The coupon code, for coupon items. The member and staff only: null for anyone "
+                                  "else who reaches the redemption (a public lottery verification, say).")
+    def code(self, info: Info) -> str | None:
+        return self._redemption.code if may_see_private(info, self._redemption.member_id) else None
 
-    @strawberry.field(description="Staff's note: a tracking number, a cancellation reason.")
-    def note(self) -> str | None:
-        return self._redemption.note
+    @strawberry.field(description="Staff's note: a tracking number, a cancellation reason. The member and staff "
+                                  "only.")
+    def note(self, info: Info) -> str | None:
+        return self._redemption.note if may_see_private(info, self._redemption.member_id) else None
 
     @strawberry.field
     def updated_at(self) -> datetime | None:

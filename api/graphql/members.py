@@ -11,10 +11,10 @@ from api.graphql.checkin_types import CheckInStatus
 from api.graphql.conversions import multiplier_permille
 from api.graphql.errors import (BadUserInput, Forbidden, UserError, require_signed_in, require_staff,
                                 user_errors)
-from api.graphql.leaderboards import Badge, LeaderboardPeriod, LeaderboardRow, badge_type, rows
+from api.graphql.leaderboards import Badge, LeaderboardPeriod, LeaderboardRow, badge_type, board_of, rows
 from api.graphql.ledger import LedgerEntry, LedgerReason, Points, entry_type
 from api.graphql.relay import Connection, Node, check_first, connection, decode_cursor, from_global_id, to_global_id
-from domain import leaderboards, members, tiers
+from domain import members, tiers
 from domain.errors import DomainError, InvalidInput
 from domain.invitations import invitation_code
 from domain.ledger import LedgerReason as DomainReason
@@ -173,9 +173,9 @@ class MemberType(Node):
     @strawberry.field(description="Your place on a period's leaderboard, even far outside the top (null before "
                                   "you earn anything in the period).")
     async def rank(self, info: Info, period: LeaderboardPeriod) -> LeaderboardRow | None:  # type: ignore[valid-type]
-        standing = await info.context.services.leaderboards.standing(
-            self._member.id, leaderboards.LeaderboardPeriod(period.value))
-        return (await rows(info, [standing]))[0] if standing else None
+        period, starts_on, board = await board_of(info, period)
+        standing = await info.context.services.leaderboards.standing(self._member.id, period, starts_on)
+        return (await rows(info, [standing], board))[0] if standing else None
 
     @strawberry.field(description="Badges earned, oldest first.")
     async def badges(self, info: Info) -> list[Badge]:

@@ -7,8 +7,8 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.errors import (BadUserInput, Forbidden, UserError, caller, require_member, require_partner,
-                                require_staff, user_errors)
+from api.graphql.errors import (BadUserInput, Forbidden, UserError, caller, may_see_private, require_member,
+                                require_partner, require_staff, user_errors)
 from api.graphql.members import MemberType, fresh_member
 from api.graphql.ledger import LedgerEntry, entry_type
 from api.graphql.relay import Connection, Node, check_first, connection, decode_cursor, int_key, to_global_id
@@ -52,8 +52,13 @@ class ExchangeType(Node):
     def partner_code(self) -> str:
         return self._exchange.partner_code
 
-    @strawberry.field(description="The member's global id (what a partner quotes back to the brand).")
+    @strawberry.field(description="The member and staff: the member's global id. The partner: a pseudonym that "
+                                  "stands for the member at this partner only (stable, so exchanges group by "
+                                  "member; never the brand's member id).")
     async def member_id(self, info: Info) -> strawberry.ID:
+        if not may_see_private(info, self._exchange.member_id):
+            return strawberry.ID(info.context.pseudonyms.of(f"partner:{self._exchange.partner_code}",
+                                                            self._exchange.member_id))
         member = await info.context.loaders.members.load(self._exchange.member_id)
         return to_global_id("Member", member.external_id)
 
