@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import hmac
-import json
 import logging
 from datetime import timedelta
 
@@ -25,8 +24,9 @@ from api.config import Settings
 from api.context import Context, Loaders
 from api.cost import CostBudget
 from api.observability import Metrics, new_request_id
-from api.json_posts import JSON, JsonPosts, content_type_header, reply_for
-from api.persisted_queries import PersistedQueries, ResolvingPersistedQueries
+from api.json_posts import (JSON, JsonPosts, content_type_header, error_response, prefers_graphql_response,
+                            reply_for)
+from api.persisted_queries import PersistedQueries, PersistedQueryError, ResolvingPersistedQueries
 from api.request_body import read_body, replaying
 from api.schema import build_schema
 from api.scheduler import Scheduler
@@ -85,6 +85,16 @@ class JifenGraphQL(GraphQL):
             raise ConnectionRejectionError() from None
         context.caller, context.member = await signed_in(self.services, caller)
 
+    async def run(self, request, *args, **kwargs):
+        """Strawberry's view answers its refusals (no query, bad JSON, a batch) in plain text; here they
+        are GraphQL responses with a code, as every other refusal."""
+        try:
+            return await super().run(request, *args, **kwargs)
+        except HTTPException as error:
+            if not isinstance(request, Request):
+                raise
+            return error_response(error.status_code, error.reason, None, request.headers.get("accept"))
+
     async def execute_operation(self, **kwargs):
         """A mutation sent over GET is 405 (GraphQL over HTTP), not strawberry's 400."""
         try:
@@ -134,11 +144,16 @@ async def signed_in(services: Services, caller: Caller) -> tuple[Caller, Member 
     return Caller(caller.kind, caller.name, caller.nickname, member.id), member
 
 
-def graphql_error(status: int, message: str, code: str, request_id: str | None = None) -> Response:
-    extensions = {"code": code, **({"requestId": request_id} if request_id else {})}
+def graphql_error(status: int, message: str, code: str, request_id: str | None = None,
+                  accept: str | None = None) -> Response:
     headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else {}
-    return Response(json.dumps({"errors": [{"message": message, "extensions": extensions}]}, ensure_ascii=False),
-                    status_code=status, media_type="application/json", headers=headers)
+    return error_response(status, message, code, accept, request_id=request_id, headers=headers)
+
+
+def persisted_query_error(error: PersistedQueryError, accept: str | None) -> Response:
+    """Apollo's clients read the code from a 200 under `application/json`; under the GraphQL response
+    media type a request that ran nothing is a 400 (GraphQL over HTTP)."""
+    return error_response(400 if prefers_graphql_response(accept) else 200, error.message, error.code, accept)
 
 
 class LimitingSize:
@@ -285,7 +300,8 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
     services.transactions.listeners.append(metrics.count_committed)
     persisted = PersistedQueries(settings.redis_url, settings.redis_prefix, settings.persisted_queries)
     graphql = LimitingSize(Authenticating(
-        ResolvingPersistedQueries(JsonPosts(JifenGraphQL(services, settings, metrics)), persisted, graphql_error),
+        ResolvingPersistedQueries(JsonPosts(JifenGraphQL(services, settings, metrics)), persisted,
+                                  persisted_query_error),
         services, settings.secret))
 
     async def prometheus(request: Request) -> Response:

@@ -60,7 +60,11 @@ def issue_token(secret: str, subject: str, role: str = "member", nickname: str |
 def verified_claims(secret: str, token: str) -> dict:
     """A member sends the same token with every request: its signature is checked once, then kept.
     A token that fails is not kept (lru_cache keeps no exceptions), so it fails every time."""
-    return jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
+    claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
+    # PyJWT reads a numeric string as a time; a token that says "exp": "1900000000" is malformed.
+    if isinstance(claims["exp"], bool) or not isinstance(claims["exp"], (int, float)):
+        raise jwt.InvalidTokenError("exp must be a number")
+    return claims
 
 
 def caller_from_header(secret: str, header: str | None) -> Caller:

@@ -1,10 +1,12 @@
 """Errors a client sees: our own as they are; anything unexpected replaced by "Internal server error"
-with the request id, and logged with its traceback under that id."""
+with the request id, and logged with its traceback under that id. Every error carries a stable
+`extensions.code`: ours carry their own; graphql-core's are given one where they arise (parsing,
+validation, variable coercion), and one raised while running without a code is a server fault."""
 from __future__ import annotations
 
 import logging
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 
 from domain.errors import DomainError
@@ -12,8 +14,32 @@ from domain.errors import DomainError
 log = logging.getLogger("jifen.api")
 
 
+# graphql-core's own words for the parser's limits (max_tokens, nesting).
+PARSER_LIMITS = ("Document contains more than", "Document is nested too deeply")
+
+
 def is_internal(error: GraphQLError) -> bool:
-    return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+    """An exception from our code, or an error graphql-core raised while completing a field (a null
+    for a non-null field, a value its type cannot represent): a fault of the server, not the request."""
+    if error.original_error is not None and not isinstance(error.original_error, GraphQLError):
+        return True
+    return error.path is not None and not (error.extensions or {}).get("code")
+
+
+def coded(errors: list[GraphQLError], code: str) -> list[GraphQLError]:
+    """Give errors that have no code this one (in place: cached validation errors keep it)."""
+    for error in errors:
+        if not (error.extensions or {}).get("code"):
+            error.extensions = {**(error.extensions or {}), "code": code}
+    return errors
+
+
+def request_error_code(error: GraphQLError) -> str:
+    """The code of an error raised before anything ran, by what raised it."""
+    if isinstance(error, GraphQLSyntaxError):
+        message = error.message.removeprefix("Syntax Error: ")
+        return "LIMIT_EXCEEDED" if message.startswith(PARSER_LIMITS) else "GRAPHQL_PARSE_FAILED"
+    return "GRAPHQL_VALIDATION_FAILED"
 
 
 def masked(errors: list[GraphQLError], request_id: str | None) -> list[GraphQLError]:

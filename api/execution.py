@@ -18,6 +18,7 @@ from strawberry.types.base import StrawberryList, StrawberryMaybe, StrawberryOpt
 from strawberry.types.enum import StrawberryEnumDefinition
 from strawberry.types.field import StrawberryField
 
+from api.error_masking import coded
 from api.query_plans import leaf_type, plan_for, run_fields
 
 
@@ -58,7 +59,10 @@ def prepared_document(schema: GraphQLSchema, query: str, standard: tuple, limits
     """The limit rules run on documents the standard rules accept: the depth limiter walks fragment
     spreads and fails on an unknown fragment that the standard rules name properly."""
     document = parse(query, max_tokens=max_tokens)
-    return document, validate(schema, document, standard) or validate(schema, document, limits)
+    errors = validate(schema, document, standard)
+    if errors:
+        return document, coded(errors, "GRAPHQL_VALIDATION_FAILED")
+    return document, coded(validate(schema, document, limits), "LIMIT_EXCEEDED")
 
 
 def read_plain_fields_directly(schema: strawberry.Schema) -> None:
@@ -173,6 +177,16 @@ class FastLeaves(StrawberryGraphQLCoreExecutionContext):
             except Exception:  # noqa: BLE001 - the general path below raises it again, located
                 pass
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    @classmethod
+    def build(cls, *args, **kwargs):
+        """graphql-core answers a request whose variables do not coerce, or whose operationName names
+        no operation, with errors and no code: these are the caller's, so they say so."""
+        built = super().build(*args, **kwargs)
+        if isinstance(built, list):
+            for error in built:
+                coded([error], "BAD_USER_INPUT" if error.message.startswith("Variable") else "BAD_REQUEST")
+        return built
 
     def execute_operation(self, serially=None):
         """A query with a plan runs it (api/query_plans.py); anything the plan does not cover runs here."""

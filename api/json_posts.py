@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import Response
 from strawberry.http import process_result
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -79,6 +79,21 @@ def prefers_graphql_response(accept: str | None) -> bool:
     return ours > 0 and ours >= weights.get(JSON, 0.0)  # a tie goes to the newer type
 
 
+HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+              413: "REQUEST_TOO_LARGE", 414: "REQUEST_TOO_LARGE", 415: "BAD_REQUEST"}
+
+
+def error_response(status: int, message: str, code: str | None, accept: str | None, *,
+                   request_id: str | None = None, headers: dict[str, str] | None = None) -> Response:
+    """A refusal made before GraphQL ran, shaped as a GraphQL response with a stable code, in the media
+    type the client prefers: every answer a client gets parses the same way."""
+    extensions = {"code": code or HTTP_CODES.get(status, "BAD_REQUEST"), **({"requestId": request_id} if request_id
+                                                                           else {})}
+    media_type = GRAPHQL_RESPONSE if prefers_graphql_response(accept) else JSON
+    body = orjson.dumps({"errors": [{"message": message, "extensions": extensions}]})
+    return Response(body, status, headers={**(headers or {}), "content-type": content_type_header(media_type)})
+
+
 def content_type_header(media_type: str) -> str:
     # Starlette adds a charset to text types only; the GraphQL response type names its own.
     return f"{GRAPHQL_RESPONSE}; charset=utf-8" if media_type == GRAPHQL_RESPONSE else JSON
@@ -100,7 +115,7 @@ class JsonPosts:
         try:
             fields = plain_request(body)
         except NotARequest:
-            await PlainTextResponse("The request body must be a JSON object", 400)(scope, receive, send)
+            await error_response(400, "The request body must be a JSON object", None, accept)(scope, receive, send)
             return
         if fields is None:
             await self.view(scope, replaying(body, receive), send)
@@ -115,7 +130,7 @@ class JsonPosts:
             result = await self.schema.execute(query, variables, context, None, operation_name, POST_OPERATIONS,
                                                extensions)
         except (CannotGetOperationTypeError, InvalidOperationTypeError) as error:  # as the view's execute_single
-            await PlainTextResponse(_refusal(error), 400)(scope, receive, send)  # and as its __call__ answers
+            await error_response(400, _refusal(error), None, accept)(scope, receive, send)  # as the view answers
             return
         reply = reply_for(result, accept)
         await _send(send, reply.status or 200, content_type_header(reply.media_type), reply.headers,

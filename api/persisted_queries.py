@@ -66,7 +66,10 @@ class PersistedQueries:
             if self.allow_only:
                 raise PersistedQueryError("PERSISTED_QUERY_NOT_ALLOWED", "only registered documents run here")
             return query
-        digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
+        if not isinstance(persisted, dict):
+            raise PersistedQueryError("PERSISTED_QUERY_INVALID", "persistedQuery must be an object with version "
+                                                                 "1 and a sha256Hash")
+        digest = persisted.get("sha256Hash")
         if persisted.get("version", 1) != 1 or not isinstance(digest, str) or not HASH.match(digest):
             raise PersistedQueryError("PERSISTED_QUERY_INVALID", "persistedQuery needs version 1 and a sha256Hash")
         if query:
@@ -118,7 +121,7 @@ class ResolvingPersistedQueries:
     def __init__(self, app, store: PersistedQueries, error_response) -> None:
         self.app = app
         self.store = store
-        self.error_response = error_response  # (status, message, code) -> ASGI app
+        self.error_response = error_response  # (PersistedQueryError, Accept header) -> ASGI app
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -130,7 +133,7 @@ class ResolvingPersistedQueries:
             elif scope["method"] == "POST":
                 scope, receive = await self._resolve_post(scope, receive)
         except PersistedQueryError as error:
-            await self.error_response(200, error.message, error.code)(scope, receive, send)
+            await self.error_response(error, Headers(scope=scope).get("accept"))(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

@@ -28,7 +28,7 @@ from api.error_masking import masked
 from api.execution import FastLeaves, prepared_document
 from api.observability import Metrics, error_codes, label_of, record
 from api.query_plans import plan_for
-from api.request_limits import MAX_LIST_ITEMS, longest_list
+from api.request_limits import variables_problem
 
 # What strawberry validates a document with before the extension adds the limit rules: the same
 # rules, so the same prepared-document cache entry serves both ways.
@@ -81,7 +81,7 @@ class PlannedQueries:
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
             return None
-        if longest_list(variables or {}) > MAX_LIST_ITEMS:
+        if variables_problem(variables) is not None:
             return None
         executor = FastLeaves.build(self.schema, document, root_value, request, variables, operation_name,
                                     is_awaitable=optimized_is_awaitable, operation_extensions=operation_extensions)

@@ -30,16 +30,17 @@ from api.graphql.notifications import NotificationMutations, NotificationQueries
 from api.graphql.orders import OrderMutations, OrderQueries, PurchaseOrderType
 from api.graphql.partners import ExchangeType, PartnerMutations, PartnerQueries
 from api.graphql.points import PointsMutations
+from api.graphql.scalars import OVERRIDES
 from api.graphql.realtime import ActivitySubscriptions, RealtimeSubscriptions
 from api.graphql.segments import SegmentMutations, SegmentQueries
 from api.graphql.tasks import TaskMutations, TaskQueries
 from api.graphql.webhooks import WebhookMutations, WebhookQueries
 from api.execution import FastLeaves, PreparedDocuments, call_simple_resolvers_directly, read_plain_fields_directly
 from api.cost import CostBudget, costing
-from api.error_masking import MaskInternalErrors
+from api.error_masking import MaskInternalErrors, coded, is_internal, request_error_code
 from api.observability import Metrics, observing
 from api.planned_queries import PlannedQueries
-from api.request_limits import LimitingRequests, ListLiteralLimit
+from api.request_limits import LimitingRequests, ListLiteralLimit, StorableStrings
 
 Query = merge_types("Query", (
     MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries, EventQueries, AssistQueries,
@@ -57,14 +58,25 @@ MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
 LIMIT_RULES = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
-               *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules, ListLiteralLimit]
+               *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules, ListLiteralLimit, StorableStrings]
+
+
+class IntrospectionHidden(NoSchemaIntrospectionCustomRule):
+    """In prod the schema is not shown: a document asking for it does not validate (not a limit)."""
+
+    def report_error(self, error) -> None:
+        super().report_error(coded([error], "GRAPHQL_VALIDATION_FAILED")[0])
 
 
 class JifenSchema(strawberry.Schema):
     planned: PlannedQueries | None = None  # the short way for queries with a plan, when the app has one
 
     def process_errors(self, errors, execution_context=None) -> None:
-        """Masking already logged the internal ones; the rest are the caller's mistakes."""
+        """Masking logs the internal ones; the rest are the caller's mistakes, and those raised before
+        anything ran (a parse error, say) get the code of what raised them."""
+        for error in errors:
+            if error.path is None and not is_internal(error):
+                coded([error], request_error_code(error))
 
     async def execute(self, query, variable_values=None, context_value=None, root_value=None, operation_name=None,
                       allowed_operation_types=None, operation_extensions=None):
@@ -86,13 +98,13 @@ def build_schema(*, introspection: bool = True, metrics: Metrics | None = None,
     planned queries (api/planned_queries.py), which calls what the observing and costing hooks call."""
     # Factories, not instances: strawberry builds fresh extensions per request, and runs every hook
     # of every extension on each, so parsing, limits and validation are one extension, not five.
-    rules = (*LIMIT_RULES, *(() if introspection else (NoSchemaIntrospectionCustomRule,)))
+    rules = (*LIMIT_RULES, *(() if introspection else (IntrospectionHidden,)))
     observers = (observing(metrics), costing(budget)) if metrics is not None and budget is not None else ()
     extensions = [MaskInternalErrors, LimitingRequests, lambda: PreparedDocuments(rules, MAX_TOKENS), *observers]
     types = [MemberType, LedgerEntry, PurchaseOrderType, SubmissionType, NotificationType, MallItemType,
              RedemptionType, OrderType, LotteryType, DrawType, GroupType, ExchangeType]
     schema = JifenSchema(query=Query, mutation=Mutation, subscription=Subscription, types=types,
-                         extensions=extensions, execution_context_class=FastLeaves)
+                         extensions=extensions, execution_context_class=FastLeaves, scalar_overrides=OVERRIDES)
     read_plain_fields_directly(schema)
     call_simple_resolvers_directly(schema)
     if observers:

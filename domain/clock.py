@@ -2,8 +2,18 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
+
+# The days Jifen reasons about: birthdays reach back to 1900, schedules run far ahead, and every day
+# in between has neighbours, so date arithmetic and time zone shifts stay inside Python's calendar
+# (years 1-9999), whose edges would otherwise overflow mid-request.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+def within_calendar(day: date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY
 
 
 class Clock(Protocol):

@@ -1,7 +1,8 @@
 """Free text that people type (memos, names): trimmed, bounded, and free of control characters.
 
-PostgreSQL refuses NUL in text, and no screen shows other control characters
-usefully, so they are refused here rather than failing deep in storage.
+PostgreSQL refuses NUL in text, no encoder writes an unpaired surrogate (JSON can carry one, as
+`"\\ud800"`), and no screen shows other control characters usefully, so they are refused here rather
+than failing deep in storage.
 """
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import re
 
 from domain.errors import InvalidInput
 
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-CONTROL_EXCEPT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+CONTROL_EXCEPT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f\ud800-\udfff]")
 
 
 def checked_text(value: str | None, field: str, *, max_length: int, required: bool = True,

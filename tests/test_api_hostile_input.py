@@ -1,5 +1,7 @@
 """Input a careless or hostile client sends: never a 500, never a partial write, on both databases."""
 import asyncio
+import json
+import logging
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -45,19 +47,39 @@ def test_control_characters_in_a_nickname_are_dropped(live_server):
     assert client.data("{ me { nickname } }")["me"]["nickname"] == "小鹿"
 
 
-def test_nul_and_control_characters_are_user_errors(live_server):
+def unstorable(body: dict) -> bool:
+    return body["data"] is None and [e["extensions"] for e in body["errors"]] == [
+        {"code": "BAD_USER_INPUT", "reason": "UNSTORABLE_TEXT"}]
+
+
+def test_text_no_database_can_store_is_refused_before_anything_runs(live_server):
     member = signed_up(live_server, "nul")
-    result = member.data(CHECK_IN, {"key": "a\x00b"})["checkIn"]
-    assert result["userErrors"][0]["field"] == ["idempotencyKey"]
     staff = live_server.staff()
-    adjusted = staff.data(ADJUST, {"memberId": member_gid("nul"), "delta": 5, "memo": "bad\x00memo", "key": "k"})
-    assert adjusted["adjustPoints"]["userErrors"][0]["field"] == ["memo"]
-    body = staff.execute("query($id: ID!) { member(id: $id) { id } }", {"id": member_gid("a\x00b")})
-    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
-    task = member.data('mutation { completeTask(input: {taskCode: "x\\u0000", idempotencyKey: "t"}) '
-                       '{ userErrors { code } } }')
-    assert task["completeTask"]["userErrors"] == [{"code": "NOT_FOUND"}]
+    assert unstorable(member.execute(CHECK_IN, {"key": "a\x00b"}))
+    assert unstorable(staff.execute(ADJUST, {"memberId": member_gid("nul"), "delta": 5, "memo": "bad\x00memo",
+                                             "key": "k"}))
+    hidden = staff.execute("query($id: ID!) { member(id: $id) { id } }", {"id": member_gid("a\x00b")})  # in base64
+    assert hidden["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert unstorable(member.execute('mutation { completeTask(input: {taskCode: "x\\u0000", idempotencyKey: "t"}) '
+                                     '{ userErrors { code } } }'))
+    catalogue = "query($c: String) { mallItems(first: 5, category: $c) { edges { node { id } } } }"
+    assert unstorable(member.execute(catalogue, {"c": "a\x00b"}))
+    for category in ("a\ud800b", "\udfff"):  # JSON can spell a lone surrogate; the body is refused whole
+        body = json.dumps({"query": catalogue, "variables": {"c": category}})  # ASCII, the surrogate escaped
+        response = httpx.post(f"{live_server.base_url}/graphql", content=body, headers={
+            **member.headers(), "Content-Type": "application/json"})
+        assert response.status_code == 400 and response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    partner = 'mutation($p: String!) { exchangePoints(input: {partnerCode: $p, direction: OUT, points: 10, ' \
+              'idempotencyKey: "x"}) { userErrors { code } } }'
+    assert unstorable(member.execute(partner, {"p": "sky\x00way"}))
+    nested = staff.execute('mutation($prizes: [PrizeInput!]!) { createLottery(input: {name: "x", entryCost: 1, '
+                           'prizes: $prizes}) { userErrors { code } } }',
+                           {"prizes": [{"name": "n\x00", "kind": "NOTHING", "weight": 1, "fallback": True}]})
+    assert unstorable(nested)
     assert member.data(ME, {"first": 5})["me"]["points"]["available"] == 0
+    # Control characters a database can store stay the rules' to judge: a memo refuses them itself.
+    adjusted = staff.data(ADJUST, {"memberId": member_gid("nul"), "delta": 5, "memo": "bad\x07memo", "key": "k2"})
+    assert adjusted["adjustPoints"]["userErrors"][0]["field"] == ["memo"]
 
 
 def test_absurd_staff_settings_are_user_errors(live_server):
@@ -133,3 +155,105 @@ def test_connections_the_database_dropped_are_replaced_without_an_error(live_ser
     assert member.data("{ me { points { available } } }")["me"]["points"]["available"] == 10
     live_server.clock.advance(timedelta(days=1))
     assert member.data(CHECK_IN, {"key": "after"})["checkIn"]["userErrors"] == []
+
+
+def nested(depth: int, kind: str):
+    value = "x"
+    for _ in range(depth):
+        value = [value] if kind == "list" else {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("kind", ["list", "object"])
+def test_variables_nested_hundreds_deep_are_one_coded_refusal_and_no_traceback(live_server, caplog, kind):
+    member = live_server.member()
+    document = ("mutation($ids: [ID!]!) { markNotificationsRead(input: {ids: $ids}) { marked } }" if kind == "list"
+                else "mutation($x: [PrizeInput!]!) { createLottery(input: {name: \"n\", entryCost: 1, prizes: $x}) "
+                     "{ userErrors { code } } }")
+    with caplog.at_level("INFO"):
+        for depth in (300, 900):
+            response = member.post(document, {("ids" if kind == "list" else "x"): nested(depth, kind)})
+            assert response.status_code == 200, response.text
+            assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["INPUT_TOO_DEEP"]
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info] == []
+
+
+@pytest.mark.parametrize("persisted", ["abc", 5, [1, 2], True])
+def test_a_persisted_query_that_is_not_an_object_is_a_coded_refusal(live_server, persisted):
+    url = f"{live_server.base_url}/graphql"
+    for body in ({"query": "{ tiers { code } }", "extensions": {"persistedQuery": persisted}},
+                 {"extensions": {"persistedQuery": persisted}}):
+        response = httpx.post(url, json=body)
+        assert response.status_code == 200 and response.headers["content-type"] == "application/json"
+        assert response.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_INVALID"
+    over_get = httpx.get(url, params={"query": "{ tiers { code } }", "extensions": json.dumps({"persistedQuery":
+                                                                                                persisted})})
+    assert over_get.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_INVALID"
+
+
+def test_a_persisted_query_miss_answers_in_the_media_type_the_client_prefers(live_server):
+    body = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "a" * 64}}}
+    url = f"{live_server.base_url}/graphql"
+    legacy = httpx.post(url, json=body, headers={"Accept": "application/json"})
+    assert (legacy.status_code, legacy.headers["content-type"]) == (200, "application/json")
+    modern = httpx.post(url, json=body, headers={"Accept": "application/graphql-response+json, application/json;q=0.9"})
+    assert modern.status_code == 400 and modern.headers["content-type"].startswith("application/graphql-response+json")
+    for answer in (legacy, modern):
+        assert answer.json() == {"errors": [{"message": "PersistedQueryNotFound",
+                                             "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}]}
+
+
+def test_tokens_with_odd_but_signed_claims(live_server):
+    as_text = httpx.post(f"{live_server.base_url}/graphql", json={"query": "{ me { id } }"},
+                         headers={"Authorization": f"Bearer {token({'sub': 'texty', 'exp': '4102444800'})}"})
+    assert as_text.status_code == 401 and as_text.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    client = live_server.member()
+    client.token = token({"sub": "surrogate-nick", "nickname": "小\ud800鹿\udfff"})
+    assert client.data("{ me { nickname } }")["me"]["nickname"] == "小鹿"
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1899-12-31", "3000-01-01"])
+def test_days_outside_the_calendar_are_coded_refusals(live_server, day):
+    staff = live_server.staff()
+    literal = staff.execute(f'{{ analytics(from: "{day}", to: "{day}") {{ earned }} }}')
+    assert {e["extensions"]["code"] for e in literal["errors"]} == {"GRAPHQL_VALIDATION_FAILED"}
+    for document in ("query($d: Date!) { analytics(from: $d, to: $d) { earned } }",
+                     'query($d: Date!) { settlementStatements(partnerCode: "skyway", from: $d, to: $d) { day } }'):
+        body = staff.execute(document, {"d": day})
+        assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    naive = staff.execute('mutation { createLottery(input: {name: "n", entryCost: 1, startsAt: "2026-03-12T10:00:00", '
+                          'prizes: [{name: "n", kind: NOTHING, weight: 1, fallback: true}]}) { userErrors { code } } }')
+    assert "UTC offset" in naive["errors"][0]["message"]
+
+
+def test_the_calendar_s_own_edges_answer(live_server):
+    staff = live_server.staff()
+    for first, last in (("1900-01-01", "1900-01-03"), ("2999-12-29", "2999-12-31")):
+        assert staff.data("query($a: Date!, $b: Date!) { analytics(from: $a, to: $b) { earned days { day } } }",
+                          {"a": first, "b": last})["analytics"]["days"][-1]["day"] == last
+
+
+def test_every_error_carries_a_stable_code(live_server):
+    url = f"{live_server.base_url}/graphql"
+    member = live_server.member()
+    cases = {
+        "GRAPHQL_PARSE_FAILED": {"query": "{ me { "},
+        "GRAPHQL_VALIDATION_FAILED": {"query": "{ nope }"},
+        "BAD_USER_INPUT": {"query": "query($n: Int!) { mallItems(first: $n) { edges { cursor } } }",
+                           "variables": {"n": "ten"}},
+        "BAD_REQUEST": {"query": "query A { me { id } }", "operationName": "B"},
+        "LIMIT_EXCEEDED": {"query": "{ me { " + " ".join(f"a{i}: id" for i in range(40)) + " } }"},
+    }
+    for code, body in cases.items():
+        for accept in ("application/json", "application/graphql-response+json"):
+            response = httpx.post(url, json=body, headers={**member.headers(), "Accept": accept})
+            assert [e["extensions"]["code"] for e in response.json()["errors"]] == [code], (code, response.text)
+    tokens = "{ " + " ".join(f"a{i}: __typename" for i in range(2100)) + " }"
+    assert [e["extensions"]["code"] for e in httpx.post(url, json={"query": tokens}).json()["errors"]] == [
+        "LIMIT_EXCEEDED"]
+    for response in (httpx.post(url, json={"variables": {}}), httpx.post(url, json=[{"query": "{ me { id } }"}]),
+                     httpx.post(url, content=b"{not json", headers={"Content-Type": "application/json"}),
+                     httpx.get(url, params={"query": 'mutation { checkIn(input: {idempotencyKey: "g"}) '
+                                                     '{ userErrors { code } } }'})):
+        assert response.status_code in (400, 405), response.text
+        assert response.json()["errors"][0]["extensions"]["code"] in ("BAD_REQUEST", "METHOD_NOT_ALLOWED")

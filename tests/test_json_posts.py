@@ -136,8 +136,8 @@ async def test_a_throttled_caller_gets_429_and_when_to_come_back_either_way(serv
 async def test_json_that_is_not_a_request_object_is_the_clients_mistake(services, database_url, body):
     view, _ = views(services, database_url)
     status, headers, content = await answer(JsonPosts(view), body, JSON, ANONYMOUS, None)
-    assert (status, headers[b"content-type"], content) == (
-        400, b"text/plain; charset=utf-8", b"The request body must be a JSON object")
+    assert (status, headers[b"content-type"], orjson.loads(content)) == (400, b"application/json", {
+        "errors": [{"message": "The request body must be a JSON object", "extensions": {"code": "BAD_REQUEST"}}]})
 
 
 async def test_a_client_that_leaves_mid_body_has_nothing_run(services, database_url):

@@ -62,8 +62,6 @@ class CampaignPayload:
 def to_domain(data: CampaignInput) -> campaigns.Campaign:
     if any(not 2000 <= moment.year <= 2200 for moment in (data.starts_at, data.ends_at)):
         raise InvalidInput("campaign dates fall between the years 2000 and 2200", ("startsAt",))
-    if data.starts_at.tzinfo is None or data.ends_at.tzinfo is None:
-        raise InvalidInput("times need a UTC offset, e.g. 2026-11-11T00:00:00+08:00", ("startsAt",))
     return campaigns.Campaign(data.code, data.name.strip(), multiplier_permille(data.multiplier, "multiplier"), data.starts_at,
                               data.ends_at, tuple(DomainReason(r.value) for r in data.reasons[:5]),
                               tuple(sorted(set(data.tier_levels[:6]))), data.enabled, data.min_order_fen,
