@@ -11,13 +11,14 @@ from api.graphql.errors import require_staff
 from api.graphql.ledger import LedgerReason
 from api.graphql.members import Tier
 from api.graphql.relay import check_first, to_global_id
+from api.graphql.scalars import Long
 from domain import analytics
 
 @strawberry.type(description="One reason's points on a day: credited, and debited (as a positive number).")
 class ReasonFlow:
     reason: LedgerReason  # type: ignore[valid-type]
-    credited: int
-    debited: int
+    credited: Long
+    debited: Long
 
 
 @strawberry.type(description="Points issued and taken on one of the brand's days.")
@@ -29,23 +30,23 @@ class DailyPoints:
         return self._flow.day
 
     @strawberry.field(description="Every credit but refunds: the points issued.")
-    def earned(self) -> int:
+    def earned(self) -> Long:
         return self._flow.earned
 
     @strawberry.field(description="Given back when a redemption or deduction was cancelled.")
-    def refunded(self) -> int:
+    def refunded(self) -> Long:
         return self._flow.refunded
 
     @strawberry.field(description="Spent on redemptions, checkout, deductions, lottery entries and exchanges out.")
-    def burned(self) -> int:
+    def burned(self) -> Long:
         return self._flow.burned
 
     @strawberry.field(description="Expired (breakage).")
-    def expired(self) -> int:
+    def expired(self) -> Long:
         return self._flow.expired
 
     @strawberry.field(description="Taken back: reversals and negative staff adjustments.")
-    def reversed(self) -> int:
+    def reversed(self) -> Long:
         return self._flow.reversed
 
     @strawberry.field(description="Members who did something themselves that day.")
@@ -70,7 +71,7 @@ class ItemHeat:
     item_name: str
     redemptions: int
     quantity: int
-    points: int
+    points: Long
     members: int
     views: int = strawberry.field(description="Member-days of views (viewMallItem): a member counts once a day.")
     conversion: float | None = strawberry.field(description="redemptions / views; null when nobody viewed it.")
@@ -81,7 +82,7 @@ class Participation:
     code: str
     times: int
     members: int
-    bonus_points: int
+    bonus_points: Long
 
 
 @strawberry.type(description="Figures over the range `from`..`to` (brand time zone, at most 92 days).")
@@ -101,23 +102,23 @@ class Analytics:
         return [DailyPoints(_flow=d) for d in self._period.days]
 
     @strawberry.field
-    def earned(self) -> int:
+    def earned(self) -> Long:
         return self._period.earned
 
     @strawberry.field
-    def refunded(self) -> int:
+    def refunded(self) -> Long:
         return self._period.refunded
 
     @strawberry.field
-    def burned(self) -> int:
+    def burned(self) -> Long:
         return self._period.burned
 
     @strawberry.field
-    def expired(self) -> int:
+    def expired(self) -> Long:
         return self._period.expired
 
     @strawberry.field
-    def reversed(self) -> int:
+    def reversed(self) -> Long:
         return self._period.reversed
 
     @strawberry.field(description="burned / earned (0 when nothing was earned).")
@@ -166,19 +167,19 @@ class Liability:
     _liability: strawberry.Private[analytics.Liability]
 
     @strawberry.field(description="Points members hold, spendable or held by an open order.")
-    def outstanding_points(self) -> int:
+    def outstanding_points(self) -> Long:
         return self._liability.outstanding_points
 
     @strawberry.field
-    def held_points(self) -> int:
+    def held_points(self) -> Long:
         return self._liability.held_points
 
     @strawberry.field(description="Not yet members' for good (orders in their return window).")
-    def pending_points(self) -> int:
+    def pending_points(self) -> Long:
         return self._liability.pending_points
 
     @strawberry.field(description="Points members owe after reversals of points they had spent.")
-    def debt_points(self) -> int:
+    def debt_points(self) -> Long:
         return self._liability.debt_points
 
     @strawberry.field
@@ -186,11 +187,11 @@ class Liability:
         return self._liability.members_with_points
 
     @strawberry.field(description="outstandingPoints at the deduction rate, in fen (rounded down).")
-    def value_fen(self) -> int:
+    def value_fen(self) -> Long:
         return self._liability.value_fen
 
     @strawberry.field(description="Breakage forecast: points in lots that expire within `days` unless spent.")
-    async def expiring_within(self, info: Info, days: int) -> int:
+    async def expiring_within(self, info: Info, days: int) -> Long:
         return await info.context.services.analytics.expiring_within(days)
 
 

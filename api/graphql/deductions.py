@@ -7,6 +7,7 @@ from strawberry.types import Info
 from api.graphql.errors import UserError, require_member, require_staff, user_errors
 from api.graphql.ledger import LedgerEntry, entry_type
 from api.graphql.members import MemberType, fresh_member, resolve_member_id
+from api.graphql.scalars import Long
 from domain import deductions
 from domain.errors import DomainError
 
@@ -15,8 +16,8 @@ DeductionPurpose = strawberry.enum(deductions.DeductionPurpose, description="Wha
 
 @strawberry.type(description="How many points a member can apply to an amount, and what they are worth.")
 class DeductionQuote:
-    points: int
-    fen: int
+    points: Long
+    fen: Long
 
 
 @strawberry.type(description="How points pay for orders: the rate, the cap and the smallest order that qualifies.")
@@ -57,8 +58,8 @@ class ApplyDeductionInput:
 class ApplyDeductionPayload:
     member: MemberType | None
     entry: LedgerEntry | None
-    deducted_fen: int = strawberry.field(description="The discount the points bought, in fen.")
-    points_used: int
+    deducted_fen: Long = strawberry.field(description="The discount the points bought, in fen.")
+    points_used: Long
     user_errors: list[UserError]
 
 

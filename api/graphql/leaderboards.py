@@ -8,6 +8,7 @@ from strawberry.types import Info
 
 from api.graphql.errors import BadUserInput, UserError, caller, may_see_private, require_staff, user_errors
 from api.graphql.relay import check_first, to_global_id
+from api.graphql.scalars import Long
 from domain import badges, leaderboards
 from domain.errors import DomainError
 from domain.realtime import masked
@@ -31,7 +32,7 @@ class LeaderboardMember:
 @strawberry.type
 class LeaderboardRow:
     rank: int
-    points: int = strawberry.field(description="Points earned in the period (engagement earnings only).")
+    points: Long = strawberry.field(description="Points earned in the period (engagement earnings only).")
     member: LeaderboardMember
 
 

@@ -7,6 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.graphql.relay import Node, to_global_id
+from api.graphql.scalars import Long
 from domain import ledger
 
 LedgerReason = strawberry.enum(ledger.LedgerReason, description="Why a member's points changed.")
@@ -18,8 +19,8 @@ class LedgerEntry(Node):
     # is a method costs the executor several times what an attribute does.
     _entry: strawberry.Private[ledger.LedgerEntry]
     id: strawberry.ID
-    delta: int
-    balance_after: int
+    delta: Long
+    balance_after: Long
     # The reason's name, not the enum member: strawberry serialises a member by scanning every value.
     reason: LedgerReason  # type: ignore[valid-type]
     occurred_at: datetime
@@ -44,17 +45,17 @@ def entry_type(entry: ledger.LedgerEntry | None) -> LedgerEntry | None:
 
 @strawberry.type(description="Points earned together that expire together (first earned, first expired).")
 class PointsLot:
-    points: int
+    points: Long
     expires_at: datetime
 
 
 @strawberry.type(description="A member's points. `available` = entries summed minus active holds.")
 class Points:
-    available: int
-    pending: int = strawberry.field(description="From orders still inside their return window.")
-    held: int
-    lifetime_earned: int
-    debt: int = strawberry.field(description="Points reversed after they were spent; later earnings repay it first.")
+    available: Long
+    pending: Long = strawberry.field(description="From orders still inside their return window.")
+    held: Long
+    lifetime_earned: Long
+    debt: Long = strawberry.field(description="Points reversed after they were spent; later earnings repay it first.")
     _member_id: strawberry.Private[int]
 
     @strawberry.field(description="Open lots that expire, soonest first.")
@@ -63,5 +64,5 @@ class Points:
         return [PointsLot(points=points, expires_at=expires_at) for expires_at, points in lots]
 
     @strawberry.field(description="Points that expire within `days` days unless spent first.")
-    async def expiring_soon(self, info: Info, days: int | None = 30) -> int:
+    async def expiring_soon(self, info: Info, days: int | None = 30) -> Long:
         return await info.context.services.points_queries.expiring_soon(self._member_id, 30 if days is None else days)

@@ -14,6 +14,7 @@ from api.graphql.errors import (BadUserInput, Forbidden, UserError, require_sign
 from api.graphql.leaderboards import Badge, LeaderboardPeriod, LeaderboardRow, badge_type, board_of, rows
 from api.graphql.ledger import LedgerEntry, LedgerReason, Points, entry_type
 from api.graphql.relay import Connection, Node, check_first, connection, decode_cursor, from_global_id, to_global_id
+from api.graphql.scalars import Long
 from domain import members, tiers
 from domain.errors import DomainError, InvalidInput
 from domain.invitations import invitation_code
@@ -37,7 +38,7 @@ class Tier:
     level: int
     code: str
     name: str
-    growth_threshold: int
+    growth_threshold: Long
     earn_multiplier: float
     perks: list[str]
 
@@ -51,7 +52,7 @@ class Tier:
 class TierChange:
     from_level: int
     to_level: int
-    growth: int
+    growth: Long
     changed_at: datetime
 
 
@@ -76,7 +77,7 @@ class MemberType(Node):
         return self._member.created_at
 
     @strawberry.field(description="成长值: rises with points earned, never falls; decides the tier.")
-    def growth(self) -> int:
+    def growth(self) -> Long:
         return self._member.growth
 
     @strawberry.field

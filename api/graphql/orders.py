@@ -10,6 +10,7 @@ from api.graphql.errors import UserError, require_staff, user_errors
 from api.graphql.ledger import LedgerEntry, entry_type
 from api.graphql.members import MemberType, fresh_member, member_key
 from api.graphql.relay import Node, to_global_id
+from api.graphql.scalars import Long
 from domain import orders
 from domain.errors import DomainError
 
@@ -39,11 +40,11 @@ class PurchaseOrderType(Node):
         return self._order.store_id
 
     @strawberry.field
-    def amount_fen(self) -> int:
+    def amount_fen(self) -> Long:
         return self._order.amount_fen
 
     @strawberry.field
-    def refunded_fen(self) -> int:
+    def refunded_fen(self) -> Long:
         return self._order.refunded_fen
 
     @strawberry.field
@@ -51,11 +52,11 @@ class PurchaseOrderType(Node):
         return self._order.status
 
     @strawberry.field(description="Points the order is worth now (after refunds), pending or credited.")
-    def points(self) -> int:
+    def points(self) -> Long:
         return sum(self._order.worth(self._order.refunded_fen))
 
     @strawberry.field(description="Of which from a campaign.")
-    def campaign_points(self) -> int:
+    def campaign_points(self) -> Long:
         return self._order.worth(self._order.refunded_fen)[1]
 
     @strawberry.field

@@ -12,6 +12,7 @@ from api.graphql.errors import (BadUserInput, Forbidden, UserError, caller, may_
 from api.graphql.members import MemberType, fresh_member
 from api.graphql.ledger import LedgerEntry, entry_type
 from api.graphql.relay import Connection, Node, check_first, connection, decode_cursor, int_key, to_global_id
+from api.graphql.scalars import Long
 from domain import partners
 from domain.errors import DomainError, InvalidInput, NotFound
 
@@ -106,8 +107,8 @@ class ExchangeType(Node):
 @strawberry.type(description="The totals of one direction of a statement.")
 class ExchangeTotals:
     exchanges: int
-    points: int
-    partner_points: int
+    points: Long
+    partner_points: Long
 
 
 @strawberry.type(description="A partner's settlement for one day (brand time zone): the exchanges completed in it.")
@@ -131,15 +132,15 @@ class SettlementStatement:
         return totals_type(self._statement.into)
 
     @strawberry.field(description="What the brand owes the partner for the day in fen (negative: the partner owes).")
-    def net_fen(self) -> int:
+    def net_fen(self) -> Long:
         return self._statement.net_fen
 
     @strawberry.field(description="Points out as the ledger's EXCHANGE_OUT entries of the day say.")
-    def ledger_points_out(self) -> int:
+    def ledger_points_out(self) -> Long:
         return self._statement.ledger_points_out
 
     @strawberry.field(description="Points in as the ledger's EXCHANGE_IN entries of the day say.")
-    def ledger_points_in(self) -> int:
+    def ledger_points_in(self) -> Long:
         return self._statement.ledger_points_in
 
     @strawberry.field(description="True when the exchanges and the ledger agree to the point.")
