@@ -14,12 +14,14 @@ from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.auth import ANONYMOUS, Caller, InvalidToken, caller_from_header
+from api.client_address import TrustingProxies, client_address
 from api.config import Settings
 from api.context import Context, Loaders
 from api.cost import CostBudget
@@ -43,6 +45,13 @@ MAX_QUERY_STRING_BYTES = 16 * 1024
 INIT_TIMEOUT_SECONDS = 10
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
 PARTNER_KEY = "x-partner-key"
+# How uvicorn must run this app. Proxy headers are the app's to judge (JIFEN_TRUSTED_PROXIES), not
+# uvicorn's (it trusts 127.0.0.1 by default); a WebSocket message is held to the HTTP body limit
+# (uvicorn's default is 16 MB, each taken into memory whole); and frames go uncompressed: a toast is
+# a few hundred bytes, and compressing it for every one of thousands of sockets costs more CPU than
+# the bytes it saves.
+SERVER_OPTIONS = {"proxy_headers": False, "server_header": False, "ws_max_size": MAX_BODY_BYTES,
+                  "ws_per_message_deflate": False}
 
 
 class JifenGraphQL(GraphQL):
@@ -60,6 +69,7 @@ class JifenGraphQL(GraphQL):
         self.services = services
         self.secret = settings.secret
         self.pseudonyms = Pseudonyms.from_secret(settings.secret)
+        self.sockets = OpenSockets(settings.sockets_per_address)
 
     def encode_json(self, data: object) -> str:
         # Several times faster than json.dumps on a page of entries. Text, not bytes: strawberry
@@ -87,12 +97,17 @@ class JifenGraphQL(GraphQL):
 
     async def run(self, request, *args, **kwargs):
         """Strawberry's view answers its refusals (no query, bad JSON, a batch) in plain text; here they
-        are GraphQL responses with a code, as every other refusal."""
+        are GraphQL responses with a code, as every other refusal. A WebSocket past its address's share
+        is refused at the handshake (403), before it holds anything."""
+        if isinstance(request, WebSocket):
+            with self.sockets.admitted(client_address(request)) as admitted:
+                if not admitted:
+                    await request.close(code=1008, reason="too many connections from this address")
+                    return None
+                return await super().run(request, *args, **kwargs)
         try:
             return await super().run(request, *args, **kwargs)
         except HTTPException as error:
-            if not isinstance(request, Request):
-                raise
             return error_response(error.status_code, error.reason, None, request.headers.get("accept"))
 
     async def execute_operation(self, **kwargs):
@@ -134,6 +149,27 @@ class JifenGraphQL(GraphQL):
         return Context(self.services, state.get("caller", ANONYMOUS), loaders,
                        member=state.get("member"), request=request,
                        request_id=state.get("request_id") or new_request_id(), pseudonyms=self.pseudonyms)
+
+
+class OpenSockets:
+    """WebSockets open per client address: one address cannot hold the process's sockets."""
+
+    def __init__(self, per_address: int) -> None:
+        self.per_address = per_address
+        self.open: dict[str, int] = {}
+
+    @contextlib.contextmanager
+    def admitted(self, address: str):
+        if self.open.get(address, 0) >= self.per_address:
+            yield False
+            return
+        self.open[address] = self.open.get(address, 0) + 1
+        try:
+            yield True
+        finally:
+            left = self.open.pop(address) - 1
+            if left:
+                self.open[address] = left
 
 
 async def signed_in(services: Services, caller: Caller) -> tuple[Caller, Member | None]:
@@ -299,10 +335,11 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
     metrics = Metrics()
     services.transactions.listeners.append(metrics.count_committed)
     persisted = PersistedQueries(settings.redis_url, settings.redis_prefix, settings.persisted_queries)
-    graphql = LimitingSize(Authenticating(
+    services.activity.per_address = settings.anonymous_feeds_per_address
+    graphql = TrustingProxies(LimitingSize(Authenticating(
         ResolvingPersistedQueries(JsonPosts(JifenGraphQL(services, settings, metrics)), persisted,
                                   persisted_query_error),
-        services, settings.secret))
+        services, settings.secret)), settings.trusted_proxies)
 
     async def prometheus(request: Request) -> Response:
         """Prometheus text format, for the scraper only: it names operations, error codes and volumes."""

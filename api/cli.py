@@ -24,15 +24,15 @@ def _settings() -> Settings:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from api.app import create_app
+    from api.app import SERVER_OPTIONS, create_app
 
     settings = _settings()
     _check_workers(settings, args.workers)
     cmd_migrate(argparse.Namespace(revision="head"), settings)
     if args.demo:
         _print_demo(settings, asyncio.run(_seed_demo(settings)))
-    options = {"host": args.host, "port": args.port, "log_level": "info", "proxy_headers": False,
-               "server_header": False, "access_log": not args.no_access_log}
+    options = {"host": args.host, "port": args.port, "log_level": "info", "access_log": not args.no_access_log,
+               **SERVER_OPTIONS}
     if args.workers == 1:
         uvicorn.run(create_app(settings), **options)
     else:  # each worker process builds its own app from the same environment

@@ -28,6 +28,9 @@ class Settings:
     persisted_queries: Path | None = None  # an allow-list: only these documents run
     cost_budget_per_minute: int = 20_000  # query cost points per caller per sliding minute
     metrics_token: str | None = None  # /metrics asks for it as a bearer token; in prod, no token: no /metrics
+    trusted_proxies: tuple = ()  # networks whose X-Forwarded-For is believed (api/client_address.py)
+    sockets_per_address: int = 200  # open WebSockets one client address may hold
+    anonymous_feeds_per_address: int = 20  # activityFeed subscriptions without a token, per address
 
     @property
     def is_dev(self) -> bool:
@@ -55,11 +58,22 @@ class Settings:
                    redis_url=environ.get("REDIS_URL") or None, sweep_seconds=sweep,
                    redis_prefix=environ.get("JIFEN_REDIS_PREFIX") or "jifen",
                    cost_budget_per_minute=_positive_int(environ, "JIFEN_COST_BUDGET", 20_000),
-                   metrics_token=_metrics_token(environ),
+                   metrics_token=_metrics_token(environ), trusted_proxies=_networks(environ),
+                   sockets_per_address=_positive_int(environ, "JIFEN_SOCKETS_PER_ADDRESS", 200),
+                   anonymous_feeds_per_address=_positive_int(environ, "JIFEN_ANONYMOUS_FEEDS_PER_ADDRESS", 20),
                    persisted_queries=Path(environ["JIFEN_PERSISTED_QUERIES"])
                    if environ.get("JIFEN_PERSISTED_QUERIES") else None,
                    allowed_origins=frozenset(o.strip() for o in environ.get("JIFEN_ALLOWED_ORIGINS", "").split(",")
                                              if o.strip()))
+
+
+def _networks(environ: dict[str, str]) -> tuple:
+    from api.client_address import parse_networks
+
+    try:
+        return parse_networks(environ.get("JIFEN_TRUSTED_PROXIES", ""))
+    except ValueError as error:
+        raise ConfigError(f"JIFEN_TRUSTED_PROXIES: {error}") from None
 
 
 def _metrics_token(environ: dict[str, str]) -> str | None:

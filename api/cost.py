@@ -1,7 +1,7 @@
 """Query cost: a static price per request, reported in `extensions.cost`, paid from a per-caller budget.
 
 Every field costs 1; a field with a `first` argument (a connection or a list page) multiplies the
-cost of what it selects by `first`. A document over ``MAX_QUERY_COST`` is refused outright
+cost of what it selects by `first`; a subscription costs ``SUBSCRIPTION_COST`` more. A document over ``MAX_QUERY_COST`` is refused outright
 (``QUERY_TOO_COSTLY``). Each caller (a member, a staff user, or an anonymous client's address)
 has ``BUDGET_PER_MINUTE`` points in a sliding minute; a request that would overdraw it is refused
 with ``THROTTLED`` and a `retryAfter`, and nothing runs. The bucket lives in Redis when Redis is
@@ -14,15 +14,19 @@ import time
 from collections.abc import AsyncIterator
 
 from graphql import (ExecutionResult, FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode,
-                     OperationDefinitionNode)
+                     OperationDefinitionNode, OperationType)
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from strawberry.extensions import SchemaExtension
 
+from api.client_address import client_address
 from api.document_memos import MISSING, DocumentMemo
 
 MAX_QUERY_COST = 5_000
+# A subscription holds a socket and a share of every event for as long as it lasts: it costs what a
+# hundred fields do, so an address's budget opens at most a few hundred a minute.
+SUBSCRIPTION_COST = 100
 BUDGET_PER_MINUTE = 20_000
 
 
@@ -58,7 +62,8 @@ def priced(document, operation_name: str | None, variables: dict | None) -> int:
                                                                           operation_name)), None)
     if chosen is None:
         return 0
-    return _selections(chosen.selection_set, fragments, variables or {}, frozenset())
+    held = SUBSCRIPTION_COST if chosen.operation is OperationType.SUBSCRIPTION else 0
+    return held + _selections(chosen.selection_set, fragments, variables or {}, frozenset())
 
 
 def _selections(selection_set, fragments: dict, variables: dict, seen: frozenset) -> int:
@@ -154,6 +159,4 @@ def caller_key(context) -> str:
     caller = getattr(context, "caller", None)
     if caller is not None and caller.kind != "anonymous":
         return caller.actor.label
-    request = getattr(context, "request", None)
-    client = getattr(request, "client", None)
-    return f"address:{client.host if client else 'unknown'}"
+    return f"address:{client_address(getattr(context, 'request', None))}"

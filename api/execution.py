@@ -189,7 +189,11 @@ class FastLeaves(StrawberryGraphQLCoreExecutionContext):
         return built
 
     def execute_operation(self, serially=None):
-        """A query with a plan runs it (api/query_plans.py); anything the plan does not cover runs here."""
+        """A query with a plan runs it (api/query_plans.py); anything the plan does not cover runs here.
+        A subscription event meant for every subscriber alike is run once per document."""
+        shared = getattr(self.root_value, "same_for_every_subscriber", None)
+        if shared is not None and serially is False:
+            return self._shared_event(shared)
         plan = None if self.middleware_manager_wraps() or self.abort_signal is not None else plan_for(self)
         if plan is None:
             return super().execute_operation(serially)
@@ -198,6 +202,21 @@ class FastLeaves(StrawberryGraphQLCoreExecutionContext):
         except Exception:  # noqa: BLE001 - the general path runs the (read-only) query and reports it
             return super().execute_operation(serially)
         return self._awaited(data, serially) if self.is_awaitable(data) else ExecutionResult(data, None)
+
+    def _shared_event(self, results: dict):
+        """The event's result for this document and variables, run by the first subscriber to ask: it
+        reads nothing of the caller, so two thousand feeds cost one execution, not two thousand."""
+        try:  # the operation by identity: the prepared-document cache hands every request of a text the
+            # same one, and hashing a node walks its whole tree
+            key = (id(self.operation), tuple(sorted(self.variable_values.coerced.items())))
+            hash(key)
+        except TypeError:  # variables that are lists or objects: run it here, unshared
+            return super().execute_operation(False)
+        operation, result = results.get(key, (None, None))
+        if operation is not self.operation:
+            result = super().execute_operation(False)
+            results[key] = (self.operation, result)
+        return result
 
     async def _awaited(self, data, serially):
         try:

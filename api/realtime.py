@@ -22,6 +22,10 @@ from domain.realtime import Activity, ActivityKind, BadgeAwarded, Outbox, Points
 log = logging.getLogger("jifen.realtime")
 
 QUEUE_SIZE = 256  # a subscriber this far behind loses its oldest messages, never blocks a publisher
+FEED_QUEUE_SIZE = 8  # the pulse is a pulse: a feed subscriber this far behind only needs the latest
+ACTIVITY_PER_SECOND = 2  # what every feed shows at most; the rest of a busy brand's pulse is skipped
+ACTIVITY_BURST = 5
+ANONYMOUS_FEEDS_PER_ADDRESS = 20
 ACTIVITY_CHANNEL = "activity"
 
 
@@ -186,6 +190,72 @@ class Announcer:
             await self.broker.publish(points_channel(change.member_id), encode_change(change))
         for activity in outbox.activity:
             await self.broker.publish(ACTIVITY_CHANNEL, encode_activity(activity))
+
+
+class TooManySubscriptions(Exception):
+    pass
+
+
+class ActivityHub:
+    """The public pulse, read once per process and handed to every `activityFeed` subscriber.
+
+    A write publishes its activity once, onto one queue (this hub's), whatever the number of
+    subscribers: the writer's cost does not grow with them. This hub's own task rate-limits the pulse
+    once for everyone (every subscriber sees the same stream, so a limit per subscriber would only
+    repeat the same decision), decodes each message once, and hands the same object to every
+    subscriber's queue; only what passes the limit fans out. Anonymous subscribers are counted per
+    address and capped, so one client cannot hold thousands of feeds."""
+
+    def __init__(self, broker: LocalBroker, per_second: float = ACTIVITY_PER_SECOND, burst: int = ACTIVITY_BURST,
+                 per_address: int = ANONYMOUS_FEEDS_PER_ADDRESS) -> None:
+        self.broker = broker
+        self.limit = RateLimited(per_second, burst)
+        self.per_address = per_address
+        self.listeners: set[asyncio.Queue[Activity]] = set()
+        self.anonymous: dict[str, int] = {}
+        self._task: asyncio.Task | None = None
+
+    @contextlib.asynccontextmanager
+    async def listen(self, anonymous_address: str | None = None) -> AsyncIterator[AsyncIterator[Activity]]:
+        """The activities that pass the limit, from now on; TooManySubscriptions for an address that
+        already holds its share of anonymous feeds."""
+        if anonymous_address is not None:
+            if self.anonymous.get(anonymous_address, 0) >= self.per_address:
+                raise TooManySubscriptions(anonymous_address)
+            self.anonymous[anonymous_address] = self.anonymous.get(anonymous_address, 0) + 1
+        queue: asyncio.Queue[Activity] = asyncio.Queue(FEED_QUEUE_SIZE)
+        self.listeners.add(queue)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._relay(), name="jifen-activity-hub")
+        try:
+            yield _drain(queue)
+        finally:
+            self.listeners.discard(queue)
+            if anonymous_address is not None:
+                left = self.anonymous.pop(anonymous_address) - 1
+                if left:
+                    self.anonymous[anonymous_address] = left
+            if not self.listeners and self._task is not None:
+                self._task.cancel()
+                self._task = None
+
+    async def _relay(self) -> None:
+        async with self.broker.subscribe(ACTIVITY_CHANNEL) as messages:
+            async for message in messages:
+                if not self.limit.allow():
+                    continue
+                activity = decode_activity(message)
+                for queue in tuple(self.listeners):
+                    if queue.full():
+                        queue.get_nowait()
+                    queue.put_nowait(activity)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
 
 
 class RateLimited:

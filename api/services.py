@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from api.realtime import Announcer, LocalBroker, build_broker
+from api.realtime import ActivityHub, Announcer, LocalBroker, build_broker
 from api.webhooks import HttpWebhookTransport
 from domain.analytics import AnalyticsService
 from domain.assists import AssistService
@@ -69,6 +69,7 @@ class Services:
     lotteries: LotteryService
     groups: GroupRedemptionService
     broker: LocalBroker
+    activity: ActivityHub
     leaderboards: LeaderboardService
     partners: PartnerService
     audit: AuditService
@@ -98,11 +99,12 @@ class Services:
                    MallService(operations, tx, clock), CheckoutService(operations, tx, clock),
                    DeductionService(operations, tx, clock), FlashSaleService(operations, tx, clock),
                    LotteryService(operations, tx, clock, randomness), GroupRedemptionService(operations, tx, clock),
-                   broker, LeaderboardService(operations, tx, clock, cache), PartnerService(operations, tx, clock),
+                   broker, ActivityHub(broker), LeaderboardService(operations, tx, clock, cache), PartnerService(operations, tx, clock),
                    AuditService(tx), SegmentService(tx, clock), AnalyticsService(tx, clock),
                    WebhookService(tx, clock, webhook_transport or HttpWebhookTransport()))
 
     async def close(self) -> None:
+        await self.activity.close()
         await self.broker.close()
         if isinstance(self.webhooks.transport, HttpWebhookTransport):
             await self.webhooks.transport.close()

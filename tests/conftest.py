@@ -27,7 +27,7 @@ import httpx
 import pytest
 import uvicorn
 
-from api.app import create_app
+from api.app import SERVER_OPTIONS, create_app
 from api.auth import issue_token
 from api.config import Settings
 from api.services import Services
@@ -210,7 +210,7 @@ def start_server(app) -> tuple[uvicorn.Server, threading.Thread, str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", **SERVER_OPTIONS))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

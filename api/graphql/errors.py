@@ -48,6 +48,10 @@ class BadUserInput(ApiError):
     code = "BAD_USER_INPUT"
 
 
+class LimitExceeded(ApiError):
+    code = "LIMIT_EXCEEDED"
+
+
 def caller(info: Info) -> Caller:
     return info.context.caller
 
