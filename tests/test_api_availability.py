@@ -153,3 +153,13 @@ async def test_feeds_asking_different_fields_each_get_their_own(live_server):
         await asyncio.to_thread(live_server.member("two-docs", nickname="赵六").data, CHECK_IN, {"key": "c"})
         assert (await first_message(names))["payload"]["data"]["activityFeed"] == {"memberName": "赵**"}
         assert set((await first_message(kinds))["payload"]["data"]["activityFeed"]) == {"kind", "text"}
+
+
+async def test_a_subscription_is_paid_from_the_address_s_budget(proxied_server):
+    query = 1000 - budget_left(proxied_server.base_url, "198.51.100.41")  # a fresh address's first query
+    before = budget_left(proxied_server.base_url, "198.51.100.40")
+    async with connected(proxied_server.base_url, **from_address("198.51.100.40")) as feed:
+        await feed.subscribe(FEED)
+        await asyncio.sleep(0.2)
+        after = budget_left(proxied_server.base_url, "198.51.100.40")
+    assert before - after >= query + 100  # the next query, and the feed: a hundred on top of its fields

@@ -72,6 +72,8 @@ def test_text_no_database_can_store_is_refused_before_anything_runs(live_server)
     partner = 'mutation($p: String!) { exchangePoints(input: {partnerCode: $p, direction: OUT, points: 10, ' \
               'idempotencyKey: "x"}) { userErrors { code } } }'
     assert unstorable(member.execute(partner, {"p": "sky\x00way"}))
+    assert unstorable(staff.execute('query($p: String) { settlementStatements(partnerCode: $p, from: "2026-03-01", '
+                                    'to: "2026-03-02") { day } }', {"p": "sky\x00way"}))
     nested = staff.execute('mutation($prizes: [PrizeInput!]!) { createLottery(input: {name: "x", entryCost: 1, '
                            'prizes: $prizes}) { userErrors { code } } }',
                            {"prizes": [{"name": "n\x00", "kind": "NOTHING", "weight": 1, "fallback": True}]})
