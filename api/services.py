@@ -17,6 +17,7 @@ from domain.deductions import DeductionService
 from domain.clock import Clock, SystemClock
 from domain.expiry import ExpirySweep
 from domain.events import EventService
+from domain.admission import TicketCounters
 from domain.flash_sales import FlashSaleService
 from domain.group_redemptions import GroupRedemptionService
 from domain.invitations import InvitationService
@@ -97,7 +98,8 @@ class Services:
                    NotificationService(tx, clock), EventService(operations, tx, clock),
                    AssistService(operations, tx, clock), BirthdayService(operations, tx, clock),
                    MallService(operations, tx, clock), CheckoutService(operations, tx, clock),
-                   DeductionService(operations, tx, clock), FlashSaleService(operations, tx, clock),
+                   DeductionService(operations, tx, clock),
+                   FlashSaleService(operations, tx, clock, TicketCounters() if database.dialect == "sqlite" else None),
                    LotteryService(operations, tx, clock, randomness), GroupRedemptionService(operations, tx, clock),
                    broker, ActivityHub(broker), LeaderboardService(operations, tx, clock, cache), PartnerService(operations, tx, clock),
                    AuditService(tx), SegmentService(tx, clock), AnalyticsService(tx, clock),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from domain.admission import Admission, Ticket
 from domain.badges import BadgeCode, award
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
@@ -53,10 +54,14 @@ class FlashSale:
 
 
 class FlashSaleService:
-    def __init__(self, operations: "PointsOperations", transactions: "Transactions", clock: "Clock") -> None:
+    def __init__(self, operations: "PointsOperations", transactions: "Transactions", clock: "Clock",
+                 admission: Admission | None = None) -> None:
         self.operations = operations
         self.transactions = transactions
         self.clock = clock
+        self.admission = admission  # None: every attempt goes to the transaction (no gate for this database)
+        self.known: dict[int, FlashSale] = {}  # sales as the gate read them: their windows and prices
+        self.changes: dict[int, int] = {}  # updates per sale: a read begun before one is not kept
 
     async def create(self, staff: Actor, sale: FlashSale) -> FlashSale:
         sale.validate()
@@ -75,7 +80,7 @@ class FlashSaleService:
 
     async def update(self, staff: Actor, sale_id: int, changes: dict) -> FlashSale:
         """Change a sale (restock, reprice, move or end its window) under its lock, so no redemption
-        sees half a change. Redemptions already made keep their price."""
+        sees half a change. Redemptions already made keep their price. The gate counts again."""
         async def work(uow: "UnitOfWork") -> FlashSale:
             sale = await uow.flash_sales.lock(sale_id)
             if sale is None:
@@ -87,15 +92,86 @@ class FlashSaleService:
             await uow.audit.record(staff.label, "flash_sale.update", str(sale_id), record, self.clock.now())
             return updated
 
-        return await self.transactions.write(work)
+        try:
+            return await self.transactions.write(work)
+        finally:
+            await self._forget(sale_id)
 
-    async def redeem(self, member: Actor, member_id: int, sale_id: int, quantity: int, key: str) -> "PointsOutcome":
+    async def redeem(self, member: Actor, member_id: int, sale_id: int, quantity: int, key: str,
+                     available: int | None = None) -> "PointsOutcome":
+        """``available``: the member's points as this request read them, to refuse what they cannot
+        pay for without a write."""
         if not 1 <= quantity <= MAX_QUANTITY:
             raise InvalidInput(f"quantity must be 1-{MAX_QUANTITY}", ("quantity",))
-        refused = await self._refused_without_a_write(member, member_id, sale_id, quantity, key)
-        if refused is not None:
-            return refused
+        if self.admission is None:
+            refused = await self._refused_without_a_write(member, member_id, sale_id, quantity, key, available)
+            return refused or await self._sell(member, member_id, sale_id, quantity, key)
+        return await self._through_the_gate(member, member_id, sale_id, quantity, key, available)
 
+    async def _through_the_gate(self, member: Actor, member_id: int, sale_id: int, quantity: int, key: str,
+                                available: int | None) -> "PointsOutcome":
+        """Refuse from what the process knows (the window, the member's points, the tickets left), and
+        send on only those holding a ticket; a replayed key always goes on, to its first answer."""
+        scope = f"flash:{sale_id}"
+        sale = self.known.get(sale_id)
+        if sale is None:
+            stock = await self._read_stock(sale_id)
+            sale = self.known.get(sale_id)
+            if stock is None or sale is None:
+                return await self._sell(member, member_id, sale_id, quantity, key)  # no such sale: it says so
+        refusal = self._refusal(sale, quantity, available)
+        ticket = None if refusal is not None else await self.admission.admit(
+            scope, quantity, lambda: self._read_stock(sale_id))
+        if ticket is False:
+            refusal = Refusal(ErrorCode.SOLD_OUT, f"{sale.title} is sold out", ("quantity",))
+        if refusal is not None:
+            if await self._key_is_new(member, key):
+                return PointsOutcome(member_id, error=refusal, unwritten=True)
+            ticket = None
+        try:
+            outcome = await self._sell(member, member_id, sale_id, quantity, key)
+        except BaseException:
+            if isinstance(ticket, Ticket):
+                await self.admission.give_back(ticket)
+            raise
+        if isinstance(ticket, Ticket) and (outcome.error is not None or outcome.replayed):
+            if isinstance(outcome.error, Refusal) and outcome.error.code is ErrorCode.SOLD_OUT:
+                await self.admission.sold_out(scope)
+            else:
+                await self.admission.give_back(ticket)
+        return outcome
+
+    def _refusal(self, sale: FlashSale, quantity: int, available: int | None) -> Refusal | None:
+        now = self.clock.now()
+        if now < sale.starts_at:
+            return Refusal(ErrorCode.FLASH_SALE_NOT_STARTED, f"{sale.title} starts at {sale.starts_at.isoformat()}",
+                           ("flashSaleId",))
+        if now >= sale.ends_at:
+            return Refusal(ErrorCode.FLASH_SALE_ENDED, f"{sale.title} has ended", ("flashSaleId",))
+        needed = sale.points_price * quantity
+        if available is not None and available < needed:
+            return Refusal(ErrorCode.INSUFFICIENT_POINTS,
+                           f"not enough points: {available} available, {needed} needed", ("points",))
+        return None
+
+    async def _read_stock(self, sale_id: int) -> int | None:
+        changes = self.changes.get(sale_id, 0)
+        sale = await self.transactions.read(lambda uow: uow.flash_sales.get(sale_id))
+        if sale is None or self.changes.get(sale_id, 0) != changes:
+            return None
+        self.known[sale_id] = sale
+        return sale.stock
+
+    async def _key_is_new(self, member: Actor, key: str) -> bool:
+        return await self.transactions.read(lambda uow: uow.idempotency.get(member.label, key)) is None
+
+    async def _forget(self, sale_id: int) -> None:
+        self.known.pop(sale_id, None)
+        self.changes[sale_id] = self.changes.get(sale_id, 0) + 1
+        if self.admission is not None:
+            await self.admission.forget(f"flash:{sale_id}")
+
+    async def _sell(self, member: Actor, member_id: int, sale_id: int, quantity: int, key: str) -> "PointsOutcome":
         async def rule(ctx: "OperationContext") -> Redemption:
             sale = await ctx.uow.flash_sales.lock(sale_id)  # after the member's lock, like every item lock
             if sale is None:
@@ -129,22 +205,21 @@ class FlashSaleService:
                                          payload={"sale": sale_id, "quantity": quantity}, rule=rule)
 
     async def _refused_without_a_write(self, member: Actor, member_id: int, sale_id: int, quantity: int,
-                                       key: str) -> "PointsOutcome | None":
-        """Most of a stampede arrives after the stock is gone: answer those from a read, off the writer.
-
-        Nothing is kept of such an answer, so a sale staff restock or extend takes the next attempt as
-        usual; and only a key never used is answered so, so a replay still gets its original answer.
-        """
+                                       key: str, available: int | None) -> "PointsOutcome | None":
+        """Without a gate: the same refusals from one read, without a lock (most of a stampede arrives
+        after the stock is gone). Nothing is kept of such an answer, so a sale staff restock or extend
+        takes the next attempt as usual; and only a key never used is answered so, so a replay still
+        gets its original answer."""
         async def work(uow: "UnitOfWork") -> "PointsOutcome | None":
             sale = await uow.flash_sales.get(sale_id)
-            now = self.clock.now()
-            if sale is None or (sale.stock >= quantity and now < sale.ends_at):
+            if sale is None:
                 return None
-            if await uow.idempotency.get(member.label, key) is not None:
+            refusal = self._refusal(sale, quantity, available)
+            if refusal is None and sale.stock < quantity:
+                refusal = Refusal(ErrorCode.SOLD_OUT, f"{sale.title} is sold out", ("quantity",))
+            if refusal is None or await uow.idempotency.get(member.label, key) is not None:
                 return None
-            code = ErrorCode.FLASH_SALE_ENDED if now >= sale.ends_at else ErrorCode.SOLD_OUT
-            field = "flashSaleId" if code is ErrorCode.FLASH_SALE_ENDED else "quantity"
-            return PointsOutcome(member_id, error=Refusal(code, f"{sale.title}: {code.value.lower()}", (field,)))
+            return PointsOutcome(member_id, error=refusal, unwritten=True)
 
         return await self.transactions.read(work)
 

@@ -42,6 +42,7 @@ class PointsOutcome:
     error: DomainError | None = None
     replayed: bool = False
     subject_id: int | None = None  # what the rule made (a redemption, an order ...), found again on replay
+    unwritten: bool = False  # refused before any write: the member is as the request found them
 
     @property
     def entry(self) -> LedgerEntry | None:

@@ -8,7 +8,7 @@ from strawberry.types import Info
 
 from api.graphql.errors import BadUserInput, UserError, may_see_private, require_member, require_staff, user_errors
 from api.graphql.ledger import LedgerEntry, entry_type
-from api.graphql.members import MemberType, fresh_member
+from api.graphql.members import MemberType, fresh_member, member_after
 from api.graphql.relay import (Connection, Node, check_first, connection, decode_cursor, from_global_id, int_key,
                                to_global_id)
 from domain import flash_sales, mall
@@ -324,6 +324,12 @@ def redemption_key(global_id: str) -> int:
         raise InvalidInput(error.message, ("redemptionId",)) from None
 
 
+def points_read_now(info: Info) -> int | None:
+    """The member's available points as this request read them (a WebSocket's are from when it opened)."""
+    context = info.context
+    return None if context.member is None or context.outlives_a_request else context.member.account.available
+
+
 def item_key(global_id: str) -> int:
     try:
         return int_key(global_id, "MallItem")
@@ -467,13 +473,14 @@ class MallMutations:
         try:
             if kind_of(input.item_id) == "FlashSale":
                 outcome = await info.context.services.flash_sales.redeem(
-                    member.actor, member.member_id, sale_key(input.item_id), input.quantity, input.idempotency_key)
+                    member.actor, member.member_id, sale_key(input.item_id), input.quantity, input.idempotency_key,
+                    available=points_read_now(info))
             else:
                 outcome = await service.redeem(member.actor, member.member_id, item_key(input.item_id),
                                                input.quantity, input.idempotency_key)
         except DomainError as error:
             return RedeemPayload(member=None, entry=None, redemption=None, user_errors=user_errors(error))
         redemption = await service.redemption(outcome.subject_id) if outcome.subject_id else None
-        return RedeemPayload(member=await fresh_member(info, member.member_id), entry=entry_type(outcome.entry),
+        return RedeemPayload(member=await member_after(info, outcome), entry=entry_type(outcome.entry),
                              redemption=RedemptionType(_redemption=redemption) if redemption else None,
                              user_errors=user_errors(outcome.error))

@@ -240,6 +240,15 @@ async def fresh_member(info: Info, member_id: int) -> MemberType | None:
     return member_type(member)
 
 
+async def member_after(info: Info, outcome) -> MemberType | None:
+    """The member a points mutation leaves: read again after a write; as the request found them when
+    the answer was decided before any write (a refusal from the gate), which is then still true."""
+    context = info.context
+    if outcome.unwritten and context.member is not None and not context.outlives_a_request:
+        return member_type(context.member)
+    return await fresh_member(info, outcome.member_id)
+
+
 async def visible_member(info: Info, external_id: str) -> members.Member | None:
     who = require_signed_in(info)
     if not who.is_staff and who.name != external_id:
