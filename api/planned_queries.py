@@ -1,19 +1,24 @@
-"""The short way through for a query that has run before, with its plan ready.
+"""The short way through for a document that has run before: planned queries, and mutations.
 
 Strawberry runs every request through its extension machinery: five extensions, four hooks each
 looked up, wrapped in context managers and entered and left, an execution context, a middleware
-manager. For a home page that bookkeeping costs about as much as the page's own fields. A query
-whose document is already parsed and valid, with one operation, variables within the limits and a
-plan (api/query_plans.py), needs only what those hooks do for it, in the same order: the limits,
-the price paid from the caller's budget, the run, and the metrics and log line. Those are the same
-functions the extensions call (api/request_limits.py, api/cost.py, api/observability.py).
+manager. For a home page, or a refused flash-sale attempt, that bookkeeping costs about as much as
+the work itself. A document already parsed and valid, with one operation and variables within the
+limits, needs only what those hooks do for it, in the same order: the limits, the price paid from
+the caller's budget, the run, and the metrics and log line. Those are the same functions the
+extensions call (api/request_limits.py, api/cost.py, api/observability.py).
+
+A query runs its plan (api/query_plans.py); one without a plan takes strawberry's way. A mutation
+runs once, on graphql-core as strawberry would run it (the same execution context class, context
+and root value), which reports its errors with their paths; a mutation is never run twice, so
+nothing about it is retried here. A mutation sent where mutations are not allowed (GET) takes
+strawberry's way, which refuses it.
 
 Anything else takes strawberry's way, unchanged: a document not seen yet or invalid, several
-operations, a mutation or a subscription, variables that do not coerce or exceed the limits, and
-a refusal by the budget (a refused request has spent nothing, and strawberry's way refuses it
-again in its own words). A run that meets an error has been paid for: it stays here, runs again on
-graphql-core, which reports the errors, and they are masked as the masking hook masks them
-(api/error_masking.py).
+operations, a subscription, variables that do not coerce or exceed the limits, and a refusal by the
+budget (a refused request has spent nothing, and strawberry's way refuses it again in its own
+words). A run that meets an error has been paid for: it stays here, and the errors are masked as
+the masking hook masks them (api/error_masking.py).
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ from api.observability import Metrics, error_codes, label_of, record
 from api.query_plans import plan_for
 from api.request_limits import variables_problem
 
+QUERIES_ONLY = frozenset({OperationType.QUERY})
 # What strawberry validates a document with before the extension adds the limit rules: the same
 # rules, so the same prepared-document cache entry serves both ways.
 STANDARD_RULES = tuple(specified_rules)
@@ -44,25 +50,29 @@ class PlannedQueries:
         self.budget = budget
 
     async def answer(self, query: str, variables: dict | None, request, root_value,
-                     operation_name: str | None, operation_extensions: dict | None) -> ExecutionResult | None:
-        """The result, or None: strawberry's way answers it."""
+                     operation_name: str | None, operation_extensions: dict | None,
+                     allowed: frozenset = QUERIES_ONLY) -> ExecutionResult | None:
+        """The result, or None: strawberry's way answers it. ``allowed``: the operation types this
+        request may run (a GET runs queries only)."""
         started = time.perf_counter()
         prepared = self._executor(query, variables, request, root_value, operation_name, operation_extensions)
         if prepared is None:
             return None
         executor, document = prepared
-        if plan_for(executor) is None:
+        kind = executor.operation.operation
+        if kind not in allowed or (kind is OperationType.QUERY and plan_for(executor) is None):
             return None
         report, refused = await charge(self.budget, document, operation_name, variables, request)
         if refused is not None:
             return None
-        # Runs the plan; a run that meets an error goes on, on graphql-core, which reports it (FastLeaves).
+        # A query runs its plan, and a run that meets an error goes on, on graphql-core, which reports it
+        # (FastLeaves); a mutation runs on graphql-core.
         ran = executor.execute_operation()
         if executor.is_awaitable(ran):
             ran = await ran
         result = ExecutionResult(data=ran.data, errors=ran.errors, extensions={"cost": report})
         # As strawberry's hooks do: the metrics see the errors as raised, the client sees them masked.
-        record(self.metrics, label_of(document, operation_name), "query", error_codes(result),
+        record(self.metrics, label_of(document, operation_name), kind.value, error_codes(result),
                time.perf_counter() - started, request)
         if ran.errors:
             result.errors = masked(ran.errors, getattr(request, "request_id", None))
@@ -79,7 +89,7 @@ class PlannedQueries:
         if errors:
             return None
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
+        if len(operations) != 1 or operations[0].operation is OperationType.SUBSCRIPTION:
             return None
         if variables_problem(variables) is not None:
             return None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import OperationType as CoreOperationType
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
@@ -61,6 +62,11 @@ LIMIT_RULES = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
                *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules, ListLiteralLimit, StorableStrings]
 
 
+def core_types(allowed) -> set:
+    """Strawberry's operation types as graphql-core's."""
+    return {CoreOperationType(kind.value) for kind in allowed}
+
+
 class IntrospectionHidden(NoSchemaIntrospectionCustomRule):
     """In prod the schema is not shown: a document asking for it does not validate (not a limit)."""
 
@@ -69,7 +75,7 @@ class IntrospectionHidden(NoSchemaIntrospectionCustomRule):
 
 
 class JifenSchema(strawberry.Schema):
-    planned: PlannedQueries | None = None  # the short way for queries with a plan, when the app has one
+    planned: PlannedQueries | None = None  # the short way for known documents, when the app has one
 
     def process_errors(self, errors, execution_context=None) -> None:
         """Masking logs the internal ones; the rest are the caller's mistakes, and those raised before
@@ -80,14 +86,14 @@ class JifenSchema(strawberry.Schema):
 
     async def execute(self, query, variable_values=None, context_value=None, root_value=None, operation_name=None,
                       allowed_operation_types=None, operation_extensions=None):
-        if self.planned is not None:
-            result = await self.planned.answer(query, variable_values, context_value, root_value, operation_name,
-                                               operation_extensions)
-            if result is not None:
-                return result
         # Subscriptions run over WebSockets only (`subscribe`); strawberry's views would also take
         # them over HTTP for streaming transports, which this server does not offer.
         allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES) - {OperationType.SUBSCRIPTION}
+        if self.planned is not None:
+            result = await self.planned.answer(query, variable_values, context_value, root_value, operation_name,
+                                               operation_extensions, frozenset(core_types(allowed)))
+            if result is not None:
+                return result
         return await super().execute(query, variable_values, context_value, root_value, operation_name,
                                      allowed, operation_extensions)
 

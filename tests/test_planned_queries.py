@@ -1,10 +1,12 @@
 """The short way for planned queries (api/planned_queries.py) answers exactly what strawberry's way
 answers: the same data, the same (masked) errors, the same price paid, the same metrics."""
 import pytest
+from graphql import OperationType
 
 from api.auth import Caller
 from api.context import Context, Loaders
 from api.cost import CostBudget
+from api.json_posts import POST_OPERATIONS
 from api.observability import Metrics
 from api.schema import build_schema
 from domain.configuration import Actor
@@ -85,5 +87,45 @@ async def test_the_short_way_is_taken_by_a_planned_query_and_pays_once(services)
     refused_by_rules = await schema.planned.answer("{ me { ledger(first: 0) { edges { node { id } } } } }", None,
                                                   context, None, None, None)
     assert refused_by_rules.errors[0].extensions["code"] == "BAD_USER_INPUT"  # run, reported and masked here
-    assert await schema.planned.answer("mutation { checkIn(input: {idempotencyKey: \"k\"}) { entry { delta } } }",
-                                       None, context, None, None, None) is None  # strawberry's way
+    check_in = "mutation { checkIn(input: {idempotencyKey: \"k\"}) { entry { delta } } }"
+    assert await schema.planned.answer(check_in, None, context, None, None, None) is None  # over GET: not here
+    ran = await schema.planned.answer(check_in, None, context, None, None, None, MUTATIONS_TOO)
+    assert ran.data == {"checkIn": {"entry": {"delta": 10}}} and ran.extensions["cost"]["requested"] == 3
+
+
+MUTATIONS_TOO = frozenset({OperationType.QUERY, OperationType.MUTATION})
+CHECK_IN = """mutation($key: String!) { checkIn(input: {idempotencyKey: $key}) {
+  entry { delta reason expiresAt } member { points { available } checkIn { streak checkedInToday } }
+  userErrors { field code message } } }"""
+# Each is sent twice in a row, so a replay and a refusal after a success are compared too.
+MUTATIONS = [
+    (CHECK_IN, {"key": "k1"}),
+    ("mutation { checkIn(input: {idempotencyKey: \"\"}) { entry { delta } userErrors { field code } } }", None),
+    ("mutation { adjustPoints(input: {memberId: \"x\", delta: 1, memo: \"m\", idempotencyKey: \"k\"}) "
+     "{ userErrors { code } } }", None),  # a member may not: an error raised by the resolver
+    ("mutation($key: Int!) { checkIn(input: {idempotencyKey: \"k\"}) { entry { delta } } }", {"key": "x"}),
+    ("""mutation($item: ID!) { redeem(input: {itemId: $item, idempotencyKey: "r"}) {
+         redemption { points } member { points { available } } userErrors { field code } } }""",
+     {"item": "Rmxhc2hTYWxlOjk5OQ=="}),  # no such flash sale
+]
+
+
+@pytest.mark.parametrize("mutation, variables", MUTATIONS)
+async def test_a_mutation_the_short_way_answers_as_strawberrys_way(services, mutation, variables):
+    answers = []
+    for (schema, metrics), name in zip(schema_pair(), ("short", "general")):
+        member = await services.members.ensure(f"m-{name}", "同名")
+        await services.points.adjust(STAFF, member.id, 50, "start", f"start-{name}")
+        member = await services.members.find(f"m-{name}")
+        results = []
+        for _ in range(2):
+            context = Context(services, Caller("member", f"m-{name}", None, member.id), Loaders(services),
+                              member=member, request_id="req-1")
+            await context.loaders.prefetch_tiers()
+            result = await schema.execute(mutation, variable_values=variables, context_value=context,
+                                          allowed_operation_types=POST_OPERATIONS)
+            results.append(comparable(result))
+        answers.append((results, counted(metrics)))
+    (short, short_metrics), (general, general_metrics) = answers
+    assert short == general
+    assert short_metrics == general_metrics
