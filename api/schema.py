@@ -1,6 +1,8 @@
 """The GraphQL schema: every area's queries and mutations merged, with masking and limits."""
 from __future__ import annotations
 
+import functools
+
 import strawberry
 from graphql import OperationType as CoreOperationType
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -62,9 +64,12 @@ LIMIT_RULES = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
                *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules, ListLiteralLimit, StorableStrings]
 
 
-def core_types(allowed) -> set:
-    """Strawberry's operation types as graphql-core's."""
-    return {CoreOperationType(kind.value) for kind in allowed}
+@functools.lru_cache(maxsize=8)
+def without_subscriptions(allowed: frozenset) -> tuple[frozenset, frozenset]:
+    """The operation types allowed over HTTP, as strawberry's and as graphql-core's (worked out once for
+    each of the few sets the views pass)."""
+    kept = allowed - {OperationType.SUBSCRIPTION}
+    return kept, frozenset(CoreOperationType(kind.value) for kind in kept)
 
 
 class IntrospectionHidden(NoSchemaIntrospectionCustomRule):
@@ -88,14 +93,14 @@ class JifenSchema(strawberry.Schema):
                       allowed_operation_types=None, operation_extensions=None):
         # Subscriptions run over WebSockets only (`subscribe`); strawberry's views would also take
         # them over HTTP for streaming transports, which this server does not offer.
-        allowed = set(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES) - {OperationType.SUBSCRIPTION}
+        allowed, core = without_subscriptions(frozenset(allowed_operation_types or DEFAULT_ALLOWED_OPERATION_TYPES))
         if self.planned is not None:
             result = await self.planned.answer(query, variable_values, context_value, root_value, operation_name,
-                                               operation_extensions, frozenset(core_types(allowed)))
+                                               operation_extensions, core)
             if result is not None:
                 return result
         return await super().execute(query, variable_values, context_value, root_value, operation_name,
-                                     allowed, operation_extensions)
+                                     set(allowed), operation_extensions)
 
 
 def build_schema(*, introspection: bool = True, metrics: Metrics | None = None,
