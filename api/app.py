@@ -180,10 +180,11 @@ async def signed_in(services: Services, caller: Caller) -> tuple[Caller, Member 
     return Caller(caller.kind, caller.name, caller.nickname, member.id), member
 
 
-def graphql_error(status: int, message: str, code: str, request_id: str | None = None,
-                  accept: str | None = None) -> Response:
+def graphql_error(scope, status: int, message: str, code: str, request_id: str | None = None) -> Response:
+    """A refusal before GraphQL ran, in the media type the request prefers."""
     headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if status == 401 else {}
-    return error_response(status, message, code, accept, request_id=request_id, headers=headers)
+    return error_response(status, message, code, Headers(scope=scope).get("accept"), request_id=request_id,
+                          headers=headers)
 
 
 def persisted_query_error(error: PersistedQueryError, accept: str | None) -> Response:
@@ -205,7 +206,7 @@ class LimitingSize:
             await self.app(scope, receive, send)
             return
         if len(scope.get("query_string", b"")) > MAX_QUERY_STRING_BYTES:
-            await graphql_error(414, "the query string is too long: send the document by POST",
+            await graphql_error(scope, 414, "the query string is too long: send the document by POST",
                                 "REQUEST_TOO_LARGE")(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length")
@@ -221,7 +222,7 @@ class LimitingSize:
 
     @staticmethod
     async def _too_large(scope, receive, send) -> None:
-        await graphql_error(413, f"the request body is over {MAX_BODY_BYTES} bytes",
+        await graphql_error(scope, 413, f"the request body is over {MAX_BODY_BYTES} bytes",
                             "REQUEST_TOO_LARGE")(scope, receive, send)
 
     @staticmethod
@@ -270,13 +271,13 @@ class Authenticating:
                     caller = caller_from_header(self.secret, headers.get("authorization"))
                 state["caller"], state["member"] = await signed_in(self.services, caller)
             except (InvalidToken, PartnerAuthError) as error:
-                await graphql_error(401, str(error), "UNAUTHENTICATED")(scope, receive, send)
+                await graphql_error(scope, 401, str(error), "UNAUTHENTICATED")(scope, receive, send)
                 return
             except (BodyTooLarge, ClientDisconnect):
                 raise
             except Exception:  # masked below; the traceback goes to the log with the request id
                 log.exception("could not load the caller [request %s]", request_id)
-                await graphql_error(500, "Internal server error", "INTERNAL_SERVER_ERROR",
+                await graphql_error(scope, 500, "Internal server error", "INTERNAL_SERVER_ERROR",
                                     request_id)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -253,6 +253,12 @@ def test_every_error_carries_a_stable_code(live_server):
     tokens = "{ " + " ".join(f"a{i}: __typename" for i in range(2100)) + " }"
     assert [e["extensions"]["code"] for e in httpx.post(url, json={"query": tokens}).json()["errors"]] == [
         "LIMIT_EXCEEDED"]
+    for accept, media in (("application/json", "application/json"),
+                          ("application/graphql-response+json", "application/graphql-response+json; charset=utf-8")):
+        refused = httpx.post(url, json={"query": "{ me { id } }"}, headers={"Authorization": "Bearer nope",
+                                                                            "Accept": accept})
+        assert (refused.status_code, refused.headers["content-type"]) == (401, media)
+        assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     for response in (httpx.post(url, json={"variables": {}}), httpx.post(url, json=[{"query": "{ me { id } }"}]),
                      httpx.post(url, content=b"{not json", headers={"Content-Type": "application/json"}),
                      httpx.get(url, params={"query": 'mutation { checkIn(input: {idempotencyKey: "g"}) '
