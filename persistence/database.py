@@ -114,7 +114,7 @@ class Database:
                        InlineSqlite(url, writes=False), InlineSqlite(url, writes=True))
         # No pre-ping (a round trip before every transaction): a connection found dead is invalidated
         # and the unit of work is retried (is_transient), which costs once what pinging costs always.
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60, pool_recycle=1800)
         # Reads run without BEGIN/COMMIT (two round trips fewer); each statement sees what is committed
         # when it runs, as it would at READ COMMITTED inside a transaction.
         return cls(url, engine, engine.execution_options(isolation_level="AUTOCOMMIT"))
