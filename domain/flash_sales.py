@@ -14,6 +14,7 @@ from domain.admission import Admission, Ticket
 from domain.badges import BadgeCode, award
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
+from domain.idempotency import validate_key
 from domain.ledger import LedgerReason
 from domain.mall import MAX_PRICE, MAX_QUANTITY, MAX_STOCK, Redemption
 from domain.points import PointsOutcome
@@ -103,6 +104,7 @@ class FlashSaleService:
         pay for without a write."""
         if not 1 <= quantity <= MAX_QUANTITY:
             raise InvalidInput(f"quantity must be 1-{MAX_QUANTITY}", ("quantity",))
+        validate_key(key)  # a malformed key is refused as such, whatever the sale's state
         if self.admission is None:
             refused = await self._refused_without_a_write(member, member_id, sale_id, quantity, key, available)
             return refused or await self._sell(member, member_id, sale_id, quantity, key)

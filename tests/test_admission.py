@@ -154,3 +154,10 @@ async def test_the_ticket_count_reads_the_stock_once_and_never_counts_a_stale_re
     assert await counters.admit("s", 1, stock)
     await counters.sold_out("s")
     assert await counters.admit("s", 1, stock) is False
+
+
+def test_a_malformed_key_is_refused_as_such_even_when_the_sale_is_over(live_server):
+    sale = new_sale(live_server, 1)
+    assert codes(redeem(funded(live_server, "quick", 10), sale, "k")) == []
+    late = funded(live_server, "late-key", 10)
+    assert redeem(late, sale, "x" * 200)["userErrors"] == [{"field": ["idempotencyKey"], "code": "INVALID_INPUT"}]
