@@ -16,17 +16,16 @@
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from graphql import GraphQLError, ListValueNode, OperationDefinitionNode, StringValueNode, ValidationRule
 from strawberry.extensions import SchemaExtension
 
 from api.cost import refusal
+from domain.text import UNSTORABLE
 
 MAX_LIST_ITEMS = 100
 MAX_INPUT_DEPTH = 10
-UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def too_long(length: int) -> tuple[str, dict]:

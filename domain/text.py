@@ -10,6 +10,8 @@ import re
 
 from domain.errors import InvalidInput
 
+# What no database's text takes: NUL (PostgreSQL) and unpaired surrogates (no encoder writes them).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 CONTROL_EXCEPT_NEWLINE = re.compile("[\x00-\x09\x0b-\x1f\x7f\ud800-\udfff]")
 
