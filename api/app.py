@@ -21,7 +21,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from api.auth import ANONYMOUS, Caller, InvalidToken, caller_from_header
-from api.client_address import TrustingProxies, client_address
+from api.client_address import PerAddress, TrustingProxies, client_address
 from api.config import Settings
 from api.context import Context, Loaders
 from api.cost import CostBudget
@@ -69,7 +69,7 @@ class JifenGraphQL(GraphQL):
         self.services = services
         self.secret = settings.secret
         self.pseudonyms = Pseudonyms.from_secret(settings.secret)
-        self.sockets = OpenSockets(settings.sockets_per_address)
+        self.sockets = PerAddress(settings.sockets_per_address)  # open WebSockets
 
     def encode_json(self, data: object) -> str:
         # Several times faster than json.dumps on a page of entries. Text, not bytes: strawberry
@@ -100,11 +100,14 @@ class JifenGraphQL(GraphQL):
         are GraphQL responses with a code, as every other refusal. A WebSocket past its address's share
         is refused at the handshake (403), before it holds anything."""
         if isinstance(request, WebSocket):
-            with self.sockets.admitted(client_address(request)) as admitted:
-                if not admitted:
-                    await request.close(code=1008, reason="too many connections from this address")
-                    return None
+            address = client_address(request)
+            if not self.sockets.take(address):
+                await request.close(code=1008, reason="too many connections from this address")
+                return None
+            try:
                 return await super().run(request, *args, **kwargs)
+            finally:
+                self.sockets.release(address)
         try:
             return await super().run(request, *args, **kwargs)
         except HTTPException as error:
@@ -149,27 +152,6 @@ class JifenGraphQL(GraphQL):
         return Context(self.services, state.get("caller", ANONYMOUS), loaders,
                        member=state.get("member"), request=request,
                        request_id=state.get("request_id") or new_request_id(), pseudonyms=self.pseudonyms)
-
-
-class OpenSockets:
-    """WebSockets open per client address: one address cannot hold the process's sockets."""
-
-    def __init__(self, per_address: int) -> None:
-        self.per_address = per_address
-        self.open: dict[str, int] = {}
-
-    @contextlib.contextmanager
-    def admitted(self, address: str):
-        if self.open.get(address, 0) >= self.per_address:
-            yield False
-            return
-        self.open[address] = self.open.get(address, 0) + 1
-        try:
-            yield True
-        finally:
-            left = self.open.pop(address) - 1
-            if left:
-                self.open[address] = left
 
 
 async def signed_in(services: Services, caller: Caller) -> tuple[Caller, Member | None]:
@@ -336,7 +318,7 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
     metrics = Metrics()
     services.transactions.listeners.append(metrics.count_committed)
     persisted = PersistedQueries(settings.redis_url, settings.redis_prefix, settings.persisted_queries)
-    services.activity.per_address = settings.anonymous_feeds_per_address
+    services.activity.anonymous.cap = settings.anonymous_feeds_per_address
     graphql = TrustingProxies(LimitingSize(Authenticating(
         ResolvingPersistedQueries(JsonPosts(JifenGraphQL(services, settings, metrics)), persisted,
                                   persisted_query_error),

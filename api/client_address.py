@@ -74,3 +74,22 @@ def client_address(request) -> str:
     """The address of a Starlette request or WebSocket (after `TrustingProxies`), or 'unknown'."""
     client = getattr(request, "client", None)
     return client.host if client else "unknown"
+
+
+class PerAddress:
+    """How many of something (sockets, anonymous feeds) each client address holds, up to a cap."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.held: dict[str, int] = {}
+
+    def take(self, address: str) -> bool:
+        if self.held.get(address, 0) >= self.cap:
+            return False
+        self.held[address] = self.held.get(address, 0) + 1
+        return True
+
+    def release(self, address: str) -> None:
+        left = self.held.pop(address, 0) - 1
+        if left > 0:
+            self.held[address] = left

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Protocol
 
+from api.client_address import PerAddress
 from domain.ledger import LedgerEntry, LedgerReason
 from domain.leaderboards import LeaderboardCache
 from domain.realtime import Activity, ActivityKind, BadgeAwarded, Outbox, PointsChanged, PointsSnapshot
@@ -210,19 +211,16 @@ class ActivityHub:
                  per_address: int = ANONYMOUS_FEEDS_PER_ADDRESS) -> None:
         self.broker = broker
         self.limit = RateLimited(per_second, burst)
-        self.per_address = per_address
         self.listeners: set[asyncio.Queue[Activity]] = set()
-        self.anonymous: dict[str, int] = {}
+        self.anonymous = PerAddress(per_address)
         self._task: asyncio.Task | None = None
 
     @contextlib.asynccontextmanager
     async def listen(self, anonymous_address: str | None = None) -> AsyncIterator[AsyncIterator[Activity]]:
         """The activities that pass the limit, from now on; TooManySubscriptions for an address that
         already holds its share of anonymous feeds."""
-        if anonymous_address is not None:
-            if self.anonymous.get(anonymous_address, 0) >= self.per_address:
-                raise TooManySubscriptions(anonymous_address)
-            self.anonymous[anonymous_address] = self.anonymous.get(anonymous_address, 0) + 1
+        if anonymous_address is not None and not self.anonymous.take(anonymous_address):
+            raise TooManySubscriptions(anonymous_address)
         queue: asyncio.Queue[Activity] = asyncio.Queue(FEED_QUEUE_SIZE)
         self.listeners.add(queue)
         if self._task is None or self._task.done():
@@ -232,9 +230,7 @@ class ActivityHub:
         finally:
             self.listeners.discard(queue)
             if anonymous_address is not None:
-                left = self.anonymous.pop(anonymous_address) - 1
-                if left:
-                    self.anonymous[anonymous_address] = left
+                self.anonymous.release(anonymous_address)
             if not self.listeners and self._task is not None:
                 self._task.cancel()
                 self._task = None

@@ -16,7 +16,6 @@ from api.realtime import ACTIVITY_PER_SECOND, TooManySubscriptions, decode_chang
 from domain import realtime
 
 
-
 @strawberry.type(description="A change of your points, sent after it committed.")
 class PointsChange:
     entry: LedgerEntry | None = strawberry.field(description="Null when only held or pending points moved.")
