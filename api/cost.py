@@ -1,10 +1,10 @@
 """Query cost: a static price per request, reported in `extensions.cost`, paid from a per-caller budget.
 
 Every field costs 1; a field with a `first` argument (a connection or a list page) multiplies the
-cost of what it selects by `first`; a subscription costs ``SUBSCRIPTION_COST`` more. A document over ``MAX_QUERY_COST`` is refused outright
-(``QUERY_TOO_COSTLY``). Each caller (a member, a staff user, or an anonymous client's address)
-has ``BUDGET_PER_MINUTE`` points in a sliding minute; a request that would overdraw it is refused
-with ``THROTTLED`` and a `retryAfter`, and nothing runs. The bucket lives in Redis when Redis is
+cost of what it selects by `first`; a subscription costs ``SUBSCRIPTION_COST`` more. A document
+over ``MAX_QUERY_COST`` is refused outright (``QUERY_TOO_COSTLY``). Each caller (a member, a staff
+user, or an anonymous client's address) has ``BUDGET_PER_MINUTE`` points in a sliding minute; a
+request that would overdraw it is refused with ``THROTTLED`` and a `retryAfter`, and nothing runs. The bucket lives in Redis when Redis is
 configured, so every process draws on the same budget; otherwise in the process.
 """
 from __future__ import annotations

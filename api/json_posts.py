@@ -79,8 +79,8 @@ def prefers_graphql_response(accept: str | None) -> bool:
     return ours > 0 and ours >= weights.get(JSON, 0.0)  # a tie goes to the newer type
 
 
-HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
-              413: "REQUEST_TOO_LARGE", 414: "REQUEST_TOO_LARGE", 415: "BAD_REQUEST"}
+# The statuses strawberry's view refuses with; refusals of our own name their code.
+HTTP_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
 def error_response(status: int, message: str, code: str | None, accept: str | None, *,

@@ -61,7 +61,8 @@ MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
 LIMIT_RULES = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
-               *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules, ListLiteralLimit, StorableStrings]
+               *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules, ListLiteralLimit,
+               StorableStrings]
 
 
 @functools.lru_cache(maxsize=8)

@@ -101,7 +101,8 @@ class Services:
                    DeductionService(operations, tx, clock),
                    FlashSaleService(operations, tx, clock, TicketCounters() if database.dialect == "sqlite" else None),
                    LotteryService(operations, tx, clock, randomness), GroupRedemptionService(operations, tx, clock),
-                   broker, ActivityHub(broker), LeaderboardService(operations, tx, clock, cache), PartnerService(operations, tx, clock),
+                   broker, ActivityHub(broker), LeaderboardService(operations, tx, clock, cache),
+                   PartnerService(operations, tx, clock),
                    AuditService(tx), SegmentService(tx, clock), AnalyticsService(tx, clock),
                    WebhookService(tx, clock, webhook_transport or HttpWebhookTransport()))
 

@@ -6,6 +6,7 @@ window opens the answer is ``FLASH_SALE_NOT_STARTED``, after it closes ``FLASH_S
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -52,6 +53,13 @@ class FlashSale:
 
     def running(self, now: datetime) -> bool:
         return self.starts_at <= now < self.ends_at
+
+    def sold_out(self) -> Refusal:
+        return Refusal(ErrorCode.SOLD_OUT, f"{self.title} is sold out", ("quantity",))
+
+
+async def _already(value: int) -> int:
+    return value
 
 
 class FlashSaleService:
@@ -116,16 +124,17 @@ class FlashSaleService:
         send on only those holding a ticket; a replayed key always goes on, to its first answer."""
         scope = f"flash:{sale_id}"
         sale = self.known.get(sale_id)
+        read_stock = lambda: self._read_stock(sale_id)  # noqa: E731 - the gate calls it when it has no count
         if sale is None:
             stock = await self._read_stock(sale_id)
             sale = self.known.get(sale_id)
             if stock is None or sale is None:
                 return await self._sell(member, member_id, sale_id, quantity, key)  # no such sale: it says so
+            read_stock = functools.partial(_already, stock)  # just read: the gate counts from it
         refusal = self._refusal(sale, quantity, available)
-        ticket = None if refusal is not None else await self.admission.admit(
-            scope, quantity, lambda: self._read_stock(sale_id))
+        ticket = None if refusal is not None else await self.admission.admit(scope, quantity, read_stock)
         if ticket is False:
-            refusal = Refusal(ErrorCode.SOLD_OUT, f"{sale.title} is sold out", ("quantity",))
+            refusal = sale.sold_out()
         if refusal is not None:
             if await self._key_is_new(member, key):
                 return PointsOutcome(member_id, error=refusal, unwritten=True)
@@ -184,7 +193,7 @@ class FlashSaleService:
             if ctx.now >= sale.ends_at:
                 raise Refusal(ErrorCode.FLASH_SALE_ENDED, f"{sale.title} has ended", ("flashSaleId",))
             if sale.stock < quantity:
-                raise Refusal(ErrorCode.SOLD_OUT, f"{sale.title} is sold out", ("quantity",))
+                raise sale.sold_out()
             if sale.per_member_limit:
                 taken = await ctx.uow.flash_sales.redeemed_quantity(ctx.member.id, sale.id)
                 if taken + quantity > sale.per_member_limit:
@@ -218,7 +227,7 @@ class FlashSaleService:
                 return None
             refusal = self._refusal(sale, quantity, available)
             if refusal is None and sale.stock < quantity:
-                refusal = Refusal(ErrorCode.SOLD_OUT, f"{sale.title} is sold out", ("quantity",))
+                refusal = sale.sold_out()
             if refusal is None or await uow.idempotency.get(member.label, key) is not None:
                 return None
             return PointsOutcome(member_id, error=refusal, unwritten=True)

@@ -40,7 +40,8 @@ class Probe:
 
     def render(self, excluded: frozenset = frozenset()) -> str:
         root_type = self.schema.query_type.fields[self.root].type
-        return f"query {{ {self.root}{self.arguments} {{ {self._below(root_type, self.path, (self.root,), excluded)} }} }}"
+        below = self._below(root_type, self.path, (self.root,), excluded)
+        return f"query {{ {self.root}{self.arguments} {{ {below} }} }}"
 
     def _below(self, field_type, path: tuple, at: tuple, excluded: frozenset) -> str:
         named = get_named_type(field_type)

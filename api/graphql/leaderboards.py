@@ -93,9 +93,9 @@ async def rows(info: Info, standings: list[leaderboards.Standing], board: str) -
 
 def _placeholder(info: Info, member_id: int, member, board: str) -> LeaderboardMember:
     me = caller(info).member_id == member_id
-    nickname = member.nickname if member else ""
+    shown = (member.nickname if me else masked(member.nickname)) if member else "**"
     return LeaderboardMember(id=strawberry.ID(info.context.pseudonyms.of(board, member_id)), is_me=me,
-                             display_name=nickname if me and member else masked(nickname),
+                             display_name=shown,
                              member_id=to_global_id("Member", member.external_id)
                              if member and may_see_private(info, member_id) else None)
 
