@@ -17,7 +17,7 @@ from domain.deductions import DeductionService
 from domain.clock import Clock, SystemClock
 from domain.expiry import ExpirySweep
 from domain.events import EventService
-from domain.admission import TicketCounters
+from domain.admission import Admission, TicketCounters
 from domain.flash_sales import FlashSaleService
 from domain.group_redemptions import GroupRedemptionService
 from domain.invitations import InvitationService
@@ -37,6 +37,7 @@ from domain.tasks import TaskService
 from domain.tiers import TierService
 from domain.webhooks import WebhookService, WebhookTransport
 from persistence.database import Database
+from persistence.admission import RedisTicketCounters
 from persistence.leaderboard_cache import RedisLeaderboardCache
 from persistence.unit_of_work import SqlTransactions
 
@@ -90,6 +91,7 @@ class Services:
         cache = RedisLeaderboardCache(redis_url, redis_prefix) if redis_url else None
         tx.listeners.append(Announcer(broker, cache))
         operations = PointsOperations(tx, clock)
+        admission = admission_gate(database.dialect, redis_url, redis_prefix)
         return cls(database, clock, tx, MemberService(tx, clock), PointsService(operations),
                    PointsQueries(tx, clock), CheckInService(operations, tx, clock), TierService(tx, clock),
                    BrandService(tx, clock), ExpirySweep(tx, clock), Reconciliation(tx),
@@ -99,7 +101,7 @@ class Services:
                    AssistService(operations, tx, clock), BirthdayService(operations, tx, clock),
                    MallService(operations, tx, clock), CheckoutService(operations, tx, clock),
                    DeductionService(operations, tx, clock),
-                   FlashSaleService(operations, tx, clock, TicketCounters() if database.dialect == "sqlite" else None),
+                   FlashSaleService(operations, tx, clock, admission),
                    LotteryService(operations, tx, clock, randomness), GroupRedemptionService(operations, tx, clock),
                    broker, ActivityHub(broker), LeaderboardService(operations, tx, clock, cache),
                    PartnerService(operations, tx, clock),
@@ -113,4 +115,15 @@ class Services:
             await self.webhooks.transport.close()
         if isinstance(self.leaderboards.cache, RedisLeaderboardCache):
             await self.leaderboards.cache.close()
+        gate = self.flash_sales.gate
+        if gate is not None and isinstance(gate.admission, RedisTicketCounters):
+            await gate.admission.close()
         await self.database.dispose()
+
+
+def admission_gate(dialect: str, redis_url: str | None, redis_prefix: str) -> Admission | None:
+    """Counts in this process where only one process writes (SQLite); in Redis where processes share a
+    database; none without Redis (every attempt goes to the transaction)."""
+    if dialect == "sqlite":
+        return TicketCounters()
+    return RedisTicketCounters(redis_url, redis_prefix) if redis_url else None

@@ -9,8 +9,9 @@ attempts/s and its ratio to the baseline, per round and as the median. Every rou
 exactly the stock, and `jifen check` recomputes every balance from the ledger at the end.
 
     python bench/flash_sale.py --database sqlite
-    python bench/flash_sale.py --database postgresql                # PostgreSQL at 127.0.0.1:5432
-    python bench/flash_sale.py --database postgresql --workers 2    # and Redis at 127.0.0.1:6379
+    python bench/flash_sale.py --database postgresql                # PostgreSQL at 127.0.0.1:5432, Redis
+    python bench/flash_sale.py --database postgresql --workers 2    # at 127.0.0.1:6379 (REDIS_URL)
+    python bench/flash_sale.py --database postgresql --no-redis     # no gate: every attempt to the database
 """
 from __future__ import annotations
 
@@ -193,6 +194,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=5, help="a fresh sale each round, the baseline in turn")
     parser.add_argument("--workers", type=int, default=1, help="jifen serve --workers (PostgreSQL, with Redis)")
+    parser.add_argument("--no-redis", action="store_true", help="PostgreSQL without Redis, so without the gate")
     parser.add_argument("--baselines", type=Path, default=ROOT.parent / "shared" / "baselines")
     parser.add_argument("--profile", help="write the server's py-spy profile (collapsed stacks) here")
     args = parser.parse_args()
@@ -207,7 +209,7 @@ def main() -> int:
         database_url = stack.enter_context(database(args.database))
         env = {"DATABASE_URL": database_url, "JIFEN_SECRET": SECRET, "JIFEN_SWEEP_SECONDS": "0",
                "JIFEN_COST_BUDGET": "100000000"}
-        if args.workers > 1:
+        if args.database == "postgresql" and not args.no_redis:
             env["REDIS_URL"] = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
             env["JIFEN_REDIS_PREFIX"] = f"bench{os.getpid()}"
         subprocess.run([JIFEN, "migrate"], env={**os.environ, **env}, check=True, capture_output=True)
@@ -227,7 +229,8 @@ def main() -> int:
             sold.append(asyncio.run(winners(database_url, sale)))
         check = subprocess.run([JIFEN, "check"], env={**os.environ, **env}, capture_output=True, text=True)
     ratios = [ours / theirs for ours, theirs in zip(rates, baseline)]
-    print(f"database={args.database} workers={args.workers} stock={args.stock} members={args.members} "
+    print(f"database={args.database} redis={'yes' if 'REDIS_URL' in env else 'no'} workers={args.workers} "
+          f"stock={args.stock} members={args.members} "
           f"wrk -t1 -c{args.connections} -d{args.seconds}s x {args.rounds} rounds, a fresh sale each round")
     print(f"flash-sale attempts/s   median {statistics.median(rates):8.0f}   rounds: "
           + " ".join(f"{r:.0f}" for r in rates))

@@ -8,22 +8,32 @@ or a write.
 
 The database stays the last word: the transaction checks the stock again, so a gate that admits
 too many only sends more attempts to a refusal they would have met anyway. The gate must never
-admit too few (undersell): a ticket whose transaction does not sell goes back; a counter is
-loaded from the database when first asked and again after anything outside the gate changes the
-stock (`forget`); a refusal by the database for want of stock resets the counter to zero, which is
-then the truth. Tickets carry the generation of the counter that issued them, so one given back
-after a reload cannot inflate the new count.
+admit too few (undersell), so its count may only ever be at or above the truth:
+- a count is loaded from the committed stock, which only falls while a sale runs;
+- a ticket whose transaction sells nothing goes back;
+- anything that raises the stock outside the gate (a restock, a cancelled redemption) calls
+  `forget`, which starts a new *epoch*: counts and the facts callers keep (a sale's window and
+  price) are read again, and a count read while the epoch changed is not kept;
+- a refusal by the database for want of stock drops the count (`recount`), so the next attempt
+  loads the truth instead of trusting a count that admitted too many;
+- tickets carry the generation of the count that issued them, so one given back after a reload
+  cannot inflate the new count;
+- a short count says "sold out" only while no ticket is held: a holder's transaction may still
+  fail and give its units back, so until it is done the transaction decides.
 
 `TicketCounters` keeps the counts in this process: right where one process serves the database
-(SQLite). Processes that share a database share a gate through Redis (persistence/), or use none
-(the transaction decides alone).
+(SQLite). Processes that share a database share a gate in Redis (persistence/admission.py).
 """
 from __future__ import annotations
 
 import asyncio
+import enum
+import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
+
+from domain.errors import Refusal
 
 # Reads the stock still to be sold from the database; None when the thing is gone.
 StockReader = Callable[[], Awaitable[int | None]]
@@ -33,21 +43,70 @@ StockReader = Callable[[], Awaitable[int | None]]
 class Ticket:
     scope: str
     quantity: int
-    generation: int
+    generation: str
+    id: str = ""
+
+
+class Verdict(enum.Enum):
+    ADMITTED = "admitted"  # a ticket: on to the transaction
+    SOLD_OUT = "sold out"  # the count is short of the quantity: a true refusal
+    STALE = "stale"  # the caller's facts predate the gate's epoch: read them again
+    OPEN = "open"  # the gate cannot tell (no count, no gate): the transaction decides alone
+
+
+@dataclass(frozen=True)
+class Admittance:
+    verdict: Verdict
+    epoch: str | None = None
+    ticket: Ticket | None = None
 
 
 class Admission(Protocol):
-    async def admit(self, scope: str, quantity: int, read_stock: StockReader) -> Ticket | None | bool:
-        """A ticket; False when the stock is known to be gone; None when the gate cannot tell."""
+    async def epoch(self, scope: str) -> str | None:
+        """The scope's current epoch: facts read after learning it hold until it changes. None: no gate now."""
+
+    async def admit(self, scope: str, quantity: int, epoch: str, read_stock: StockReader) -> Admittance:
+        """A ticket for `quantity`, if the caller's `epoch` is current and the count has it."""
 
     async def give_back(self, ticket: Ticket) -> None:
         """The ticket's transaction sold nothing: its units are for others again."""
 
-    async def sold_out(self, scope: str) -> None:
-        """The database refused for want of stock: nothing is left, whatever was counted."""
+    async def settle(self, ticket: Ticket) -> None:
+        """The ticket's transaction sold its units: the ticket is spent."""
+
+    async def recount(self, ticket: Ticket) -> None:
+        """The database refused the ticket for want of stock: the count was too high; load it again."""
 
     async def forget(self, scope: str) -> None:
-        """The stock changed outside the gate (a restock): count again from the database next time."""
+        """The stock or the facts changed outside the gate: a new epoch, counted again from the database."""
+
+
+T = TypeVar("T")
+
+
+class SingleFlight:
+    """One call per key at a time: callers arriving while it runs share its answer (a rush's first
+    second reads the stock once, not once per attempt)."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, asyncio.Future] = {}
+
+    async def run(self, key: str, call: Callable[[], Awaitable[T]]) -> T:
+        pending = self.running.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.running[key] = future
+        try:
+            answer = await call()
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
+            raise
+        finally:
+            self.running.pop(key, None)
+        future.set_result(answer)
+        return answer
 
 
 class TicketCounters:
@@ -56,54 +115,172 @@ class TicketCounters:
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
         self.generations: dict[str, int] = {}
-        self.loading: dict[str, asyncio.Future[int | None]] = {}
-        self.forgotten: dict[str, int] = {}  # forgets per scope: a read begun before one counts for nothing
+        self.loads = SingleFlight()
+        self.epochs: dict[str, int] = {}  # forgets per scope
+        self.held: dict[str, set[str]] = {}  # tickets of the current count not yet settled or given back
+        self.issued = itertools.count(1)
 
-    async def admit(self, scope: str, quantity: int, read_stock: StockReader) -> Ticket | None | bool:
-        if scope not in self.counts:
-            stock = await self._load(scope, read_stock)
-            if stock is None:
-                return None  # gone, or unreadable: the transaction answers
+    async def epoch(self, scope: str) -> str | None:
+        return str(self.epochs.get(scope, 0))
+
+    async def admit(self, scope: str, quantity: int, epoch: str, read_stock: StockReader) -> Admittance:
+        current = str(self.epochs.get(scope, 0))
+        if epoch != current:
+            return Admittance(Verdict.STALE, current)
+        if scope not in self.counts and await self._load(scope, read_stock) is None:
+            return Admittance(Verdict.OPEN, current)  # gone, unreadable, or a restock raced the read
         left = self.counts.get(scope)
         if left is None:
-            return None
+            return Admittance(Verdict.OPEN, current)
         if left < quantity:
-            return False
+            return Admittance(Verdict.OPEN if self.held[scope] else Verdict.SOLD_OUT, current)
         self.counts[scope] = left - quantity
-        return Ticket(scope, quantity, self.generations.get(scope, 0))
+        ticket = Ticket(scope, quantity, str(self.generations[scope]), str(next(self.issued)))
+        self.held[scope].add(ticket.id)
+        return Admittance(Verdict.ADMITTED, current, ticket)
 
     async def _load(self, scope: str, read_stock: StockReader) -> int | None:
-        """One read per scope however many attempts arrive while it runs."""
-        pending = self.loading.get(scope)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        self.loading[scope] = future
-        forgets = self.forgotten.get(scope, 0)
-        try:
-            stock = await read_stock()
-        except BaseException as error:
-            future.set_exception(error)
-            future.exception()  # retrieved: waiters re-raise it, nobody logs it as lost
-            raise
-        finally:
-            self.loading.pop(scope, None)
-        if self.forgotten.get(scope, 0) != forgets:
-            stock = None  # a restock landed while it read: the next attempt reads again
+        return await self.loads.run(scope, lambda: self._read_and_keep(scope, read_stock))
+
+    async def _read_and_keep(self, scope: str, read_stock: StockReader) -> int | None:
+        epoch = self.epochs.get(scope, 0)
+        stock = await read_stock()
+        if self.epochs.get(scope, 0) != epoch:
+            return None  # a restock landed while it read: the next attempt reads again
         if stock is not None and scope not in self.counts:
             self.counts[scope] = max(0, stock)
+            self.held[scope] = set()
             self.generations[scope] = self.generations.get(scope, 0) + 1
-        future.set_result(stock)
         return stock
 
+    def _issued_by_current_count(self, ticket: Ticket) -> bool:
+        return ticket.scope in self.counts and str(self.generations.get(ticket.scope)) == ticket.generation
+
+    def _release(self, ticket: Ticket) -> bool:
+        """Whether the ticket was held by the current count (and is not any more)."""
+        if not self._issued_by_current_count(ticket) or ticket.id not in self.held[ticket.scope]:
+            return False
+        self.held[ticket.scope].discard(ticket.id)
+        return True
+
     async def give_back(self, ticket: Ticket) -> None:
-        if ticket.scope in self.counts and self.generations.get(ticket.scope) == ticket.generation:
+        if self._release(ticket):
             self.counts[ticket.scope] += ticket.quantity
 
-    async def sold_out(self, scope: str) -> None:
-        if scope in self.counts:
-            self.counts[scope] = 0
+    async def settle(self, ticket: Ticket) -> None:
+        self._release(ticket)
+
+    async def recount(self, ticket: Ticket) -> None:
+        if self._issued_by_current_count(ticket):
+            del self.counts[ticket.scope]
 
     async def forget(self, scope: str) -> None:
         self.counts.pop(scope, None)
-        self.forgotten[scope] = self.forgotten.get(scope, 0) + 1
+        self.epochs[scope] = self.epochs.get(scope, 0) + 1
+
+
+Facts = TypeVar("Facts")
+
+
+@dataclass
+class Known(Generic[Facts]):
+    facts: Facts
+    epoch: str
+    stock: int | None  # as read with the facts; used once, to load a count without a second read
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the gate decided: a refusal to answer without a write, a ticket, or neither (the
+    transaction decides alone, as without a gate)."""
+    refusal: Refusal | None = None
+    ticket: Ticket | None = None
+
+
+class StockGate(Generic[Facts]):
+    """An `Admission` for one kind of scarce thing (flash sales, mall items), with the facts about each
+    thing (window, price, shelf) kept per epoch, so an attempt is decided without reading the database.
+
+    `read` returns a thing's facts and its stock (None when there is no such thing); `refusal_of`
+    judges an attempt by the facts alone (not started, not enough points); `sold_out` is the refusal
+    for a short count."""
+
+    ATTEMPTS = 3  # epochs changing faster than this under one attempt send it to the transaction
+
+    def __init__(self, admission: Admission, kind: str,
+                 read: Callable[[int], Awaitable[tuple[Facts, int] | None]]) -> None:
+        self.admission = admission
+        self.kind = kind
+        self.read = read
+        self.known: dict[int, Known[Facts]] = {}
+
+    def scope(self, thing_id: int) -> str:
+        return f"{self.kind}:{thing_id}"
+
+    async def enter(self, thing_id: int, quantity: int, refusal_of: Callable[[Facts], Refusal | None],
+                    sold_out: Callable[[Facts], Refusal]) -> Entry:
+        scope = self.scope(thing_id)
+        epoch: str | None = None  # the gate's epoch when it said ours was stale
+        for _ in range(self.ATTEMPTS):
+            known, fresh = self.known.get(thing_id), False
+            if known is None or epoch is not None:
+                known, fresh = await self._learn(thing_id, scope, epoch), True
+                if known is None:
+                    return Entry()
+            refusal = refusal_of(known.facts)
+            if refusal is not None:
+                if fresh or await self.admission.epoch(scope) == known.epoch:
+                    return Entry(refusal=refusal)
+                epoch = None
+            else:
+                admittance = await self.admission.admit(scope, quantity, known.epoch,
+                                                        self._stock_reader(thing_id, known))
+                if admittance.verdict is Verdict.ADMITTED:
+                    return Entry(ticket=admittance.ticket)
+                if admittance.verdict is Verdict.SOLD_OUT:
+                    return Entry(refusal=sold_out(known.facts))
+                if admittance.verdict is Verdict.OPEN:
+                    return Entry()
+                epoch = admittance.epoch
+            if self.known.get(thing_id) is known:
+                del self.known[thing_id]  # the epoch moved on: read the facts again
+        return Entry()
+
+    async def _learn(self, thing_id: int, scope: str, epoch: str | None) -> Known[Facts] | None:
+        if epoch is None:
+            epoch = await self.admission.epoch(scope)  # before the read: a change after it moves the epoch
+            if epoch is None:
+                return None
+        read = await self.read(thing_id)
+        if read is None:
+            return None  # no such thing: the transaction says so
+        known = Known(read[0], epoch, read[1])
+        # Concurrent attempts learn at once: the first to finish is kept; one learnt under an older
+        # epoch is found stale by its first user and dropped.
+        self.known.setdefault(thing_id, known)
+        return known
+
+    def _stock_reader(self, thing_id: int, known: Known[Facts]) -> StockReader:
+        async def read_stock() -> int | None:
+            if known.stock is not None:
+                stock, known.stock = known.stock, None  # just read under this epoch: count from it
+                return stock
+            read = await self.read(thing_id)
+            return None if read is None else read[1]
+        return read_stock
+
+    async def leave(self, entry: Entry, sold: bool, short: bool) -> None:
+        """After the transaction: `sold` when it sold the ticket's units, `short` when the database
+        refused for want of stock."""
+        if entry.ticket is None:
+            return
+        if sold:
+            await self.admission.settle(entry.ticket)
+        elif short:
+            await self.admission.recount(entry.ticket)
+        else:
+            await self.admission.give_back(entry.ticket)
+
+    async def forget(self, thing_id: int) -> None:
+        self.known.pop(thing_id, None)
+        await self.admission.forget(self.scope(thing_id))

@@ -6,12 +6,11 @@ window opens the answer is ``FLASH_SALE_NOT_STARTED``, after it closes ``FLASH_S
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from domain.admission import Admission, Ticket
+from domain.admission import Admission, Entry, StockGate
 from domain.badges import BadgeCode, award
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
@@ -58,19 +57,14 @@ class FlashSale:
         return Refusal(ErrorCode.SOLD_OUT, f"{self.title} is sold out", ("quantity",))
 
 
-async def _already(value: int) -> int:
-    return value
-
-
 class FlashSaleService:
     def __init__(self, operations: "PointsOperations", transactions: "Transactions", clock: "Clock",
                  admission: Admission | None = None) -> None:
         self.operations = operations
         self.transactions = transactions
         self.clock = clock
-        self.admission = admission  # None: every attempt goes to the transaction (no gate for this database)
-        self.known: dict[int, FlashSale] = {}  # sales as the gate read them: their windows and prices
-        self.changes: dict[int, int] = {}  # updates per sale: a read begun before one is not kept
+        # None: every attempt goes to the transaction (no gate for this database)
+        self.gate = StockGate(admission, "flash", self._read_sale) if admission is not None else None
 
     async def create(self, staff: Actor, sale: FlashSale) -> FlashSale:
         sale.validate()
@@ -104,7 +98,8 @@ class FlashSaleService:
         try:
             return await self.transactions.write(work)
         finally:
-            await self._forget(sale_id)
+            if self.gate is not None:
+                await self.gate.forget(sale_id)
 
     async def redeem(self, member: Actor, member_id: int, sale_id: int, quantity: int, key: str,
                      available: int | None = None) -> "PointsOutcome":
@@ -113,43 +108,29 @@ class FlashSaleService:
         if not 1 <= quantity <= MAX_QUANTITY:
             raise InvalidInput(f"quantity must be 1-{MAX_QUANTITY}", ("quantity",))
         validate_key(key)  # a malformed key is refused as such, whatever the sale's state
-        if self.admission is None:
+        if self.gate is None:
             refused = await self._refused_without_a_write(member, member_id, sale_id, quantity, key, available)
             return refused or await self._sell(member, member_id, sale_id, quantity, key)
         return await self._through_the_gate(member, member_id, sale_id, quantity, key, available)
 
     async def _through_the_gate(self, member: Actor, member_id: int, sale_id: int, quantity: int, key: str,
                                 available: int | None) -> "PointsOutcome":
-        """Refuse from what the process knows (the window, the member's points, the tickets left), and
-        send on only those holding a ticket; a replayed key always goes on, to its first answer."""
-        scope = f"flash:{sale_id}"
-        sale = self.known.get(sale_id)
-        read_stock = lambda: self._read_stock(sale_id)  # noqa: E731 - the gate calls it when it has no count
-        if sale is None:
-            stock = await self._read_stock(sale_id)
-            sale = self.known.get(sale_id)
-            if stock is None or sale is None:
-                return await self._sell(member, member_id, sale_id, quantity, key)  # no such sale: it says so
-            read_stock = functools.partial(_already, stock)  # just read: the gate counts from it
-        refusal = self._refusal(sale, quantity, available)
-        ticket = None if refusal is not None else await self.admission.admit(scope, quantity, read_stock)
-        if ticket is False:
-            refusal = sale.sold_out()
-        if refusal is not None:
+        """Refuse from what the gate knows (the window, the member's points, the tickets left), and send
+        on only those holding a ticket; a replayed key always goes on, to its first answer."""
+        entry = await self.gate.enter(sale_id, quantity, lambda sale: self._refusal(sale, quantity, available),
+                                      FlashSale.sold_out)
+        if entry.refusal is not None:
             if await self._key_is_new(member, key):
-                return PointsOutcome(member_id, error=refusal, unwritten=True)
-            ticket = None
+                return PointsOutcome(member_id, error=entry.refusal, unwritten=True)
+            entry = Entry()
         try:
             outcome = await self._sell(member, member_id, sale_id, quantity, key)
         except BaseException:
-            if isinstance(ticket, Ticket):
-                await self.admission.give_back(ticket)
+            await self.gate.leave(entry, sold=False, short=False)
             raise
-        if isinstance(ticket, Ticket) and (outcome.error is not None or outcome.replayed):
-            if isinstance(outcome.error, Refusal) and outcome.error.code is ErrorCode.SOLD_OUT:
-                await self.admission.sold_out(scope)
-            else:
-                await self.admission.give_back(ticket)
+        sold = outcome.error is None and not outcome.replayed
+        short = isinstance(outcome.error, Refusal) and outcome.error.code is ErrorCode.SOLD_OUT
+        await self.gate.leave(entry, sold, short)
         return outcome
 
     def _refusal(self, sale: FlashSale, quantity: int, available: int | None) -> Refusal | None:
@@ -165,22 +146,12 @@ class FlashSaleService:
                            f"not enough points: {available} available, {needed} needed", ("points",))
         return None
 
-    async def _read_stock(self, sale_id: int) -> int | None:
-        changes = self.changes.get(sale_id, 0)
+    async def _read_sale(self, sale_id: int) -> tuple[FlashSale, int] | None:
         sale = await self.transactions.read(lambda uow: uow.flash_sales.get(sale_id))
-        if sale is None or self.changes.get(sale_id, 0) != changes:
-            return None
-        self.known[sale_id] = sale
-        return sale.stock
+        return None if sale is None else (sale, sale.stock)
 
     async def _key_is_new(self, member: Actor, key: str) -> bool:
         return await self.transactions.read(lambda uow: uow.idempotency.get(member.label, key)) is None
-
-    async def _forget(self, sale_id: int) -> None:
-        self.known.pop(sale_id, None)
-        self.changes[sale_id] = self.changes.get(sale_id, 0) + 1
-        if self.admission is not None:
-            await self.admission.forget(f"flash:{sale_id}")
 
     async def _sell(self, member: Actor, member_id: int, sale_id: int, quantity: int, key: str) -> "PointsOutcome":
         async def rule(ctx: "OperationContext") -> Redemption:

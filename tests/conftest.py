@@ -36,6 +36,7 @@ from domain.randomness import SeededRandomSource
 from persistence import migrate
 
 POSTGRES_ADMIN = os.environ.get("JIFEN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("JIFEN_TEST_REDIS", "redis://127.0.0.1:6379/0")
 SECRET = "test-secret-" + "x" * 40
 # A Thursday, 10:00 in Shanghai: far enough from month ends that expiry tests choose their own dates.
 START = datetime(2026, 3, 12, 2, 0, tzinfo=UTC)
@@ -120,6 +121,32 @@ def database_url(request, tmp_path) -> str:
     run_blocking(lambda: _admin(f"CREATE DATABASE {name} TEMPLATE {template}"))
     yield postgres_url(name)
     run_blocking(lambda: _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+def redis_url():
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis must be reachable on CI at {REDIS_URL}: {problem}")
+        pytest.skip(f"Redis unreachable at {REDIS_URL} ({problem}); set JIFEN_TEST_REDIS")
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_url):
+    """A key prefix of this test's own in the shared Redis, its keys deleted afterwards."""
+    import redis
+
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+    client.close()
 
 
 @pytest.fixture

@@ -1,26 +1,93 @@
 """The admission gate for scarce stock: refusals without a write, and never a unit oversold or unsold.
 
-On SQLite the server holds a ticket count per sale (domain/admission.py); on PostgreSQL every attempt
-goes to the transaction. The tests over HTTP run on both and expect the same answers: the gate may
-only make refusals cheaper, never different.
+On SQLite the server holds a ticket count per sale in the process (domain/admission.py); on PostgreSQL
+the count is in Redis (persistence/admission.py), shared by every process. The tests over HTTP run on
+both and expect the same answers as without a gate: the gate may only make refusals cheaper, never
+different. The gate's own rules are tested on both implementations.
 """
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import os
+import signal
+import subprocess
+import time
 from datetime import timedelta
 
 import pytest
+import redis
 
-from domain.admission import TicketCounters
+from api.config import Settings
+from api.services import Services
+from domain.admission import TicketCounters, Verdict
 from domain.configuration import Actor
 from domain.errors import NotFound
 from domain.flash_sales import FlashSale
 from domain.mall import ItemKind, MallItem
-from tests.conftest import with_services
+from domain.randomness import SeededRandomSource
+from persistence.admission import RedisTicketCounters
+from tests.conftest import RANDOM_SEED, SECRET, LiveServer, start_server, stop_server
 from tests.test_api_flash_sales import new_sale, redeem_all
 from tests.test_api_ledger import member_gid
 from tests.test_api_mall import funded, redeem
+from tests.test_cli import free_port
+
+
+def on_postgresql(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture
+def gate_redis(database_url, request) -> tuple[str | None, str]:
+    """Redis for the gate where the server would use it (PostgreSQL); none on SQLite."""
+    if not on_postgresql(database_url):
+        return None, "jifen"
+    return request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
+
+
+def gated_services(database_url, clock, gate_redis) -> Services:
+    redis_url, prefix = gate_redis
+    return Services.build(database_url, clock, SeededRandomSource(RANDOM_SEED), redis_url=redis_url,
+                          redis_prefix=prefix)
+
+
+@pytest.fixture
+def live_server(database_url, clock, gate_redis):
+    """The conftest server, with its gate where `jifen serve` has it: Redis on PostgreSQL."""
+    redis_url, prefix = gate_redis
+    settings = Settings(database_url=database_url, secret=SECRET, env="dev", sweep_seconds=0,
+                        redis_url=redis_url, redis_prefix=prefix)
+    services = gated_services(database_url, clock, gate_redis)
+    from api.app import create_app
+
+    server, thread, base_url = start_server(create_app(settings, clock=clock, services=services))
+    yield LiveServer(base_url, clock, database_url, services)
+    stop_server(server, thread)
+
+
+@pytest.fixture
+async def services(database_url, clock, gate_redis):
+    built = gated_services(database_url, clock, gate_redis)
+    yield built
+    await built.close()
+
+
+@contextlib.asynccontextmanager
+async def another_process(live_server, gate_redis):
+    """A second set of services over the server's database and gate, as a second `--workers` process."""
+    services = gated_services(live_server.database_url, live_server.clock, gate_redis)
+    try:
+        yield services
+    finally:
+        await services.close()
+
+
+async def with_services(live_server, gate_redis, action):
+    async with another_process(live_server, gate_redis) as services:
+        return await action(services)
+
 
 STAFF = Actor("staff", "ops")
 UPDATE = """mutation($id: ID!, $stock: Int, $starts: DateTime) { updateFlashSale(input: {flashSaleId: $id,
@@ -62,7 +129,8 @@ def test_a_restock_while_the_sale_runs_sells_again(live_server):
     assert codes(redeem(buyers[1], sale, "k")) == ["SOLD_OUT"]
     staff = live_server.staff()
     assert staff.data(UPDATE, {"id": sale, "stock": 2})["updateFlashSale"]["flashSale"] == {"stock": 2}
-    assert [codes(redeem(b, sale, "k2")) for b in buyers[1:]] == [[], [], ["SOLD_OUT"]]
+    # The refused key was never used: the same key buys now.
+    assert [codes(redeem(b, sale, "k")) for b in buyers[1:]] == [[], [], ["SOLD_OUT"]]
 
 
 def test_moving_a_sale_s_start_is_seen_at_once(live_server):
@@ -85,29 +153,33 @@ async def test_an_attempt_that_fails_after_admission_returns_its_ticket(services
     assert outcome.error is None and outcome.entry.delta == -1  # the unit the failed attempt held came back
 
 
-async def test_a_restarted_server_counts_the_stock_again(live_server):
+async def test_a_restarted_server_counts_the_stock_again(live_server, gate_redis):
     sale = new_sale(live_server, 3)
     assert codes(redeem(funded(live_server, "before-0", 10), sale, "k")) == []
-    restarted = await with_services(live_server, lambda services: rush(services, sale, 6))
+    restarted = await with_services(live_server, gate_redis, lambda services: rush(services, sale, 6))
     assert sorted(restarted, key=str) == [None, None, "SOLD_OUT", "SOLD_OUT", "SOLD_OUT", "SOLD_OUT"]
     assert live_server.anonymous().data("{ flashSales { stock } }")["flashSales"] == [{"stock": 0}]
 
 
-async def rush(services, sale: str, n: int) -> list[str | None]:
+def sale_id_of(sale: str) -> int:
+    return int(base64.b64decode(sale).decode().split(":")[1])
+
+
+async def rush(services, sale: str, n: int, who: str = "after") -> list[str | None]:
     """n members, a fresh process's gate (these services), all at once."""
-    sale_id = int(base64.b64decode(sale).decode().split(":")[1])
+    sale_id = sale_id_of(sale)
     members = []
     for i in range(n):
-        member = await services.members.ensure(f"after-{i}")
-        await services.points.adjust(Actor("staff", "ops"), member.id, 10, "m", f"fund-after-{i}")
+        member = await services.members.ensure(f"{who}-{i}")
+        await services.points.adjust(Actor("staff", "ops"), member.id, 10, "m", f"fund-{who}-{i}")
         members.append(member)
-    outcomes = await asyncio.gather(*(services.flash_sales.redeem(Actor("member", f"after-{i}"), m.id, sale_id, 1,
+    outcomes = await asyncio.gather(*(services.flash_sales.redeem(Actor("member", f"{who}-{i}"), m.id, sale_id, 1,
                                                                   "k", available=10)
                                       for i, m in enumerate(members)))
     return [o.error.code.value if o.error else None for o in outcomes]
 
 
-async def test_a_rush_through_the_gate_sells_exactly_the_stock_and_each_key_once(live_server):
+async def test_a_rush_through_the_gate_sells_exactly_the_stock_and_each_key_once(live_server, gate_redis):
     sale = new_sale(live_server, 30, limit=2)
     members = [funded(live_server, f"gate-{i}", 10) for i in range(40)]
     # Every member sends each of three keys twice: retries must not buy twice.
@@ -116,41 +188,218 @@ async def test_a_rush_through_the_gate_sells_exactly_the_stock_and_each_key_once
     assert live_server.anonymous().data("{ flashSales { stock } }")["flashSales"] == [{"stock": 0}]
     bought = sum(10 - m.data("{ me { points { available } } }")["me"]["points"]["available"] for m in members)
     assert bought == 30  # each unit costs 1: exactly the stock, however many retries
-    assert (await with_services(live_server, lambda s: s.reconciliation.run())).ok
+    assert (await with_services(live_server, gate_redis, lambda s: s.reconciliation.run())).ok
 
 
-async def test_the_ticket_count_reads_the_stock_once_and_never_counts_a_stale_read():
-    counters = TicketCounters()
-    reads = []
 
-    async def stock():
-        reads.append(1)
+
+def stock_left(live_server) -> int:
+    return live_server.anonymous().data("{ flashSales { stock } }")["flashSales"][0]["stock"]
+
+
+async def bought_by(live_server, members) -> int:
+    points = [m.data("{ me { points { available } } }")["me"]["points"]["available"] for m in members]
+    return sum(10 - p for p in points)
+
+
+async def test_a_restock_in_the_middle_of_a_rush_sells_every_unit(live_server, gate_redis):
+    sale = new_sale(live_server, 10)
+    members = [funded(live_server, f"mid-{i}", 10) for i in range(60)]
+    first = await redeem_all(sale, [(m, "k") for m in members[:30]])
+    assert sum(not p["userErrors"] for p in first) == 10
+    staff = live_server.staff()
+    restocking = asyncio.to_thread(staff.data, UPDATE, {"id": sale, "stock": 15})
+    second, _ = await asyncio.gather(redeem_all(sale, [(m, "k") for m in members]), restocking)
+    third = await redeem_all(sale, [(m, "again") for m in members])  # what the restock left, if anything
+    assert stock_left(live_server) == 0 and await bought_by(live_server, members) == 25
+    assert {c for p in first + second + third for c in codes(p)} <= {"SOLD_OUT", "LIMIT_REACHED"}
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_two_processes_share_one_sale(live_server, gate_redis):
+    sale = new_sale(live_server, 20)
+    members = [funded(live_server, f"here-{i}", 10) for i in range(30)]
+    over_http = redeem_all(sale, [(m, "k") for m in members])
+    async with another_process(live_server, gate_redis) as there:
+        payloads, elsewhere = await asyncio.gather(over_http, rush(there, sale, 30, who="there"))
+    winners = sum(not p["userErrors"] for p in payloads) + elsewhere.count(None)
+    assert winners == 20 and stock_left(live_server) == 0
+    assert set(elsewhere) <= {None, "SOLD_OUT"}
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_a_redis_flushed_mid_sale_is_rebuilt_from_the_database(live_server, gate_redis):
+    redis_url, prefix = gate_redis
+    sale = new_sale(live_server, 12)
+    members = [funded(live_server, f"flush-{i}", 10) for i in range(40)]
+    client = redis.asyncio.Redis.from_url(redis_url)
+
+    async def flush_while_it_runs():
+        await asyncio.sleep(0.05)
+        for key in [key async for key in client.scan_iter(f"{prefix}:gate:*")]:
+            await client.delete(key)
+
+    payloads, _ = await asyncio.gather(redeem_all(sale, [(m, "k") for m in members]), flush_while_it_runs())
+    await client.aclose()
+    assert sum(not p["userErrors"] for p in payloads) == 12 and stock_left(live_server) == 0
+    late = funded(live_server, "flush-late", 10)
+    assert codes(redeem(late, sale, "k")) == ["SOLD_OUT"]
+    assert (await with_services(live_server, gate_redis, lambda s: s.reconciliation.run())).ok
+
+
+# The gate's own rules, on both implementations.
+
+@pytest.fixture(params=["in-process", "redis"])
+async def gate(request):
+    if request.param == "in-process":
+        yield TicketCounters()
+        return
+    url, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
+    built = RedisTicketCounters(url, prefix, lease_ms=200, timeout=0.5, pause_after_failure=0.2)
+    yield built
+    await built.close()
+
+
+def stock_of(*values):
+    """A stock reader answering each value in turn (the last one from then on), counting its reads."""
+    answers = list(values)
+
+    async def read():
+        read.calls += 1
         await asyncio.sleep(0.01)
-        return 2
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+    read.calls = 0
+    return read
 
-    tickets = await asyncio.gather(*(counters.admit("s", 1, stock) for _ in range(5)))
-    assert len(reads) == 1 and [bool(t) for t in tickets].count(True) == 2 and tickets.count(False) == 3
-    await counters.give_back(tickets[0])
-    assert await counters.admit("s", 1, stock)  # the unit given back is sold again
-    await counters.forget("s")
-    await counters.give_back(tickets[1])  # a ticket of the count before the restock changes nothing
-    assert counters.counts == {}
 
-    async def slow_stock():
-        await asyncio.sleep(0.02)
+async def test_a_count_admits_exactly_its_stock_and_takes_back_what_was_not_sold(gate):
+    epoch = await gate.epoch("s")
+    read = stock_of(2)
+    answers = await asyncio.gather(*(gate.admit("s", 1, epoch, read) for _ in range(5)))
+    verdicts = [a.verdict for a in answers]
+    # While tickets are held a short count is no proof of "sold out": a holder may still give back.
+    assert verdicts.count(Verdict.ADMITTED) == 2 and verdicts.count(Verdict.OPEN) == 3
+    first, second = (a.ticket for a in answers if a.ticket)
+    await gate.give_back(first)
+    again = await gate.admit("s", 1, epoch, read)
+    assert again.verdict is Verdict.ADMITTED  # the unit given back is sold again
+    await gate.settle(second)
+    assert (await gate.admit("s", 1, epoch, read)).verdict is Verdict.OPEN
+    await gate.settle(again.ticket)
+    assert (await gate.admit("s", 1, epoch, read)).verdict is Verdict.SOLD_OUT  # nothing held: a true one
+    assert read.calls == 1
+
+
+async def test_a_unit_given_back_is_one_unit(gate):
+    epoch = await gate.epoch("s")
+    ticket = (await gate.admit("s", 1, epoch, stock_of(1))).ticket
+    await gate.give_back(ticket)
+    await gate.give_back(ticket)  # twice by mistake: still one unit
+    assert (await gate.admit("s", 2, epoch, stock_of(1))).verdict is Verdict.SOLD_OUT
+
+
+async def test_a_new_epoch_sends_callers_back_to_the_database_and_old_tickets_count_for_nothing(gate):
+    epoch = await gate.epoch("s")
+    old = (await gate.admit("s", 1, epoch, stock_of(1))).ticket
+    await gate.forget("s")  # a restock
+    stale = await gate.admit("s", 1, epoch, stock_of(5))
+    assert stale.verdict is Verdict.STALE and stale.epoch != epoch
+    read = stock_of(2)
+    tickets = [(await gate.admit("s", 1, stale.epoch, read)).ticket for _ in range(2)]
+    assert all(tickets)
+    await gate.give_back(old)  # issued by the count before the restock: changes nothing
+    for ticket in tickets:
+        await gate.settle(ticket)
+    assert (await gate.admit("s", 1, stale.epoch, read)).verdict is Verdict.SOLD_OUT
+    assert read.calls == 1
+
+
+async def test_a_stock_read_while_the_epoch_changes_is_not_kept(gate):
+    epoch = await gate.epoch("s")
+
+    async def slow_old_stock():
+        await asyncio.sleep(0.05)
         return 0
 
-    racing = asyncio.ensure_future(counters.admit("s", 1, slow_stock))
-    await asyncio.sleep(0.005)
-    await counters.forget("s")  # a restock while the old stock was being read
-    assert await racing is None and counters.counts == {}  # that read is not kept: the next one counts
-    assert await counters.admit("s", 1, stock)
-    await counters.sold_out("s")
-    assert await counters.admit("s", 1, stock) is False
+    racing = asyncio.ensure_future(gate.admit("s", 1, epoch, slow_old_stock))
+    await asyncio.sleep(0.01)
+    await gate.forget("s")  # the restock lands while the old stock is being read
+    assert (await racing).verdict is Verdict.OPEN  # that read counts for nothing: the transaction decides
+    current = await gate.epoch("s")
+    assert (await gate.admit("s", 1, current, stock_of(3))).verdict is Verdict.ADMITTED
 
 
-def test_a_malformed_key_is_refused_as_such_even_when_the_sale_is_over(live_server):
-    sale = new_sale(live_server, 1)
-    assert codes(redeem(funded(live_server, "quick", 10), sale, "k")) == []
-    late = funded(live_server, "late-key", 10)
-    assert redeem(late, sale, "x" * 200)["userErrors"] == [{"field": ["idempotencyKey"], "code": "INVALID_INPUT"}]
+async def test_a_refusal_by_the_database_makes_the_gate_count_again(gate):
+    epoch = await gate.epoch("s")
+    read = stock_of(3, 0)  # the count said 3; the database then had none (sold elsewhere, a flush)
+    ticket = (await gate.admit("s", 1, epoch, read)).ticket
+    await gate.recount(ticket)
+    assert (await gate.admit("s", 1, epoch, read)).verdict is Verdict.SOLD_OUT
+    assert read.calls == 2
+
+
+async def test_a_ticket_whose_holder_died_is_reclaimed_from_the_database(redis_url, redis_prefix):
+    gate = RedisTicketCounters(redis_url, redis_prefix, lease_ms=100)
+    epoch = await gate.epoch("s")
+    assert (await gate.admit("s", 1, epoch, stock_of(1))).verdict is Verdict.ADMITTED  # never settled
+    assert (await gate.admit("s", 1, epoch, stock_of(1))).verdict is Verdict.OPEN  # held: the database decides
+    await asyncio.sleep(0.15)
+    # The lease lapsed: the database is asked, and still has the unit the dead holder never sold.
+    assert (await gate.admit("s", 1, epoch, stock_of(1))).verdict is Verdict.ADMITTED
+    await gate.close()
+
+
+async def test_a_flushed_redis_starts_a_new_epoch(redis_url, redis_prefix):
+    gate = RedisTicketCounters(redis_url, redis_prefix)
+    epoch = await gate.epoch("s")
+    assert (await gate.admit("s", 1, epoch, stock_of(1))).verdict is Verdict.ADMITTED
+    client = redis.asyncio.Redis.from_url(redis_url)
+    for key in [key async for key in client.scan_iter(f"{redis_prefix}:*")]:
+        await client.delete(key)
+    await client.aclose()
+    after = await gate.admit("s", 1, epoch, stock_of(1))
+    assert after.verdict is Verdict.STALE and after.epoch != epoch  # callers read their facts again
+    assert (await gate.admit("s", 1, after.epoch, stock_of(1))).verdict is Verdict.ADMITTED
+    await gate.close()
+
+
+@contextlib.contextmanager
+def private_redis():
+    port = free_port()
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(port=port).ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield process, f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.kill()
+        process.wait()
+
+
+async def test_without_redis_the_gate_steps_aside_and_a_restock_is_not_lost(caplog):
+    with private_redis() as (server, url):
+        gate = RedisTicketCounters(url, "jifen", timeout=0.3, pause_after_failure=0.3)
+        epoch = await gate.epoch("s")
+        assert (await gate.admit("s", 1, epoch, stock_of(0))).verdict is Verdict.SOLD_OUT
+        os.kill(server.pid, signal.SIGSTOP)  # Redis unreachable, its data intact
+        try:
+            assert (await gate.admit("s", 1, epoch, stock_of(0))).verdict is Verdict.OPEN
+            await gate.forget("s")  # a restock while Redis cannot hear of it
+            assert await gate.epoch("s") is None  # paused: no timeouts paid on every attempt
+        finally:
+            os.kill(server.pid, signal.SIGCONT)
+        await asyncio.sleep(0.35)
+        after = await gate.admit("s", 1, epoch, stock_of(5))
+        assert after.verdict is Verdict.STALE  # the forget was sent first: nobody counts the old stock
+        assert (await gate.admit("s", 1, after.epoch, stock_of(5))).verdict is Verdict.ADMITTED
+        await gate.close()
+    assert "admission gate unavailable" in caplog.text
+

@@ -3,7 +3,6 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,7 +15,7 @@ from domain.points import PointsOperations
 from tests.conftest import START
 from tests.documents import ADJUST, CHECK_IN
 from tests.test_api_ledger import member_gid
-from tests.test_cross_process import REDIS_URL, redis_url  # noqa: F401  (a fixture)
+from tests.conftest import REDIS_URL
 
 BOARD = """query($period: LeaderboardPeriod!, $first: Int!) {
   leaderboard(period: $period, first: $first) { rank points member { displayName isMe } } }"""
@@ -99,17 +98,6 @@ def test_badges_are_awarded_once_with_a_toast_and_a_date(live_server):
     badges = member.data("{ me { badges { code name awardedAt } } }")["me"]["badges"]
     assert [b["code"] for b in badges] == ["FIRST_CHECK_IN", "STREAK_7"]
     assert badges[1]["name"] == "七日之约" and badges[1]["awardedAt"].startswith("2026-03-18")
-
-
-@pytest.fixture
-def redis_prefix(redis_url):  # noqa: F811
-    import redis
-
-    prefix = f"test-{uuid.uuid4().hex[:8]}"
-    yield prefix
-    client = redis.Redis.from_url(redis_url)
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -2,9 +2,11 @@
 with Redis carrying the events between them."""
 import asyncio
 import os
+import signal
 import subprocess
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -14,23 +16,8 @@ from tests.conftest import SECRET
 from tests.documents import CHECK_IN
 from tests.graphql_ws import connected
 from tests.test_api_subscriptions import POINTS_CHANGED
+from tests.test_api_ledger import member_gid
 from tests.test_cli import JIFEN, free_port
-
-REDIS_URL = os.environ.get("JIFEN_TEST_REDIS", "redis://127.0.0.1:6379/0")
-
-
-@pytest.fixture
-def redis_url():
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as problem:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis must be reachable on CI at {REDIS_URL}: {problem}")
-        pytest.skip(f"Redis unreachable at {REDIS_URL} ({problem}); set JIFEN_TEST_REDIS")
-    return REDIS_URL
-
 
 @pytest.fixture
 def postgres_url(database_url):
@@ -111,3 +98,105 @@ def test_sqlite_refuses_several_workers(tmp_path):
     result = subprocess.run([JIFEN, "serve", "--workers", "2"], capture_output=True, text=True, timeout=60,
                             env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"})
     assert result.returncode != 0 and "use PostgreSQL" in result.stderr
+
+
+# A flash sale shared by processes, and a process killed in the middle of one.
+
+SALE_ITEM = """mutation { createMallItem(input: {name: "保温杯", kind: GOODS, pointsPrice: 500, stock: 100}) {
+  item { id } } }"""
+SALE = """mutation($item: ID!, $stock: Int!, $starts: DateTime!, $ends: DateTime!) {
+  createFlashSale(input: {itemId: $item, title: "秒杀", pointsPrice: 1, stock: $stock, perMemberLimit: 1,
+                          startsAt: $starts, endsAt: $ends}) { flashSale { id } userErrors { code } } }"""
+FUND = """mutation($m: ID!, $key: String!) { adjustPoints(input: {memberId: $m, delta: 10, memo: "m",
+  idempotencyKey: $key}) { userErrors { code } } }"""
+BUY = """mutation($sale: ID!, $key: String!) { redeem(input: {itemId: $sale, idempotencyKey: $key}) {
+  entry { id delta } redemption { id } userErrors { code } } }"""
+
+
+def post(base_url, token, query, variables=None):
+    response = httpx.post(f"{base_url}/graphql", json={"query": query, "variables": variables or {}},
+                          headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def open_sale(base_url, stock, members):
+    staff = issue_token(SECRET, "ops", role="staff")
+    item = post(base_url, staff, SALE_ITEM)["createMallItem"]["item"]["id"]
+    now = datetime.now(UTC)
+    sale = post(base_url, staff, SALE, {"item": item, "stock": stock, "starts": now.isoformat(),
+                                        "ends": (now + timedelta(hours=1)).isoformat()})["createFlashSale"]
+    for member in members:
+        post(base_url, issue_token(SECRET, member), "{ me { id } }")
+        post(base_url, staff, FUND, {"m": member_gid(member), "key": f"fund-{member}"})
+    return sale["flashSale"]["id"]
+
+
+async def buy_all(base_url, sale, members, key="k", concurrency=32):
+    """Every member's attempt at once: their payloads, or None where no answer came."""
+    gate = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=concurrency)) as http:
+        async def buy(member):
+            async with gate:
+                try:
+                    response = await http.post(f"{base_url}/graphql",
+                                               json={"query": BUY, "variables": {"sale": sale, "key": key}},
+                                               headers={"Authorization": f"Bearer {issue_token(SECRET, member)}"})
+                    return response.json()["data"]["redeem"]
+                except (httpx.TransportError, ValueError):
+                    return None
+        return await asyncio.gather(*(buy(member) for member in members))
+
+
+def stock_left(base_url):
+    answer = post(base_url, issue_token(SECRET, "ops", role="staff"), "{ flashSales { stock } }")
+    return answer["flashSales"][0]["stock"]
+
+
+def ledger_checks_out(database_url):
+    result = subprocess.run([JIFEN, "check"], env={**os.environ, "DATABASE_URL": database_url},
+                            capture_output=True, text=True, timeout=300)
+    return result.returncode == 0
+
+
+@only_postgresql
+async def test_two_workers_sell_exactly_the_stock(postgres_url, redis_url, redis_prefix):
+    server, base_url = serve(postgres_url, redis_url, redis_prefix, "--workers", "2")
+    try:
+        members = [f"rush-{i}" for i in range(80)]
+        sale = await asyncio.to_thread(open_sale, base_url, 25, members)
+        payloads = await buy_all(base_url, sale, members * 2)  # every attempt sent twice: one effect per key
+        assert None not in payloads
+        bought = {p["redemption"]["id"] for p in payloads if not p["userErrors"]}
+        assert len(bought) == 25 and stock_left(base_url) == 0
+        assert {e["code"] for p in payloads for e in p["userErrors"]} <= {"SOLD_OUT"}
+    finally:
+        stop(server)
+    assert ledger_checks_out(postgres_url)
+
+
+async def test_a_process_killed_mid_rush_loses_no_acknowledged_sale(database_url, redis_url, redis_prefix):
+    server, base_url = serve(database_url, redis_url, redis_prefix)
+    members = [f"killed-{i}" for i in range(120)]
+    try:
+        sale = await asyncio.to_thread(open_sale, base_url, 40, members)
+        rush = asyncio.ensure_future(buy_all(base_url, sale, members, concurrency=16))
+        while stock_left(base_url) > 25:  # kill it with sales done and more in flight
+            await asyncio.sleep(0.005)
+        server.send_signal(signal.SIGKILL)
+        first = await rush
+    finally:
+        stop(server)
+    acknowledged = {m: p for m, p in zip(members, first) if p is not None}
+    assert 0 < len(acknowledged) < len(members)
+    server, base_url = serve(database_url, redis_url, redis_prefix)
+    try:
+        replayed = await buy_all(base_url, sale, members)
+        for member, payload in zip(members, replayed):
+            if member in acknowledged:
+                assert payload == acknowledged[member]  # the same answer: nothing acknowledged was lost
+        assert sum(not p["userErrors"] for p in replayed) == 40 and stock_left(base_url) == 0
+    finally:
+        stop(server)
+    assert ledger_checks_out(database_url)
