@@ -17,7 +17,7 @@ from domain.deductions import DeductionService
 from domain.clock import Clock, SystemClock
 from domain.expiry import ExpirySweep
 from domain.events import EventService
-from domain.admission import Admission, TicketCounters
+from domain.admission import Admission, ForgetRestocked, TicketCounters
 from domain.flash_sales import FlashSaleService
 from domain.group_redemptions import GroupRedemptionService
 from domain.invitations import InvitationService
@@ -92,6 +92,8 @@ class Services:
         tx.listeners.append(Announcer(broker, cache))
         operations = PointsOperations(tx, clock)
         admission = admission_gate(database.dialect, redis_url, redis_prefix)
+        if admission is not None:
+            tx.listeners.append(ForgetRestocked(admission))
         return cls(database, clock, tx, MemberService(tx, clock), PointsService(operations),
                    PointsQueries(tx, clock), CheckInService(operations, tx, clock), TierService(tx, clock),
                    BrandService(tx, clock), ExpirySweep(tx, clock), Reconciliation(tx),
@@ -99,7 +101,7 @@ class Services:
                    InvitationService(operations, tx, clock), SubmissionService(operations, tx, clock),
                    NotificationService(tx, clock), EventService(operations, tx, clock),
                    AssistService(operations, tx, clock), BirthdayService(operations, tx, clock),
-                   MallService(operations, tx, clock), CheckoutService(operations, tx, clock),
+                   MallService(operations, tx, clock, admission), CheckoutService(operations, tx, clock),
                    DeductionService(operations, tx, clock),
                    FlashSaleService(operations, tx, clock, admission),
                    LotteryService(operations, tx, clock, randomness), GroupRedemptionService(operations, tx, clock),

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from domain.errors import Refusal
+from domain.realtime import Outbox
 
 # Reads the stock still to be sold from the database; None when the thing is gone.
 StockReader = Callable[[], Awaitable[int | None]]
@@ -179,6 +180,27 @@ class TicketCounters:
         self.epochs[scope] = self.epochs.get(scope, 0) + 1
 
 
+FLASH_SALE = "flash"
+MALL_ITEM = "item"
+
+
+def scope_of(kind: str, thing_id: int) -> str:
+    return f"{kind}:{thing_id}"
+
+
+class ForgetRestocked:
+    """The transactions' after-commit listener: a gate forgets what a committed write restocked or
+    changed (`uow.restocked`), wherever that write happened (a staff edit, a cancelled redemption, a
+    checkout hold that timed out inside another member operation)."""
+
+    def __init__(self, admission: Admission) -> None:
+        self.admission = admission
+
+    async def __call__(self, outbox: Outbox) -> None:
+        for scope in dict.fromkeys(outbox.restocked):
+            await self.admission.forget(scope)
+
+
 Facts = TypeVar("Facts")
 
 
@@ -215,10 +237,13 @@ class StockGate(Generic[Facts]):
         self.known: dict[int, Known[Facts]] = {}
 
     def scope(self, thing_id: int) -> str:
-        return f"{self.kind}:{thing_id}"
+        return scope_of(self.kind, thing_id)
 
     async def enter(self, thing_id: int, quantity: int, refusal_of: Callable[[Facts], Refusal | None],
-                    sold_out: Callable[[Facts], Refusal]) -> Entry:
+                    sold_out: Callable[[Facts], Refusal],
+                    refusal_in_stock: Callable[[Facts], Refusal | None] = lambda facts: None) -> Entry:
+        """`refusal_of` judges by the facts before the count, `refusal_in_stock` after a ticket (in the
+        transaction's order: what it checks after the stock, such as the member's points)."""
         scope = self.scope(thing_id)
         epoch: str | None = None  # the gate's epoch when it said ours was stale
         for _ in range(self.ATTEMPTS):
@@ -236,6 +261,10 @@ class StockGate(Generic[Facts]):
                 admittance = await self.admission.admit(scope, quantity, known.epoch,
                                                         self._stock_reader(thing_id, known))
                 if admittance.verdict is Verdict.ADMITTED:
+                    late = refusal_in_stock(known.facts)
+                    if late is not None:
+                        await self.admission.give_back(admittance.ticket)
+                        return Entry(refusal=late)
                     return Entry(ticket=admittance.ticket)
                 if admittance.verdict is Verdict.SOLD_OUT:
                     return Entry(refusal=sold_out(known.facts))
@@ -280,7 +309,3 @@ class StockGate(Generic[Facts]):
             await self.admission.recount(entry.ticket)
         else:
             await self.admission.give_back(entry.ticket)
-
-    async def forget(self, thing_id: int) -> None:
-        self.known.pop(thing_id, None)
-        await self.admission.forget(self.scope(thing_id))

@@ -20,6 +20,7 @@ from domain.badges import BadgeCode, award
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import Hold, LedgerReason
+from domain.admission import MALL_ITEM, scope_of
 from domain.mall import MAX_QUANTITY, MallService
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ async def _return_stock(uow: "UnitOfWork", order: CheckoutOrder) -> None:
     item = await uow.mall.lock_item(order.item_id)
     item.stock += order.quantity
     await uow.mall.update(item)
+    uow.restocked.append(scope_of(MALL_ITEM, item.id))
 
 
 class CheckoutService:

@@ -10,12 +10,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from domain.admission import Admission, Entry, StockGate
+from domain.admission import FLASH_SALE, Admission, Entry, StockGate, scope_of
 from domain.badges import BadgeCode, award
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.idempotency import validate_key
-from domain.ledger import LedgerReason
+from domain.ledger import LedgerReason, unaffordable
 from domain.mall import MAX_PRICE, MAX_QUANTITY, MAX_STOCK, Redemption
 from domain.points import PointsOutcome
 from domain.realtime import Activity, ActivityKind
@@ -53,6 +53,14 @@ class FlashSale:
     def running(self, now: datetime) -> bool:
         return self.starts_at <= now < self.ends_at
 
+    def window_refusal(self, now: datetime) -> Refusal | None:
+        if now < self.starts_at:
+            return Refusal(ErrorCode.FLASH_SALE_NOT_STARTED, f"{self.title} starts at {self.starts_at.isoformat()}",
+                           ("flashSaleId",))
+        if now >= self.ends_at:
+            return Refusal(ErrorCode.FLASH_SALE_ENDED, f"{self.title} has ended", ("flashSaleId",))
+        return None
+
     def sold_out(self) -> Refusal:
         return Refusal(ErrorCode.SOLD_OUT, f"{self.title} is sold out", ("quantity",))
 
@@ -64,7 +72,7 @@ class FlashSaleService:
         self.transactions = transactions
         self.clock = clock
         # None: every attempt goes to the transaction (no gate for this database)
-        self.gate = StockGate(admission, "flash", self._read_sale) if admission is not None else None
+        self.gate = StockGate(admission, FLASH_SALE, self._read_sale) if admission is not None else None
 
     async def create(self, staff: Actor, sale: FlashSale) -> FlashSale:
         sale.validate()
@@ -93,13 +101,10 @@ class FlashSaleService:
             record = {name: value.isoformat() if isinstance(value, datetime) else value
                       for name, value in changes.items()}
             await uow.audit.record(staff.label, "flash_sale.update", str(sale_id), record, self.clock.now())
+            uow.restocked.append(scope_of(FLASH_SALE, sale_id))
             return updated
 
-        try:
-            return await self.transactions.write(work)
-        finally:
-            if self.gate is not None:
-                await self.gate.forget(sale_id)
+        return await self.transactions.write(work)
 
     async def redeem(self, member: Actor, member_id: int, sale_id: int, quantity: int, key: str,
                      available: int | None = None) -> "PointsOutcome":
@@ -117,8 +122,9 @@ class FlashSaleService:
                                 available: int | None) -> "PointsOutcome":
         """Refuse from what the gate knows (the window, the member's points, the tickets left), and send
         on only those holding a ticket; a replayed key always goes on, to its first answer."""
-        entry = await self.gate.enter(sale_id, quantity, lambda sale: self._refusal(sale, quantity, available),
-                                      FlashSale.sold_out)
+        entry = await self.gate.enter(sale_id, quantity, lambda sale: sale.window_refusal(self.clock.now()),
+                                      FlashSale.sold_out,
+                                      lambda sale: unaffordable(available, sale.points_price * quantity))
         if entry.refusal is not None:
             if await self._key_is_new(member, key):
                 return PointsOutcome(member_id, error=entry.refusal, unwritten=True)
@@ -133,19 +139,6 @@ class FlashSaleService:
         await self.gate.leave(entry, sold, short)
         return outcome
 
-    def _refusal(self, sale: FlashSale, quantity: int, available: int | None) -> Refusal | None:
-        now = self.clock.now()
-        if now < sale.starts_at:
-            return Refusal(ErrorCode.FLASH_SALE_NOT_STARTED, f"{sale.title} starts at {sale.starts_at.isoformat()}",
-                           ("flashSaleId",))
-        if now >= sale.ends_at:
-            return Refusal(ErrorCode.FLASH_SALE_ENDED, f"{sale.title} has ended", ("flashSaleId",))
-        needed = sale.points_price * quantity
-        if available is not None and available < needed:
-            return Refusal(ErrorCode.INSUFFICIENT_POINTS,
-                           f"not enough points: {available} available, {needed} needed", ("points",))
-        return None
-
     async def _read_sale(self, sale_id: int) -> tuple[FlashSale, int] | None:
         sale = await self.transactions.read(lambda uow: uow.flash_sales.get(sale_id))
         return None if sale is None else (sale, sale.stock)
@@ -158,13 +151,11 @@ class FlashSaleService:
             sale = await ctx.uow.flash_sales.lock(sale_id)  # after the member's lock, like every item lock
             if sale is None:
                 raise NotFound("no such flash sale", ("flashSaleId",))
-            if ctx.now < sale.starts_at:
-                raise Refusal(ErrorCode.FLASH_SALE_NOT_STARTED, f"{sale.title} starts at {sale.starts_at.isoformat()}",
-                              ("flashSaleId",))
-            if ctx.now >= sale.ends_at:
-                raise Refusal(ErrorCode.FLASH_SALE_ENDED, f"{sale.title} has ended", ("flashSaleId",))
-            if sale.stock < quantity:
-                raise sale.sold_out()
+            # The gate's order: window, stock, points, then what only the database knows (the limit).
+            refusal = sale.window_refusal(ctx.now) or (sale.sold_out() if sale.stock < quantity else None) \
+                or unaffordable(ctx.member.account.available, sale.points_price * quantity)
+            if refusal is not None:
+                raise refusal
             if sale.per_member_limit:
                 taken = await ctx.uow.flash_sales.redeemed_quantity(ctx.member.id, sale.id)
                 if taken + quantity > sale.per_member_limit:
@@ -196,9 +187,8 @@ class FlashSaleService:
             sale = await uow.flash_sales.get(sale_id)
             if sale is None:
                 return None
-            refusal = self._refusal(sale, quantity, available)
-            if refusal is None and sale.stock < quantity:
-                refusal = sale.sold_out()
+            refusal = sale.window_refusal(self.clock.now()) or (sale.sold_out() if sale.stock < quantity else None) \
+                or unaffordable(available, sale.points_price * quantity)
             if refusal is None or await uow.idempotency.get(member.label, key) is not None:
                 return None
             return PointsOutcome(member_id, error=refusal, unwritten=True)

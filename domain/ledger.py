@@ -96,6 +96,14 @@ class Hold:
         return self.status is HoldStatus.ACTIVE and self.expires_at <= now
 
 
+def unaffordable(available: int | None, needed: int) -> Refusal | None:
+    """The refusal of a spend of `needed` points out of `available` (None: not known, not refused)."""
+    if available is None or needed <= available:
+        return None
+    return Refusal(ErrorCode.INSUFFICIENT_POINTS, f"not enough points: {available} available, {needed} needed",
+                   ("points",))
+
+
 def require_positive_points(points: int, field: tuple[str, ...]) -> None:
     if points <= 0 or points > MAX_POINTS_PER_ENTRY:
         raise InvalidInput(f"points must be between 1 and {MAX_POINTS_PER_ENTRY}", field)
@@ -164,9 +172,8 @@ class PointsAccount:
     def debit(self, points: int, reason: LedgerReason, at: datetime, actor: str,
               memo: str | None = None, ref: str | None = None) -> LedgerEntry:
         require_positive_points(points, ("points",))
-        if points > self.available:
-            raise Refusal(ErrorCode.INSUFFICIENT_POINTS,
-                          f"not enough points: {self.available} available, {points} needed", ("points",))
+        if (refusal := unaffordable(self.available, points)) is not None:
+            raise refusal
         self._consume_lots(points)
         return self._append(-points, reason, at, actor, None, memo, ref)
 
@@ -197,9 +204,8 @@ class PointsAccount:
     def place_hold(self, points: int, reason: LedgerReason, at: datetime, expires_at: datetime,
                    ref: str | None = None) -> Hold:
         require_positive_points(points, ("points",))
-        if points > self.available:
-            raise Refusal(ErrorCode.INSUFFICIENT_POINTS,
-                          f"not enough points: {self.available} available, {points} needed", ("points",))
+        if (refusal := unaffordable(self.available, points)) is not None:
+            raise refusal
         if expires_at <= at:
             raise InvalidInput("a hold must expire in the future", ("expiresAt",))
         self.held += points

@@ -18,11 +18,13 @@ from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from domain.admission import MALL_ITEM, Admission, Entry, StockGate, scope_of
 from domain.badges import BadgeCode, award
 from domain.brand import brand_settings
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
-from domain.ledger import LedgerReason
+from domain.idempotency import validate_key
+from domain.ledger import LedgerReason, unaffordable
 from domain.notifications import notify, redemption_shipped
 from domain.realtime import Activity, ActivityKind
 from domain.text import checked_text
@@ -140,10 +142,13 @@ def generated_code() -> str:
 
 
 class MallService:
-    def __init__(self, operations: "PointsOperations", transactions: "Transactions", clock: "Clock") -> None:
+    def __init__(self, operations: "PointsOperations", transactions: "Transactions", clock: "Clock",
+                 admission: Admission | None = None) -> None:
         self.operations = operations
         self.transactions = transactions
         self.clock = clock
+        # None: every redemption goes to the transaction (no gate for this database)
+        self.gate = StockGate(admission, MALL_ITEM, self._read_item) if admission is not None else None
 
     async def create(self, staff: Actor, item: MallItem) -> MallItem:
         item.validate()
@@ -166,19 +171,49 @@ class MallService:
             item.validate()
             await uow.mall.update(item)
             await uow.audit.record(staff.label, "mall_item.update", str(item_id), item_record(item), self.clock.now())
+            uow.restocked.append(scope_of(MALL_ITEM, item_id))  # stock, shelf, price or tier gate changed
             return item
 
         return await self.transactions.write(work)
 
-    async def redeem(self, member: Actor, member_id: int, item_id: int, quantity: int, key: str) -> "PointsOutcome":
+    async def redeem(self, member: Actor, member_id: int, item_id: int, quantity: int, key: str,
+                     standing: Standing | None = None) -> "PointsOutcome":
+        """``standing``: the member's points and tier as this request read them, to refuse what they
+        cannot have without a write."""
         if not 1 <= quantity <= MAX_QUANTITY:
             raise InvalidInput(f"quantity must be 1-{MAX_QUANTITY}", ("quantity",))
+        validate_key(key)  # a malformed key is refused as such, whatever the item's state
+        if self.gate is None:
+            return await self._redeem(member, member_id, item_id, quantity, key)
+        standing = standing or Standing(None, None)
+        entry = await self.gate.enter(item_id, quantity, lambda item: refusal_for(item, standing.tier_level),
+                                      sold_out,
+                                      lambda item: unaffordable(standing.available, item.points_price * quantity))
+        if entry.refusal is not None:
+            if await self.transactions.read(lambda uow: uow.idempotency.get(member.label, key)) is None:
+                from domain.points import PointsOutcome  # domain.points imports this module's importers
 
+                return PointsOutcome(member_id, error=entry.refusal, unwritten=True)
+            entry = Entry()  # a replay: its first answer, from the transaction
+        try:
+            outcome = await self._redeem(member, member_id, item_id, quantity, key)
+        except BaseException:
+            await self.gate.leave(entry, sold=False, short=False)
+            raise
+        short = isinstance(outcome.error, Refusal) and outcome.error.code is ErrorCode.SOLD_OUT
+        await self.gate.leave(entry, sold=outcome.error is None and not outcome.replayed, short=short)
+        return outcome
+
+    async def _read_item(self, item_id: int) -> tuple[MallItem, int] | None:
+        item = await self.transactions.read(lambda uow: uow.mall.get(item_id))
+        return None if item is None else (item, item.stock)
+
+    async def _redeem(self, member: Actor, member_id: int, item_id: int, quantity: int, key: str) -> "PointsOutcome":
         async def rule(ctx: "OperationContext") -> Redemption:
             item = await ctx.uow.mall.lock_item(item_id)  # after the member's lock: one order for everyone
             if item is None:
                 raise NotFound("no such item", ("itemId",))
-            await self.check_redeemable(ctx, item, quantity)
+            await self.check_redeemable(ctx, item, quantity, points_needed=item.points_price * quantity)
             pooled_code = await self._pooled_code(ctx, item, quantity)
             points = item.points_price * quantity
             # Every refusal is above this line: below it, only writes.
@@ -266,6 +301,7 @@ class MallService:
                                       f"取消兑换 {redemption.item_name}: {reason}", f"redemption:{redemption_id}")
             item.stock += redemption.quantity
             await ctx.uow.mall.update(item)
+            ctx.uow.restocked.append(scope_of(MALL_ITEM, item.id))
             redemption.status, redemption.note, redemption.updated_at = RedemptionStatus.CANCELLED, reason, ctx.now
             await ctx.uow.mall.update_redemption(redemption)
             await ctx.uow.audit.record(staff.label, "redemption.cancel", str(redemption_id),
@@ -278,16 +314,14 @@ class MallService:
 
     @staticmethod
     async def check_redeemable(ctx: "OperationContext", item: MallItem, quantity: int, *,
-                               cash_allowed: bool = False) -> None:
-        """Shelf, tier, stock and per-member limit, shared by redeem and checkout."""
-        if not item.on_shelf:
-            raise Refusal(ErrorCode.ITEM_OFF_SHELF, f"{item.name} is not on the shelf", ("itemId",))
-        if item.cash_price_fen and not cash_allowed:
-            raise Refusal(ErrorCode.NOT_POINTS_ONLY, f"{item.name} costs cash too: use checkout", ("itemId",))
-        if ctx.member.tier_level < item.min_tier_level:
-            raise Refusal(ErrorCode.TIER_TOO_LOW, f"{item.name} needs V{item.min_tier_level} or above", ("itemId",))
-        if item.stock < quantity:
-            raise Refusal(ErrorCode.SOLD_OUT, f"{item.name} has {item.stock} left", ("quantity",))
+                               cash_allowed: bool = False, points_needed: int = 0) -> None:
+        """Shelf, tier, stock, points and per-member limit, shared by redeem and checkout (the gate's
+        order: what the facts refuse, the stock, the points, then the limit only the database knows)."""
+        refusal = refusal_for(item, ctx.member.tier_level, cash_allowed=cash_allowed) \
+            or (sold_out(item) if item.stock < quantity else None) \
+            or unaffordable(ctx.member.account.available, points_needed)
+        if refusal is not None:
+            raise refusal
         if item.per_member_limit:
             taken = await ctx.uow.mall.redeemed_quantity(ctx.member.id, item.id)
             if taken + quantity > item.per_member_limit:
@@ -320,6 +354,28 @@ class MallService:
 
     async def redemptions(self, member_id: int, before_id: int | None, limit: int) -> list[Redemption]:
         return await self.transactions.read(lambda uow: uow.mall.redemptions(member_id, before_id, limit))
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a member has, as far as a refusal needs it: None where it is not known."""
+    available: int | None
+    tier_level: int | None
+
+
+def refusal_for(item: MallItem, tier_level: int | None, *, cash_allowed: bool = False) -> Refusal | None:
+    """Shelf, cash and (when known) tier: what the item's facts alone refuse."""
+    if not item.on_shelf:
+        return Refusal(ErrorCode.ITEM_OFF_SHELF, f"{item.name} is not on the shelf", ("itemId",))
+    if item.cash_price_fen and not cash_allowed:
+        return Refusal(ErrorCode.NOT_POINTS_ONLY, f"{item.name} costs cash too: use checkout", ("itemId",))
+    if tier_level is not None and tier_level < item.min_tier_level:
+        return Refusal(ErrorCode.TIER_TOO_LOW, f"{item.name} needs V{item.min_tier_level} or above", ("itemId",))
+    return None
+
+
+def sold_out(item: MallItem) -> Refusal:
+    return Refusal(ErrorCode.SOLD_OUT, f"{item.name} has {item.stock} left", ("quantity",))
 
 
 def item_record(item: MallItem) -> dict:

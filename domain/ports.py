@@ -368,6 +368,7 @@ class UnitOfWork(Protocol):
     activity: list["Activity"]  # public pulse lines, announced only if the transaction commits
     scores: list["ScoreChange"]  # leaderboard changes for the sorted sets, sent after the commit
     badge_awards: list["BadgeAwarded"]  # toasts for new badges, sent after the commit
+    restocked: list[str]  # admission scopes whose stock rose or whose facts changed: forgotten after the commit
     idempotency: IdempotencyRepository
     settings: SettingsRepository
     audit: AuditLog

@@ -115,6 +115,7 @@ class Outbox:
     activity: list[Activity] = field(default_factory=list)
     scores: list = field(default_factory=list)  # leaderboard ScoreChanges, for the sorted sets
     badges: list[BadgeAwarded] = field(default_factory=list)
+    restocked: list[str] = field(default_factory=list)  # admission scopes whose stock rose (domain/admission.py)
 
     def __bool__(self) -> bool:
-        return bool(self.points or self.activity or self.scores or self.badges)
+        return bool(self.points or self.activity or self.scores or self.badges or self.restocked)

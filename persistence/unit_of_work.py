@@ -73,6 +73,7 @@ class SqlUnitOfWork:
         self.activity = self.outbox.activity
         self.scores = self.outbox.scores
         self.badge_awards = self.outbox.badges
+        self.restocked = self.outbox.restocked
         self.settings = SqlSettingsRepository(connection, settings_cache)
 
     def __getattr__(self, name: str):

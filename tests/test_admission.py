@@ -25,13 +25,13 @@ from domain.admission import TicketCounters, Verdict
 from domain.configuration import Actor
 from domain.errors import NotFound
 from domain.flash_sales import FlashSale
-from domain.mall import ItemKind, MallItem
+from domain.mall import ItemKind, MallItem, MallService, Standing
 from domain.randomness import SeededRandomSource
 from persistence.admission import RedisTicketCounters
 from tests.conftest import RANDOM_SEED, SECRET, LiveServer, start_server, stop_server
 from tests.test_api_flash_sales import new_sale, redeem_all
 from tests.test_api_ledger import member_gid
-from tests.test_api_mall import funded, redeem
+from tests.test_api_mall import CANCEL, REDEEM_ID, create, funded, redeem
 from tests.test_cli import free_port
 
 
@@ -403,3 +403,68 @@ async def test_without_redis_the_gate_steps_aside_and_a_restock_is_not_lost(capl
         await gate.close()
     assert "admission gate unavailable" in caplog.text
 
+
+
+# Mall items take the same gate.
+
+def item_stock(live_server, item: str) -> int:
+    return live_server.anonymous().data("query($id: ID!) { node(id: $id) { ... on MallItem { stock } } }",
+                                        {"id": item})["node"]["stock"]
+
+
+async def test_a_rush_on_a_mall_item_sells_exactly_its_stock(live_server, gate_redis):
+    item = create(live_server.staff(), "限量徽章", 3, 12, limit=1)
+    members = [funded(live_server, f"item-{i}", 10) for i in range(30)]
+    payloads = await redeem_all(item, [(m, f"k{j}") for m in members for j in range(2)] * 2)
+    assert {c for p in payloads for c in codes(p)} <= {"SOLD_OUT", "LIMIT_REACHED"}
+    assert item_stock(live_server, item) == 0
+    spent = sum(10 - m.data("{ me { points { available } } }")["me"]["points"]["available"] for m in members)
+    assert spent == 12 * 3
+    assert (await with_services(live_server, gate_redis, lambda s: s.reconciliation.run())).ok
+
+
+def test_stock_a_cancelled_redemption_returns_is_sold_again(live_server):
+    staff = live_server.staff()
+    item = create(staff, "围巾", 2, 1)
+    first, second = funded(live_server, "scarf-1", 10), funded(live_server, "scarf-2", 10)
+    won = first.data(REDEEM_ID, {"item": item, "key": "k"})["redeem"]
+    assert codes(second.data(REDEEM_ID, {"item": item, "key": "k"})["redeem"]) == ["SOLD_OUT"]
+    assert staff.data(CANCEL, {"id": won["redemption"]["id"], "key": "c"})["cancelRedemption"]["userErrors"] == []
+    assert codes(second.data(REDEEM_ID, {"item": item, "key": "k"})["redeem"]) == []  # the same key, unwritten
+
+
+def test_an_item_s_shelf_and_tier_changes_are_seen_at_once(live_server):
+    staff = live_server.staff()
+    item = create(staff, "会员礼", 2, 5)
+    member = funded(live_server, "shelf-watcher", 10)
+    shelf = 'mutation($id: ID!, $on: Boolean!) { updateMallItem(input: {itemId: $id, onShelf: $on}) { item { id } } }'
+    staff.data(shelf, {"id": item, "on": False})
+    assert codes(redeem(member, item, "k")) == ["ITEM_OFF_SHELF"]
+    staff.data(shelf, {"id": item, "on": True})
+    assert codes(redeem(member, item, "k")) == []
+
+
+async def test_the_gate_refuses_as_the_transaction_would(services, clock):
+    """The same attempts through the gate and straight to the transaction get the same codes, in the
+    transaction's order (facts, stock, points, then the per-member limit)."""
+    plain = MallService(services.mall.operations, services.transactions, clock)  # no gate
+    cases = [MallItem("缺货", ItemKind.GOODS, 5, 0), MallItem("贵", ItemKind.GOODS, 50, 5),
+             MallItem("限一", ItemKind.GOODS, 1, 5, per_member_limit=1), MallItem("高级", ItemKind.GOODS, 1, 5,
+                                                                            min_tier_level=3),
+             MallItem("下架", ItemKind.GOODS, 1, 5, on_shelf=False), MallItem("现金", ItemKind.GOODS, 1, 5,
+                                                                           cash_price_fen=100)]
+    for n, item in enumerate(cases):
+        await services.mall.create(STAFF, item)
+        answers = []
+        for way, service in (("gate", services.mall), ("plain", plain)):
+            member = await services.members.ensure(f"{way}-{n}")
+            await services.points.adjust(STAFF, member.id, 5, "m", f"fund-{way}-{n}")
+            actor = Actor("member", f"{way}-{n}")
+            standing = Standing(5, member.tier_level)
+            for attempt in range(3):
+                outcome = await service.redeem(actor, member.id, item.id, 1, f"k{attempt}",
+                                               standing if way == "gate" else None)
+                answers.append((way, outcome.error.code.value if outcome.error else None))
+                standing = Standing(standing.available - (0 if outcome.error else item.points_price),
+                                    member.tier_level)
+        assert [a for w, a in answers if w == "gate"] == [a for w, a in answers if w == "plain"], item.name

@@ -324,10 +324,17 @@ def redemption_key(global_id: str) -> int:
         raise InvalidInput(error.message, ("redemptionId",)) from None
 
 
-def points_read_now(info: Info) -> int | None:
-    """The member's available points as this request read them (a WebSocket's are from when it opened)."""
+def standing_read_now(info: Info) -> mall.Standing | None:
+    """The member's points and tier as this request read them; None on a WebSocket (read when it opened)."""
     context = info.context
-    return None if context.member is None or context.outlives_a_request else context.member.account.available
+    if context.member is None or context.outlives_a_request:
+        return None
+    return mall.Standing(context.member.account.available, context.member.tier_level)
+
+
+def points_read_now(info: Info) -> int | None:
+    standing = standing_read_now(info)
+    return None if standing is None else standing.available
 
 
 def item_key(global_id: str) -> int:
@@ -477,7 +484,7 @@ class MallMutations:
                     available=points_read_now(info))
             else:
                 outcome = await service.redeem(member.actor, member.member_id, item_key(input.item_id),
-                                               input.quantity, input.idempotency_key)
+                                               input.quantity, input.idempotency_key, standing_read_now(info))
         except DomainError as error:
             return RedeemPayload(member=None, entry=None, redemption=None, user_errors=user_errors(error))
         redemption = await service.redemption(outcome.subject_id) if outcome.subject_id else None
