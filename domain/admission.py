@@ -33,8 +33,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from domain.errors import Refusal
+from typing import TYPE_CHECKING
+
+from domain.errors import ErrorCode, Refusal
 from domain.realtime import Outbox
+
+if TYPE_CHECKING:
+    from domain.points import PointsOutcome
 
 # Reads the stock still to be sold from the database; None when the thing is gone.
 StockReader = Callable[[], Awaitable[int | None]]
@@ -223,9 +228,7 @@ class StockGate(Generic[Facts]):
     """An `Admission` for one kind of scarce thing (flash sales, mall items), with the facts about each
     thing (window, price, shelf) kept per epoch, so an attempt is decided without reading the database.
 
-    `read` returns a thing's facts and its stock (None when there is no such thing); `refusal_of`
-    judges an attempt by the facts alone (not started, not enough points); `sold_out` is the refusal
-    for a short count."""
+    `read` returns a thing's facts and its stock (None when there is no such thing)."""
 
     ATTEMPTS = 3  # epochs changing faster than this under one attempt send it to the transaction
 
@@ -239,11 +242,33 @@ class StockGate(Generic[Facts]):
     def scope(self, thing_id: int) -> str:
         return scope_of(self.kind, thing_id)
 
-    async def enter(self, thing_id: int, quantity: int, refusal_of: Callable[[Facts], Refusal | None],
-                    sold_out: Callable[[Facts], Refusal],
-                    refusal_in_stock: Callable[[Facts], Refusal | None] = lambda facts: None) -> Entry:
-        """`refusal_of` judges by the facts before the count, `refusal_in_stock` after a ticket (in the
-        transaction's order: what it checks after the stock, such as the member's points)."""
+    async def attempt(self, thing_id: int, quantity: int, refusal_of: Callable[[Facts], Refusal | None],
+                      sold_out: Callable[[Facts], Refusal], refusal_in_stock: Callable[[Facts], Refusal | None],
+                      refused: Callable[[Refusal], Awaitable["PointsOutcome | None"]],
+                      transact: Callable[[], Awaitable["PointsOutcome"]]) -> "PointsOutcome":
+        """One attempt on a thing, in the transaction's order of checks: `refusal_of` judges by the facts
+        before the count, `sold_out` is the refusal for a short count, `refusal_in_stock` judges after
+        a ticket (what the transaction checks after the stock, such as the member's points). A refusal
+        is answered by `refused` (None: the key was used, so the transaction replays its first answer);
+        anything else goes to `transact`, and its ticket is settled, given back or recounted after."""
+        entry = await self._enter(thing_id, quantity, refusal_of, sold_out, refusal_in_stock)
+        if entry.refusal is not None:
+            answer = await refused(entry.refusal)
+            if answer is not None:
+                return answer
+            entry = Entry()
+        try:
+            outcome = await transact()
+        except BaseException:
+            await self._leave(entry, sold=False, short=False)
+            raise
+        short = isinstance(outcome.error, Refusal) and outcome.error.code is ErrorCode.SOLD_OUT
+        await self._leave(entry, sold=outcome.error is None and not outcome.replayed, short=short)
+        return outcome
+
+    async def _enter(self, thing_id: int, quantity: int, refusal_of: Callable[[Facts], Refusal | None],
+                     sold_out: Callable[[Facts], Refusal],
+                     refusal_in_stock: Callable[[Facts], Refusal | None]) -> Entry:
         scope = self.scope(thing_id)
         epoch: str | None = None  # the gate's epoch when it said ours was stale
         for _ in range(self.ATTEMPTS):
@@ -298,7 +323,7 @@ class StockGate(Generic[Facts]):
             return None if read is None else read[1]
         return read_stock
 
-    async def leave(self, entry: Entry, sold: bool, short: bool) -> None:
+    async def _leave(self, entry: Entry, sold: bool, short: bool) -> None:
         """After the transaction: `sold` when it sold the ticket's units, `short` when the database
         refused for want of stock."""
         if entry.ticket is None:

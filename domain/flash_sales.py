@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from domain.admission import FLASH_SALE, Admission, Entry, StockGate, scope_of
+from domain.admission import FLASH_SALE, Admission, StockGate, scope_of
 from domain.badges import BadgeCode, award
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
@@ -120,31 +120,17 @@ class FlashSaleService:
 
     async def _through_the_gate(self, member: Actor, member_id: int, sale_id: int, quantity: int, key: str,
                                 available: int | None) -> "PointsOutcome":
-        """Refuse from what the gate knows (the window, the member's points, the tickets left), and send
+        """Refuse from what the gate knows (the window, the tickets left, the member's points), and send
         on only those holding a ticket; a replayed key always goes on, to its first answer."""
-        entry = await self.gate.enter(sale_id, quantity, lambda sale: sale.window_refusal(self.clock.now()),
-                                      FlashSale.sold_out,
-                                      lambda sale: unaffordable(available, sale.points_price * quantity))
-        if entry.refusal is not None:
-            if await self._key_is_new(member, key):
-                return PointsOutcome(member_id, error=entry.refusal, unwritten=True)
-            entry = Entry()
-        try:
-            outcome = await self._sell(member, member_id, sale_id, quantity, key)
-        except BaseException:
-            await self.gate.leave(entry, sold=False, short=False)
-            raise
-        sold = outcome.error is None and not outcome.replayed
-        short = isinstance(outcome.error, Refusal) and outcome.error.code is ErrorCode.SOLD_OUT
-        await self.gate.leave(entry, sold, short)
-        return outcome
+        return await self.gate.attempt(
+            sale_id, quantity, lambda sale: sale.window_refusal(self.clock.now()), FlashSale.sold_out,
+            lambda sale: unaffordable(available, sale.points_price * quantity),
+            lambda refusal: self.operations.refused_without_a_write(member, member_id, key, refusal),
+            lambda: self._sell(member, member_id, sale_id, quantity, key))
 
     async def _read_sale(self, sale_id: int) -> tuple[FlashSale, int] | None:
         sale = await self.transactions.read(lambda uow: uow.flash_sales.get(sale_id))
         return None if sale is None else (sale, sale.stock)
-
-    async def _key_is_new(self, member: Actor, key: str) -> bool:
-        return await self.transactions.read(lambda uow: uow.idempotency.get(member.label, key)) is None
 
     async def _sell(self, member: Actor, member_id: int, sale_id: int, quantity: int, key: str) -> "PointsOutcome":
         async def rule(ctx: "OperationContext") -> Redemption:

@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from domain.admission import MALL_ITEM, Admission, Entry, StockGate, scope_of
+from domain.admission import MALL_ITEM, Admission, StockGate, scope_of
 from domain.badges import BadgeCode, award
 from domain.brand import brand_settings
 from domain.configuration import Actor
@@ -186,23 +186,11 @@ class MallService:
         if self.gate is None:
             return await self._redeem(member, member_id, item_id, quantity, key)
         standing = standing or Standing(None, None)
-        entry = await self.gate.enter(item_id, quantity, lambda item: refusal_for(item, standing.tier_level),
-                                      sold_out,
-                                      lambda item: unaffordable(standing.available, item.points_price * quantity))
-        if entry.refusal is not None:
-            if await self.transactions.read(lambda uow: uow.idempotency.get(member.label, key)) is None:
-                from domain.points import PointsOutcome  # domain.points imports this module's importers
-
-                return PointsOutcome(member_id, error=entry.refusal, unwritten=True)
-            entry = Entry()  # a replay: its first answer, from the transaction
-        try:
-            outcome = await self._redeem(member, member_id, item_id, quantity, key)
-        except BaseException:
-            await self.gate.leave(entry, sold=False, short=False)
-            raise
-        short = isinstance(outcome.error, Refusal) and outcome.error.code is ErrorCode.SOLD_OUT
-        await self.gate.leave(entry, sold=outcome.error is None and not outcome.replayed, short=short)
-        return outcome
+        return await self.gate.attempt(
+            item_id, quantity, lambda item: refusal_for(item, standing.tier_level), sold_out,
+            lambda item: unaffordable(standing.available, item.points_price * quantity),
+            lambda refusal: self.operations.refused_without_a_write(member, member_id, key, refusal),
+            lambda: self._redeem(member, member_id, item_id, quantity, key))
 
     async def _read_item(self, item_id: int) -> tuple[MallItem, int] | None:
         item = await self.transactions.read(lambda uow: uow.mall.get(item_id))

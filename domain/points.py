@@ -91,6 +91,14 @@ class PointsOperations:
 
         return await self.transactions.write(work)
 
+    async def refused_without_a_write(self, actor: Actor, member_id: int, key: str,
+                                      refusal: Refusal) -> PointsOutcome | None:
+        """The refusal as the answer, if the key was never used (it keeps nothing, so the key may be sent
+        again); None for a used key, whose first answer only `run` gives back."""
+        if await self.transactions.read(lambda uow: uow.idempotency.get(actor.label, key)) is not None:
+            return None
+        return PointsOutcome(member_id, error=refusal, unwritten=True)
+
     @staticmethod
     async def _lock(uow: UnitOfWork, member_ids: set[int]) -> dict[int, Member]:
         """Lock in ascending id order, so two operations over the same members never deadlock."""

@@ -86,6 +86,11 @@ end
 return 1
 """
 
+# KEYS: held. ARGV: ticket id
+SETTLE = """
+return redis.call('ZREM', KEYS[1], ARGV[1])
+"""
+
 # KEYS: count, held. ARGV: generation
 RECOUNT = """
 if redis.call('HGET', KEYS[1], 'generation') == ARGV[1] then
@@ -120,7 +125,7 @@ class RedisTicketCounters:
         self.pause_after_failure = pause_after_failure
         self.scripts = {name: self.redis.register_script(source) for name, source in
                         (("epoch", EPOCH), ("admit", ADMIT), ("load", LOAD), ("give_back", GIVE_BACK),
-                         ("recount", RECOUNT), ("forget", FORGET))}
+                         ("settle", SETTLE), ("recount", RECOUNT), ("forget", FORGET))}
         self.loads = SingleFlight()
         self.paused_until = 0.0
         self.unsent_forgets: set[str] = set()
@@ -183,12 +188,8 @@ class RedisTicketCounters:
         await self._run("give_back", self.keys(ticket.scope)[1:], [ticket.id, ticket.generation, ticket.quantity])
 
     async def settle(self, ticket: Ticket) -> None:
-        import redis
-
-        try:
-            await self.redis.zrem(self.keys(ticket.scope)[2], ticket.id)
-        except (redis.RedisError, OSError):
-            pass  # its lease lapses instead: at worst one reload of the count
+        """Unsent (Redis away), the ticket's lease lapses instead: at worst one reload of the count."""
+        await self._run("settle", self.keys(ticket.scope)[2:], [ticket.id])
 
     async def recount(self, ticket: Ticket) -> None:
         await self._run("recount", self.keys(ticket.scope)[1:], [ticket.generation])

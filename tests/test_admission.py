@@ -19,6 +19,7 @@ from datetime import timedelta
 import pytest
 import redis
 
+from api.app import create_app
 from api.config import Settings
 from api.services import Services
 from domain.admission import TicketCounters, Verdict
@@ -60,8 +61,6 @@ def live_server(database_url, clock, gate_redis):
     settings = Settings(database_url=database_url, secret=SECRET, env="dev", sweep_seconds=0,
                         redis_url=redis_url, redis_prefix=prefix)
     services = gated_services(database_url, clock, gate_redis)
-    from api.app import create_app
-
     server, thread, base_url = start_server(create_app(settings, clock=clock, services=services))
     yield LiveServer(base_url, clock, database_url, services)
     stop_server(server, thread)
