@@ -31,6 +31,7 @@ import enum
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from typing import TYPE_CHECKING
@@ -115,12 +116,24 @@ class SingleFlight:
         return answer
 
 
+def keep_at_most(found: dict, limit: int) -> None:
+    """Drop the oldest entries beyond `limit`: scopes that members create (拼团 groups) must not grow
+    a process's memory for ever, and a dropped count or fact only costs a read from the database."""
+    while len(found) > limit:
+        del found[next(iter(found))]
+
+
 class TicketCounters:
     """The gate in one process: a count per scope, loaded from the database when first asked."""
 
+    MAX_SCOPES = 20_000
+
     def __init__(self) -> None:
         self.counts: dict[str, int] = {}
+        # Generations are drawn from one sequence, so a count loaded after another was dropped never
+        # shares a generation with the tickets the dropped one issued.
         self.generations: dict[str, int] = {}
+        self.next_generation = itertools.count(1)
         self.loads = SingleFlight()
         self.epochs: dict[str, int] = {}  # forgets per scope
         self.held: dict[str, set[str]] = {}  # tickets of the current count not yet settled or given back
@@ -156,8 +169,14 @@ class TicketCounters:
         if stock is not None and scope not in self.counts:
             self.counts[scope] = max(0, stock)
             self.held[scope] = set()
-            self.generations[scope] = self.generations.get(scope, 0) + 1
+            self.generations[scope] = next(self.next_generation)
+            self._drop_oldest_counts()
         return stock
+
+    def _drop_oldest_counts(self) -> None:
+        while len(self.counts) > self.MAX_SCOPES:
+            oldest = next(iter(self.counts))
+            del self.counts[oldest], self.held[oldest], self.generations[oldest]
 
     def _issued_by_current_count(self, ticket: Ticket) -> bool:
         return ticket.scope in self.counts and str(self.generations.get(ticket.scope)) == ticket.generation
@@ -178,15 +197,18 @@ class TicketCounters:
 
     async def recount(self, ticket: Ticket) -> None:
         if self._issued_by_current_count(ticket):
-            del self.counts[ticket.scope]
+            del self.counts[ticket.scope], self.held[ticket.scope], self.generations[ticket.scope]
 
     async def forget(self, scope: str) -> None:
-        self.counts.pop(scope, None)
+        if self.counts.pop(scope, None) is not None:
+            del self.held[scope], self.generations[scope]
         self.epochs[scope] = self.epochs.get(scope, 0) + 1
 
 
 FLASH_SALE = "flash"
 MALL_ITEM = "item"
+GROUP_SLOTS = "group"  # the places left in a 拼团 group
+LOTTERY = "lottery"  # a lottery's facts and the daily limits members reached (no count: a draw never sells out)
 
 
 def scope_of(kind: str, thing_id: int) -> str:
@@ -222,6 +244,9 @@ class Entry:
     transaction decides alone, as without a gate)."""
     refusal: Refusal | None = None
     ticket: Ticket | None = None
+
+
+MAX_KNOWN = 20_000  # things whose facts a gate keeps
 
 
 class StockGate(Generic[Facts]):
@@ -312,6 +337,7 @@ class StockGate(Generic[Facts]):
         # Concurrent attempts learn at once: the first to finish is kept; one learnt under an older
         # epoch is found stale by its first user and dropped.
         self.known.setdefault(thing_id, known)
+        keep_at_most(self.known, MAX_KNOWN)
         return known
 
     def _stock_reader(self, thing_id: int, known: Known[Facts]) -> StockReader:
@@ -334,3 +360,45 @@ class StockGate(Generic[Facts]):
             await self.admission.recount(entry.ticket)
         else:
             await self.admission.give_back(entry.ticket)
+
+
+class KnownFacts(Generic[Facts]):
+    """Facts about things with no stock to count (a lottery's window, cost and daily limit), kept while
+    their scope's epoch holds, and the refusals members met under an epoch that stay true until a time
+    (a daily limit reached stays reached until the day ends, unless staff change the limit, which
+    moves the epoch). A caller answers from these what the transaction would refuse, without a read."""
+
+    def __init__(self, admission: Admission, kind: str, read: Callable[[int], Awaitable[Facts | None]]) -> None:
+        self.admission = admission
+        self.kind = kind
+        self.read = read
+        self.known: dict[int, tuple[Facts, str]] = {}
+        self.refused: dict[tuple[int, int], tuple[Refusal, str, datetime]] = {}
+
+    async def get(self, thing_id: int) -> tuple[Facts, str] | None:
+        """The thing's facts and the epoch they hold under; None when there is no gate or no such thing."""
+        epoch = await self.admission.epoch(scope_of(self.kind, thing_id))  # before the read, as StockGate
+        if epoch is None:
+            return None
+        known = self.known.get(thing_id)
+        if known is not None and known[1] == epoch:
+            return known
+        facts = await self.read(thing_id)
+        if facts is None:
+            return None
+        self.known[thing_id] = (facts, epoch)
+        keep_at_most(self.known, MAX_KNOWN)
+        return facts, epoch
+
+    def remember_refusal(self, thing_id: int, member_id: int, refusal: Refusal, epoch: str, until: datetime) -> None:
+        self.refused[(thing_id, member_id)] = (refusal, epoch, until)
+        keep_at_most(self.refused, MAX_REFUSALS)
+
+    def refusal_for(self, thing_id: int, member_id: int, epoch: str, now: datetime) -> Refusal | None:
+        found = self.refused.get((thing_id, member_id))
+        if found is None or found[1] != epoch or now >= found[2]:
+            return None
+        return found[0]
+
+
+MAX_REFUSALS = 100_000  # members' remembered refusals; one forgotten costs one transaction

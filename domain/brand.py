@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain import configuration
+from domain.admission import LOTTERY, scope_of
 from domain.errors import InvalidInput
 from domain.text import checked_text
 
@@ -80,7 +81,11 @@ class BrandService:
 
     async def update(self, staff: "Actor", settings: BrandSettings) -> BrandSettings:
         async def work(uow: "UnitOfWork") -> BrandSettings:
+            before = await brand_settings(uow)
             await configuration.store(uow, BRAND_KEY, settings.to_record(), staff, self.clock.now())
+            if before.timezone != settings.timezone:
+                # Days end at other instants now: a daily limit remembered as reached until midnight may not be.
+                uow.restocked.extend(scope_of(LOTTERY, lottery.id) for lottery in await uow.lotteries.all())
             return settings
 
         return await self.transactions.write(work)

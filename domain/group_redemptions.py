@@ -19,9 +19,11 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from domain.admission import GROUP_SLOTS, Admission, StockGate, scope_of
 from domain.badges import BadgeCode, award
 from domain.configuration import Actor
 from domain.errors import Conflict, ErrorCode, NotFound, Refusal
+from domain.idempotency import validate_key
 from domain.ledger import LedgerReason
 from domain.mall import MallItem, MallService, Redemption
 from domain.realtime import Activity, ActivityKind
@@ -64,12 +66,33 @@ class GroupRedemption:
     def hold_ref(self) -> str:
         return f"{HOLD_REF_PREFIX}{self.id}"
 
+    @property
+    def places_left(self) -> int:
+        return 0 if self.filled else self.size - len(self.member_ids)
+
+    def refusal_to_join(self, member_id: int, now: datetime) -> Refusal | None:
+        """What stops this member joining, as far as this state of the group tells (a member once in a
+        group stays in it, a filled group stays filled)."""
+        status = self.status(now)
+        if status is not GroupStatus.OPEN:
+            return Refusal(ErrorCode.GROUP_CLOSED, f"the group is {status.value.lower()}", ("groupId",))
+        if member_id in self.member_ids:
+            return Refusal(ErrorCode.ALREADY_JOINED, "you are in this group already", ("groupId",))
+        return None
+
+    def full(self) -> Refusal:
+        return Refusal(ErrorCode.GROUP_CLOSED, "the group is filled", ("groupId",))
+
 
 class GroupRedemptionService:
-    def __init__(self, operations: "PointsOperations", transactions: "Transactions", clock: "Clock") -> None:
+    def __init__(self, operations: "PointsOperations", transactions: "Transactions", clock: "Clock",
+                 admission: Admission | None = None) -> None:
         self.operations = operations
         self.transactions = transactions
         self.clock = clock
+        # The places left in a group are its stock: a rush of friends for the last place meets the gate.
+        # None: every join goes to the transaction (no gate for this database).
+        self.gate = StockGate(admission, GROUP_SLOTS, self._read_group) if admission is not None else None
 
     async def start(self, member: Actor, member_id: int, item_id: int, key: str) -> "PointsOutcome":
         async def rule(ctx: "OperationContext") -> GroupRedemption:
@@ -89,6 +112,22 @@ class GroupRedemptionService:
                                          member_id=member_id, payload={"item": item_id}, rule=rule)
 
     async def join(self, member: Actor, member_id: int, group_id: int, key: str) -> "PointsOutcome":
+        validate_key(key)
+        if self.gate is None:
+            return await self._join_fresh(member, member_id, group_id, key)
+        # Only the group's own refusals are answered at the gate: the transaction checks the item
+        # (shelf, tier, limit) before the member's points, and the gate does not know the item.
+        return await self.gate.attempt(
+            group_id, 1, lambda group: group.refusal_to_join(member_id, self.clock.now()), GroupRedemption.full,
+            lambda group: None,
+            lambda refusal: self.operations.refused_without_a_write(member, member_id, key, refusal),
+            lambda: self._join_fresh(member, member_id, group_id, key))
+
+    async def _read_group(self, group_id: int) -> tuple[GroupRedemption, int] | None:
+        group = await self.get(group_id)
+        return None if group is None else (group, group.places_left)
+
+    async def _join_fresh(self, member: Actor, member_id: int, group_id: int, key: str) -> "PointsOutcome":
         for _ in range(MAX_ATTEMPTS):
             group = await self.get(group_id)
             if group is None:
@@ -103,11 +142,9 @@ class GroupRedemptionService:
                     key: str) -> "PointsOutcome":
         async def rule(ctx: "OperationContext") -> GroupRedemption:
             group = await ctx.uow.groups.lock(group_id)  # after the members' locks
-            if group.status(ctx.now) is not GroupStatus.OPEN:
-                raise Refusal(ErrorCode.GROUP_CLOSED, f"the group is {group.status(ctx.now).value.lower()}",
-                              ("groupId",))
-            if ctx.member.id in group.member_ids:
-                raise Refusal(ErrorCode.ALREADY_JOINED, "you are in this group already", ("groupId",))
+            refusal = group.refusal_to_join(ctx.member.id, ctx.now)
+            if refusal is not None:
+                raise refusal
             if not set(group.member_ids) <= set(ctx.others):
                 raise Conflict()
             item = await _group_item(ctx, group.item_id)
@@ -167,6 +204,7 @@ async def _fill(ctx: "OperationContext", member: Actor, group: GroupRedemption, 
     await ctx.uow.mall.update(item)
     group.filled, group.filled_at = True, ctx.now
     await ctx.uow.groups.update(group)
+    ctx.uow.restocked.append(scope_of(GROUP_SLOTS, group.id))  # filled: the gate's facts say so at once
     for participant in (ctx.member, *ctx.others.values()):
         await award(ctx.uow, participant, BadgeCode.FIRST_REDEMPTION, ctx.now)
     owner = ctx.others.get(group.owner_id, ctx.member)

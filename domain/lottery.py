@@ -26,9 +26,11 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from domain.admission import LOTTERY, Admission, KnownFacts, scope_of
 from domain.brand import brand_settings
 from domain.configuration import SYSTEM, Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
+from domain.idempotency import validate_key
 from domain.ledger import LedgerReason
 from domain.mall import ItemKind, Redemption, generated_code
 from domain.realtime import Activity, ActivityKind
@@ -247,11 +249,13 @@ def verify(draw: LotteryDraw, seed: LotterySeed, table: list[Prize]) -> Verifica
 
 class LotteryService:
     def __init__(self, operations: "PointsOperations", transactions: "Transactions", clock: "Clock",
-                 randomness: "RandomSource") -> None:
+                 randomness: "RandomSource", admission: Admission | None = None) -> None:
         self.operations = operations
         self.transactions = transactions
         self.clock = clock
         self.randomness = randomness
+        # None: every draw goes to the transaction (no gate for this database)
+        self.facts = KnownFacts(admission, LOTTERY, self.get) if admission is not None else None
 
     async def create(self, staff: Actor, lottery: Lottery) -> Lottery:
         lottery.validate()
@@ -282,6 +286,7 @@ class LotteryService:
             await uow.lotteries.update(lottery)
             await uow.audit.record(staff.label, "lottery.update", str(lottery_id), lottery_record(lottery),
                                    self.clock.now())
+            uow.restocked.append(scope_of(LOTTERY, lottery_id))  # window, cost or limit may have changed
             return lottery
 
         return await self.transactions.write(work)
@@ -334,31 +339,62 @@ class LotteryService:
                 raise NotFound("no such item", ("prizes", str(index), "itemId"))
 
     async def draw(self, member: Actor, member_id: int, lottery_id: int, client_seed: str | None,
-                   key: str) -> "PointsOutcome":
+                   key: str, available: int | None = None) -> "PointsOutcome":
+        """``available``: the member's points as this request read them, to refuse a draw they cannot pay
+        for without a write."""
         client_seed = key if client_seed is None else client_seed
         if not 1 <= len(client_seed) <= CLIENT_SEED_MAX or not client_seed.isprintable():
             raise InvalidInput(f"clientSeed is 1-{CLIENT_SEED_MAX} printable characters", ("clientSeed",))
+        validate_key(key)
+        known = await self.facts.get(lottery_id) if self.facts is not None else None
+        epoch = None if known is None else known[1]
+        if known is not None:
+            refusal = self._known_refusal(known[0], epoch, member_id, available)
+            if refusal is not None:
+                answer = await self.operations.refused_without_a_write(member, member_id, key, refusal)
+                if answer is not None:
+                    return answer
 
         async def rule(ctx: "OperationContext") -> LotteryDraw:
             lottery = await ctx.uow.lotteries.lock(lottery_id)  # after the member's lock, like every spend
             if lottery is None:
                 raise NotFound("no such lottery", ("lotteryId",))
-            await self._check_drawable(ctx, lottery)
+            refusal = await self._refusal(ctx, lottery)
+            if refusal is not None:
+                if refusal.code is ErrorCode.DAILY_LIMIT_REACHED and epoch is not None:
+                    # Draws only add up within a day: refused until it ends, or until staff change the limit.
+                    tomorrow = ctx.brand.local_date(ctx.now) + timedelta(days=1)
+                    self.facts.remember_refusal(lottery_id, ctx.member.id, refusal, epoch,
+                                                ctx.brand.start_of_local_day(tomorrow))
+                raise refusal
             return await self._make_draw(ctx, member, lottery, client_seed)
 
         return await self.operations.run(actor=member, key=key, operation="drawLottery", member_id=member_id,
                                           payload={"lottery": lottery_id, "clientSeed": client_seed}, rule=rule)
 
+    def _known_refusal(self, lottery: Lottery, epoch: str, member_id: int, available: int | None) -> Refusal | None:
+        """The transaction's refusals, in its order, from what this process knows: the window, a daily
+        limit this member reached under the same epoch, and their points when the lottery has no limit
+        (with one, an unknown count of today's draws comes first)."""
+        now = self.clock.now()
+        if not lottery.running(now):
+            return closed(lottery)
+        refusal = self.facts.refusal_for(lottery.id, member_id, epoch, now)
+        if refusal is not None or lottery.daily_limit:
+            return refusal
+        return too_poor(lottery) if available is not None and lottery.entry_cost > available else None
+
     @staticmethod
-    async def _check_drawable(ctx: "OperationContext", lottery: Lottery) -> None:
+    async def _refusal(ctx: "OperationContext", lottery: Lottery) -> Refusal | None:
         if not lottery.running(ctx.now):
-            raise Refusal(ErrorCode.LOTTERY_CLOSED, f"{lottery.name} is not open now", ("lotteryId",))
+            return closed(lottery)
         if lottery.daily_limit:
             since = ctx.brand.start_of_local_day(ctx.brand.local_date(ctx.now))
             if await ctx.uow.lotteries.draws_since(ctx.member.id, lottery.id, since) >= lottery.daily_limit:
-                raise Refusal(ErrorCode.DAILY_LIMIT_REACHED, f"{lottery.daily_limit} draws a day", ("lotteryId",))
+                return Refusal(ErrorCode.DAILY_LIMIT_REACHED, f"{lottery.daily_limit} draws a day", ("lotteryId",))
         if lottery.entry_cost > ctx.member.account.available:
-            raise Refusal(ErrorCode.INSUFFICIENT_POINTS, f"a draw costs {lottery.entry_cost} points", ("lotteryId",))
+            return too_poor(lottery)
+        return None
 
     async def _make_draw(self, ctx: "OperationContext", member: Actor, lottery: Lottery,
                          client_seed: str) -> LotteryDraw:
@@ -442,6 +478,14 @@ class LotteryService:
             return verify(draw, seed, await uow.lotteries.prizes_of(draw.lottery_id, draw.version))
 
         return await self.transactions.read(work)
+
+
+def closed(lottery: Lottery) -> Refusal:
+    return Refusal(ErrorCode.LOTTERY_CLOSED, f"{lottery.name} is not open now", ("lotteryId",))
+
+
+def too_poor(lottery: Lottery) -> Refusal:
+    return Refusal(ErrorCode.INSUFFICIENT_POINTS, f"a draw costs {lottery.entry_cost} points", ("lotteryId",))
 
 
 def lottery_record(lottery: Lottery) -> dict:

@@ -1,6 +1,6 @@
 """The admission gate in Redis, shared by every process that serves one database (`--workers`, hosts).
 
-Per scope (a flash sale, a mall item) three keys:
+Per scope (a flash sale, a mall item, a 拼团 group, a lottery) three keys:
 - `…:epoch`, a random token replaced by every `forget`; a Redis that lost it (flushed, restarted
   empty) makes a new one, so every process reads its facts and counts again from the database;
 - `…:count`, a hash of the units `left` and the `generation` of the count (random, so a count

@@ -17,6 +17,7 @@ import subprocess
 import time
 from datetime import timedelta
 
+import httpx
 import pytest
 import redis
 
@@ -27,12 +28,16 @@ from domain.admission import TicketCounters, Verdict
 from domain.configuration import Actor
 from domain.errors import NotFound
 from domain.flash_sales import FlashSale
+from domain.group_redemptions import GroupRedemptionService
 from domain.mall import ItemKind, MallItem, MallService, Standing
 from domain.randomness import SeededRandomSource
 from persistence.admission import RedisTicketCounters
 from tests.conftest import RANDOM_SEED, SECRET, LiveServer, start_server, stop_server
+from tests.test_api_expiry import SETTINGS
 from tests.test_api_flash_sales import new_sale, redeem_all
+from tests.test_api_group_redemptions import JOIN, group_item, join, start
 from tests.test_api_ledger import member_gid
+from tests.test_api_lottery import draw, new_lottery, nothing
 from tests.test_api_mall import CANCEL, REDEEM_ID, create, funded, redeem
 from tests.test_cli import free_port
 
@@ -472,3 +477,115 @@ async def test_the_gate_refuses_as_the_transaction_would(services, clock):
                 standing = Standing(standing.available - (0 if outcome.error else item.points_price),
                                     member.tier_level)
         assert [a for w, a in answers if w == "gate"] == [a for w, a in answers if w == "plain"], item.name
+
+
+# 拼团 places are a group's stock: a rush of friends for the last places meets the same gate.
+
+async def test_a_rush_for_a_group_s_last_places_fills_it_once_and_keeps_nothing_of_the_refused(live_server):
+    item = group_item(live_server, size=4, price=100)
+    group = start(funded(live_server, "rush-owner", 100), item)["group"]["id"]
+    friends = [funded(live_server, f"rusher-{i}", 100) for i in range(24)]
+    async with httpx.AsyncClient(timeout=120) as http:
+        replies = await asyncio.gather(*(f.execute_async(http, JOIN, {"group": group, "key": key})
+                                         for f in friends for key in ("go", "go", "again")))
+    payloads = [r["data"]["joinGroupRedemption"] for r in replies]
+    joined = {p["member"]["points"]["available"] for p in payloads if not p["userErrors"]}
+    assert {c for p in payloads for c in codes(p)} <= {"GROUP_CLOSED", "ALREADY_JOINED"}
+    assert item_stock(live_server, item) == 10 - 4  # filled exactly once
+    points = [f.data("{ me { points { available held } } }")["me"]["points"] for f in friends]
+    assert sorted(p["available"] for p in points) == [0] * 3 + [100] * 21 and joined == {0}
+    # Once it is known filled, a join is refused at the gate: the key is not used, and starts a group.
+    latecomer = funded(live_server, "latecomer", 100)
+    assert codes(join(latecomer, group, "late")) == ["GROUP_CLOSED"]
+    assert start(latecomer, item, "late")["userErrors"] == []
+
+
+async def test_a_group_refuses_at_the_gate_as_its_transaction_would(services, clock):
+    """The same joins through the gate and straight to the transaction get the same codes: in the
+    group, filled, expired, not enough points."""
+    plain = GroupRedemptionService(services.groups.operations, services.transactions, clock)  # no gate
+    answers = {}
+    for way, service in (("gate", services.groups), ("plain", plain)):
+        item = await services.mall.create(STAFF, MallItem("拼团茶", ItemKind.GOODS, 300, 10, group_size=3,
+                                                          group_points_price=100, group_hours=1))
+        people = []
+        for name in ("owner", "friend", "poor", "last", "late"):
+            member = await services.members.ensure(f"{way}-{name}")
+            if name != "poor":
+                await services.points.adjust(STAFF, member.id, 100, "m", f"fund-{way}-{name}")
+            people.append((Actor("member", f"{way}-{name}"), member.id))
+        (owner, owner_id), friend, poor, last, late = people
+        group = (await services.groups.start(owner, owner_id, item.id, "s")).subject_id
+        # The first join is not seen by the gate: it learns a group that already has the friend in it.
+        outcomes = [await plain.join(*friend, group, "a")]
+        outcomes += [await service.join(*who, group, key) for who, key in
+                     ((friend, "b"), (poor, "c"), (last, "d"), (friend, "e"), (late, "f"))]
+        answers[way] = [o.error.code.value if o.error else None for o in outcomes]
+    assert answers["gate"] == answers["plain"] == [None, "ALREADY_JOINED", "INSUFFICIENT_POINTS", None,
+                                                   "GROUP_CLOSED", "GROUP_CLOSED"]
+
+
+# A lottery has no stock to count (a drawn prize out of stock becomes the fallback), but its refusals
+# come from what the server knows: its window, a daily limit the member reached, their points.
+
+def test_a_reached_daily_limit_is_refused_until_the_day_ends_or_staff_raise_it(live_server):
+    lottery = new_lottery(live_server, [nothing(1, fallback=False), nothing(1)], cost=1, daily=2)["id"]
+    member = funded(live_server, "limited", 20)
+    assert [codes(draw(member, lottery, key)) for key in ("a", "b", "c", "d")] == \
+        [[], [], ["DAILY_LIMIT_REACHED"], ["DAILY_LIMIT_REACHED"]]
+    staff = live_server.staff()
+    raise_limit = """mutation($id: ID!) { updateLottery(input: {lotteryId: $id, dailyLimit: 3}) {
+                       userErrors { code } } }"""
+    assert staff.data(raise_limit, {"id": lottery})["updateLottery"]["userErrors"] == []
+    assert codes(draw(member, lottery, "d")) == []  # the refused key kept nothing
+    assert codes(draw(member, lottery, "e")) == ["DAILY_LIMIT_REACHED"]  # by the transaction: kept under "e"
+    assert codes(draw(member, lottery, "f")) == ["DAILY_LIMIT_REACHED"]  # remembered
+    live_server.clock.advance(timedelta(days=1))
+    assert codes(draw(member, lottery, "e")) == ["DAILY_LIMIT_REACHED"]  # "e" replays its answer
+    assert codes(draw(member, lottery, "f")) == []
+    disable = "mutation($id: ID!) { updateLottery(input: {lotteryId: $id, enabled: false}) { userErrors { code } } }"
+    staff.data(disable, {"id": lottery})
+    assert codes(draw(member, lottery, "g")) == ["LOTTERY_CLOSED"]
+    assert member.data("{ me { points { available } } }")["me"]["points"]["available"] == 20 - 4
+
+
+def test_a_new_time_zone_starts_a_new_day_for_daily_limits(live_server):
+    lottery = new_lottery(live_server, [nothing(1, fallback=False), nothing(1)], daily=1)["id"]
+    member = funded(live_server, "night-owl", 0)
+    live_server.clock.advance(timedelta(hours=12, minutes=30))  # 22:30 in Shanghai, 23:30 in Tokyo
+    assert [codes(draw(member, lottery, key)) for key in ("a", "b")] == [[], ["DAILY_LIMIT_REACHED"]]
+    live_server.clock.advance(timedelta(hours=1))  # still the same day in Shanghai, a new one in Tokyo
+    assert codes(draw(member, lottery, "c")) == ["DAILY_LIMIT_REACHED"]  # remembered until Shanghai's midnight
+    settings = live_server.staff().data(SETTINGS, {"months": 24, "tz": "Asia/Tokyo"})["updateBrandSettings"]
+    assert settings["userErrors"] == []
+    assert codes(draw(member, lottery, "c")) == []
+
+
+def test_a_draw_the_member_cannot_pay_for_is_refused_and_kept_nothing_of(live_server):
+    lottery = new_lottery(live_server, [nothing(1, fallback=False), nothing(1)], cost=30)["id"]
+    member = funded(live_server, "short-of-points", 20)
+    assert codes(draw(member, lottery, "k")) == ["INSUFFICIENT_POINTS"]
+    live_server.staff().data("""mutation($m: ID!) { adjustPoints(input: {memberId: $m, delta: 10, memo: "top up",
+                                idempotencyKey: "top"}) { userErrors { code } } }""",
+                             {"m": member_gid("short-of-points")})
+    assert codes(draw(member, lottery, "k")) == []
+
+
+async def test_a_process_keeps_a_bounded_number_of_counts_and_reads_a_dropped_one_again():
+    gate = TicketCounters()
+    gate.MAX_SCOPES = 2  # members start groups all day: the counts must not grow for ever
+    reads = []
+
+    def reader(scope: str):
+        async def read() -> int:
+            reads.append(scope)
+            return 1
+        return read
+
+    first = await gate.admit("a", 1, "0", reader("a"))
+    for scope in ("b", "c"):
+        await gate.admit(scope, 1, "0", reader(scope))  # "a", the oldest, is dropped
+    await gate.give_back(first.ticket)  # a ticket of a dropped count gives nothing back
+    assert (await gate.admit("a", 1, "0", reader("a"))).verdict is Verdict.ADMITTED
+    assert (await gate.admit("a", 1, "0", reader("a"))).verdict is Verdict.OPEN  # none left, one held
+    assert reads == ["a", "b", "c", "a"]

@@ -9,7 +9,7 @@ from strawberry.types import Info
 from api.graphql.errors import (BadUserInput, UserError, caller, may_see_private, require_member, require_staff,
                                 user_errors)
 from api.graphql.ledger import LedgerEntry, entry_type
-from api.graphql.mall import MallItemType, RedemptionType, item_key
+from api.graphql.mall import MallItemType, RedemptionType, item_key, points_read_now
 from api.graphql.members import MemberType, fresh_member
 from api.graphql.relay import Node, int_key, to_global_id
 from domain import lottery as game
@@ -358,7 +358,7 @@ class LotteryMutations:
         service = info.context.services.lotteries
         try:
             outcome = await service.draw(member.actor, member.member_id, lottery_key(input.lottery_id),
-                                         input.client_seed, input.idempotency_key)
+                                         input.client_seed, input.idempotency_key, points_read_now(info))
         except DomainError as error:
             return DrawLotteryPayload(member=None, entry=None, draw=None, user_errors=user_errors(error))
         draw = await service.get_draw(outcome.subject_id) if outcome.subject_id else None
