@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from domain.badges import Badge, BadgeCode
+from persistence.direct_statements import direct
 from persistence.members import upsert
 from persistence.tables import member_badges
 
@@ -14,8 +15,8 @@ from persistence.tables import member_badges
 @functools.cache
 def badge_insert(dialect: str):
     """Built once per dialect: a first check-in, order or invitation awards a badge inside its write."""
-    return (upsert(dialect)(member_badges).on_conflict_do_nothing(index_elements=["member_id", "code"])
-            .returning(member_badges.c.code))
+    return direct(upsert(dialect)(member_badges).on_conflict_do_nothing(index_elements=["member_id", "code"])
+                  .returning(member_badges.c.code))
 
 
 class SqlBadgeRepository:

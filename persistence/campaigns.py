@@ -9,7 +9,7 @@ from domain.campaigns import Campaign
 from domain.ledger import LedgerReason
 from domain.segments import Segment
 from persistence.members import upsert
-from persistence.direct_reads import direct
+from persistence.direct_statements import direct
 from persistence.tables import campaigns
 
 

@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, func, insert, select, tuple_
 
 from domain.checkin import CheckIn
-from persistence.direct_reads import direct
+from persistence.direct_statements import direct
 from persistence.tables import check_ins
 
 
 # Built once: every check-in reads the member's last day and adds one.
 LATEST_OF_ONE = direct(select(check_ins).where(check_ins.c.member_id == bindparam("member_id"))
                        .order_by(check_ins.c.local_date.desc()).limit(1))
-INSERT_CHECK_IN = insert(check_ins)
+INSERT_CHECK_IN = direct(insert(check_ins))
 
 
 class SqlCheckInRepository:

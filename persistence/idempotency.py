@@ -6,14 +6,14 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, insert, select
 
 from domain.idempotency import IdempotencyRecord
-from persistence.direct_reads import direct
+from persistence.direct_statements import direct
 from persistence.tables import idempotency_keys
 
 
 # Built once: every mutation that moves points looks its key up and records it.
 RECORD = direct(select(idempotency_keys).where(idempotency_keys.c.scope == bindparam("scope"),
                                                idempotency_keys.c.key == bindparam("key")))
-INSERT_RECORD = insert(idempotency_keys)
+INSERT_RECORD = direct(insert(idempotency_keys))
 
 
 class SqlIdempotencyRepository:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, func, or_, select
 
 from domain.leaderboards import LeaderboardPeriod, ScoreChange, Standing
+from persistence.direct_statements import direct
 from persistence.members import upsert
 from persistence.tables import leaderboard_awards, leaderboard_scores
 
@@ -18,8 +19,9 @@ def score_upsert(dialect: str):
     """Built once per dialect: every earning adds to three periods' scores, and building this
     statement cost more than running it."""
     statement = upsert(dialect)(leaderboard_scores)
-    return statement.on_conflict_do_update(index_elements=["period", "starts_on", "member_id"],
-                                           set_={"points": leaderboard_scores.c.points + statement.excluded.points})
+    return direct(statement.on_conflict_do_update(
+        index_elements=["period", "starts_on", "member_id"],
+        set_={"points": leaderboard_scores.c.points + statement.excluded.points}))
 
 
 class SqlLeaderboardRepository:

@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, func, select
 
 from domain.ledger import AccountSnapshot, Hold, HoldStatus, LedgerEntry, LedgerReason
 from domain.orders import OrderStatus
-from persistence.direct_reads import direct
+from persistence.direct_statements import direct
 from persistence.tables import holds, ledger_entries, members, point_lots, purchase_orders
 
 

@@ -14,7 +14,7 @@ from domain.members import Member
 from domain.orders import OrderStatus
 from domain.realtime import PointsChanged, PointsSnapshot
 from domain.tiers import TierChange
-from persistence.direct_reads import direct
+from persistence.direct_statements import direct
 from persistence.tables import holds, ledger_entries, members, point_lots, purchase_orders, tier_changes
 
 
@@ -30,10 +30,10 @@ MEMBER_BY_EXTERNAL_ID = direct(select(members).where(members.c.external_id == bi
 LOCK_MEMBER = MEMBER_BY_ID.with_for_update()
 LIVE_LOTS = direct(select(point_lots.c.expires_at, point_lots.c.remaining).where(
     point_lots.c.member_id == bindparam("member_id"), point_lots.c.remaining > 0))
-INSERT_ENTRY = insert(ledger_entries).returning(ledger_entries.c.id)  # the columns are the parameters'
-SAVE_ACCOUNT = update(members).where(members.c.id == bindparam("member_key"))
-DELETE_LOT = delete(point_lots).where(point_lots.c.member_id == bindparam("member_id"),
-                                      point_lots.c.expires_at == bindparam("expires_at"))
+INSERT_ENTRY = direct(insert(ledger_entries).returning(ledger_entries.c.id))  # the columns are the parameters'
+SAVE_ACCOUNT = direct(update(members).where(members.c.id == bindparam("member_key")))
+DELETE_LOT = direct(delete(point_lots).where(point_lots.c.member_id == bindparam("member_id"),
+                                             point_lots.c.expires_at == bindparam("expires_at")))
 
 
 def upsert(dialect: str):
@@ -43,8 +43,8 @@ def upsert(dialect: str):
 @functools.cache
 def lot_upsert(dialect: str):
     statement = upsert(dialect)(point_lots)
-    return statement.on_conflict_do_update(index_elements=["member_id", "expires_at"],
-                                           set_={"remaining": statement.excluded.remaining})
+    return direct(statement.on_conflict_do_update(index_elements=["member_id", "expires_at"],
+                                                  set_={"remaining": statement.excluded.remaining}))
 
 
 class SqlMemberRepository:

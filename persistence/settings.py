@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select
 
 from domain.audit import AuditFilter, AuditRecord
+from persistence.direct_statements import direct
 from persistence.members import upsert
 from persistence.tables import audit_log, settings
 
 
-SETTING = select(settings.c.value).where(settings.c.key == bindparam("key"))
+SETTING = direct(select(settings.c.value).where(settings.c.key == bindparam("key")))
 CACHE_SECONDS = 1.0
 
 
@@ -41,10 +42,44 @@ class SettingsCache:
             self._values.pop(key, None)
 
 
+class CommittedSettings:
+    """The rules as committed, for the write transactions of the one connection that writes SQLite.
+
+    A write must see the rules its transaction sees, not a second-old copy. On SQLite every write of
+    this process goes through one connection, which forgets a rule as its change commits; a change
+    by any other connection (another process, `jifen` run beside the server) moves SQLite's
+    `data_version`, which each write transaction checks as it begins (`begin`), before any read.
+    A check-in so reads its three rules from memory instead of from the database.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {}
+        self._version: int | None = None
+
+    def begin(self, data_version: int) -> None:
+        if data_version != self._version:
+            self._values.clear()
+            self._version = data_version
+
+    def get(self, key: str) -> tuple[bool, Any]:
+        if key in self._values:
+            return True, self._values[key]
+        return False, None
+
+    def keep(self, key: str, value: Any) -> None:
+        self._values[key] = value
+
+    def forget(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self._values.pop(key, None)
+
+
 class SqlSettingsRepository:
-    def __init__(self, connection, cache: SettingsCache | None = None) -> None:
+    def __init__(self, connection, cache: SettingsCache | CommittedSettings | None = None) -> None:
         self.connection = connection
-        self.cache = cache  # only for read transactions: a write reads what its transaction sees
+        # Read transactions keep rules a second; SQLite's writer keeps what is committed; other writes
+        # (PostgreSQL) read what their transaction sees.
+        self.cache = cache
         self.written: set[str] = set()
 
     async def get(self, key: str) -> Any | None:
@@ -53,12 +88,14 @@ class SqlSettingsRepository:
             if hit:
                 return value
         value = await self.connection.scalar(SETTING, {"key": key})
-        if self.cache is not None:
+        if self.cache is not None and key not in self.written:  # a value this transaction wrote is not committed
             self.cache.keep(key, value)
         return value
 
     async def put(self, key: str, value: Any, actor: str, at: datetime) -> None:
         self.written.add(key)
+        if self.cache is not None:
+            self.cache.forget([key])
         statement = upsert(self.connection.dialect.name)(settings).values(
             key=key, value=value, updated_at=at, updated_by=actor)
         await self.connection.execute(statement.on_conflict_do_update(

@@ -19,7 +19,7 @@ from persistence.campaigns import SqlCampaignRepository
 from persistence.checkin import SqlCheckInRepository
 from persistence.checkout import SqlCheckoutRepository
 from persistence.database import Database
-from persistence.direct_reads import direct_read
+from persistence.direct_statements import direct_statement
 from persistence.deductions import SqlDeductionRepository
 from persistence.events import SqlEventRepository
 from persistence.flash_sales import SqlFlashSaleRepository
@@ -35,7 +35,7 @@ from persistence.notifications import SqlNotificationRepository
 from persistence.orders import SqlOrderRepository
 from persistence.partners import SqlPartnerRepository
 from persistence.segments import SqlSegmentRepository
-from persistence.settings import SettingsCache, SqlAuditLog, SqlSettingsRepository
+from persistence.settings import CommittedSettings, SettingsCache, SqlAuditLog, SqlSettingsRepository
 from persistence.submissions import SqlSubmissionRepository
 from persistence.tasks import SqlTaskRepository
 from persistence.webhooks import SqlWebhookRepository
@@ -105,6 +105,7 @@ class SqlTransactions:
         self.database = database
         self.listeners: list[Callable[[Outbox], Awaitable[None]]] = []
         self.settings_cache = SettingsCache()
+        self.committed_settings = CommittedSettings()
         self._inline_writer = asyncio.Lock()
 
     async def write(self, work: Callable[[SqlUnitOfWork], Awaitable[T]]) -> T:
@@ -112,6 +113,7 @@ class SqlTransactions:
             try:
                 uow, result = await self._write_once(work)
                 self.settings_cache.forget(uow.settings.written)  # committed: reads now fetch the new rules
+                self.committed_settings.forget(uow.settings.written)
                 await self._announce(uow.outbox)  # committed: a rolled-back attempt never gets here
                 return result
             except DBAPIError as error:
@@ -130,9 +132,14 @@ class SqlTransactions:
                     return uow, await work(uow)
         async with self._inline_writer:  # one transaction at a time on the thread's connection
             connection = inline.connection()
-            uow = SqlUnitOfWork(InlineConnection(connection))
+            uow = SqlUnitOfWork(InlineConnection(connection), self.committed_settings)
             with connection.begin():
-                return uow, await work(uow)
+                self.committed_settings.begin(data_version(connection))
+                try:
+                    return uow, await work(uow)
+                except BaseException:
+                    self.committed_settings.forget(uow.settings.written)
+                    raise
 
     async def _announce(self, outbox: Outbox) -> None:
         if not outbox:
@@ -165,6 +172,11 @@ class SqlTransactions:
         raise AssertionError("unreachable")
 
 
+def data_version(connection) -> int:
+    """SQLite's count of commits by other connections, as this one sees it."""
+    return connection.connection.driver_connection.execute("PRAGMA data_version").fetchone()[0]
+
+
 class OnFirstStatement:
     """A pooled connection checked out at the first statement. A read answered from the settings
     cache (the tier table every request reads, brand rules) then needs none: on PostgreSQL a
@@ -189,18 +201,21 @@ class OnFirstStatement:
 
 
 class InlineConnection:
-    """A synchronous connection behind the awaitable calls the repositories make; the selects marked
-    ``direct`` run on the driver's connection (persistence/direct_reads.py)."""
+    """A synchronous connection behind the awaitable calls the repositories make; the statements marked
+    ``direct`` run on the driver's connection (persistence/direct_statements.py)."""
 
     def __init__(self, connection) -> None:
         self.connection = connection
         self.dialect = connection.dialect
 
     async def execute(self, statement, parameters=None):
-        plan = direct_read(statement, self.dialect)
+        plan = direct_statement(statement, parameters, self.dialect)
         if plan is not None:
-            return plan.run(self.connection.connection.driver_connection, parameters)
+            return plan.run(self.connection.connection.driver_connection, parameters or {})
         return self.connection.execute(statement, parameters)
 
     async def scalar(self, statement, parameters=None):
+        plan = direct_statement(statement, parameters, self.dialect)
+        if plan is not None:
+            return plan.run(self.connection.connection.driver_connection, parameters or {}).scalar()
         return self.connection.scalar(statement, parameters)

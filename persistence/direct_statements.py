@@ -1,0 +1,112 @@
+"""The statements every request and every change of points runs, compiled once by SQLAlchemy and run
+on SQLite's own driver.
+
+On the embedded database SQLAlchemy's execution of even a cached statement (parameters built, an
+execution context, a cursor result, a row per row) costs several times what SQLite takes to run
+it: a check-in's eighteen statements spent more time in SQLAlchemy than in SQLite and its commit
+together. A constant statement marked with ``direct`` keeps SQLAlchemy's SQL and its column types'
+own converters, and skips the rest when it runs on an inline SQLite connection; anywhere else
+(PostgreSQL, the threaded SQLite pools) it is an ordinary statement.
+
+Selects, and inserts, updates and deletes (with RETURNING or not) take the direct path. An insert
+or update is compiled for the parameter names it is given, as SQLAlchemy compiles it; one whose
+columns have defaults computed in Python is refused at compile time (only SQLAlchemy runs those).
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections import namedtuple
+
+from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
+from sqlalchemy.sql.dml import UpdateBase
+
+DIRECT = "jifen_direct"
+
+
+def direct(statement):
+    """Mark a module-level statement (bound parameters only, no IN lists) for the direct path."""
+    return statement.execution_options(**{DIRECT: True})
+
+
+class DirectRows(list):
+    """The part of a SQLAlchemy result the repositories use: iteration, ``first()``, ``scalar()``,
+    ``scalar_one()`` and ``rowcount``."""
+
+    rowcount = -1
+
+    def first(self):
+        return self[0] if self else None
+
+    def all(self):
+        return list(self)
+
+    def scalar(self):
+        return self[0][0] if self else None
+
+    def scalar_one(self):
+        if len(self) != 1:
+            raise NoResultFound("no row") if not self else MultipleResultsFound("more than one row")
+        return self[0][0]
+
+
+class DirectStatement:
+    """One statement as SQLite runs it: SQL text, positional parameters with their converters, row type."""
+
+    def __init__(self, statement, dialect, keys: tuple[str, ...] = ()) -> None:
+        dml = isinstance(statement, UpdateBase)
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys)) if dml else \
+            statement.compile(dialect=dialect)
+        if any(bind.expanding for bind in compiled.binds.values()):
+            raise ValueError("an IN list changes the SQL with its length: run it through SQLAlchemy")
+        if dml and (compiled.insert_prefetch or compiled.update_prefetch):
+            raise ValueError("column defaults computed in Python: run it through SQLAlchemy")
+        self.sql = compiled.string
+        self.names = tuple(compiled.positiontup or ())
+        self.binders = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.names)
+        # Values written into the statement (``limit(1)``) are bound parameters too.
+        self.fixed = {name: bind.value for name, bind in compiled.binds.items() if not bind.required}
+        columns = statement.exported_columns if dml else statement.selected_columns
+        self.row = namedtuple("Row", columns.keys())._make if len(columns) else None
+        self.converters = tuple((i, convert) for i, column in enumerate(columns)
+                                if (convert := column.type.dialect_impl(dialect).result_processor(dialect, None)) is not None)
+
+    def run(self, driver: sqlite3.Connection, parameters: dict) -> DirectRows:
+        if self.fixed:
+            parameters = {**self.fixed, **parameters}
+        values = tuple(parameters[name] if bind is None else bind(parameters[name])
+                       for name, bind in zip(self.names, self.binders))
+        try:
+            cursor = driver.execute(self.sql, values)
+            fetched = cursor.fetchall() if self.row is not None else ()
+        except sqlite3.Error as error:  # as SQLAlchemy would raise it, for the retry rules that read it
+            raise DBAPIError.instance(self.sql, values, error, sqlite3.Error) from error
+        if not self.converters:
+            rows = DirectRows(map(self.row, fetched))
+        else:
+            rows = DirectRows(self.row(self._converted(row)) for row in fetched)
+        rows.rowcount = cursor.rowcount
+        return rows
+
+    def _converted(self, row: tuple) -> list:
+        values = list(row)
+        for i, convert in self.converters:
+            values[i] = convert(values[i])
+        return values
+
+
+# Keyed by the statement's identity (and, for an insert or update, the parameter names it is given):
+# only module-level constants are marked, so an id is never reused.
+_compiled: dict[tuple[int, tuple[str, ...]], DirectStatement] = {}
+
+
+def direct_statement(statement, parameters, dialect) -> DirectStatement | None:
+    """The compiled form of a marked statement run with one set of parameters, None for any other."""
+    if not isinstance(parameters, dict | None):
+        return None  # many sets of parameters: SQLAlchemy runs them
+    keys = tuple(parameters) if parameters and isinstance(statement, UpdateBase) else ()
+    found = _compiled.get((id(statement), keys))
+    if found is None:
+        if not statement.get_execution_options().get(DIRECT):
+            return None  # not kept: unmarked statements are often built per call
+        found = _compiled[(id(statement), keys)] = DirectStatement(statement, dialect, keys)
+    return found
