@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -107,6 +108,7 @@ class SqlTransactions:
         self.settings_cache = SettingsCache()
         self.committed_settings = CommittedSettings()
         self._inline_writer = asyncio.Lock()
+        self._batches: dict[int, SharedCommit] = {}  # the open shared transaction of each writing connection
 
     async def write(self, work: Callable[[SqlUnitOfWork], Awaitable[T]]) -> T:
         for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -130,16 +132,43 @@ class SqlTransactions:
                 uow = SqlUnitOfWork(connection)
                 async with connection.begin():
                     return uow, await work(uow)
-        async with self._inline_writer:  # one transaction at a time on the thread's connection
-            connection = inline.connection()
+        return await self._write_inline(inline.connection(), work)
+
+    async def _write_inline(self, connection, work: Callable[[SqlUnitOfWork], Awaitable[T]]) -> tuple[SqlUnitOfWork, T]:
+        """One unit of work in its own savepoint of the shared transaction (see SharedCommit), answered
+        once that transaction has committed."""
+        async with self._inline_writer:  # one unit at a time on the thread's connection
+            batch = self._batches.get(id(connection))
+            if batch is None:
+                batch = self._batches[id(connection)] = SharedCommit(connection, self)
             uow = SqlUnitOfWork(InlineConnection(connection), self.committed_settings)
-            with connection.begin():
-                self.committed_settings.begin(data_version(connection))
-                try:
-                    return uow, await work(uow)
-                except BaseException:
-                    self.committed_settings.forget(uow.settings.written)
-                    raise
+            batch.driver.execute("SAVEPOINT unit")
+            failure = None
+            try:
+                result = await work(uow)
+            except BaseException as error:
+                self.committed_settings.forget(uow.settings.written)
+                if not batch.undo_unit():
+                    self._batches.pop(id(connection), None)  # its commit fails every unit in it
+                if not isinstance(error, Exception):
+                    raise  # cancelled: at once
+                failure = error
+            else:
+                batch.driver.execute("RELEASE unit")
+        if failure is not None:
+            # A failure too is answered after the shared COMMIT: a caller that read outside the writer,
+            # found the state moved under its lock (Conflict) and looks again must see the units before it.
+            with contextlib.suppress(Exception):
+                await batch.committed()
+            raise failure
+        await batch.committed()
+        return uow, result
+
+    async def _commit_batch(self, batch: "SharedCommit") -> None:
+        async with self._inline_writer:  # after any unit already running: never a half-done one
+            if self._batches.get(id(batch.connection)) is batch:
+                del self._batches[id(batch.connection)]
+            batch.finish()
 
     async def _announce(self, outbox: Outbox) -> None:
         if not outbox:
@@ -170,6 +199,70 @@ class SqlTransactions:
                 if attempt == MAX_ATTEMPTS or not error.connection_invalidated:
                     raise
         raise AssertionError("unreachable")
+
+
+class SharedCommit:
+    """Group commit on SQLite: the units of work that reach the writer in one turn of the event loop
+    share one transaction and one COMMIT.
+
+    A unit of work on the inline writer runs to its end without suspending, so units are serial.
+    The first unit of a turn begins the transaction (BEGIN IMMEDIATE) and schedules its commit for
+    the next turn; each unit runs in its own savepoint, so a unit that fails is rolled back alone
+    and the others go on; every unit is answered only after the shared COMMIT, so nothing is
+    acknowledged before it is committed, and what comes after a commit (toasts, the gate, caches)
+    comes after this one. A COMMIT that fails fails every unit in it, each as it would fail alone. A rush of check-ins so pays for one commit, and one write of each shared page (the
+    ledger's tail, an index's leaf), per turn instead of per check-in.
+    """
+
+    def __init__(self, connection, transactions: "SqlTransactions") -> None:
+        self.connection = connection
+        self.driver = connection.connection.driver_connection
+        self.transactions = transactions
+        self.transaction = connection.begin()  # BEGIN IMMEDIATE: raises while another process writes
+        transactions.committed_settings.begin(data_version(connection))
+        self.done = asyncio.get_running_loop().create_future()
+        self.error: BaseException | None = None
+        # Kept here: a task nothing refers to may be collected before it runs.
+        self.committer = asyncio.get_running_loop().create_task(transactions._commit_batch(self))
+
+    def undo_unit(self) -> bool:
+        """Roll back the failed unit's savepoint. False when that failed or SQLite had ended the whole
+        transaction (a full disk): the units before it are lost with it, and the transaction is
+        rolled back now, so the next unit begins a new one."""
+        try:
+            self.driver.execute("ROLLBACK TO unit")
+            self.driver.execute("RELEASE unit")
+        except sqlite3.Error as error:
+            self.error = DBAPIError.instance("ROLLBACK TO unit", (), error, sqlite3.Error)
+        if self.error is None and not self.driver.in_transaction:
+            self.error = OperationalError("ROLLBACK TO unit", (), "SQLite rolled the transaction back")
+        if self.error is None:
+            return True
+        self._roll_back()
+        return False
+
+    def _roll_back(self) -> None:
+        with contextlib.suppress(Exception):
+            self.transaction.rollback()
+        if self.driver.in_transaction:  # a COMMIT that failed (a deferred check) leaves it open
+            with contextlib.suppress(sqlite3.Error):
+                self.driver.execute("ROLLBACK")
+
+    def finish(self) -> None:
+        try:
+            if self.error is not None:
+                raise self.error
+            self.transaction.commit()
+        except BaseException as error:
+            self._roll_back()
+            self.transactions.committed_settings.begin(-1)  # what a lost unit read may not be committed
+            self.done.set_exception(error)
+            self.done.exception()  # retrieved: every unit that waits re-raises it
+            return
+        self.done.set_result(None)
+
+    async def committed(self) -> None:
+        await asyncio.shield(self.done)
 
 
 def data_version(connection) -> int:
