@@ -94,12 +94,14 @@ def main() -> int:
         env = {"DATABASE_URL": database_url, "JIFEN_SECRET": SECRET, "JIFEN_SWEEP_SECONDS": "0",
                "JIFEN_COST_BUDGET": "100000000"}
         subprocess.run([JIFEN, "migrate"], env={**os.environ, **env}, check=True, capture_output=True)
-        asyncio.run(prepare(database_url, 3000))
+        # Enough members that none checks in twice within --seconds (a replay is cheaper than a check-in).
+        checkers = max(3000, 1500 * args.seconds)
+        asyncio.run(prepare(database_url, checkers))
         home = scratch / "home.lua"
         home.write_text(lua('{"query": "%s"}' % HOME, [issue_token(SECRET, "home-owner")]))
         check_in = scratch / "check_in.lua"
         check_in.write_text(lua('{"query": "%s", "variables": {"key": "bench"}}' % CHECK_IN,
-                                [issue_token(SECRET, f"checker-{i}") for i in range(3000)]))
+                                [issue_token(SECRET, f"checker-{i}") for i in range(checkers)]))
         port = free_port()
         jifen_url, _ = servers.enter_context(running([JIFEN, "serve", "--port", str(port), "--no-access-log"],
                                                      port, env=env))

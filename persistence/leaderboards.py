@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from domain.leaderboards import LeaderboardPeriod, ScoreChange, Standing
 from persistence.direct_statements import direct
@@ -15,13 +15,19 @@ ORDER = (leaderboard_scores.c.points.desc(), leaderboard_scores.c.member_id.desc
 
 
 @functools.cache
-def score_upsert(dialect: str):
-    """Built once per dialect: every earning adds to three periods' scores, and building this
-    statement cost more than running it."""
+def score_upsert(dialect: str, rows: int = 1):
+    """Built once per dialect and size: every earning adds to four periods' scores, in one statement
+    (one round trip on PostgreSQL), and building it cost more than running it."""
     statement = upsert(dialect)(leaderboard_scores)
+    if rows > 1:
+        statement = statement.values([{name: bindparam(f"{name}_{i}") for name in SCORE_COLUMNS} for i in range(rows)])
     return direct(statement.on_conflict_do_update(
         index_elements=["period", "starts_on", "member_id"],
         set_={"points": leaderboard_scores.c.points + statement.excluded.points}))
+
+
+SCORE_COLUMNS = ("period", "starts_on", "member_id", "points")
+MAX_ROWS = 8  # rows per statement: the statements kept stay few
 
 
 class SqlLeaderboardRepository:
@@ -30,11 +36,21 @@ class SqlLeaderboardRepository:
         self.insert = upsert(connection.dialect.name)
 
     async def add(self, changes: list[ScoreChange]) -> None:
-        statement = score_upsert(self.connection.dialect.name)
-        for change in changes:  # one by one: a batch may name one row twice, which an upsert of many refuses
-            await self.connection.execute(statement, {
-                "period": change.period.value, "starts_on": change.starts_on, "member_id": change.member_id,
-                "points": change.points})
+        # An upsert of many rows may not name one row twice: one row per score, its points summed.
+        totals: dict[tuple, int] = {}
+        for change in changes:
+            key = (change.period.value, change.starts_on, change.member_id)
+            totals[key] = totals.get(key, 0) + change.points
+        rows = [(*key, points) for key, points in totals.items()]
+        for start in range(0, len(rows), MAX_ROWS):
+            await self._upsert(rows[start:start + MAX_ROWS])
+
+    async def _upsert(self, rows: list[tuple]) -> None:
+        if len(rows) == 1:
+            parameters = dict(zip(SCORE_COLUMNS, rows[0]))
+        else:
+            parameters = {f"{name}_{i}": value for i, row in enumerate(rows) for name, value in zip(SCORE_COLUMNS, row)}
+        await self.connection.execute(score_upsert(self.connection.dialect.name, len(rows)), parameters)
 
     def _of(self, period: LeaderboardPeriod, starts_on: date):
         return and_(leaderboard_scores.c.period == period.value, leaderboard_scores.c.starts_on == starts_on)

@@ -129,7 +129,7 @@ class SqlTransactions:
         inline = self.database.inline_writes
         if inline is None:
             async with self.database.write_engine.connect() as connection:
-                uow = SqlUnitOfWork(connection)
+                uow = SqlUnitOfWork(PostgresConnection(connection, autocommit=False))
                 async with connection.begin():
                     return uow, await work(uow)
         return await self._write_inline(inline.connection(), work)
@@ -283,7 +283,9 @@ class OnFirstStatement:
 
     async def _opened(self):
         if self._connection is None:
-            self._connection = await self.stack.enter_async_context(self.engine.connect())
+            opened = await self.stack.enter_async_context(self.engine.connect())
+            self._connection = PostgresConnection(opened, autocommit=True) if self.dialect.name == "postgresql" \
+                else opened
         return self._connection
 
     async def execute(self, statement, parameters=None):
@@ -291,6 +293,43 @@ class OnFirstStatement:
 
     async def scalar(self, statement, parameters=None):
         return await (await self._opened()).scalar(statement, parameters)
+
+
+class PostgresConnection:
+    """A pooled PostgreSQL connection whose statements marked ``direct`` run on asyncpg itself
+    (persistence/direct_statements.py) once a transaction is open, or at once in autocommit."""
+
+    def __init__(self, connection, *, autocommit: bool) -> None:
+        self.connection = connection
+        self.dialect = connection.dialect
+        self.autocommit = autocommit
+        self._driver = None
+
+    async def _direct_driver(self):
+        """asyncpg's connection, when a statement on it runs where SQLAlchemy's would."""
+        if self._driver is None:
+            self._driver = (await self.connection.get_raw_connection()).driver_connection
+        return self._driver if self.autocommit or self._driver.is_in_transaction() else None
+
+    async def execute(self, statement, parameters=None):
+        plan = direct_statement(statement, parameters, self.dialect)
+        if plan is not None and (driver := await self._direct_driver()) is not None:
+            return await self._run(plan, driver, parameters)
+        return await self.connection.execute(statement, parameters)
+
+    async def scalar(self, statement, parameters=None):
+        plan = direct_statement(statement, parameters, self.dialect)
+        if plan is not None and (driver := await self._direct_driver()) is not None:
+            return (await self._run(plan, driver, parameters)).scalar()
+        return await self.connection.scalar(statement, parameters)
+
+    async def _run(self, plan, driver, parameters):
+        try:
+            return await plan.run_on_asyncpg(driver, parameters or {})
+        except DBAPIError as error:
+            if error.connection_invalidated:  # as SQLAlchemy would: the pool must not hand it out again
+                await self.connection.invalidate()
+            raise
 
 
 class InlineConnection:

@@ -2,10 +2,11 @@
 answers and changes for the same statement; the writer's rules stay those committed."""
 import shutil
 import sqlite3
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from api.services import Services
 from domain.campaigns import Campaign
@@ -20,7 +21,7 @@ from persistence.leaderboards import score_upsert
 from persistence.ledger import FIRST_PAGE
 from persistence.members import (DELETE_LOT, INSERT_ENTRY, LIVE_LOTS, LOCK_MEMBER, MEMBER_BY_EXTERNAL_ID, MEMBER_BY_ID,
                                  SAVE_ACCOUNT, lot_upsert)
-from persistence.settings import SETTING
+from persistence.settings import ALL_SETTINGS
 from persistence.tables import (check_ins, idempotency_keys, leaderboard_scores, ledger_entries, member_badges,
                                 members, point_lots)
 
@@ -50,7 +51,7 @@ async def test_each_direct_read_returns_what_sqlalchemy_returns(sqlite_services,
     cases = [(MEMBER_BY_ID, {"member_id": member.id}), (LOCK_MEMBER, {"member_id": member.id}),
              (MEMBER_BY_EXTERNAL_ID, {"external_id": "d1"}), (LIVE_LOTS, {"member_id": member.id}),
              (FIRST_PAGE, {"member_id": member.id, "limit": 3}), (LATEST_OF_ONE, {"member_id": member.id}),
-             (RECORD, {"scope": scope, "key": key}), (ACTIVE, {"at": clock.now()}), (SETTING, {"key": "tiers"})]
+             (RECORD, {"scope": scope, "key": key}), (ACTIVE, {"at": clock.now()}), (ALL_SETTINGS, {})]
     driver = connection.connection.driver_connection
     for statement, parameters in cases:
         expected = connection.execute(statement, parameters).all()
@@ -66,29 +67,38 @@ def snapshot(connection, table) -> list[tuple]:
     return [tuple(row) for row in connection.execute(select(table).order_by(*table.primary_key.columns))]
 
 
-async def test_each_direct_write_changes_and_returns_what_sqlalchemy_does(sqlite_services, clock):
-    services = sqlite_services
+async def write_cases(services, clock, dialect: str) -> list[tuple]:
+    """Each marked write, with parameters as the repositories send them."""
     member = await services.members.ensure("w1", "直写")
     assert (await services.points.adjust(STAFF, member.id, 10, "m", "seed")).error is None
     now, later = clock.now(), clock.now() + timedelta(days=30)
-    lot = (await services.transactions.read(lambda uow: uow.members.lock(member.id))).account.lots
-    cases = [
+    lot = next(iter((await services.transactions.read(lambda uow: uow.members.lock(member.id))).account.lots))
+    return [
         (INSERT_ENTRY, ledger_entries, {"member_id": member.id, "delta": 5, "balance_after": 15, "reason": "ADJUSTMENT",
                                         "occurred_at": now, "expires_at": later, "memo": "备注", "actor": "staff:x",
                                         "ref": None}),
         (SAVE_ACCOUNT, members, {"member_key": member.id, "balance": 15, "held": 0, "growth": 15, "pending": 0,
                                  "debt": 0, "lifetime_earned": 15, "tier_level": 1, "next_due_at": later}),
-        (lot_upsert("sqlite"), point_lots, {"member_id": member.id, "expires_at": next(iter(lot)), "remaining": 3}),
-        (lot_upsert("sqlite"), point_lots, {"member_id": member.id, "expires_at": later, "remaining": 4}),
-        (DELETE_LOT, point_lots, {"member_id": member.id, "expires_at": next(iter(lot))}),
-        (score_upsert("sqlite"), leaderboard_scores, {"period": "DAY", "starts_on": now.date(), "member_id": member.id,
-                                                      "points": 7}),
-        (badge_insert("sqlite"), member_badges, {"member_id": member.id, "code": "FIRST_CHECK_IN", "awarded_at": now}),
+        (lot_upsert(dialect), point_lots, {"member_id": member.id, "expires_at": lot, "remaining": 3}),
+        (lot_upsert(dialect), point_lots, {"member_id": member.id, "expires_at": later, "remaining": 4}),
+        (DELETE_LOT, point_lots, {"member_id": member.id, "expires_at": lot}),
+        (score_upsert(dialect), leaderboard_scores, {"period": "DAY", "starts_on": now.date(), "member_id": member.id,
+                                                     "points": 7}),
+        (score_upsert(dialect, 2), leaderboard_scores, {
+            "period_0": "DAY", "starts_on_0": now.date(), "member_id_0": member.id, "points_0": 3,
+            "period_1": "ALL_TIME", "starts_on_1": date(2000, 1, 1), "member_id_1": member.id, "points_1": 4}),
+        (badge_insert(dialect), member_badges, {"member_id": member.id, "code": "FIRST_CHECK_IN", "awarded_at": now}),
         (INSERT_CHECK_IN, check_ins, {"member_id": member.id, "local_date": now.date(), "streak": 2,
                                       "checked_in_at": now}),
         (INSERT_RECORD, idempotency_keys, {"scope": "member:w1", "key": "新", "fingerprint": "f", "result": {"a": [1]},
                                            "created_at": now}),
-    ]
+    ], member
+
+
+async def test_each_direct_write_changes_and_returns_what_sqlalchemy_does(sqlite_services, clock):
+    services = sqlite_services
+    cases, member = await write_cases(services, clock, "sqlite")
+    now = clock.now()
     connection = services.database.inline_writes.connection()
     driver = connection.connection.driver_connection
     for statement, table, parameters in cases:
@@ -140,3 +150,68 @@ async def test_the_writer_sees_rules_changed_by_another_connection_at_once(sqlit
                              ON CONFLICT (key) DO UPDATE SET value = excluded.value""")
     clock.advance(timedelta(days=1))
     assert (await services.check_in.check_in(actor, member.id, "day-2")).entry.delta == 3
+
+
+def test_times_are_written_as_sqlalchemy_s_sqlite_datetime_writes_them():
+    """Stored times compare as text in SQL: the fast writer must produce SQLAlchemy's exact text."""
+    from datetime import UTC, datetime, timezone
+
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    from persistence.tables import UtcDateTime
+    dialect = sqlite.dialect()
+    sqlalchemy_s = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    ours = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
+    for moment in (datetime(2026, 12, 5, 7, 31, 33, 880873, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC),
+                   datetime(2026, 1, 1, 8, tzinfo=timezone(timedelta(hours=8))),
+                   datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)):
+        assert ours(moment) == sqlalchemy_s(moment.astimezone(UTC).replace(tzinfo=None))
+    assert ours(None) is None
+    with pytest.raises(ValueError):
+        ours(datetime(2026, 1, 1))
+
+
+# PostgreSQL: the same statements on asyncpg itself.
+
+async def snapshot_async(connection, table) -> list[tuple]:
+    return [tuple(row) for row in await connection.execute(select(table).order_by(*table.primary_key.columns))]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_on_postgresql_each_direct_statement_answers_and_changes_what_sqlalchemy_does(services, clock):
+    cases, member = await write_cases(services, clock, "postgresql")
+    reads = [(MEMBER_BY_ID, {"member_id": member.id}), (LOCK_MEMBER, {"member_id": member.id}),
+             (MEMBER_BY_EXTERNAL_ID, {"external_id": "w1"}), (LIVE_LOTS, {"member_id": member.id}),
+             (FIRST_PAGE, {"member_id": member.id, "limit": 3}), (LATEST_OF_ONE, {"member_id": member.id}),
+             (ACTIVE, {"at": clock.now()}), (ALL_SETTINGS, {})]
+    async with services.database.write_engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        for statement, table, parameters in [(s, None, p) for s, p in reads] + cases:
+            answers = []
+            for way in ("sqlalchemy", "direct"):
+                async with connection.begin() as transaction:
+                    await connection.execute(select(1))  # SQLAlchemy begins the transaction
+                    if way == "sqlalchemy":
+                        result = await connection.execute(statement, parameters)
+                        returned, count = (result.all() if result.returns_rows else []), result.rowcount
+                    else:
+                        keys = tuple(parameters) if table is not None else ()
+                        result = await DirectStatement(statement, connection.dialect, keys).run_on_asyncpg(
+                            driver, parameters)
+                        returned, count = result.all(), result.rowcount
+                    after = await snapshot_async(connection, table) if table is not None else None
+                    returned = [tuple(r) for r in returned]
+                    if table is ledger_entries:  # a sequence does not roll back: ids differ, nothing else
+                        returned, after = len(returned), [row[1:] for row in after]
+                    answers.append((returned, count if table is not None else None, after))
+                    await transaction.rollback()
+            assert answers[0] == answers[1], statement
+        async with connection.begin() as transaction:  # a duplicate key is SQLAlchemy's IntegrityError
+            await connection.execute(select(1))
+            record = DirectStatement(INSERT_RECORD, connection.dialect, tuple(cases[-1][2]))
+            await record.run_on_asyncpg(driver, cases[-1][2])
+            with pytest.raises(IntegrityError) as raised:
+                await record.run_on_asyncpg(driver, cases[-1][2])
+            assert raised.value.orig.sqlstate == "23505"
+            await transaction.rollback()

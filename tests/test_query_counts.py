@@ -3,6 +3,7 @@ import contextlib
 
 from sqlalchemy import event
 
+from persistence.direct_statements import POSTGRES_TRACES
 from tests.documents import ADJUST, CHECK_IN
 from tests.test_api_ledger import member_gid
 from tests.test_api_mall import create, funded
@@ -38,6 +39,7 @@ def counting(live_server):
         event.listen(engine, "before_cursor_execute", count)
     for inline in inlines:
         inline.trace(record)
+    POSTGRES_TRACES.append(record)  # PostgreSQL runs some on asyncpg, past SQLAlchemy
     try:
         yield statements
     finally:
@@ -45,6 +47,7 @@ def counting(live_server):
             event.remove(engine, "before_cursor_execute", count)
         for inline in inlines:
             inline.trace(None)
+        POSTGRES_TRACES.remove(record)
 
 
 def statements_for(live_server, client, query, variables=None):
