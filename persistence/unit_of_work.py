@@ -308,7 +308,11 @@ class PostgresConnection:
     async def _direct_driver(self):
         """asyncpg's connection, when a statement on it runs where SQLAlchemy's would."""
         if self._driver is None:
-            self._driver = (await self.connection.get_raw_connection()).driver_connection
+            sync = self.connection.sync_connection
+            # Checked out and valid: the pool's connection is right there (no greenlet hop to fetch it).
+            pooled = sync.connection if sync is not None and not sync.invalidated else \
+                await self.connection.get_raw_connection()
+            self._driver = pooled.driver_connection
         return self._driver if self.autocommit or self._driver.is_in_transaction() else None
 
     async def execute(self, statement, parameters=None):
