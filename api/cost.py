@@ -9,19 +9,21 @@ configured, so every process draws on the same budget; otherwise in the process.
 """
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import AsyncIterator
 
 from graphql import (ExecutionResult, FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode,
                      OperationDefinitionNode, OperationType)
-from limits import RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage, RedisStorage
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+import redis
+import redis.asyncio
 from strawberry.extensions import SchemaExtension
 
 from api.client_address import client_address
 from api.document_memos import MISSING, DocumentMemo
+
+log = logging.getLogger("jifen.cost")
 
 MAX_QUERY_COST = 5_000
 # A subscription holds a socket and a share of every event for as long as it lasts: it costs what a
@@ -96,21 +98,120 @@ def _page_size(field: FieldNode, variables: dict) -> int:
     return 1
 
 
+WINDOW_SECONDS = 60.0
+
+
+def window_verdict(now: float, cost: int, limit: int, state: tuple[int, int, int] | None
+                   ) -> tuple[bool, int, float, tuple[int, int, int]]:
+    """One request against a caller's sliding minute, estimated as a sliding-window counter does: the
+    last whole minute's spending, weighted by how much of it the sliding minute still covers, plus
+    this minute's. ``state`` is (minute, spent this minute, spent the minute before) as last stored.
+    Returns (allowed, points left, seconds until this cost would be allowed, the state to store)."""
+    minute = int(now // WINDOW_SECONDS)
+    current, previous = 0, 0
+    if state is not None and state[0] == minute:
+        current, previous = state[1], state[2]
+    elif state is not None and state[0] == minute - 1:
+        previous = state[1]
+    elapsed = now - minute * WINDOW_SECONDS
+    used = previous * (1 - elapsed / WINDOW_SECONDS) + current
+    allowed = used + cost <= limit
+    if allowed:
+        current, used = current + cost, used + cost
+    retry = 0.0 if allowed else _wait(cost, limit, elapsed, current, previous, used)
+    return allowed, max(0, int(limit - used)), retry, (minute, current, previous)
+
+
+def _wait(cost: int, limit: int, elapsed: float, current: int, previous: int, used: float) -> float:
+    """How long until `cost` fits: the last minute's share fades linearly, then this minute's does."""
+    excess = used + cost - limit
+    if previous and previous * (1 - elapsed / WINDOW_SECONDS) >= excess:
+        return excess * WINDOW_SECONDS / previous
+    to_next = WINDOW_SECONDS - elapsed
+    room = limit - cost
+    if cost > limit:
+        return WINDOW_SECONDS  # never: say a minute, the client will be told so again
+    if current <= room:
+        return to_next
+    return to_next + WINDOW_SECONDS * (1 - room / current)
+
+
+# One round trip: the same estimate as window_verdict, on Redis's clock, stored for every process.
+# KEYS: the caller's hash. ARGV: cost, limit. Returns allowed, then the figures as text (Lua numbers
+# come back from Redis as integers).
+SPEND = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local minute = math.floor(now / 60)
+local stored = redis.call('HMGET', KEYS[1], 'm', 'c', 'p')
+local m, current, previous = tonumber(stored[1]), 0, 0
+if m == minute then
+  current, previous = tonumber(stored[2]) or 0, tonumber(stored[3]) or 0
+elseif m == minute - 1 then
+  previous = tonumber(stored[2]) or 0
+end
+local elapsed = now - minute * 60
+local used = previous * (1 - elapsed / 60) + current
+local cost, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local allowed = 0
+if used + cost <= limit then
+  allowed = 1
+  current = current + cost
+  used = used + cost
+  redis.call('HSET', KEYS[1], 'm', minute, 'c', current, 'p', previous)
+  redis.call('PEXPIRE', KEYS[1], 120000)
+end
+return {allowed, tostring(used), tostring(elapsed), tostring(current), tostring(previous)}
+"""
+PAUSE_AFTER_FAILURE = 5.0  # seconds without Redis after it failed: a dead Redis costs no timeouts
+
+
 class CostBudget:
-    """The per-caller bucket; Redis-backed when a URL is given."""
+    """The per-caller budget of points a sliding minute, in the process or, with a Redis URL, in Redis
+    (one script per request, shared by every process). Without Redis for a moment, requests are let
+    through (and it is logged): the budget is a brake on abuse, not a reason to stop serving."""
+
+    MAX_CALLERS = 100_000  # in the process: the callers of the last minutes, the oldest dropped first
 
     def __init__(self, redis_url: str | None, prefix: str, per_minute: int = BUDGET_PER_MINUTE) -> None:
-        storage = (RedisStorage(redis_url.replace("redis://", "async+redis://", 1), implementation="redispy",
-                                key_prefix=f"{prefix}:cost") if redis_url else MemoryStorage())
-        self.limiter = SlidingWindowCounterRateLimiter(storage)
-        self.item = RateLimitItemPerMinute(per_minute)
+        self.per_minute = per_minute
+        self.prefix = f"{prefix}:cost:"
+        self.local: dict[str, tuple[int, int, int]] = {}
+        self.redis = redis.asyncio.Redis.from_url(redis_url, socket_timeout=1.0) if redis_url else None
+        self.script = self.redis.register_script(SPEND) if self.redis is not None else None
+        self.paused_until = 0.0
 
     async def spend(self, caller: str, cost: int) -> tuple[bool, int, float]:
         """(allowed, points left, seconds until enough has refilled)."""
-        allowed = cost == 0 or await self.limiter.hit(self.item, caller, cost=cost)
-        stats = await self.limiter.get_window_stats(self.item, caller)
-        retry = 0.0 if allowed else max(0.0, stats.reset_time - time.time())
-        return allowed, stats.remaining, retry
+        if self.redis is None:
+            return self._spend_here(caller, cost)
+        if time.monotonic() < self.paused_until:
+            return True, self.per_minute, 0.0
+        try:
+            allowed, used, elapsed, current, previous = await self.script(keys=[self.prefix + caller],
+                                                                          args=[cost, self.per_minute])
+        except (redis.RedisError, OSError) as error:
+            self.paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
+            log.warning("cost budget unavailable, requests are not budgeted for %.0f s: %s", PAUSE_AFTER_FAILURE,
+                        error)
+            return True, self.per_minute, 0.0
+        used = float(used)
+        retry = 0.0 if allowed else _wait(cost, self.per_minute, float(elapsed), int(float(current)),
+                                           int(float(previous)), used)
+        return bool(allowed), max(0, int(self.per_minute - used)), retry
+
+    def _spend_here(self, caller: str, cost: int) -> tuple[bool, int, float]:
+        allowed, left, retry, state = window_verdict(time.time(), cost, self.per_minute, self.local.get(caller))
+        if allowed:
+            self.local.pop(caller, None)  # re-inserted last: the dict's order is the callers' recency
+            self.local[caller] = state
+            while len(self.local) > self.MAX_CALLERS:
+                del self.local[next(iter(self.local))]
+        return allowed, left, retry
+
+    async def close(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose()
 
 
 def costing(budget: CostBudget):
@@ -144,7 +245,7 @@ async def charge(budget: CostBudget, document, operation_name: str | None, varia
         return None, refusal(f"this request costs {cost}, more than {MAX_QUERY_COST}: ask for smaller pages",
                              {"code": "QUERY_TOO_COSTLY", "cost": cost})
     allowed, left, retry = await budget.spend(caller_key(request), cost)
-    report = {"requested": cost, "budgetLeft": left, "budgetPerMinute": budget.item.amount}
+    report = {"requested": cost, "budgetLeft": left, "budgetPerMinute": budget.per_minute}
     if not allowed:
         return report, refusal("too many requests: the query budget is spent for now",
                                {"code": "THROTTLED", "retryAfter": math.ceil(retry), "cost": cost})

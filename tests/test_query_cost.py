@@ -6,7 +6,7 @@ import pytest
 from api.app import create_app
 from api.auth import issue_token
 from api.config import Settings
-from api.cost import MAX_QUERY_COST
+from api.cost import MAX_QUERY_COST, WINDOW_SECONDS, CostBudget, window_verdict
 from persistence import migrate
 from tests.conftest import SECRET, start_server, stop_server
 
@@ -60,3 +60,45 @@ def test_a_spent_budget_answers_throttled_with_a_retry_time(small_budget):
     assert error["extensions"]["code"] == "THROTTLED" and error["extensions"]["retryAfter"] >= 1
     other = {"Authorization": f"Bearer {issue_token(SECRET, 'someone-else')}"}
     assert httpx.post(small_budget, json=page, headers=other).status_code == 200  # budgets are per caller
+
+
+# The budget's sliding minute, in the process and in Redis.
+
+def test_a_sliding_minute_lets_the_last_minute_s_spending_fade():
+    limit, state = 100, None
+    start = 6_000 * WINDOW_SECONDS + 10  # ten seconds into a minute
+    for _ in range(2):
+        allowed, left, retry, state = window_verdict(start, 50, limit, state)
+        assert allowed and retry == 0
+    allowed, left, retry, _ = window_verdict(start + 1, 10, limit, state)
+    assert not allowed and left == 0 and retry > 0
+    # The minute ends: its 100 points weigh less and less over the next minute.
+    later = start + 1 + retry
+    assert window_verdict(later + 0.01, 10, limit, state)[0]
+    assert not window_verdict(later - 0.5, 10, limit, state)[0]
+    allowed, left, _, _ = window_verdict(start + WINDOW_SECONDS + 20, 10, limit, state)  # 30 s in: 100 * 0.5
+    assert allowed and left == 100 - 50 - 10
+    assert window_verdict(start + 2 * WINDOW_SECONDS, 100, limit, state)[0]  # two minutes on: all of it back
+
+
+async def test_a_budget_in_redis_is_shared_by_every_process(redis_url, redis_prefix):
+    here, there = (CostBudget(redis_url, redis_prefix, per_minute=100) for _ in range(2))
+    try:
+        assert (await here.spend("member:shared", 60))[:2] == (True, 40)
+        allowed, left, retry = await there.spend("member:shared", 60)  # the other process sees the 60
+        assert not allowed and left == 40 and retry > 0
+        assert (await there.spend("member:shared", 40))[:2] == (True, 0)
+        assert (await here.spend("member:other", 100))[0]  # each caller has a budget of their own
+    finally:
+        await here.close()
+        await there.close()
+
+
+async def test_without_redis_requests_are_let_through_and_it_is_logged(caplog):
+    budget = CostBudget("redis://127.0.0.1:1/0", "nowhere", per_minute=10)
+    try:
+        assert (await budget.spend("member:x", 50))[0]
+        assert (await budget.spend("member:x", 50))[0]  # paused: no timeout paid on every request
+    finally:
+        await budget.close()
+    assert "cost budget unavailable" in caplog.text
