@@ -355,22 +355,27 @@ class LotteryService:
                 if answer is not None:
                     return answer
 
+        day_ends: list[datetime] = []
+
         async def rule(ctx: "OperationContext") -> LotteryDraw:
             lottery = await ctx.uow.lotteries.lock(lottery_id)  # after the member's lock, like every spend
             if lottery is None:
                 raise NotFound("no such lottery", ("lotteryId",))
             refusal = await self._refusal(ctx, lottery)
             if refusal is not None:
-                if refusal.code is ErrorCode.DAILY_LIMIT_REACHED and epoch is not None:
-                    # Draws only add up within a day: refused until it ends, or until staff change the limit.
-                    tomorrow = ctx.brand.local_date(ctx.now) + timedelta(days=1)
-                    self.facts.remember_refusal(lottery_id, ctx.member.id, refusal, epoch,
-                                                ctx.brand.start_of_local_day(tomorrow))
+                day_ends.append(ctx.brand.start_of_local_day(ctx.brand.local_date(ctx.now) + timedelta(days=1)))
                 raise refusal
             return await self._make_draw(ctx, member, lottery, client_seed)
 
-        return await self.operations.run(actor=member, key=key, operation="drawLottery", member_id=member_id,
-                                          payload={"lottery": lottery_id, "clientSeed": client_seed}, rule=rule)
+        outcome = await self.operations.run(actor=member, key=key, operation="drawLottery", member_id=member_id,
+                                             payload={"lottery": lottery_id, "clientSeed": client_seed}, rule=rule)
+        refused = outcome.error
+        if epoch is not None and day_ends and not outcome.replayed and isinstance(refused, Refusal) \
+                and refused.code is ErrorCode.DAILY_LIMIT_REACHED:
+            # Committed, so the draws it counted are too: they only add up within a day, so it stays
+            # refused until the day ends, or until staff change the limit (a new epoch).
+            self.facts.remember_refusal(lottery_id, outcome.member_id, refused, epoch, day_ends[-1])
+        return outcome
 
     def _known_refusal(self, lottery: Lottery, epoch: str, member_id: int, available: int | None) -> Refusal | None:
         """The transaction's refusals, in its order, from what this process knows: the window, a daily
