@@ -161,6 +161,16 @@ async def services(database_url, clock):
     await built.close()
 
 
+@pytest.fixture
+async def sqlite_services(sqlite_template, tmp_path, clock):
+    """Services on SQLite only, for what only SQLite has (its writer, direct statements on sqlite3)."""
+    path = tmp_path / "only-sqlite.db"
+    shutil.copy(sqlite_template, path)
+    built = Services.build(f"sqlite:///{path}", clock)
+    yield built
+    await built.close()
+
+
 # One keep-alive client for every sync request: a fresh client per request costs a TLS context load (~40 ms).
 HTTP = httpx.Client(timeout=30)
 

@@ -1,6 +1,5 @@
 """SQLite's direct statements (persistence/direct_statements.py) answer and change exactly what SQLAlchemy
 answers and changes for the same statement; the writer's rules stay those committed."""
-import shutil
 import sqlite3
 from datetime import date, timedelta
 
@@ -8,7 +7,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from api.services import Services
 from domain.campaigns import Campaign
 from domain.configuration import Actor
 from domain.ledger import LedgerReason
@@ -26,15 +24,6 @@ from persistence.tables import (check_ins, idempotency_keys, leaderboard_scores,
                                 members, point_lots)
 
 STAFF = Actor("staff", "ops")
-
-
-@pytest.fixture
-async def sqlite_services(sqlite_template, tmp_path, clock):
-    path = tmp_path / "direct.db"
-    shutil.copy(sqlite_template, path)
-    services = Services.build(f"sqlite:///{path}", clock)
-    yield services
-    await services.close()
 
 
 async def test_each_direct_read_returns_what_sqlalchemy_returns(sqlite_services, clock):

@@ -6,13 +6,11 @@ back alone; a COMMIT that fails fails every unit in it and keeps nothing of them
 after either. (A server killed mid-rush keeps every acknowledged answer: tests/test_cross_process.py.)
 """
 import asyncio
-import shutil
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from api.services import Services
 from domain.configuration import Actor
 from domain.errors import Conflict
 
@@ -20,12 +18,8 @@ STAFF = Actor("staff", "ops")
 
 
 @pytest.fixture
-async def services(sqlite_template, tmp_path, clock):
-    path = tmp_path / "group.db"
-    shutil.copy(sqlite_template, path)
-    built = Services.build(f"sqlite:///{path}", clock)
-    yield built
-    await built.close()
+def services(sqlite_services):
+    return sqlite_services
 
 
 class Commits:
