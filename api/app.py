@@ -56,8 +56,8 @@ SERVER_OPTIONS = {"proxy_headers": False, "server_header": False, "ws_max_size":
 
 class JifenGraphQL(GraphQL):
     def __init__(self, services: Services, settings: Settings, metrics: Metrics) -> None:
-        budget = CostBudget(settings.redis_url, settings.redis_prefix, settings.cost_budget_per_minute)
-        super().__init__(build_schema(introspection=settings.is_dev, metrics=metrics, budget=budget),
+        self.budget = CostBudget(settings.redis_url, settings.redis_prefix, settings.cost_budget_per_minute)
+        super().__init__(build_schema(introspection=settings.is_dev, metrics=metrics, budget=self.budget),
                          graphql_ide="graphiql" if settings.is_dev else None, allow_queries_via_get=True,
                          subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
                          connection_init_wait_timeout=timedelta(seconds=INIT_TIMEOUT_SECONDS),
@@ -319,9 +319,9 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
     services.transactions.listeners.append(metrics.count_committed)
     persisted = PersistedQueries(settings.redis_url, settings.redis_prefix, settings.persisted_queries)
     services.activity.anonymous.cap = settings.anonymous_feeds_per_address
+    view = JifenGraphQL(services, settings, metrics)
     graphql = TrustingProxies(LimitingSize(Authenticating(
-        ResolvingPersistedQueries(JsonPosts(JifenGraphQL(services, settings, metrics)), persisted,
-                                  persisted_query_error),
+        ResolvingPersistedQueries(JsonPosts(view), persisted, persisted_query_error),
         services, settings.secret)), settings.trusted_proxies)
 
     async def prometheus(request: Request) -> Response:
@@ -355,6 +355,7 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
         finally:
             await scheduler.stop()
             await persisted.close()
+            await view.budget.close()
             await services.close()
 
     app = GraphQLFirst(graphql, routes=[Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -124,13 +124,13 @@ def window_verdict(now: float, cost: int, limit: int, state: tuple[int, int, int
 
 def _wait(cost: int, limit: int, elapsed: float, current: int, previous: int, used: float) -> float:
     """How long until `cost` fits: the last minute's share fades linearly, then this minute's does."""
+    if cost > limit:
+        return WINDOW_SECONDS  # never: say a minute, the client will be told so again
     excess = used + cost - limit
     if previous and previous * (1 - elapsed / WINDOW_SECONDS) >= excess:
         return excess * WINDOW_SECONDS / previous
     to_next = WINDOW_SECONDS - elapsed
     room = limit - cost
-    if cost > limit:
-        return WINDOW_SECONDS  # never: say a minute, the client will be told so again
     if current <= room:
         return to_next
     return to_next + WINDOW_SECONDS * (1 - room / current)

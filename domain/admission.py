@@ -247,6 +247,7 @@ class Entry:
 
 
 MAX_KNOWN = 20_000  # things whose facts a gate keeps
+MAX_REFUSALS = 100_000  # members' remembered refusals; one forgotten costs one transaction
 
 
 class StockGate(Generic[Facts]):
@@ -400,5 +401,3 @@ class KnownFacts(Generic[Facts]):
             return None
         return found[0]
 
-
-MAX_REFUSALS = 100_000  # members' remembered refusals; one forgotten costs one transaction

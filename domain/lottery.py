@@ -347,9 +347,9 @@ class LotteryService:
             raise InvalidInput(f"clientSeed is 1-{CLIENT_SEED_MAX} printable characters", ("clientSeed",))
         validate_key(key)
         known = await self.facts.get(lottery_id) if self.facts is not None else None
-        epoch = None if known is None else known[1]
-        if known is not None:
-            refusal = self._known_refusal(known[0], epoch, member_id, available)
+        facts, epoch = known if known is not None else (None, None)
+        if facts is not None:
+            refusal = self._known_refusal(facts, epoch, member_id, available)
             if refusal is not None:
                 answer = await self.operations.refused_without_a_write(member, member_id, key, refusal)
                 if answer is not None:

@@ -210,8 +210,9 @@ class SharedCommit:
     the next turn; each unit runs in its own savepoint, so a unit that fails is rolled back alone
     and the others go on; every unit is answered only after the shared COMMIT, so nothing is
     acknowledged before it is committed, and what comes after a commit (toasts, the gate, caches)
-    comes after this one. A COMMIT that fails fails every unit in it, each as it would fail alone. A rush of check-ins so pays for one commit, and one write of each shared page (the
-    ledger's tail, an index's leaf), per turn instead of per check-in.
+    comes after this one. A COMMIT that fails fails every unit in it, each as it would fail alone.
+    A rush of check-ins so pays for one commit, and one write of each shared page (the ledger's
+    tail, an index's leaf), per turn instead of per check-in.
     """
 
     def __init__(self, connection, transactions: "SqlTransactions") -> None:
@@ -219,7 +220,7 @@ class SharedCommit:
         self.driver = connection.connection.driver_connection
         self.transactions = transactions
         self.transaction = connection.begin()  # BEGIN IMMEDIATE: raises while another process writes
-        transactions.committed_settings.begin(data_version(connection))
+        transactions.committed_settings.begin(data_version(self.driver))
         self.done = asyncio.get_running_loop().create_future()
         self.error: BaseException | None = None
         # Kept here: a task nothing refers to may be collected before it runs.
@@ -265,9 +266,9 @@ class SharedCommit:
         await asyncio.shield(self.done)
 
 
-def data_version(connection) -> int:
+def data_version(driver: sqlite3.Connection) -> int:
     """SQLite's count of commits by other connections, as this one sees it."""
-    return connection.connection.driver_connection.execute("PRAGMA data_version").fetchone()[0]
+    return driver.execute("PRAGMA data_version").fetchone()[0]
 
 
 class OnFirstStatement:
