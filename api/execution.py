@@ -5,18 +5,23 @@ else to the general path, which also reports the errors.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import strawberry
 from graphql import (DocumentNode, ExecutionResult, GraphQLError, GraphQLLeafType, GraphQLObjectType, GraphQLSchema,
                      Undefined, parse, validate)
 from strawberry.extensions import SchemaExtension
+from strawberry.relay.types import GlobalID
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryList, StrawberryMaybe, StrawberryOptional
-from strawberry.types.enum import StrawberryEnumDefinition
+from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 from strawberry.types.field import StrawberryField
+from strawberry.types.lazy_type import LazyType
+from strawberry.scalars import is_scalar
+from strawberry.types.unset import UNSET
 
 from api.error_masking import coded
 from api.query_plans import leaf_type, plan_for, run_fields
@@ -79,73 +84,143 @@ def read_plain_fields_directly(schema: strawberry.Schema) -> None:
 
 
 def call_simple_resolvers_directly(schema: strawberry.Schema) -> None:
-    """A resolver without field extensions whose arguments strawberry would pass on as graphql-core
-    coerced them (built-in scalars and enums, optional or in lists: `ledger(first, after, reasons)`,
-    a relay id, a member's tier) needs only its object, those arguments and, if it asks, the info.
-    Strawberry's chain around it converts arguments, runs extensions and looks for exception handlers
-    on every call; one closure per field calls it as strawberry would. Not with exception handlers
-    configured: strawberry's chain is what applies them."""
+    """A resolver without field extensions whose arguments are built-in or custom scalars, enums, lists
+    and input objects of those (`ledger(first, after, reasons)`, every mutation's `input`) needs only
+    its object, its arguments as strawberry converts them and, if it asks, the info. Strawberry's
+    chain around it converts arguments by inspecting their types, runs extensions and looks for
+    exception handlers on every call; one closure per field, with its arguments' converters made
+    once, calls it as strawberry would. Not with exception handlers configured: strawberry's chain
+    is what applies them."""
     if schema.exception_handlers:
         return
     info_class = schema.config.info_class
-    name_of = schema.config.name_converter.from_argument
+    converters = ArgumentConverters(schema.config.name_converter, schema.schema_converter.scalar_registry)
     for graphql_type in schema._schema.type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType) or graphql_type is schema._schema.subscription_type:
             continue
         for graphql_field in graphql_type.fields.values():
             field = (graphql_field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            if isinstance(field, StrawberryField) and is_simple_resolver(field):
-                graphql_field.resolve = resolver_caller(field, info_class, name_of)
+            if isinstance(field, StrawberryField) and is_simple_resolver(field, converters):
+                graphql_field.resolve = resolver_caller(field, info_class, converters)
 
 
 PLAIN_SCALARS = (int, str, bool, float, strawberry.ID)
 
 
-def is_simple_resolver(field: StrawberryField) -> bool:
+def is_simple_resolver(field: StrawberryField, converters: "ArgumentConverters") -> bool:
     resolver = field.base_resolver
     return (resolver is not None and not field.extensions and not field.is_subscription
             and resolver.root_parameter is None and resolver.parent_parameter is None
-            and all(passed_as_coerced(argument.type) for argument in field.arguments))
+            and all(converters.of(argument.type) is not None for argument in field.arguments))
 
 
-def passed_as_coerced(argument_type) -> bool:
-    """Whether strawberry hands this argument to the resolver as graphql-core coerced it (a list is
-    copied). Maybe (set-or-unset) arguments, input objects, custom scalars and lazy types are not."""
-    if isinstance(argument_type, StrawberryMaybe):
+def _unchanged(value):
+    return value
+
+
+def _copied(value):
+    # graphql-core gives every request that omits a list argument the same default list
+    return list(value)
+
+
+class ArgumentConverters:
+    """How strawberry turns graphql-core's coerced value of a type into the resolver's, as one function
+    per type made once (strawberry inspects the type on every call): scalars and enums as coerced,
+    lists copied, input objects built from their fields with an unsent field's default. None for what
+    only strawberry's chain converts: Maybe (set or unset), global ids, lazy types, inputs that build
+    themselves (``from_input``). A converter is called with a value that is neither None nor UNSET
+    (strawberry passes those on as they are)."""
+
+    def __init__(self, name_converter, scalar_registry) -> None:
+        self.name_converter = name_converter
+        self.scalar_registry = scalar_registry
+        self.made: dict[object, Callable | None] = {}
+
+    def of(self, argument_type):
+        key = argument_type if _hashable(argument_type) else id(argument_type)
+        if key not in self.made:
+            self.made[key] = None  # an input that contains itself is left to strawberry
+            self.made[key] = self._make(argument_type)
+        return self.made[key]
+
+    def _make(self, argument_type):
+        if isinstance(argument_type, StrawberryMaybe):
+            return None
+        if isinstance(argument_type, StrawberryOptional):
+            return self.of(argument_type.of_type)
+        if isinstance(argument_type, StrawberryList):
+            return self._list(argument_type.of_type)
+        if argument_type is GlobalID or isinstance(argument_type, LazyType):
+            return None
+        if argument_type in PLAIN_SCALARS or isinstance(argument_type, StrawberryEnumDefinition) \
+                or has_enum_definition(argument_type) or is_scalar(argument_type, self.scalar_registry):
+            return _unchanged
+        definition = getattr(argument_type, "__strawberry_definition__", None)
+        if definition is not None and definition.is_input and definition.from_input is None:
+            return self._input(argument_type, definition)
+        return None
+
+    def _list(self, item_type):
+        item = self.of(item_type)
+        if item is None:
+            return None
+        if item is _unchanged:
+            return _copied
+
+        def convert_list(value):
+            return [each if each is None or each is UNSET else item(each) for each in value]
+        return convert_list
+
+    def _input(self, input_class, definition):
+        """Every field without a default starts as None (graphql-core has refused a missing required one),
+        then each field sent is converted."""
+        defaults = {field.python_name: None for field in definition.fields
+                    if field.default_value is dataclasses.MISSING and field.default_factory is dataclasses.MISSING}
+        fields = []
+        for field in definition.fields:
+            convert = self.of(field.resolve_type(type_definition=definition))
+            if convert is None:
+                return None
+            fields.append((self.name_converter.from_field(field), field.python_name, convert))
+
+        def convert_input(value):
+            keywords = dict(defaults)
+            for graphql_name, python_name, convert in fields:
+                if graphql_name in value:
+                    given = value[graphql_name]
+                    keywords[python_name] = given if given is None or given is UNSET else convert(given)
+            return input_class(**keywords)
+        return convert_input
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
         return False
-    if isinstance(argument_type, StrawberryOptional):
-        argument_type = argument_type.of_type
-    if isinstance(argument_type, StrawberryList):
-        argument_type = argument_type.of_type
-        if isinstance(argument_type, StrawberryOptional) and not isinstance(argument_type, StrawberryMaybe):
-            argument_type = argument_type.of_type
-    return argument_type in PLAIN_SCALARS or isinstance(argument_type, StrawberryEnumDefinition)
+    return True
 
 
-def resolver_caller(field: StrawberryField, info_class, name_of):
+def resolver_caller(field: StrawberryField, info_class, converters: ArgumentConverters):
     function = field.base_resolver.wrapped_func
     takes_self = field.base_resolver.self_parameter is not None
     info_parameter = field.base_resolver.info_parameter
     info_name = info_parameter.name if info_parameter is not None else None
-    # (GraphQL name, Python name, copy?): graphql-core gives every request that omits a list argument
-    # the same default list, so the resolver gets a copy, as strawberry gives it.
-    arguments = tuple((name_of(a), a.python_name, is_list(a.type)) for a in field.arguments)
+    name_of = converters.name_converter.from_argument
+    arguments = tuple((name_of(a), a.python_name, converters.of(a.type)) for a in field.arguments)
 
     def call(source, info, **given):
         positional = (source,) if takes_self else ()
-        keywords = {python: (list(given[name]) if copy and given[name] is not None else given[name])
-                    for name, python, copy in arguments if name in given} if given else {}
+        keywords = {}
+        for name, python, convert in arguments:
+            if name in given:
+                value = given[name]
+                keywords[python] = value if value is None or value is UNSET else convert(value)
         if info_name is not None:
             keywords[info_name] = info_class(_raw_info=info, _field=field)
         return function(*positional, **keywords)
     call.takes_info = info_name is not None  # query plans build resolve info only for those that take it
     return call
-
-
-def is_list(argument_type) -> bool:
-    if isinstance(argument_type, StrawberryOptional):
-        argument_type = argument_type.of_type
-    return isinstance(argument_type, StrawberryList)
 
 
 def attribute_reader(name: str, leaf: GraphQLLeafType | None):

@@ -300,3 +300,103 @@ async def test_a_plan_given_up_closes_the_coroutines_it_had_not_awaited_yet():
     planned, general = [c for c in calls if inspect.iscoroutine(c)]  # the plan's run, then graphql-core's
     assert inspect.getcoroutinestate(planned) == inspect.CORO_CLOSED  # closed: no "never awaited" warning
     general.close()  # graphql-core leaves its own unawaited when an error nulls the data: not ours to test
+
+
+# Arguments: resolvers called directly get their arguments converted as strawberry's chain converts
+# them, input objects included, and an argument only strawberry can convert keeps strawberry's chain.
+
+@strawberry.input
+class Line:
+    sku: str
+    quantity: int = 1
+    mood: Mood | None = None
+
+
+@strawberry.input
+class Order:
+    lines: list[Line]
+    note: str | None
+    at: datetime | None = None
+    tags: list[str] = strawberry.field(default_factory=lambda: ["新"])
+    extra: JSON | None = None
+    gift: Line | None = None
+
+
+@strawberry.input
+class Patch:
+    note: strawberry.Maybe[str | None]
+
+
+def ordering(fast: bool) -> strawberry.Schema:
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def order(self, order: Order, ids: list[strawberry.ID] | None = None) -> str:
+            return repr((order, ids))
+
+        @strawberry.field
+        def patch(self, patch: Patch) -> str:
+            return repr(patch)
+
+    return built_schema(Query, fast)
+
+
+@pytest.mark.parametrize("query, variables", [
+    ("""{ order(order: {lines: [{sku: "A"}, {sku: "B", quantity: 3, mood: SAD}], note: null}, ids: ["1", "2"]) }""",
+     None),
+    ("""query($o: Order!) { order(order: $o) }""",
+     {"o": {"lines": [], "note": "快", "at": "2026-12-05T10:00:00+08:00", "tags": ["a", "b"], "extra": {"k": [1]},
+            "gift": {"sku": "G", "mood": None}}}),
+    ("""query($o: Order!) { order(order: $o) }""", {"o": {"lines": [{"sku": "A", "quantity": None}], "note": None}}),
+    ("""query($o: Order!) { order(order: $o) }""", {"o": {"lines": [{"sku": "A"}]}}),
+    ("""{ patch(patch: {}) } """, None),
+    ("""{ patch(patch: {note: null}) } """, None),
+])
+def test_arguments_reach_a_resolver_called_directly_as_strawberry_converts_them(query, variables):
+    plain, fast = (ordering(flag).execute_sync(query, variable_values=variables) for flag in (False, True))
+    same(plain, fast)
+    assert plain.data is not None or plain.errors
+    fields = ordering(True)._schema.query_type.fields
+    assert hasattr(fields["order"].resolve, "takes_info")  # called directly
+    assert not hasattr(fields["patch"].resolve, "takes_info")  # a Maybe: strawberry's chain
+
+
+def test_every_input_of_the_api_converts_as_strawberry_converts_it():
+    """Each argument of every field of Jifen's schema, with every field of its inputs given and with only
+    the required ones: the directly called resolver would get what strawberry's chain gives."""
+    from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLList, GraphQLNonNull
+    from strawberry.schema.schema_converter import GraphQLCoreConverter
+    from strawberry.types.arguments import convert_argument
+
+    from api.execution import ArgumentConverters
+    from api.schema import build_schema
+
+    api = build_schema(introspection=True)
+    registry = api.schema_converter.scalar_registry
+    converters = ArgumentConverters(api.config.name_converter, registry)
+
+    def sample(graphql_type, full: bool):
+        if isinstance(graphql_type, GraphQLNonNull):
+            return sample(graphql_type.of_type, full)
+        if isinstance(graphql_type, GraphQLList):
+            return [sample(graphql_type.of_type, full), sample(graphql_type.of_type, full)]
+        if isinstance(graphql_type, GraphQLEnumType):
+            return list(graphql_type.values.values())[-1].value
+        if isinstance(graphql_type, GraphQLInputObjectType):
+            return {name: sample(field.type, full) for name, field in graphql_type.fields.items()
+                    if full or isinstance(field.type, GraphQLNonNull)}
+        return f"{graphql_type.name}-value"
+
+    checked = 0
+    for graphql_type in api._schema.type_map.values():
+        for graphql_field in getattr(graphql_type, "fields", {}).values():
+            field = (graphql_field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            for argument in getattr(field, "arguments", None) or []:
+                convert = converters.of(argument.type)
+                assert convert is not None, f"{graphql_type.name}.{argument.python_name} takes strawberry's chain"
+                graphql_argument = graphql_field.args[api.config.name_converter.from_argument(argument)]
+                for full in (True, False):
+                    value = sample(graphql_argument.type, full)
+                    assert convert(value) == convert_argument(value, argument.type, registry, api.config)
+                    checked += 1
+    assert checked > 100
