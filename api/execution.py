@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 
 import strawberry
 from graphql import (DocumentNode, ExecutionResult, GraphQLError, GraphQLLeafType, GraphQLObjectType, GraphQLSchema,
-                     Undefined, parse, validate)
+                     OperationType, Undefined, parse, validate)
+from graphql.pyutils import Path
 from strawberry.extensions import SchemaExtension
 from strawberry.relay.types import GlobalID
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -24,7 +25,7 @@ from strawberry.scalars import is_scalar
 from strawberry.types.unset import UNSET
 
 from api.error_masking import coded
-from api.query_plans import leaf_type, plan_for, run_fields
+from api.query_plans import FieldPlan, leaf_type, plan_for, resolve_planned, run_fields
 
 
 class PreparedDocuments(SchemaExtension):
@@ -264,19 +265,58 @@ class FastLeaves(StrawberryGraphQLCoreExecutionContext):
         return built
 
     def execute_operation(self, serially=None):
-        """A query with a plan runs it (api/query_plans.py); anything the plan does not cover runs here.
-        A subscription event meant for every subscriber alike is run once per document."""
+        """An operation with a plan runs it (api/query_plans.py); anything the plan does not cover runs
+        here. A subscription event meant for every subscriber alike is run once per document."""
         shared = getattr(self.root_value, "same_for_every_subscriber", None)
         if shared is not None and serially is False:
             return self._shared_event(shared)
         plan = None if self.middleware_manager_wraps() or self.abort_signal is not None else plan_for(self)
         if plan is None:
             return super().execute_operation(serially)
+        if self.operation.operation is OperationType.MUTATION:
+            return self._mutate(plan)
         try:
             data = run_fields(self, plan, self.root_value, None)
         except Exception:  # noqa: BLE001 - the general path runs the (read-only) query and reports it
             return super().execute_operation(serially)
         return self._awaited(data, serially) if self.is_awaitable(data) else ExecutionResult(data, None)
+
+    async def _mutate(self, plan: list[FieldPlan]):
+        """The root fields one after another, as graphql-core runs a mutation's. Each resolver runs once,
+        whatever follows it: a payload the plan does not cover is completed by graphql-core from the
+        value resolved, and errors are reported as graphql-core reports them."""
+        data = {}
+        try:
+            for field in plan:
+                data[field.key] = field.typename or await self._mutate_field(field)
+        except GraphQLError as error:  # a non-null root field's error: the whole response is null
+            self.collected_errors.add(error, None)
+            return self.build_response(None)
+        return self.build_response(data) if self.collected_errors.errors else ExecutionResult(data, None)
+
+    async def _mutate_field(self, field: FieldPlan):
+        path = Path(None, field.key, field.parent.name)
+        try:
+            value = resolve_planned(self, field, self.root_value, path)
+            if self.is_awaitable(value):
+                value = await value
+        except Exception as raw_error:  # noqa: BLE001 - graphql-core's handling: located, maybe raised
+            self.handle_field_error(raw_error, field.definition.type, field.details, path)
+            return None
+        try:
+            done = field.complete(self, value, field, path)
+            return await done if self.is_awaitable(done) else done
+        except Exception:  # noqa: BLE001 - the general path completes the same value and reports it
+            return await self._complete_generally(field, value, path)
+
+    async def _complete_generally(self, field: FieldPlan, value, path: Path):
+        info = self.build_resolve_info(field.definition, field.nodes, field.parent, path)
+        try:
+            completed = self.complete_value(field.definition.type, field.details, info, path, value, None)
+            return await completed if self.is_awaitable(completed) else completed
+        except Exception as raw_error:  # noqa: BLE001 - as above
+            self.handle_field_error(raw_error, field.definition.type, field.details, path)
+            return None
 
     def _shared_event(self, results: dict):
         """The event's result for this document and variables, run by the first subscriber to ask: it

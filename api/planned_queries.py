@@ -9,9 +9,9 @@ the caller's budget, the run, and the metrics and log line. Those are the same f
 extensions call (api/request_limits.py, api/cost.py, api/observability.py).
 
 A query runs its plan (api/query_plans.py); one without a plan takes strawberry's way. A mutation
-runs once, on graphql-core as strawberry would run it (the same execution context class, context
-and root value), which reports its errors with their paths; a mutation is never run twice, so
-nothing about it is retried here. A mutation sent where mutations are not allowed (GET) takes
+runs once, with the same execution context class, context and root value as strawberry's way, on
+its plan or on graphql-core, which report its errors with their paths; a mutation is never run
+twice, so nothing about it is retried here. A mutation sent where mutations are not allowed (GET) takes
 strawberry's way, which refuses it.
 
 Anything else takes strawberry's way, unchanged: a document not seen yet or invalid, several
@@ -65,8 +65,8 @@ class PlannedQueries:
         report, refused = await charge(self.budget, document, operation_name, variables, request)
         if refused is not None:
             return None
-        # A query runs its plan, and a run that meets an error goes on, on graphql-core, which reports it
-        # (FastLeaves); a mutation runs on graphql-core.
+        # An operation runs its plan, and a run that meets an error goes on, on graphql-core, which
+        # reports it (FastLeaves).
         ran = executor.execute_operation()
         if executor.is_awaitable(ran):
             ran = await ran

@@ -1,4 +1,5 @@
-"""Query plans: a validated query turned once into a tree of small functions, run for every request.
+"""Operation plans: a validated query or mutation turned once into a tree of small functions, run for
+every request.
 
 graphql-core works out, for every field of every response, which selections apply, what the field's
 type is, how to complete it and where errors go: on a home page of fifty fields that bookkeeping
@@ -7,11 +8,13 @@ costs more than the database reads behind it. A plan does that work once per dis
 and a run only reads attributes, calls the resolvers there are, coerces scalars and gathers what
 resolvers await, concurrently, so DataLoaders still batch each hop.
 
-A plan covers the common case only, and hands anything else to graphql-core untouched: mutations and
-subscriptions, directives (skip, include, defer, stream), introspection, interfaces and unions, and
-at run time any error, null in a non-null field or value of an unexpected shape. A query is read-only,
-so running it again on graphql-core's general path is safe; that path then reports the errors with
-their locations, paths and null propagation, exactly as without plans.
+A plan covers the common case only, and hands anything else to graphql-core untouched: subscriptions,
+directives (skip, include, defer, stream), introspection, interfaces and unions, and at run time any
+error, null in a non-null field or value of an unexpected shape. A query is read-only, so running it
+again on graphql-core's general path is safe; that path then reports the errors with their
+locations, paths and null propagation, exactly as without plans. A mutation never runs twice: its
+root fields run one after another (api/execution.py), and a payload the plan gives up on is
+completed by graphql-core from the value its resolver returned.
 """
 from __future__ import annotations
 
@@ -73,16 +76,17 @@ def plan_for(executor) -> list[FieldPlan] | None:
     return plan
 
 
-_plans = DocumentMemo(MAX_PLANS)  # the prepared-document cache holds 512 documents
+_plans = DocumentMemo(MAX_PLANS)
+PLANNED = frozenset({OperationType.QUERY, OperationType.MUTATION})  # the prepared-document cache holds 512 documents
 
 
 def _plan_operation(executor) -> list[FieldPlan]:
     operation = executor.operation
-    if operation.operation is not OperationType.QUERY:
+    if operation.operation not in PLANNED:
         raise NotPlannable
     if _has_directives(operation.selection_set, executor.fragment_definitions, set()):
         raise NotPlannable
-    root = executor.schema.query_type
+    root = executor.schema.get_root_type(operation.operation)
     grouped, _, _ = collect_fields(executor.schema, executor.fragments, executor.variable_values, root, operation)
     return _plan_fields(executor, root, grouped)
 
@@ -268,7 +272,7 @@ def run_fields(run, fields: list[FieldPlan], source: Any, path: Path | None) -> 
             if plan.attribute is not None:
                 value = getattr(source, plan.attribute)
             else:
-                value = _resolve(run, plan, source, here)
+                value = resolve_planned(run, plan, source, here)
             if _awaitable(run, value):
                 waiting.append((plan.key, _Later(run, plan, value, here)))
                 data[plan.key] = None
@@ -283,7 +287,7 @@ def run_fields(run, fields: list[FieldPlan], source: Any, path: Path | None) -> 
     return _Gathered(data, waiting) if waiting else data
 
 
-def _resolve(run, plan: FieldPlan, source: Any, path: Path | None) -> Any:
+def resolve_planned(run, plan: FieldPlan, source: Any, path: Path | None) -> Any:
     resolve = plan.definition.resolve or run.field_resolver
     # A resolver called directly that takes no info (api/execution.py) is spared building one.
     info = run.build_resolve_info(plan.definition, plan.nodes, plan.parent, path) \

@@ -400,3 +400,75 @@ def test_every_input_of_the_api_converts_as_strawberry_converts_it():
                     assert convert(value) == convert_argument(value, argument.type, registry, api.config)
                     checked += 1
     assert checked > 100
+
+
+# Mutations with a plan: each mutation's resolver runs once, in order; a payload the plan does not
+# cover is completed by graphql-core from the value already resolved (its read-only fields resolved
+# again, as a query's are), and errors are graphql-core's.
+
+@strawberry.type
+class Receipt:
+    number: int
+    lines: list[Row]
+    maybe: Row | None = None
+
+    @strawberry.field
+    def checked(self, info: strawberry.Info) -> str:
+        info.context["calls"].append(f"checked:{self.number}")
+        if self.number == 13:
+            raise ValueError("unlucky receipt")
+        return "ok"
+
+
+def shop(fast: bool) -> strawberry.Schema:
+    @strawberry.type
+    class Query:
+        motto: str = "积少成多"
+
+    @strawberry.type
+    class Mutation:
+        @strawberry.mutation
+        async def buy(self, info: strawberry.Info, order: Order, number: int = 1) -> Receipt:
+            info.context["calls"].append(f"buy:{number}")
+            if number < 0:
+                raise ValueError("a negative receipt")
+            lines = rows()[:len(order.lines)]
+            return Receipt(number=number, lines=lines if number != 7 else [Broken()])
+
+        @strawberry.mutation
+        def maybe_buy(self, info: strawberry.Info, number: int) -> Receipt | None:
+            info.context["calls"].append(f"maybe:{number}")
+            if number < 0:
+                raise ValueError("not today")
+            return Receipt(number=number, lines=[])
+
+    built = strawberry.Schema(query=Query, mutation=Mutation, execution_context_class=FastLeaves if fast else None)
+    if fast:
+        read_plain_fields_directly(built)
+        call_simple_resolvers_directly(built)
+    return built
+
+
+ORDER = '{lines: [{sku: "A"}, {sku: "B"}], note: null}'
+
+
+@pytest.mark.parametrize("mutation", [
+    f"mutation {{ buy(order: {ORDER}, number: 2) {{ number lines {{ id mood at }} checked __typename }} }}",
+    f"mutation {{ first: buy(order: {ORDER}) {{ number }} second: buy(order: {ORDER}, number: 3) {{ number }} "
+    "__typename }",
+    f"mutation {{ buy(order: {ORDER}, number: -1) {{ number }} after: buy(order: {ORDER}) {{ number }} }}",
+    f"mutation {{ maybeBuy(number: -1) {{ number }} after: buy(order: {ORDER}, number: 4) {{ number }} }}",
+    f"mutation {{ buy(order: {ORDER}, number: 13) {{ number checked }} }}",
+    f"mutation {{ maybeBuy(number: 13) {{ number checked }} after: buy(order: {ORDER}, number: 5) {{ number }} }}",
+    f"mutation {{ buy(order: {ORDER}, number: 7) {{ number lines {{ id count }} }} }}",
+])
+async def test_a_planned_mutation_answers_as_graphql_core_does_running_each_resolver_once(mutation):
+    async def run(fast: bool):
+        context = {"calls": []}
+        return await shop(fast).execute(mutation, context_value=context), context["calls"]
+
+    (plain, plain_calls), (fast, fast_calls) = await run(False), await run(True)
+    same(plain, fast)
+    mutations = [[call for call in calls if call.startswith(("buy", "maybe"))] for calls in (plain_calls, fast_calls)]
+    assert mutations[0] == mutations[1] and mutations[0]
+    assert [e.locations for e in fast.errors or []] == [e.locations for e in plain.errors or []]
