@@ -17,11 +17,11 @@ from collections.abc import AsyncIterator
 from graphql import (ExecutionResult, FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode,
                      OperationDefinitionNode, OperationType)
 import redis
-import redis.asyncio
 from strawberry.extensions import SchemaExtension
 
 from api.client_address import client_address
 from api.document_memos import MISSING, DocumentMemo
+from persistence.redis_scripts import ScriptLink
 
 log = logging.getLogger("jifen.cost")
 
@@ -177,7 +177,7 @@ class CostBudget:
         self.per_minute = per_minute
         self.prefix = f"{prefix}:cost:"
         self.local: dict[str, tuple[int, int, int]] = {}
-        self.redis = redis.asyncio.Redis.from_url(redis_url, socket_timeout=1.0) if redis_url else None
+        self.redis = ScriptLink(redis_url, timeout=1.0) if redis_url else None
         self.script = self.redis.register_script(SPEND) if self.redis is not None else None
         self.paused_until = 0.0
 
@@ -211,7 +211,7 @@ class CostBudget:
 
     async def close(self) -> None:
         if self.redis is not None:
-            await self.redis.aclose()
+            await self.redis.close()
 
 
 def costing(budget: CostBudget):

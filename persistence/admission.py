@@ -23,6 +23,7 @@ import secrets
 import time
 
 from domain.admission import Admittance, SingleFlight, StockReader, Ticket, Verdict
+from persistence.redis_scripts import ScriptLink
 
 log = logging.getLogger("jifen.admission")
 
@@ -116,10 +117,7 @@ class RedisTicketCounters:
 
     def __init__(self, url: str, prefix: str, *, lease_ms: int = LEASE_MS, timeout: float = 2.0,
                  pause_after_failure: float = PAUSE_AFTER_FAILURE) -> None:
-        import redis.asyncio as redis  # only processes configured for Redis need the client
-
-        self.redis = redis.from_url(url, decode_responses=True, socket_timeout=timeout,
-                                    socket_connect_timeout=timeout)
+        self.redis = ScriptLink(url, timeout=timeout)
         self.prefix = prefix
         self.lease_ms = lease_ms
         self.pause_after_failure = pause_after_failure
@@ -199,4 +197,4 @@ class RedisTicketCounters:
         await self._run(None)
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        await self.redis.close()
