@@ -155,11 +155,12 @@ class JifenGraphQL(GraphQL):
 
 
 async def signed_in(services: Services, caller: Caller) -> tuple[Caller, Member | None]:
-    """The caller with their member id, the member loaded (or created on a first token)."""
+    """The caller with their member id (the member created on a first token), and the member when
+    finding the id read them; otherwise the member is read when first needed (`Context.signed_in_member`)."""
     if not caller.is_member:
         return caller, None
-    member = await services.members.ensure(caller.name, caller.nickname)
-    return Caller(caller.kind, caller.name, caller.nickname, member.id), member
+    member_id, member = await services.members.signed_in(caller.name, caller.nickname)
+    return Caller(caller.kind, caller.name, caller.nickname, member_id), member
 
 
 def graphql_error(scope, status: int, message: str, code: str, request_id: str | None = None) -> Response:

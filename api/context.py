@@ -103,6 +103,15 @@ class Context:
     # the default is a random key, never a fixed one.
     pseudonyms: Pseudonyms = field(default_factory=lambda: Pseudonyms(os.urandom(32)))
 
+    async def signed_in_member(self) -> Member | None:
+        """The signed-in member (None for anyone else), read at the first need and kept for the request;
+        a WebSocket reads them each time, as its context outlives any one operation."""
+        if not self.caller.is_member:
+            return None
+        if self.member is None or self.outlives_a_request:
+            self.member = await self.services.members.find(self.caller.name)
+        return self.member
+
     @property
     def outlives_a_request(self) -> bool:
         """A WebSocket's context lasts as long as its connection (hours, maybe): what was read when it

@@ -268,13 +268,15 @@ class StockGate(Generic[Facts]):
     def scope(self, thing_id: int) -> str:
         return scope_of(self.kind, thing_id)
 
-    async def attempt(self, thing_id: int, quantity: int, refusal_of: Callable[[Facts], Refusal | None],
-                      sold_out: Callable[[Facts], Refusal], refusal_in_stock: Callable[[Facts], Refusal | None],
+    async def attempt(self, thing_id: int, quantity: int, refusal_of: Callable[[Facts], Awaitable[Refusal | None]],
+                      sold_out: Callable[[Facts], Refusal],
+                      refusal_in_stock: Callable[[Facts], Awaitable[Refusal | None]],
                       refused: Callable[[Refusal], Awaitable["PointsOutcome | None"]],
                       transact: Callable[[], Awaitable["PointsOutcome"]]) -> "PointsOutcome":
         """One attempt on a thing, in the transaction's order of checks: `refusal_of` judges by the facts
         before the count, `sold_out` is the refusal for a short count, `refusal_in_stock` judges after
-        a ticket (what the transaction checks after the stock, such as the member's points). A refusal
+        a ticket (what the transaction checks after the stock, such as the member's points); both may read
+        what they need (the member) when first asked, so a sold-out attempt reads nothing. A refusal
         is answered by `refused` (None: the key was used, so the transaction replays its first answer);
         anything else goes to `transact`, and its ticket is settled, given back or recounted after."""
         entry = await self._enter(thing_id, quantity, refusal_of, sold_out, refusal_in_stock)
@@ -292,9 +294,9 @@ class StockGate(Generic[Facts]):
         await self._leave(entry, sold=outcome.error is None and not outcome.replayed, short=short)
         return outcome
 
-    async def _enter(self, thing_id: int, quantity: int, refusal_of: Callable[[Facts], Refusal | None],
+    async def _enter(self, thing_id: int, quantity: int, refusal_of: Callable[[Facts], Awaitable[Refusal | None]],
                      sold_out: Callable[[Facts], Refusal],
-                     refusal_in_stock: Callable[[Facts], Refusal | None]) -> Entry:
+                     refusal_in_stock: Callable[[Facts], Awaitable[Refusal | None]]) -> Entry:
         scope = self.scope(thing_id)
         epoch: str | None = None  # the gate's epoch when it said ours was stale
         for _ in range(self.ATTEMPTS):
@@ -303,7 +305,7 @@ class StockGate(Generic[Facts]):
                 known, fresh = await self._learn(thing_id, scope, epoch), True
                 if known is None:
                     return Entry()
-            refusal = refusal_of(known.facts)
+            refusal = await refusal_of(known.facts)
             if refusal is not None:
                 if fresh or await self.admission.epoch(scope) == known.epoch:
                     return Entry(refusal=refusal)
@@ -312,7 +314,7 @@ class StockGate(Generic[Facts]):
                 admittance = await self.admission.admit(scope, quantity, known.epoch,
                                                         self._stock_reader(thing_id, known))
                 if admittance.verdict is Verdict.ADMITTED:
-                    late = refusal_in_stock(known.facts)
+                    late = await refusal_in_stock(known.facts)
                     if late is not None:
                         await self.admission.give_back(admittance.ticket)
                         return Entry(refusal=late)

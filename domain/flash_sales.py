@@ -16,7 +16,7 @@ from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.idempotency import validate_key
 from domain.ledger import LedgerReason, unaffordable
-from domain.mall import MAX_PRICE, MAX_QUANTITY, MAX_STOCK, Redemption
+from domain.mall import MAX_PRICE, MAX_QUANTITY, MAX_STOCK, Redemption, StandingNow, standing_of
 from domain.points import PointsOutcome
 from domain.realtime import Activity, ActivityKind
 from domain.text import checked_text
@@ -107,24 +107,29 @@ class FlashSaleService:
         return await self.transactions.write(work)
 
     async def redeem(self, member: Actor, member_id: int, sale_id: int, quantity: int, key: str,
-                     available: int | None = None) -> "PointsOutcome":
-        """``available``: the member's points as this request read them, to refuse what they cannot
+                     standing: StandingNow | None = None) -> "PointsOutcome":
+        """``standing``: the member's points as this request reads them, to refuse what they cannot
         pay for without a write."""
         if not 1 <= quantity <= MAX_QUANTITY:
             raise InvalidInput(f"quantity must be 1-{MAX_QUANTITY}", ("quantity",))
         validate_key(key)  # a malformed key is refused as such, whatever the sale's state
         if self.gate is None:
-            refused = await self._refused_without_a_write(member, member_id, sale_id, quantity, key, available)
+            refused = await self._refused_without_a_write(member, member_id, sale_id, quantity, key, standing)
             return refused or await self._sell(member, member_id, sale_id, quantity, key)
-        return await self._through_the_gate(member, member_id, sale_id, quantity, key, available)
+        return await self._through_the_gate(member, member_id, sale_id, quantity, key, standing)
 
     async def _through_the_gate(self, member: Actor, member_id: int, sale_id: int, quantity: int, key: str,
-                                available: int | None) -> "PointsOutcome":
+                                standing: StandingNow | None) -> "PointsOutcome":
         """Refuse from what the gate knows (the window, the tickets left, the member's points), and send
         on only those holding a ticket; a replayed key always goes on, to its first answer."""
+        async def refusal_before_count(sale: FlashSale) -> Refusal | None:
+            return sale.window_refusal(self.clock.now())
+
+        async def refusal_in_stock(sale: FlashSale) -> Refusal | None:
+            return unaffordable((await standing_of(standing)).available, sale.points_price * quantity)
+
         return await self.gate.attempt(
-            sale_id, quantity, lambda sale: sale.window_refusal(self.clock.now()), FlashSale.sold_out,
-            lambda sale: unaffordable(available, sale.points_price * quantity),
+            sale_id, quantity, refusal_before_count, FlashSale.sold_out, refusal_in_stock,
             lambda refusal: self.operations.refused_without_a_write(member, member_id, key, refusal),
             lambda: self._sell(member, member_id, sale_id, quantity, key))
 
@@ -164,22 +169,21 @@ class FlashSaleService:
                                          payload={"sale": sale_id, "quantity": quantity}, rule=rule)
 
     async def _refused_without_a_write(self, member: Actor, member_id: int, sale_id: int, quantity: int,
-                                       key: str, available: int | None) -> "PointsOutcome | None":
-        """Without a gate: the same refusals from one read, without a lock (most of a stampede arrives
-        after the stock is gone). Nothing is kept of such an answer, so a sale staff restock or extend
-        takes the next attempt as usual; and only a key never used is answered so, so a replay still
-        gets its original answer."""
-        async def work(uow: "UnitOfWork") -> "PointsOutcome | None":
-            sale = await uow.flash_sales.get(sale_id)
-            if sale is None:
-                return None
-            refusal = sale.window_refusal(self.clock.now()) or (sale.sold_out() if sale.stock < quantity else None) \
-                or unaffordable(available, sale.points_price * quantity)
-            if refusal is None or await uow.idempotency.get(member.label, key) is not None:
-                return None
-            return PointsOutcome(member_id, error=refusal, unwritten=True)
-
-        return await self.transactions.read(work)
+                                       key: str, standing: StandingNow | None) -> "PointsOutcome | None":
+        """Without a gate: the same refusals from reads, without a lock (most of a stampede arrives after
+        the stock is gone). Nothing is kept of such an answer, so a sale staff restock or extend takes
+        the next attempt as usual; and only a key never used is answered so, so a replay still gets its
+        original answer. Each read takes its own connection, one after the other: a read waiting for a
+        second connection while holding one could wait for ever when a rush holds them all."""
+        sale = await self.transactions.read(lambda uow: uow.flash_sales.get(sale_id))
+        if sale is None:
+            return None
+        refusal = sale.window_refusal(self.clock.now()) or (sale.sold_out() if sale.stock < quantity else None)
+        if refusal is None:
+            refusal = unaffordable((await standing_of(standing)).available, sale.points_price * quantity)
+        if refusal is None:
+            return None
+        return await self.operations.refused_without_a_write(member, member_id, key, refusal)
 
     async def current(self) -> list[FlashSale]:
         """Sales running now or starting within a week, soonest first."""

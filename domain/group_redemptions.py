@@ -117,9 +117,14 @@ class GroupRedemptionService:
             return await self._join_fresh(member, member_id, group_id, key)
         # Only the group's own refusals are answered at the gate: the transaction checks the item
         # (shelf, tier, limit) before the member's points, and the gate does not know the item.
+        async def refusal_before_count(group: GroupRedemption) -> Refusal | None:
+            return group.refusal_to_join(member_id, self.clock.now())
+
+        async def no_further_refusal(group: GroupRedemption) -> None:
+            return None
+
         return await self.gate.attempt(
-            group_id, 1, lambda group: group.refusal_to_join(member_id, self.clock.now()), GroupRedemption.full,
-            lambda group: None,
+            group_id, 1, refusal_before_count, GroupRedemption.full, no_further_refusal,
             lambda refusal: self.operations.refused_without_a_write(member, member_id, key, refusal),
             lambda: self._join_fresh(member, member_id, group_id, key))
 

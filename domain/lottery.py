@@ -32,7 +32,7 @@ from domain.configuration import SYSTEM, Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.idempotency import validate_key
 from domain.ledger import LedgerReason
-from domain.mall import ItemKind, Redemption, generated_code
+from domain.mall import ItemKind, Redemption, StandingNow, generated_code, standing_of
 from domain.realtime import Activity, ActivityKind
 from domain.text import checked_text
 
@@ -339,8 +339,8 @@ class LotteryService:
                 raise NotFound("no such item", ("prizes", str(index), "itemId"))
 
     async def draw(self, member: Actor, member_id: int, lottery_id: int, client_seed: str | None,
-                   key: str, available: int | None = None) -> "PointsOutcome":
-        """``available``: the member's points as this request read them, to refuse a draw they cannot pay
+                   key: str, standing: StandingNow | None = None) -> "PointsOutcome":
+        """``standing``: the member's points as this request reads them, to refuse a draw they cannot pay
         for without a write."""
         client_seed = key if client_seed is None else client_seed
         if not 1 <= len(client_seed) <= CLIENT_SEED_MAX or not client_seed.isprintable():
@@ -349,7 +349,7 @@ class LotteryService:
         known = await self.facts.get(lottery_id) if self.facts is not None else None
         facts, epoch = known if known is not None else (None, None)
         if facts is not None:
-            refusal = self._known_refusal(facts, epoch, member_id, available)
+            refusal = await self._known_refusal(facts, epoch, member_id, standing)
             if refusal is not None:
                 answer = await self.operations.refused_without_a_write(member, member_id, key, refusal)
                 if answer is not None:
@@ -377,7 +377,8 @@ class LotteryService:
             self.facts.remember_refusal(lottery_id, outcome.member_id, refused, epoch, day_ends[-1])
         return outcome
 
-    def _known_refusal(self, lottery: Lottery, epoch: str, member_id: int, available: int | None) -> Refusal | None:
+    async def _known_refusal(self, lottery: Lottery, epoch: str, member_id: int,
+                             standing: StandingNow | None) -> Refusal | None:
         """The transaction's refusals, in its order, from what this process knows: the window, a daily
         limit this member reached under the same epoch, and their points when the lottery has no limit
         (with one, an unknown count of today's draws comes first)."""
@@ -387,6 +388,7 @@ class LotteryService:
         refusal = self.facts.refusal_for(lottery.id, member_id, epoch, now)
         if refusal is not None or lottery.daily_limit:
             return refusal
+        available = (await standing_of(standing)).available
         return too_poor(lottery) if available is not None and lottery.entry_cost > available else None
 
     @staticmethod

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -177,18 +178,24 @@ class MallService:
         return await self.transactions.write(work)
 
     async def redeem(self, member: Actor, member_id: int, item_id: int, quantity: int, key: str,
-                     standing: Standing | None = None) -> "PointsOutcome":
-        """``standing``: the member's points and tier as this request read them, to refuse what they
+                     standing: StandingNow | None = None) -> "PointsOutcome":
+        """``standing``: the member's points and tier as this request reads them, to refuse what they
         cannot have without a write."""
         if not 1 <= quantity <= MAX_QUANTITY:
             raise InvalidInput(f"quantity must be 1-{MAX_QUANTITY}", ("quantity",))
         validate_key(key)  # a malformed key is refused as such, whatever the item's state
         if self.gate is None:
             return await self._redeem(member, member_id, item_id, quantity, key)
-        standing = standing or Standing(None, None)
+
+        async def refusal_before_count(item: MallItem) -> Refusal | None:
+            gated = item.min_tier_level > 1  # everyone is V1 or above: no need to read the member
+            return refusal_for(item, (await standing_of(standing)).tier_level if gated else None)
+
+        async def refusal_in_stock(item: MallItem) -> Refusal | None:
+            return unaffordable((await standing_of(standing)).available, item.points_price * quantity)
+
         return await self.gate.attempt(
-            item_id, quantity, lambda item: refusal_for(item, standing.tier_level), sold_out,
-            lambda item: unaffordable(standing.available, item.points_price * quantity),
+            item_id, quantity, refusal_before_count, sold_out, refusal_in_stock,
             lambda refusal: self.operations.refused_without_a_write(member, member_id, key, refusal),
             lambda: self._redeem(member, member_id, item_id, quantity, key))
 
@@ -349,6 +356,16 @@ class Standing:
     """What a member has, as far as a refusal needs it: None where it is not known."""
     available: int | None
     tier_level: int | None
+
+
+UNKNOWN_STANDING = Standing(None, None)
+# The member's standing, read when a refusal first needs it: an attempt refused for the thing's own
+# state (sold out, closed) never reads the member.
+StandingNow = Callable[[], Awaitable[Standing]]
+
+
+async def standing_of(now: StandingNow | None) -> Standing:
+    return UNKNOWN_STANDING if now is None else await now()
 
 
 def refusal_for(item: MallItem, tier_level: int | None, *, cash_allowed: bool = False) -> Refusal | None:

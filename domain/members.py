@@ -57,10 +57,29 @@ class Member:
         return change
 
 
+MAX_KNOWN_IDS = 200_000  # brand ids mapped to ours in a process; one forgotten costs one read
+
+
 class MemberService:
     def __init__(self, transactions: "Transactions", clock: Clock) -> None:
         self.transactions = transactions
         self.clock = clock
+        # A brand's member id names the same member for ever (members are never deleted or renumbered),
+        # so the mapping may be kept without asking the database whether it still holds.
+        self.known_ids: dict[str, int] = {}
+
+    async def signed_in(self, external_id: str, nickname: str | None = None) -> tuple[int, Member | None]:
+        """The member's id, and the member when finding the id meant reading them (a first request here,
+        or the member's very first, which creates them). Most requests then read the member only if
+        they need more than the id: a flash-sale attempt refused as sold out needs nothing else."""
+        known = self.known_ids.get(external_id)
+        if known is not None:
+            return known, None
+        member = await self.ensure(external_id, nickname)
+        self.known_ids[external_id] = member.id
+        while len(self.known_ids) > MAX_KNOWN_IDS:
+            del self.known_ids[next(iter(self.known_ids))]
+        return member.id, member
 
     async def ensure(self, external_id: str, nickname: str | None = None) -> Member:
         """The first authenticated request of a brand member creates them (V1, no points)."""

@@ -99,6 +99,13 @@ UPDATE = """mutation($id: ID!, $stock: Int, $starts: DateTime) { updateFlashSale
   stock: $stock, startsAt: $starts}) { flashSale { stock } userErrors { code } } }"""
 
 
+def known(standing: Standing):
+    """A standing as a request reads it, when a refusal first needs it."""
+    async def now() -> Standing:
+        return standing
+    return now
+
+
 def codes(payload: dict) -> list[str]:
     return [e["code"] for e in payload["userErrors"]]
 
@@ -151,10 +158,10 @@ async def test_an_attempt_that_fails_after_admission_returns_its_ticket(services
     now = clock.now()
     sale = await services.flash_sales.create(STAFF, FlashSale(item.id, "秒杀", 1, 1, 1, now, now + timedelta(hours=1)))
     with pytest.raises(NotFound):  # admitted, then the transaction finds no such member
-        await services.flash_sales.redeem(Actor("member", "ghost"), 987654, sale.id, 1, "ghost", available=10)
+        await services.flash_sales.redeem(Actor("member", "ghost"), 987654, sale.id, 1, "ghost", known(Standing(10, 1)))
     real = await services.members.ensure("real-one")
     await services.points.adjust(STAFF, real.id, 10, "m", "fund")
-    outcome = await services.flash_sales.redeem(Actor("member", "real-one"), real.id, sale.id, 1, "k", available=10)
+    outcome = await services.flash_sales.redeem(Actor("member", "real-one"), real.id, sale.id, 1, "k", known(Standing(10, 1)))
     assert outcome.error is None and outcome.entry.delta == -1  # the unit the failed attempt held came back
 
 
@@ -179,7 +186,7 @@ async def rush(services, sale: str, n: int, who: str = "after") -> list[str | No
         await services.points.adjust(Actor("staff", "ops"), member.id, 10, "m", f"fund-{who}-{i}")
         members.append(member)
     outcomes = await asyncio.gather(*(services.flash_sales.redeem(Actor("member", f"{who}-{i}"), m.id, sale_id, 1,
-                                                                  "k", available=10)
+                                                                  "k", known(Standing(10, 1)))
                                       for i, m in enumerate(members)))
     return [o.error.code.value if o.error else None for o in outcomes]
 
@@ -472,7 +479,7 @@ async def test_the_gate_refuses_as_the_transaction_would(services, clock):
             standing = Standing(5, member.tier_level)
             for attempt in range(3):
                 outcome = await service.redeem(actor, member.id, item.id, 1, f"k{attempt}",
-                                               standing if way == "gate" else None)
+                                               known(standing) if way == "gate" else None)
                 answers.append((way, outcome.error.code.value if outcome.error else None))
                 standing = Standing(standing.available - (0 if outcome.error else item.points_price),
                                     member.tier_level)

@@ -133,8 +133,9 @@ def open_sale(base_url, stock, members):
     return sale["flashSale"]["id"]
 
 
-async def buy_all(base_url, sale, members, key="k", concurrency=32):
-    """Every member's attempt at once: their payloads, or None where no answer came."""
+async def buy_all(base_url, sale, members, key="k", concurrency=32, won: list | None = None):
+    """Every member's attempt at once: their payloads, or None where no answer came. ``won`` gets each
+    winning payload as it arrives."""
     gate = asyncio.Semaphore(concurrency)
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=concurrency)) as http:
         async def buy(member):
@@ -143,9 +144,12 @@ async def buy_all(base_url, sale, members, key="k", concurrency=32):
                     response = await http.post(f"{base_url}/graphql",
                                                json={"query": BUY, "variables": {"sale": sale, "key": key}},
                                                headers={"Authorization": f"Bearer {issue_token(SECRET, member)}"})
-                    return response.json()["data"]["redeem"]
+                    payload = response.json()["data"]["redeem"]
                 except (httpx.TransportError, ValueError):
                     return None
+                if won is not None and not payload["userErrors"]:
+                    won.append(payload)
+                return payload
         return await asyncio.gather(*(buy(member) for member in members))
 
 
@@ -181,9 +185,10 @@ async def test_a_process_killed_mid_rush_loses_no_acknowledged_sale(database_url
     members = [f"killed-{i}" for i in range(120)]
     try:
         sale = await asyncio.to_thread(open_sale, base_url, 40, members)
-        rush = asyncio.ensure_future(buy_all(base_url, sale, members, concurrency=16))
-        while stock_left(base_url) > 25:  # kill it with sales done and more in flight
-            await asyncio.sleep(0.005)
+        won = []
+        rush = asyncio.ensure_future(buy_all(base_url, sale, members, concurrency=16, won=won))
+        while len(won) < 10:  # kill it with sales acknowledged and more in flight
+            await asyncio.sleep(0.001)
         server.send_signal(signal.SIGKILL)
         first = await rush
     finally:

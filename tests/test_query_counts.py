@@ -6,13 +6,18 @@ from sqlalchemy import event
 from persistence.direct_statements import POSTGRES_TRACES
 from tests.documents import ADJUST, CHECK_IN
 from tests.test_api_ledger import member_gid
-from tests.test_api_mall import create, funded
+from tests.test_api_flash_sales import new_sale
+from tests.test_api_mall import create, funded, redeem
 
 HOME = """query Home { me { nickname growth tier { level name earnMultiplier } checkIn { streak checkedInToday }
   points { available pending held lifetimeEarned }
   ledger(first: 10) { edges { node { id delta reason memo occurredAt } } pageInfo { hasNextPage endCursor } } } }"""
 MALL = """query Mall($first: Int!) { mallItems(first: $first) { edges { node { id name kind pointsPrice cashPriceFen
   stock perMemberLimit minTierLevel onShelf category groupSize } } pageInfo { hasNextPage endCursor } } }"""
+RUSH = """mutation($item: ID!, $key: String!) { redeem(input: {itemId: $item, idempotencyKey: $key}) {
+  redemption { id } userErrors { code } } }"""
+REDEEM_WITH_MEMBER = """mutation($item: ID!, $key: String!) { redeem(input: {itemId: $item, idempotencyKey: $key}) {
+  member { points { available } } userErrors { code } } }"""
 
 
 @contextlib.contextmanager
@@ -76,3 +81,20 @@ def test_the_mall_page_runs_a_fixed_number_of_statements_whatever_its_size(live_
     small = statements_for(live_server, anyone, MALL, {"first": 5})
     large = statements_for(live_server, anyone, MALL, {"first": 40})
     assert small == large == 1, small  # one SELECT of the page, DataLoaders or not
+
+
+def test_a_sold_out_flash_sale_attempt_never_reads_the_member(live_server):
+    sale = new_sale(live_server, 1)
+    winner, late = funded(live_server, "quick", 10), funded(live_server, "slow", 10)
+    assert redeem(winner, sale, "win")["userErrors"] == []
+    late.data(HOME)  # the member is known to the server, as anyone who opened the page
+    with counting(live_server) as statements:
+        refused = late.data(RUSH, {"item": sale, "key": "too-late"})["redeem"]
+    assert refused == {"redemption": None, "userErrors": [{"code": "SOLD_OUT"}]}
+    # Without a gate in Redis, PostgreSQL reads the sale; everywhere, the key (a replay gets its answer).
+    assert 1 <= len(statements) <= 2 and not any("FROM members" in s for s in statements), statements
+    with counting(live_server) as statements:
+        member_asked = late.data(REDEEM_WITH_MEMBER, {"item": sale, "key": "again"})["redeem"]
+    assert member_asked["userErrors"][0]["code"] == "SOLD_OUT"
+    assert member_asked["member"]["points"]["available"] == 10
+    assert sum("FROM members" in s for s in statements) == 1, statements  # read once, for the payload

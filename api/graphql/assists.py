@@ -158,7 +158,7 @@ class AssistMutations:
         except DomainError as error:
             return AssistCampaignPayload(campaign=None, member=None, user_errors=user_errors(error))
         return AssistCampaignPayload(campaign=await campaign_type(info, campaign),
-                                     member=await fresh_member(info, member.member_id), user_errors=[])
+                                     member=fresh_member(info, member.member_id), user_errors=[])
 
     @strawberry.mutation(description="Member: help a friend's campaign (once each, never your own).")
     async def assist(self, info: Info, input: AssistInput) -> AssistCampaignPayload:
@@ -170,5 +170,5 @@ class AssistMutations:
         except DomainError as error:
             return AssistCampaignPayload(campaign=None, member=None, user_errors=user_errors(error))
         return AssistCampaignPayload(campaign=await campaign_type(info, await service.get(campaign_id)),
-                                     member=await fresh_member(info, member.member_id),
+                                     member=fresh_member(info, member.member_id),
                                      user_errors=user_errors(outcome.error))

@@ -81,7 +81,7 @@ class BirthdayMutations:
                                                                   input.idempotency_key)
         except DomainError as error:
             return ClaimBirthdayGiftPayload(member=None, entry=None, user_errors=user_errors(error))
-        return ClaimBirthdayGiftPayload(member=await fresh_member(info, member.member_id),
+        return ClaimBirthdayGiftPayload(member=fresh_member(info, member.member_id),
                                         entry=entry_type(outcome.entry), user_errors=user_errors(outcome.error))
 
     @strawberry.mutation(description="Staff: the gift's points and how many days it can be claimed.")

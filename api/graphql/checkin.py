@@ -65,7 +65,7 @@ class CheckInMutations:
                 member.actor, member.member_id, input.idempotency_key)
         except DomainError as error:
             return CheckInPayload(member=None, entry=None, entries=[], user_errors=user_errors(error))
-        return CheckInPayload(member=await fresh_member(info, member.member_id), entry=entry_type(outcome.entry),
+        return CheckInPayload(member=fresh_member(info, member.member_id), entry=entry_type(outcome.entry),
                               entries=[entry_type(e) for e in outcome.entries], user_errors=user_errors(outcome.error))
 
     @strawberry.mutation(description="Staff: set base points and streak bonuses.")

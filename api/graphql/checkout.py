@@ -92,7 +92,7 @@ class OrderPayload:
 async def payload(info: Info, outcome) -> OrderPayload:
     order = await info.context.services.checkout.get(outcome.subject_id) if outcome.subject_id else None
     return OrderPayload(order=OrderType(_order=order) if order else None,
-                        member=await fresh_member(info, outcome.member_id), entry=entry_type(outcome.entry),
+                        member=fresh_member(info, outcome.member_id), entry=entry_type(outcome.entry),
                         user_errors=user_errors(outcome.error))
 
 

@@ -214,7 +214,7 @@ class CommunityMutations:
                 member.actor, member.member_id, input.invitation_code, input.idempotency_key)
         except DomainError as error:
             return AcceptInvitationPayload(member=None, entry=None, user_errors=user_errors(error))
-        return AcceptInvitationPayload(member=await fresh_member(info, member.member_id),
+        return AcceptInvitationPayload(member=fresh_member(info, member.member_id),
                                        entry=entry_type(outcome.entry), user_errors=user_errors(outcome.error))
 
     @strawberry.mutation(description="Member: send a review, photo post (晒单), screenshot or report for review.")
@@ -264,5 +264,5 @@ class CommunityMutations:
         except DomainError as error:
             return ReviewSubmissionPayload(submission=None, member=None, entry=None, user_errors=user_errors(error))
         return ReviewSubmissionPayload(submission=SubmissionType(_submission=submission),
-                                       member=await fresh_member(info, outcome.member_id),
+                                       member=fresh_member(info, outcome.member_id),
                                        entry=entry_type(outcome.entry), user_errors=user_errors(outcome.error))

@@ -108,7 +108,7 @@ class DeductionMutations:
             return ApplyDeductionPayload(member=None, entry=None, deducted_fen=0, points_used=0,
                                          user_errors=user_errors(error))
         deduction = await service.get(outcome.subject_id) if outcome.subject_id else None
-        return ApplyDeductionPayload(member=await fresh_member(info, member.member_id),
+        return ApplyDeductionPayload(member=fresh_member(info, member.member_id),
                                      entry=entry_type(outcome.entry), deducted_fen=deduction.fen if deduction else 0,
                                      points_used=deduction.points if deduction else 0,
                                      user_errors=user_errors(outcome.error))
@@ -124,5 +124,5 @@ class DeductionMutations:
         except DomainError as error:
             return ApplyDeductionPayload(member=None, entry=None, deducted_fen=0, points_used=0,
                                          user_errors=user_errors(error))
-        return ApplyDeductionPayload(member=await fresh_member(info, member_id), entry=entry_type(outcome.entry),
+        return ApplyDeductionPayload(member=fresh_member(info, member_id), entry=entry_type(outcome.entry),
                                      deducted_fen=0, points_used=0, user_errors=user_errors(outcome.error))

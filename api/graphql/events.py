@@ -111,5 +111,5 @@ class EventMutations:
                                                    attributes, input.idempotency_key)
         except DomainError as error:
             return RecordEventPayload(member=None, entry=None, user_errors=user_errors(error))
-        return RecordEventPayload(member=await fresh_member(info, outcome.member_id), entry=entry_type(outcome.entry),
+        return RecordEventPayload(member=fresh_member(info, outcome.member_id), entry=entry_type(outcome.entry),
                                   user_errors=user_errors(outcome.error))

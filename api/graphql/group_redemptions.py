@@ -120,6 +120,6 @@ class GroupRedemptionMutations:
 
 async def _payload(info: Info, member_id: int, outcome) -> GroupRedemptionPayload:
     group = await info.context.services.groups.get(outcome.subject_id) if outcome.subject_id else None
-    return GroupRedemptionPayload(member=await fresh_member(info, member_id), entry=entry_type(outcome.entry),
+    return GroupRedemptionPayload(member=fresh_member(info, member_id), entry=entry_type(outcome.entry),
                                   group=GroupType(_group=group) if group else None,
                                   user_errors=user_errors(outcome.error))

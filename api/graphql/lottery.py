@@ -9,7 +9,7 @@ from strawberry.types import Info
 from api.graphql.errors import (BadUserInput, UserError, caller, may_see_private, require_member, require_staff,
                                 user_errors)
 from api.graphql.ledger import LedgerEntry, entry_type
-from api.graphql.mall import MallItemType, RedemptionType, item_key, points_read_now
+from api.graphql.mall import MallItemType, RedemptionType, item_key, standing_now
 from api.graphql.members import MemberType, fresh_member
 from api.graphql.relay import Node, int_key, to_global_id
 from domain import lottery as game
@@ -358,11 +358,11 @@ class LotteryMutations:
         service = info.context.services.lotteries
         try:
             outcome = await service.draw(member.actor, member.member_id, lottery_key(input.lottery_id),
-                                         input.client_seed, input.idempotency_key, points_read_now(info))
+                                         input.client_seed, input.idempotency_key, standing_now(info))
         except DomainError as error:
             return DrawLotteryPayload(member=None, entry=None, draw=None, user_errors=user_errors(error))
         draw = await service.get_draw(outcome.subject_id) if outcome.subject_id else None
-        return DrawLotteryPayload(member=await fresh_member(info, member.member_id), entry=entry_type(outcome.entry),
+        return DrawLotteryPayload(member=fresh_member(info, member.member_id), entry=entry_type(outcome.entry),
                                   draw=DrawType(_draw=draw) if draw else None, user_errors=user_errors(outcome.error))
 
     @strawberry.mutation(description="Staff: a lottery with its prize table, odds, limits and pity.")

@@ -324,17 +324,18 @@ def redemption_key(global_id: str) -> int:
         raise InvalidInput(error.message, ("redemptionId",)) from None
 
 
-def standing_read_now(info: Info) -> mall.Standing | None:
-    """The member's points and tier as this request read them; None on a WebSocket (read when it opened)."""
+def standing_now(info: Info) -> mall.StandingNow | None:
+    """Reads the member's points and tier for this request when a refusal first needs them; None on a
+    WebSocket, whose operations leave such refusals to the transaction."""
     context = info.context
-    if context.member is None or context.outlives_a_request:
+    if not context.caller.is_member or context.outlives_a_request:
         return None
-    return mall.Standing(context.member.account.available, context.member.tier_level)
 
-
-def points_read_now(info: Info) -> int | None:
-    standing = standing_read_now(info)
-    return None if standing is None else standing.available
+    async def standing() -> mall.Standing:
+        member = await context.signed_in_member()
+        return mall.UNKNOWN_STANDING if member is None else mall.Standing(member.account.available,
+                                                                          member.tier_level)
+    return standing
 
 
 def item_key(global_id: str) -> int:
@@ -469,7 +470,7 @@ class MallMutations:
         except DomainError as error:
             return RedeemPayload(member=None, entry=None, redemption=None, user_errors=user_errors(error))
         redemption = await service.redemption(redemption_id)
-        return RedeemPayload(member=await fresh_member(info, outcome.member_id), entry=entry_type(outcome.entry),
+        return RedeemPayload(member=fresh_member(info, outcome.member_id), entry=entry_type(outcome.entry),
                              redemption=RedemptionType(_redemption=redemption) if redemption else None,
                              user_errors=user_errors(outcome.error))
 
@@ -481,13 +482,13 @@ class MallMutations:
             if kind_of(input.item_id) == "FlashSale":
                 outcome = await info.context.services.flash_sales.redeem(
                     member.actor, member.member_id, sale_key(input.item_id), input.quantity, input.idempotency_key,
-                    available=points_read_now(info))
+                    standing_now(info))
             else:
                 outcome = await service.redeem(member.actor, member.member_id, item_key(input.item_id),
-                                               input.quantity, input.idempotency_key, standing_read_now(info))
+                                               input.quantity, input.idempotency_key, standing_now(info))
         except DomainError as error:
             return RedeemPayload(member=None, entry=None, redemption=None, user_errors=user_errors(error))
         redemption = await service.redemption(outcome.subject_id) if outcome.subject_id else None
-        return RedeemPayload(member=await member_after(info, outcome), entry=entry_type(outcome.entry),
+        return RedeemPayload(member=member_after(info, outcome), entry=entry_type(outcome.entry),
                              redemption=RedemptionType(_redemption=redemption) if redemption else None,
                              user_errors=user_errors(outcome.error))

@@ -1,6 +1,7 @@
 """Members, their tier, points, ledger and check-in state; tiers configuration for staff."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -233,20 +234,41 @@ def member_type(member: members.Member | None) -> MemberType | None:
     return None if member is None else MemberType(_member=member)
 
 
-async def fresh_member(info: Info, member_id: int) -> MemberType | None:
-    """The member as committed now: payloads refresh a page's balance in the same round trip."""
-    member = await info.context.services.transactions.read(lambda uow: uow.members.get(member_id))
-    info.context.loaders.members.prime(member_id, member, force=True)
-    return member_type(member)
+class OnDemand:
+    """A payload's member, read only if the response selects it (a rush's clients ask for the redemption
+    and the userErrors alone). graphql-core awaits a field's awaitable value: the read starts then,
+    right after the mutation's resolver, before the next root field runs."""
+
+    __slots__ = ("read", "value", "read_once")
+
+    def __init__(self, read: Callable[[], Awaitable[MemberType | None]]) -> None:
+        self.read = read
+        self.read_once = False
+
+    def __await__(self):
+        if not self.read_once:  # the field selected twice (aliases) reads once
+            self.value = yield from self.read().__await__()
+            self.read_once = True
+        return self.value
 
 
-async def member_after(info: Info, outcome) -> MemberType | None:
+def fresh_member(info: Info, member_id: int) -> OnDemand:
+    """The member as committed when the payload is completed: payloads refresh a page's balance in the
+    same round trip."""
+    async def read() -> MemberType | None:
+        member = await info.context.services.transactions.read(lambda uow: uow.members.get(member_id))
+        info.context.loaders.members.prime(member_id, member, force=True)
+        return member_type(member)
+    return OnDemand(read)
+
+
+def member_after(info: Info, outcome) -> MemberType | OnDemand | None:
     """The member a points mutation leaves: read again after a write; as the request found them when
-    the answer was decided before any write (a refusal from the gate), which is then still true."""
+    the answer was decided before any write (a refusal from the gate) and the request had read them."""
     context = info.context
     if outcome.unwritten and context.member is not None and not context.outlives_a_request:
         return member_type(context.member)
-    return await fresh_member(info, outcome.member_id)
+    return fresh_member(info, outcome.member_id)
 
 
 async def visible_member(info: Info, external_id: str) -> members.Member | None:
@@ -275,19 +297,20 @@ async def resolve_member_id(info: Info, member_id: str) -> int:
     return member.id
 
 
-async def current_member(context) -> MemberType | None:
-    """A WebSocket signed its member in when it connected: a query sent over it reads them again."""
-    return member_type(await context.services.members.find(context.member.external_id))
+async def member_now(context) -> MemberType | None:
+    return member_type(await context.signed_in_member())
 
 
 @strawberry.type
 class MemberQueries:
     @strawberry.field(description="The signed-in member; null when anonymous or staff.")
-    def me(self, info: Info) -> MemberType | None:  # plain, not async: nothing to await, so no coroutine
+    def me(self, info: Info) -> MemberType | None:  # plain: a member read already costs no coroutine
         context = info.context
-        if context.member is not None and context.outlives_a_request:
-            return current_member(context)  # type: ignore[return-value]
-        return member_type(context.member)
+        if context.member is not None and not context.outlives_a_request:
+            return member_type(context.member)
+        if not context.caller.is_member:
+            return None
+        return member_now(context)  # type: ignore[return-value]
 
     @strawberry.field(description="Any member (staff), or yourself (member).")
     async def member(self, info: Info, id: strawberry.ID) -> MemberType | None:

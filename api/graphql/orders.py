@@ -126,7 +126,7 @@ class UpdateOrderRulePayload:
 
 async def order_payload(info: Info, order_id: str, outcome) -> PurchaseOrderPayload:
     order = await info.context.services.orders.find(order_id)
-    return PurchaseOrderPayload(member=await fresh_member(info, outcome.member_id), order=order_type(order),
+    return PurchaseOrderPayload(member=fresh_member(info, outcome.member_id), order=order_type(order),
                         entry=entry_type(outcome.entry), entries=[entry_type(e) for e in outcome.entries],
                         user_errors=user_errors(outcome.error))
 

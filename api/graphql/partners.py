@@ -363,7 +363,7 @@ class PartnerMutations:
         except DomainError as error:
             return ExchangePointsPayload(exchange=None, member=None, entry=None, user_errors=user_errors(error))
         return ExchangePointsPayload(exchange=await exchange_of(info, outcome),
-                                     member=await fresh_member(info, outcome.member_id),
+                                     member=fresh_member(info, outcome.member_id),
                                      entry=entry_type(outcome.entry), user_errors=user_errors(outcome.error))
 
     @strawberry.mutation(description="Partner: your side is done; the points move here (EXCHANGE_OUT or "

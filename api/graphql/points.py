@@ -36,5 +36,5 @@ class PointsMutations:
                 staff.actor, member_id, input.delta, input.memo, input.idempotency_key)
         except DomainError as error:
             return AdjustPointsPayload(member=None, entry=None, user_errors=user_errors(error))
-        return AdjustPointsPayload(member=await fresh_member(info, member_id), entry=entry_type(outcome.entry),
+        return AdjustPointsPayload(member=fresh_member(info, member_id), entry=entry_type(outcome.entry),
                                    user_errors=user_errors(outcome.error))

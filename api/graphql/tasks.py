@@ -112,7 +112,7 @@ class TaskMutations:
                                                                  input.idempotency_key)
         except DomainError as error:
             return CompleteTaskPayload(member=None, entry=None, entries=[], user_errors=user_errors(error))
-        return CompleteTaskPayload(member=await fresh_member(info, member.member_id), entry=entry_type(outcome.entry),
+        return CompleteTaskPayload(member=fresh_member(info, member.member_id), entry=entry_type(outcome.entry),
                                    entries=[entry_type(e) for e in outcome.entries],
                                    user_errors=user_errors(outcome.error))
 
