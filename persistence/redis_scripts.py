@@ -3,10 +3,10 @@
 Each request of a rush runs two scripts (the cost budget, the admission gate). Through redis-py's
 asyncio client a call costs about 150 µs of the process's core: a connection taken from the pool
 and given back, a retry wrapper, the command packed and the reply parsed in Python. Here every call
-of the process shares one connection: the command is packed by hiredis and written at once, replies
-come back in the order commands were sent (Redis answers one connection in order), and each wakes
-the caller waiting at the head of the queue. Concurrent requests so share the socket's system calls
-instead of each taking a connection.
+of the process shares one connection: the command is packed by hiredis, the commands of one turn of
+the event loop are written together (one system call for all the requests that reached Redis in that
+turn), replies come back in the order commands were sent (Redis answers one connection in order), and
+each wakes the caller waiting at the head of the queue.
 
 A call that cannot be answered raises redis-py's own errors (`ConnectionError`, `TimeoutError`,
 `ResponseError`), so callers keep one way of handling Redis. A connection that fails, or a reply
@@ -57,6 +57,7 @@ class _Replies(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.lost: Exception | None = None
         self.watchdog: asyncio.TimerHandle | None = None
+        self.unsent: list[bytes] = []  # this turn's commands, written together at its end
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -93,10 +94,17 @@ class _Replies(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self.waiting.append((future, time.monotonic()))
-        self.transport.write(packed)
+        if not self.unsent:
+            loop.call_soon(self._write_unsent)
+        self.unsent.append(packed)
         if self.watchdog is None:
             self.watchdog = loop.call_later(self.timeout, self._check_overdue)
         return future
+
+    def _write_unsent(self) -> None:
+        unsent, self.unsent = self.unsent, []
+        if self.lost is None:  # else their callers have been failed already
+            self.transport.write(b"".join(unsent))
 
     def _check_overdue(self) -> None:
         """One timer for the whole queue: replies come in order, so only the oldest call can be overdue."""
