@@ -8,8 +8,11 @@ while readers use a separate pool and see WAL snapshots without blocking.
 """
 from __future__ import annotations
 
+import asyncio
+import collections
 import threading
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -94,6 +97,81 @@ def _tune_sqlite(engine: Engine, begin: str | None, busy_ms: int = SQLITE_BUSY_T
             connection.exec_driver_sql(begin)
 
 
+class DirectReads:
+    """asyncpg connections for reads on PostgreSQL that run only direct statements (the signed-in
+    member, an idempotency key, a page of entries), outside SQLAlchemy's pool: checking a connection
+    out of it and back (an AsyncConnection, a greenlet hop, pool events) cost a refused flash-sale
+    attempt more than its one statement. Here a connection is taken from a list and put back.
+
+    Connections are opened as SQLAlchemy opens them (the same arguments, the same JSON codecs), when
+    first needed, at most `size`; one found broken is closed and the read retried, as for the pool."""
+
+    def __init__(self, engine: AsyncEngine, size: int) -> None:
+        self.dialect = engine.dialect
+        _, self.arguments = engine.dialect.create_connect_args(engine.url)
+        for sqlalchemy_only in ("prepared_statement_cache_size", "prepared_statement_name_func",
+                                "async_creator_fn"):
+            self.arguments.pop(sqlalchemy_only, None)
+        self.size = size
+        self.idle: list = []
+        self.opened = 0
+        self.waiting: collections.deque[asyncio.Future] = collections.deque()
+
+    async def take(self):
+        while True:
+            if self.idle:
+                return self.idle.pop()
+            if self.opened < self.size:
+                return await self._open()
+            turn = asyncio.get_running_loop().create_future()
+            self.waiting.append(turn)
+            try:
+                given = await turn  # a connection handed over, or None: one was closed, open another
+            except asyncio.CancelledError:
+                if turn.done() and not turn.cancelled():  # handed over as the caller gave up: pass it on
+                    self.give_back(turn.result()) if turn.result() is not None else self._wake(None)
+                raise
+            if given is not None:
+                return given
+
+    async def _open(self):
+        import asyncpg
+
+        self.opened += 1
+        try:
+            driver = await asyncpg.connect(**self.arguments)
+            adapted = SimpleNamespace(_connection=driver)  # what the dialect's codec set-up reads
+            await self.dialect.setup_asyncpg_json_codec(adapted)
+            await self.dialect.setup_asyncpg_jsonb_codec(adapted)
+        except BaseException:
+            self.opened -= 1
+            self._wake(None)
+            raise
+        return driver
+
+    def give_back(self, driver, *, broken: bool = False) -> None:
+        if broken or driver.is_closed():
+            self.opened -= 1
+            driver.terminate()
+            self._wake(None)
+        elif not self._wake(driver):
+            self.idle.append(driver)
+
+    def _wake(self, driver) -> bool:
+        while self.waiting:
+            turn = self.waiting.popleft()
+            if not turn.done():
+                turn.set_result(driver)
+                return True
+        return False
+
+    async def close(self) -> None:
+        idle, self.idle = self.idle, []
+        for driver in idle:
+            self.opened -= 1
+            await driver.close()
+
+
 @dataclass
 class Database:
     url: str
@@ -101,6 +179,7 @@ class Database:
     read_engine: AsyncEngine
     inline_reads: InlineSqlite | None = None  # SQLite only: reads and writes without a thread hop
     inline_writes: InlineSqlite | None = None
+    direct_reads: DirectReads | None = None  # PostgreSQL only
 
     @property
     def dialect(self) -> str:
@@ -117,7 +196,8 @@ class Database:
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60, pool_recycle=1800)
         # Reads run without BEGIN/COMMIT (two round trips fewer); each statement sees what is committed
         # when it runs, as it would at READ COMMITTED inside a transaction.
-        return cls(url, engine, engine.execution_options(isolation_level="AUTOCOMMIT"))
+        return cls(url, engine, engine.execution_options(isolation_level="AUTOCOMMIT"),
+                   direct_reads=DirectReads(engine, max(2, pool_size // 2)))
 
     async def ping(self) -> bool:
         async with self.read_engine.connect() as connection:
@@ -125,6 +205,8 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        if self.direct_reads is not None:
+            await self.direct_reads.close()
         for inline in (self.inline_reads, self.inline_writes):
             if inline is not None:
                 inline.close()

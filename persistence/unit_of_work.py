@@ -19,7 +19,7 @@ from persistence.birthdays import SqlBirthdayRepository
 from persistence.campaigns import SqlCampaignRepository
 from persistence.checkin import SqlCheckInRepository
 from persistence.checkout import SqlCheckoutRepository
-from persistence.database import Database
+from persistence.database import Database, DirectReads
 from persistence.direct_statements import direct_statement
 from persistence.deductions import SqlDeductionRepository
 from persistence.events import SqlEventRepository
@@ -193,7 +193,8 @@ class SqlTransactions:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 async with contextlib.AsyncExitStack() as stack:
-                    connection = OnFirstStatement(self.database.read_engine, stack)  # autocommit
+                    connection = OnFirstStatement(self.database.read_engine, stack,  # autocommit
+                                                  self.database.direct_reads)
                     return await work(SqlUnitOfWork(connection, self.settings_cache))
             except DBAPIError as error:
                 if attempt == MAX_ATTEMPTS or not error.connection_invalidated:
@@ -274,13 +275,18 @@ def data_version(driver: sqlite3.Connection) -> int:
 class OnFirstStatement:
     """A pooled connection checked out at the first statement. A read answered from the settings
     cache (the tier table every request reads, brand rules) then needs none: on PostgreSQL a
-    checkout and its return cost more than the whole lookup."""
+    checkout and its return cost more than the whole lookup. On PostgreSQL direct statements run on a
+    connection of `DirectReads`, the others on one of SQLAlchemy's pool (a read may hold one of each:
+    in autocommit each statement sees what is committed when it runs, whichever connection runs it)."""
 
-    def __init__(self, engine, stack: contextlib.AsyncExitStack) -> None:
+    def __init__(self, engine, stack: contextlib.AsyncExitStack, direct_reads: DirectReads | None = None) -> None:
         self.engine = engine
         self.stack = stack
         self.dialect = engine.dialect
+        self.direct_reads = direct_reads
         self._connection = None
+        self._driver = None
+        self._driver_broken = False
 
     async def _opened(self):
         if self._connection is None:
@@ -289,10 +295,43 @@ class OnFirstStatement:
                 else opened
         return self._connection
 
+    async def _direct_driver(self):
+        """A connection of the direct reads' own (PostgreSQL), given back when the read is over."""
+        if self._driver is None:
+            self._driver = await self.direct_reads.take()
+            self.stack.callback(self._give_back_driver)
+        return self._driver
+
+    def _give_back_driver(self) -> None:
+        driver, self._driver = self._driver, None
+        self.direct_reads.give_back(driver, broken=self._driver_broken)
+
+    async def _run_direct(self, plan, parameters):
+        driver = await self._direct_driver()
+        # Broken until the statement answers: a read cancelled mid-statement leaves the connection
+        # mid-protocol, and it must not go back to the list.
+        self._driver_broken = True
+        try:
+            rows = await plan.run_on_asyncpg(driver, parameters or {})
+        except DBAPIError as error:
+            self._driver_broken = error.connection_invalidated
+            raise
+        self._driver_broken = False
+        return rows
+
+    def _direct_plan(self, statement, parameters):
+        return None if self.direct_reads is None else direct_statement(statement, parameters, self.dialect)
+
     async def execute(self, statement, parameters=None):
+        plan = self._direct_plan(statement, parameters)
+        if plan is not None:
+            return await self._run_direct(plan, parameters)
         return await (await self._opened()).execute(statement, parameters)
 
     async def scalar(self, statement, parameters=None):
+        plan = self._direct_plan(statement, parameters)
+        if plan is not None:
+            return (await self._run_direct(plan, parameters)).scalar()
         return await (await self._opened()).scalar(statement, parameters)
 
 
