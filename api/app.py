@@ -26,6 +26,7 @@ from api.config import Settings
 from api.context import Context, Loaders
 from api.cost import CostBudget
 from api.observability import Metrics, new_request_id
+from api.http_protocol import TurnWritingHttp
 from api.json_posts import (JSON, JsonPosts, content_type_header, error_response, prefers_graphql_response,
                             reply_for)
 from api.persisted_queries import PersistedQueries, PersistedQueryError, ResolvingPersistedQueries
@@ -49,9 +50,9 @@ PARTNER_KEY = "x-partner-key"
 # uvicorn's (it trusts 127.0.0.1 by default); a WebSocket message is held to the HTTP body limit
 # (uvicorn's default is 16 MB, each taken into memory whole); and frames go uncompressed: a toast is
 # a few hundred bytes, and compressing it for every one of thousands of sockets costs more CPU than
-# the bytes it saves.
+# the bytes it saves. A response leaves in one write (api/http_protocol.py).
 SERVER_OPTIONS = {"proxy_headers": False, "server_header": False, "ws_max_size": MAX_BODY_BYTES,
-                  "ws_per_message_deflate": False}
+                  "ws_per_message_deflate": False, "http": TurnWritingHttp}
 
 
 class JifenGraphQL(GraphQL):

@@ -124,7 +124,9 @@ class PointsOperations:
         try:
             made = await rule(OperationContext(uow, member, now, brand, others))
         except Refusal as refusal:
-            error = refusal
+            # Kept without its traceback: the traceback holds this frame, which holds the refusal, a
+            # cycle that only the cyclic collector would free (the answer needs the code, not where).
+            error = refusal.with_traceback(None)
             for each, checkpoint in zip(everyone, checkpoints):
                 each.account.restore(checkpoint)
             del uow.activity[activity_mark:]
