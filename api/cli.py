@@ -25,9 +25,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from api.app import SERVER_OPTIONS, create_app
+    from persistence.database import DatabaseServed, claim_sqlite_server
 
     settings = _settings()
     _check_workers(settings, args.workers)
+    try:
+        claim = claim_sqlite_server(settings.database_url)  # noqa: F841 - held while the process lives
+    except DatabaseServed as error:
+        sys.exit(f"jifen: {error}")
     cmd_migrate(argparse.Namespace(revision="head"), settings)
     if args.demo:
         _print_demo(settings, asyncio.run(_seed_demo(settings)))

@@ -95,7 +95,7 @@ class PointsOperations:
                                       refusal: Refusal) -> PointsOutcome | None:
         """The refusal as the answer, if the key was never used (it keeps nothing, so the key may be sent
         again); None for a used key, whose first answer only `run` gives back."""
-        if await self.transactions.read(lambda uow: uow.idempotency.get(actor.label, key)) is not None:
+        if await self.transactions.read(lambda uow: uow.idempotency.used(actor.label, key)):
             return None
         return PointsOutcome(member_id, error=refusal, unwritten=True)
 

@@ -31,6 +31,33 @@ def async_url(url: str) -> str:
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 
+class DatabaseServed(Exception):
+    """Another server already serves this SQLite database."""
+
+
+def claim_sqlite_server(url: str):
+    """Take the SQLite database for this server process, or raise DatabaseServed: one process writes a
+    SQLite database, and what the server keeps in memory (the admission gate's counts, the callers'
+    used idempotency keys) is true only while it is the one. The claim is a lock on a file beside the
+    database (`<name>-server.lock`), released when the process ends, however it ends; the returned
+    file holds it and must be kept. None for a database with no file (in memory) or no locks (Windows)."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    holder = open(f"{parsed.database}-server.lock", "a")  # noqa: SIM115 - held for the process's life
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder.close()
+        raise DatabaseServed(f"another jifen server already serves {parsed.database}; SQLite serves from "
+                             "one process (use PostgreSQL for several)") from None
+    return holder
+
+
 def _sqlite_engine(url: str, begin: str, pool_size: int) -> AsyncEngine:
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=60)
     _tune_sqlite(engine.sync_engine, begin)

@@ -56,6 +56,10 @@ class CommittedSettings:
         self._values: dict[str, Any] = {}
         self._version: int | None = None
 
+    @property
+    def version(self) -> int | None:
+        return self._version
+
     def begin(self, data_version: int) -> None:
         if data_version != self._version:
             self._values.clear()

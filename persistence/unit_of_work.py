@@ -25,7 +25,7 @@ from persistence.deductions import SqlDeductionRepository
 from persistence.events import SqlEventRepository
 from persistence.flash_sales import SqlFlashSaleRepository
 from persistence.group_redemptions import SqlGroupRedemptionRepository
-from persistence.idempotency import SqlIdempotencyRepository
+from persistence.idempotency import KnownKeys, SqlIdempotencyRepository
 from persistence.invitations import SqlInvitationRepository
 from persistence.leaderboards import SqlLeaderboardRepository
 from persistence.ledger import SqlLedgerRepository
@@ -62,29 +62,47 @@ REPOSITORIES = {
     "events": SqlEventRepository, "assists": SqlAssistRepository, "birthdays": SqlBirthdayRepository,
     "mall": SqlMallRepository, "checkout": SqlCheckoutRepository, "deductions": SqlDeductionRepository,
     "flash_sales": SqlFlashSaleRepository, "lotteries": SqlLotteryRepository, "groups": SqlGroupRedemptionRepository,
-    "idempotency": SqlIdempotencyRepository, "audit": SqlAuditLog,
+    "audit": SqlAuditLog,
 }
 
 
+# What a unit of work holds of its outbox, under the names the domain uses.
+OUTBOX_PARTS = {"activity": "activity", "scores": "scores", "badge_awards": "badges", "restocked": "restocked"}
+
+
 class SqlUnitOfWork:
-    def __init__(self, connection, settings_cache: SettingsCache | None = None) -> None:
+    """Repositories and the outbox are built when first used: a read uses one or two of them (the
+    signed-in member, an idempotency key), and a request makes several reads."""
+
+    def __init__(self, connection, settings_cache: SettingsCache | None = None,
+                 known_keys: KnownKeys | None = None) -> None:
         self.connection = connection
-        self.outbox = Outbox()
-        self.members = SqlMemberRepository(connection, self.outbox.points)
-        self.activity = self.outbox.activity
-        self.scores = self.outbox.scores
-        self.badge_awards = self.outbox.badges
-        self.restocked = self.outbox.restocked
-        self.settings = SqlSettingsRepository(connection, settings_cache)
+        self.settings_cache = settings_cache
+        self.known_keys = known_keys
 
     def __getattr__(self, name: str):
-        """Only called for what is not there yet: build that repository and keep it."""
-        factory = REPOSITORIES.get(name)
-        if factory is None:
+        """Only called for what is not there yet: build it and keep it."""
+        if name == "outbox":
+            built = Outbox()
+        elif name == "members":
+            built = SqlMemberRepository(self.connection, self.outbox.points)
+        elif name == "settings":
+            built = SqlSettingsRepository(self.connection, self.settings_cache)
+        elif name == "idempotency":
+            built = SqlIdempotencyRepository(self.connection, self.known_keys)
+        elif name in OUTBOX_PARTS:
+            built = getattr(self.outbox, OUTBOX_PARTS[name])
+        elif name in REPOSITORIES:
+            built = REPOSITORIES[name](self.connection)
+        else:
             raise AttributeError(name)
-        repository = factory(self.connection)
-        setattr(self, name, repository)
-        return repository
+        setattr(self, name, built)
+        return built
+
+    @property
+    def written_settings(self) -> set[str]:
+        settings = self.__dict__.get("settings")
+        return settings.written if settings is not None else set()
 
 
 def is_transient(error: DBAPIError) -> bool:
@@ -107,6 +125,7 @@ class SqlTransactions:
         self.listeners: list[Callable[[Outbox], Awaitable[None]]] = []
         self.settings_cache = SettingsCache()
         self.committed_settings = CommittedSettings()
+        self.known_keys = KnownKeys() if database.inline_writes is not None else None
         self._inline_writer = asyncio.Lock()
         self._batches: dict[int, SharedCommit] = {}  # the open shared transaction of each writing connection
 
@@ -114,8 +133,8 @@ class SqlTransactions:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 uow, result = await self._write_once(work)
-                self.settings_cache.forget(uow.settings.written)  # committed: reads now fetch the new rules
-                self.committed_settings.forget(uow.settings.written)
+                self.settings_cache.forget(uow.written_settings)  # committed: reads now fetch the new rules
+                self.committed_settings.forget(uow.written_settings)
                 await self._announce(uow.outbox)  # committed: a rolled-back attempt never gets here
                 return result
             except DBAPIError as error:
@@ -141,13 +160,13 @@ class SqlTransactions:
             batch = self._batches.get(id(connection))
             if batch is None:
                 batch = self._batches[id(connection)] = SharedCommit(connection, self)
-            uow = SqlUnitOfWork(InlineConnection(connection), self.committed_settings)
+            uow = SqlUnitOfWork(InlineConnection(connection), self.committed_settings, self.known_keys)
             batch.driver.execute("SAVEPOINT unit")
             failure = None
             try:
                 result = await work(uow)
             except BaseException as error:
-                self.committed_settings.forget(uow.settings.written)
+                self.committed_settings.forget(uow.written_settings)
                 if not batch.undo_unit():
                     self._batches.pop(id(connection), None)  # its commit fails every unit in it
                 if not isinstance(error, Exception):
@@ -163,6 +182,16 @@ class SqlTransactions:
             raise failure
         await batch.committed()
         return uow, result
+
+    def began(self, data_version: int) -> None:
+        """SQLite: a shared transaction begins; `data_version` moved if another connection wrote."""
+        if data_version != self.committed_settings.version and self.known_keys is not None:
+            self.known_keys.forget()
+        self.committed_settings.begin(data_version)
+
+    def ended(self) -> None:
+        if self.known_keys is not None:
+            self.known_keys.committed()
 
     async def _commit_batch(self, batch: "SharedCommit") -> None:
         async with self._inline_writer:  # after any unit already running: never a half-done one
@@ -184,7 +213,8 @@ class SqlTransactions:
         event loop's thread on SQLite, so it never stalls other requests."""
         inline = self.database.inline_reads
         if inline is not None and not heavy:
-            return await work(SqlUnitOfWork(InlineConnection(inline.connection()), self.settings_cache))
+            return await work(SqlUnitOfWork(InlineConnection(inline.connection()), self.settings_cache,
+                                            self.known_keys))
         if heavy:  # one transaction: one snapshot on SQLite, row locks (FOR SHARE) held to its end
             engine = self.database.write_engine if inline is None else self.database.read_engine
             async with engine.connect() as connection:
@@ -221,7 +251,7 @@ class SharedCommit:
         self.driver = connection.connection.driver_connection
         self.transactions = transactions
         self.transaction = connection.begin()  # BEGIN IMMEDIATE: raises while another process writes
-        transactions.committed_settings.begin(data_version(self.driver))
+        transactions.began(data_version(self.driver))
         self.done = asyncio.get_running_loop().create_future()
         self.error: BaseException | None = None
         # Kept here: a task nothing refers to may be collected before it runs.
@@ -258,9 +288,11 @@ class SharedCommit:
         except BaseException as error:
             self._roll_back()
             self.transactions.committed_settings.begin(-1)  # what a lost unit read may not be committed
+            self.transactions.ended()
             self.done.set_exception(error)
             self.done.exception()  # retrieved: every unit that waits re-raises it
             return
+        self.transactions.ended()
         self.done.set_result(None)
 
     async def committed(self) -> None:

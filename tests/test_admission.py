@@ -134,6 +134,20 @@ def test_refusals_from_what_the_server_knows_keep_nothing(live_server):
     assert codes(redeem(member, sale, "early")) == []
 
 
+def test_a_winning_key_replayed_after_the_sell_out_gets_its_win_whatever_was_refused_before(live_server):
+    """A member refused first (the server then knows their keys), who then wins and sends the winning key
+    again after the stock is gone, gets the win again; a fresh key gets SOLD_OUT."""
+    sale = new_sale(live_server, 1, starts_in=timedelta(minutes=5))
+    winner, late = funded(live_server, "known-winner", 10), funded(live_server, "known-late", 10)
+    assert codes(redeem(winner, sale, "too-early")) == ["FLASH_SALE_NOT_STARTED"]
+    live_server.clock.advance(timedelta(minutes=5))
+    won = redeem(winner, sale, "win")
+    assert codes(won) == []
+    assert codes(redeem(late, sale, "late")) == ["SOLD_OUT"]
+    assert redeem(winner, sale, "win") == won
+    assert codes(redeem(winner, sale, "too-early")) == ["SOLD_OUT"]  # refused before, kept nothing
+
+
 def test_a_restock_while_the_sale_runs_sells_again(live_server):
     sale = new_sale(live_server, 1)
     buyers = [funded(live_server, f"restock-{i}", 10) for i in range(4)]

@@ -186,3 +186,21 @@ def test_json_logs_when_asked(tmp_path):
     assert result.returncode == 0 and lines
     assert {"time", "level", "logger", "message"} <= set(lines[-1]) and lines[-1]["logger"] == "jifen"
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}", line["time"]) for line in lines)
+
+
+def test_a_second_server_on_one_sqlite_database_refuses_to_start(tmp_path):
+    """One process serves a SQLite database: what the server keeps in memory (the gate's counts, the keys
+    members used) is true only while it writes alone."""
+    port = free_port()
+    first, _, _ = start_demo(tmp_path, port)
+    try:
+        second = subprocess.run([JIFEN, "serve", "--port", str(free_port())], cwd=tmp_path, capture_output=True,
+                                text=True, timeout=60,
+                                env={k: v for k, v in os.environ.items() if k not in ("JIFEN_SECRET", "DATABASE_URL")})
+        assert second.returncode != 0
+        assert "another jifen server already serves" in second.stderr
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+    finally:
+        stop(first)
+    process, _, _ = start_demo(tmp_path, port)  # the claim ends with its process
+    stop(process)
