@@ -194,9 +194,9 @@ def configure_logging(log_format: str) -> None:
     # A line per request: skip what no line shows (the logging docs' "Optimization" section).
     logging._srcfile = None  # noqa: SLF001 - the documented switch for caller frames
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    from api.observability import JsonFormatter, StampingFormatter
+    from api.observability import JsonFormatter, StampingFormatter, TurnFlushingHandler
 
-    handler = logging.StreamHandler()
+    handler = TurnFlushingHandler()
     handler.setFormatter(JsonFormatter() if log_format == "json" else
                          StampingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
