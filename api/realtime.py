@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Protocol
 
+import orjson
+
 from api.client_address import PerAddress
 from domain.ledger import LedgerEntry, LedgerReason
 from domain.leaderboards import LeaderboardCache
 from domain.realtime import Activity, ActivityKind, BadgeAwarded, Outbox, PointsChanged, PointsSnapshot
+from persistence.redis_scripts import ScriptLink
 
 log = logging.getLogger("jifen.realtime")
 
@@ -35,6 +37,7 @@ def points_channel(member_id: int) -> str:
 
 
 class Broker(Protocol):
+    def wants(self, channel: str) -> bool: ...
     async def publish(self, channel: str, message: str) -> None: ...
     def subscribe(self, channel: str) -> contextlib.AbstractAsyncContextManager[AsyncIterator[str]]: ...
     async def close(self) -> None: ...
@@ -49,6 +52,10 @@ class LocalBroker:
     @property
     def subscribers(self) -> int:
         return sum(len(queues) for queues in self.queues.values())
+
+    def wants(self, channel: str) -> bool:
+        """Whether a message on the channel could reach anyone (else it need not even be written)."""
+        return channel in self.queues
 
     async def publish(self, channel: str, message: str) -> None:
         self.deliver(channel, message)
@@ -93,11 +100,16 @@ class RedisBroker(LocalBroker):
         self.prefix = f"{prefix}:"  # brands (or test runs) sharing one Redis never hear each other
         self.redis = redis.from_url(url, decode_responses=True)
         self.pubsub = self.redis.pubsub()
+        # Publishing is on every write's way: one pipelined connection, not a pool round trip each.
+        self.link = ScriptLink(url, timeout=1.0)
         self._relay: asyncio.Task | None = None
         self._lock = asyncio.Lock()
 
+    def wants(self, channel: str) -> bool:
+        return True  # another process may have subscribers
+
     async def publish(self, channel: str, message: str) -> None:
-        await self.redis.publish(self.prefix + channel, message)
+        await self.link.command("PUBLISH", self.prefix + channel, message)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
@@ -136,6 +148,7 @@ class RedisBroker(LocalBroker):
         with contextlib.suppress(Exception):
             await self.pubsub.aclose()
             await self.redis.aclose()
+        await self.link.close()
         await super().close()
 
 
@@ -145,7 +158,7 @@ def build_broker(redis_url: str | None, prefix: str = "jifen") -> LocalBroker:
 
 def encode_change(change: PointsChanged | BadgeAwarded) -> str:
     entry = change.entry if isinstance(change, PointsChanged) else None
-    return json.dumps({
+    return orjson.dumps({
         "memberId": change.member_id, "toast": change.toast,
         "points": vars(change.points),
         "entry": None if entry is None else {
@@ -153,11 +166,11 @@ def encode_change(change: PointsChanged | BadgeAwarded) -> str:
             "reason": entry.reason.value, "occurredAt": entry.occurred_at.isoformat(), "actor": entry.actor,
             "expiresAt": entry.expires_at.isoformat() if entry.expires_at else None, "memo": entry.memo,
             "ref": entry.ref},
-    }, ensure_ascii=False)
+    }).decode()
 
 
 def decode_change(message: str) -> tuple[int, LedgerEntry | None, PointsSnapshot, str]:
-    data = json.loads(message)
+    data = orjson.loads(message)
     raw = data["entry"]
     entry = None if raw is None else LedgerEntry(
         raw["memberId"], raw["delta"], raw["balanceAfter"], LedgerReason(raw["reason"]),
@@ -167,12 +180,12 @@ def decode_change(message: str) -> tuple[int, LedgerEntry | None, PointsSnapshot
 
 
 def encode_activity(activity: Activity) -> str:
-    return json.dumps({"kind": activity.kind.value, "memberName": activity.member_name, "text": activity.text,
-                       "at": activity.at.isoformat()}, ensure_ascii=False)
+    return orjson.dumps({"kind": activity.kind.value, "memberName": activity.member_name, "text": activity.text,
+                         "at": activity.at.isoformat()}).decode()
 
 
 def decode_activity(message: str) -> Activity:
-    data = json.loads(message)
+    data = orjson.loads(message)
     return Activity(ActivityKind(data["kind"]), data["memberName"], data["text"], datetime.fromisoformat(data["at"]))
 
 
@@ -188,9 +201,12 @@ class Announcer:
         if outbox.scores and self.leaderboards is not None:
             await self.leaderboards.add(outbox.scores)
         for change in (*outbox.points, *outbox.badges):
-            await self.broker.publish(points_channel(change.member_id), encode_change(change))
-        for activity in outbox.activity:
-            await self.broker.publish(ACTIVITY_CHANNEL, encode_activity(activity))
+            channel = points_channel(change.member_id)
+            if self.broker.wants(channel):
+                await self.broker.publish(channel, encode_change(change))
+        if outbox.activity and self.broker.wants(ACTIVITY_CHANNEL):
+            for activity in outbox.activity:
+                await self.broker.publish(ACTIVITY_CHANNEL, encode_activity(activity))
 
 
 class TooManySubscriptions(Exception):

@@ -35,13 +35,23 @@ class UtcDateTime(TypeDecorator):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
         # The text SQLAlchemy's SQLite DATETIME writes ("2026-11-27 09:31:51.123456", always with the
-        # microseconds, so texts compare as times), made by one C call instead of a format string.
+        # microseconds, so texts compare as times), made by one C call instead of a format string. A
+        # change of points writes its moment in four or five columns: the last one's text is kept (a
+        # datetime never changes; the pair is replaced whole, so threads never mix two).
+        last: tuple[datetime | None, str | None] = (None, None)
+
         def process(value: datetime | None) -> str | None:
+            nonlocal last
             if value is None:
                 return None
+            seen, text = last
+            if value is seen:
+                return text
             if value.tzinfo is None:
                 raise ValueError("naive datetime given to the database")
-            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            last = (value, text)
+            return text
         return process
 
     def result_processor(self, dialect, coltype):
