@@ -24,6 +24,7 @@ from api.auth import ANONYMOUS, Caller, InvalidToken, caller_from_header
 from api.client_address import PerAddress, TrustingProxies, client_address
 from api.config import Settings
 from api.context import Context, Loaders
+from api.cors import CrossOrigin, origins_of
 from api.cost import CostBudget
 from api.observability import Metrics, new_request_id
 from api.http_protocol import TurnWritingHttp
@@ -245,6 +246,7 @@ class Authenticating:
         if scope["type"] == "http":
             state = scope.setdefault("state", {})
             state["request_id"] = request_id = new_request_id()
+            send = with_request_id(send, request_id)
             headers = Headers(scope=scope)
             try:
                 if PARTNER_KEY in headers:
@@ -277,6 +279,18 @@ class Authenticating:
         return Caller("partner", code)
 
 
+def with_request_id(send, request_id: str):
+    """The response carries its request id (`X-Request-Id`): what a caller quotes to operators, who
+    find it in the log line."""
+    header = (b"x-request-id", request_id.encode())
+
+    async def send_with_id(message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), header]}
+        await send(message)
+    return send_with_id
+
+
 class GraphQLFirst(Starlette):
     """Starlette, with GraphQL's GETs, POSTs and WebSockets handed to the GraphQL stack before routing.
 
@@ -294,7 +308,8 @@ class GraphQLFirst(Starlette):
         if self.user_middleware:  # middleware added later (CORS, say) must see GraphQL too
             await super().__call__(scope, receive, send)
             return
-        if scope.get("path") == "/graphql" and (scope["type"] == "websocket" or scope["method"] in ("GET", "POST")):
+        if scope.get("path") == "/graphql" and (scope["type"] == "websocket"
+                                                or scope["method"] in ("GET", "POST", "OPTIONS")):
             scope["app"] = self
             await self.graphql(scope, receive, send)
             return
@@ -322,9 +337,10 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
     persisted = PersistedQueries(settings.redis_url, settings.redis_prefix, settings.persisted_queries)
     services.activity.anonymous.cap = settings.anonymous_feeds_per_address
     view = JifenGraphQL(services, settings, metrics)
-    graphql = TrustingProxies(LimitingSize(Authenticating(
+    graphql = CrossOrigin(TrustingProxies(LimitingSize(Authenticating(
         ResolvingPersistedQueries(JsonPosts(view), persisted, persisted_query_error),
-        services, settings.secret)), settings.trusted_proxies)
+        services, settings.secret)), settings.trusted_proxies),
+        None if settings.is_dev else origins_of(settings.allowed_origins))
 
     async def prometheus(request: Request) -> Response:
         """Prometheus text format, for the scraper only: it names operations, error codes and volumes."""
@@ -360,7 +376,7 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
             await view.budget.close()
             await services.close()
 
-    app = GraphQLFirst(graphql, routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
+    app = GraphQLFirst(graphql, routes=[Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS"]),
                             WebSocketRoute("/graphql", graphql), Route("/healthz", healthz),
                             Route("/metrics", prometheus)],
                     lifespan=lifespan)
