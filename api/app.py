@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hmac
 import logging
+from pathlib import Path
 from datetime import timedelta
 
 import orjson
@@ -13,7 +15,8 @@ from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -47,6 +50,7 @@ MAX_QUERY_STRING_BYTES = 16 * 1024
 INIT_TIMEOUT_SECONDS = 10
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
 PARTNER_KEY = "x-partner-key"
+GRAPHIQL_FILES = Path(__file__).parent / "graphiql"
 # How uvicorn must run this app. Proxy headers are the app's to judge (JIFEN_TRUSTED_PROXIES), not
 # uvicorn's (it trusts 127.0.0.1 by default); a WebSocket message is held to the HTTP body limit
 # (uvicorn's default is 16 MB, each taken into memory whole); and frames go uncompressed: a toast is
@@ -72,6 +76,11 @@ class JifenGraphQL(GraphQL):
         self.secret = settings.secret
         self.pseudonyms = Pseudonyms.from_secret(settings.secret)
         self.sockets = PerAddress(settings.sockets_per_address)  # open WebSockets
+
+    @property
+    def graphql_ide_html(self) -> str:
+        """GraphiQL (dev only) from files Jifen serves itself (api/graphiql/, at /graphiql/), not a CDN."""
+        return graphiql_page()
 
     def encode_json(self, data: object) -> str:
         # Several times faster than json.dumps on a page of entries. Text, not bytes: strawberry
@@ -279,6 +288,11 @@ class Authenticating:
         return Caller("partner", code)
 
 
+@functools.cache
+def graphiql_page() -> str:
+    return (GRAPHIQL_FILES / "index.html").read_text(encoding="utf-8")
+
+
 def with_request_id(send, request_id: str):
     """The response carries its request id (`X-Request-Id`): what a caller quotes to operators, who
     find it in the log line."""
@@ -376,10 +390,11 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
             await view.budget.close()
             await services.close()
 
-    app = GraphQLFirst(graphql, routes=[Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS"]),
-                            WebSocketRoute("/graphql", graphql), Route("/healthz", healthz),
-                            Route("/metrics", prometheus)],
-                    lifespan=lifespan)
+    routes = [Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS"]), WebSocketRoute("/graphql", graphql),
+              Route("/healthz", healthz), Route("/metrics", prometheus)]
+    if settings.is_dev:
+        routes.append(Mount("/graphiql", StaticFiles(directory=GRAPHIQL_FILES), name="graphiql"))
+    app = GraphQLFirst(graphql, routes=routes, lifespan=lifespan)
     app.state.services = services
     return app
 

@@ -1,6 +1,8 @@
 """A real browser (Debian's headless Chromium) calling the API from a page on another origin, as an H5
 page does: the fetch goes through CORS (api/cors.py) when the page's origin is allowed, and fails
-in the browser when it is not. `.ci/run` installs Chromium; elsewhere these tests skip without it."""
+in the browser when it is not. GraphiQL, driven through chromedriver (Selenium) with every host but
+the server's unreachable, runs a query and shows a subscription's events. `.ci/run` installs
+Chromium and its driver; elsewhere these tests skip without them."""
 import http.server
 import json
 import os
@@ -9,15 +11,22 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
+from datetime import timedelta
 from html import unescape
 from pathlib import Path
 
+import httpx
 import pytest
+from selenium.common.exceptions import TimeoutException
 
 from api.app import create_app
 from api.config import Settings
 from api.services import Services
 from tests.conftest import SECRET, LiveServer, start_server, stop_server
+
+ARTIFACTS = Path(os.environ.get("JIFEN_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "test-artifacts"))
+CHECK_IN = "mutation($key: String!) { checkIn(input: {idempotencyKey: $key}) { userErrors { code } } }"
 
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the browser, not storage
 
@@ -42,6 +51,83 @@ def chromium() -> str:
             pytest.fail("Chromium must be installed on CI (.ci/run installs Debian's chromium)")
         pytest.skip("no Chromium here (apt-get install chromium) for the browser tests")
     return found
+
+
+@pytest.fixture
+def browser(chromium):
+    """Chromium under chromedriver, unable to reach any host but 127.0.0.1 (as on a machine offline)."""
+    driver_path = shutil.which("chromedriver")
+    if driver_path is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromedriver must be installed on CI (.ci/run installs Debian's chromium-driver)")
+        pytest.skip("no chromedriver here (apt-get install chromium-driver) for the GraphiQL tests")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,800",
+                     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    yield driver
+    driver.quit()
+
+
+def result_text(browser, containing: str, timeout: float = 20) -> str:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, timeout).until(
+        lambda b: containing in b.find_element(By.CSS_SELECTOR, ".result-window").text)
+    return browser.find_element(By.CSS_SELECTOR, ".result-window").text
+
+
+def run_in_graphiql(browser, base_url: str, token: str, query: str | None = None) -> None:
+    from urllib.parse import urlencode
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{base_url}/graphql?" + urlencode({"token": token, **({"q": query} if query else {})}))
+    WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".graphiql-execute-button"))
+    browser.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
+
+
+@sqlite_only
+def test_graphiql_runs_the_member_s_query_with_every_file_from_the_server(browser, live_server):
+    live_server.member("graphiql-m").data(CHECK_IN, {"key": "first"})
+    run_in_graphiql(browser, live_server.base_url, live_server.member("graphiql-m").token)
+    shown = result_text(browser, "available")
+    assert '"available": 10' in shown
+    fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert fetched and all(url.startswith(live_server.base_url) for url in fetched), fetched
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "graphiql.png"))
+
+
+@sqlite_only
+def test_graphiql_shows_a_subscription_s_events(browser, live_server):
+    member = live_server.member("graphiql-s")
+    member.data("{ me { id } }")
+    run_in_graphiql(browser, live_server.base_url, member.token, "subscription { pointsChanged { toast } }")
+    deadline = time.monotonic() + 20
+    for day in range(100):  # GraphiQL subscribes once its socket is up: check in (a day later) until it hears
+        live_server.clock.advance(timedelta(days=1))
+        member.data(CHECK_IN, {"key": f"day-{day}"})
+        try:
+            assert "每日签到" in result_text(browser, "toast", timeout=1)
+            return
+        except TimeoutException:
+            assert time.monotonic() < deadline, "no toast reached GraphiQL"
+    raise AssertionError("no toast reached GraphiQL")
+
+
+@sqlite_only
+def test_graphiql_is_not_served_in_prod(prod_server):
+    page = httpx.get(f"{prod_server.base_url}/graphql", headers={"Accept": "text/html"})
+    assert "graphiql" not in page.text.lower()
+    assert httpx.get(f"{prod_server.base_url}/graphiql/graphiql.min.js").status_code == 404
 
 
 @pytest.fixture
