@@ -14,7 +14,7 @@ from cross_web import HTTPException  # what strawberry raises for HTTP-level ref
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
@@ -394,6 +394,7 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
               Route("/healthz", healthz), Route("/metrics", prometheus)]
     if settings.is_dev:
         routes.append(Mount("/graphiql", StaticFiles(directory=GRAPHIQL_FILES), name="graphiql"))
+        routes.append(Route("/", lambda _: RedirectResponse("/graphql")))  # a browser's first visit
     app = GraphQLFirst(graphql, routes=routes, lifespan=lifespan)
     app.state.services = services
     return app

@@ -25,23 +25,33 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from api.app import SERVER_OPTIONS, create_app
-    from persistence.database import DatabaseServed, claim_sqlite_server
+    from api.startup import check_database_url, check_port
+    from persistence.database import claim_sqlite_server
 
     settings = _settings()
     _check_workers(settings, args.workers)
-    try:
-        claim = claim_sqlite_server(settings.database_url)  # noqa: F841 - held while the process lives
-    except DatabaseServed as error:
-        sys.exit(f"jifen: {error}")
+    check_database_url(settings.database_url)
+    check_port(args.host, args.port)
+    claim = claim_sqlite_server(settings.database_url)  # noqa: F841 - held while the process lives
     cmd_migrate(argparse.Namespace(revision="head"), settings)
-    if args.demo:
-        _print_demo(settings, asyncio.run(_seed_demo(settings)))
+    seeded = asyncio.run(_seed_demo(settings)) if args.demo else None
+    _print_banner(settings, args.host, args.port)
+    if seeded is not None:
+        _print_demo(settings, seeded)
     options = {"host": args.host, "port": args.port, "log_level": "info", "access_log": not args.no_access_log,
                **SERVER_OPTIONS}
     if args.workers == 1:
         uvicorn.run(create_app(settings), **options)
     else:  # each worker process builds its own app from the same environment
         uvicorn.run("api.app:app_from_env", factory=True, workers=args.workers, **options)
+
+
+def _print_banner(settings: Settings, host: str, port: int) -> None:
+    base = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+    print(f"Jifen serves GraphQL at {base}/graphql (HTTP and WebSocket)")
+    if settings.is_dev:
+        print(f"GraphiQL: {base}/graphql in a browser (add ?token=<member token> to sign in)")
+    print(f"health: {base}/healthz   metrics: {base}/metrics", flush=True)
 
 
 def _check_workers(settings: Settings, workers: int) -> None:
@@ -81,9 +91,11 @@ def _print_demo(settings: Settings, seeded: tuple[bool, tuple[str, str] | None])
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings | None = None) -> None:
+    from api.startup import check_database_url
     from persistence import migrate
 
     settings = settings or _settings()
+    check_database_url(settings.database_url)
     migrate.upgrade(settings.database_url, args.revision)
     log.info("database at revision %s", args.revision)
 
@@ -204,6 +216,8 @@ def configure_logging(log_format: str) -> None:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="jifen", description="Jifen loyalty-points server")
+    top.add_argument("--debug", action="store_true",
+                     help="show the traceback of a start-up problem, and every migration as it runs")
     commands = top.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="migrate the database, then serve GraphQL")
@@ -264,7 +278,25 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     configure_logging(os.environ.get("JIFEN_LOG_FORMAT", "text"))
     args = parser().parse_args(argv)
-    args.func(args)
+    # Each migration's name is for whoever debugs a migration, not for every start.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if args.debug else logging.WARNING)
+    try:
+        args.func(args)
+    except Exception as error:
+        from api.startup import explained
+
+        line = None if args.debug else explained(error, _database_url())
+        if line is None:
+            raise
+        print(f"jifen: {line} (--debug shows the traceback)", file=sys.stderr)
+        sys.exit(2)
+
+
+def _database_url() -> str | None:
+    try:
+        return Settings.from_env().database_url
+    except ConfigError:
+        return None
 
 
 if __name__ == "__main__":

@@ -204,3 +204,66 @@ def test_a_second_server_on_one_sqlite_database_refuses_to_start(tmp_path):
         stop(first)
     process, _, _ = start_demo(tmp_path, port)  # the claim ends with its process
     stop(process)
+
+
+def serve_refused(tmp_path, database_url: str, *extra: str) -> subprocess.CompletedProcess:
+    env = {**{k: v for k, v in os.environ.items() if k != "JIFEN_SECRET"}, "DATABASE_URL": database_url}
+    return subprocess.run([JIFEN, *extra, "serve", "--port", str(free_port())], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def one_line(result: subprocess.CompletedProcess) -> str:
+    lines = [line for line in result.stderr.splitlines() if "JIFEN_SECRET" not in line]
+    assert result.returncode == 2 and len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("database_url, says", [
+    ("::::", "is not a database URL"),
+    ("nonsense://x", "which Jifen does not run on"),
+    ("mysql://user@host/db", "which Jifen does not run on"),
+    ("sqlite:////no-such-directory/jifen.db", "/no-such-directory does not exist"),
+    ("postgresql://postgres@127.0.0.1:1/test", "cannot reach PostgreSQL at 127.0.0.1:1 (connection refused)"),
+])
+def test_a_wrong_database_url_is_one_line_saying_what_to_fix(tmp_path, database_url, says):
+    line = one_line(serve_refused(tmp_path, database_url))
+    assert line.startswith("jifen: ") and says in line
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_missing_postgresql_database_or_user_is_one_line(tmp_path, database_url):
+    server = database_url.rsplit("/", 1)[0]
+    assert "has no database 'no_such_db': create it" in one_line(serve_refused(tmp_path, f"{server}/no_such_db"))
+    stranger = server.replace("//postgres@", "//no_such_user@")
+    assert "refused user 'no_such_user'" in one_line(serve_refused(tmp_path, f"{stranger}/test"))
+
+
+def test_debug_shows_the_traceback_of_a_start_up_problem(tmp_path):
+    result = serve_refused(tmp_path, "nonsense://x", "--debug")
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_a_port_in_use_is_one_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if k not in ("JIFEN_SECRET", "DATABASE_URL")}
+        result = subprocess.run([JIFEN, "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=60)
+    assert f"port {port} on 127.0.0.1 is in use" in one_line(result)
+
+
+def test_serve_prints_where_it_serves_before_the_tokens_and_no_migration_chatter(tmp_path):
+    port = free_port()
+    process, tokens, lines = start_demo(tmp_path, port)
+    try:
+        printed = "".join(lines)
+        assert f"Jifen serves GraphQL at http://127.0.0.1:{port}/graphql" in printed
+        assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in printed
+        assert printed.index("Jifen serves GraphQL") < printed.index("member token")
+        assert "alembic" not in printed and "Running upgrade" not in printed
+        home = httpx.get(f"http://127.0.0.1:{port}/", follow_redirects=False)
+        assert home.status_code in (302, 307) and home.headers["location"] == "/graphql"
+    finally:
+        stop(process)
