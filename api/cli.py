@@ -97,10 +97,16 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings | None = None) -> N
     settings = settings or _settings()
     check_database_url(settings.database_url)
     migrate.upgrade(settings.database_url, args.revision)
-    log.info("database at revision %s", args.revision)
+    at = migrate.current_revision(settings.database_url)
+    if args.revision not in ("head", at):  # an older revision: upgrade leaves a newer database as it is
+        log.warning("database at revision %s, past %s: migrate only upgrades", at, args.revision)
+    else:
+        log.info("database at revision %s", at)
 
 
 def cmd_token(args: argparse.Namespace) -> None:
+    if args.ttl <= 0:
+        sys.exit("jifen: --ttl must be a positive number of seconds")
     settings = _settings()
     role = args.role
     if role == "member":
@@ -214,8 +220,18 @@ def configure_logging(log_format: str) -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("jifen")
+    except PackageNotFoundError:  # run from a checkout without installing
+        return "unknown (not installed)"
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="jifen", description="Jifen loyalty-points server")
+    top.add_argument("--version", action="version", version=f"jifen {_version()}")
     top.add_argument("--debug", action="store_true",
                      help="show the traceback of a start-up problem, and every migration as it runs")
     commands = top.add_subparsers(dest="command", required=True)

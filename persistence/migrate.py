@@ -50,6 +50,22 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     outside_event_loop(lambda: command.upgrade(alembic_config(database_url), revision))
 
 
+def current_revision(database_url: str) -> str | None:
+    """The revision the database is at (None before the first migration)."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def read() -> str | None:
+        engine = create_async_engine(async_url(database_url))
+        try:
+            async with engine.connect() as connection:
+                return (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        finally:
+            await engine.dispose()
+
+    return outside_event_loop(lambda: asyncio.run(read()))
+
+
 def downgrade(database_url: str, revision: str) -> None:
     outside_event_loop(lambda: command.downgrade(alembic_config(database_url), revision))
 

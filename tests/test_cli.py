@@ -267,3 +267,16 @@ def test_serve_prints_where_it_serves_before_the_tokens_and_no_migration_chatter
         assert home.status_code in (302, 307) and home.headers["location"] == "/graphql"
     finally:
         stop(process)
+
+
+def test_version_ttl_and_the_revision_migrate_reports(tmp_path):
+    env = {**{k: v for k, v in os.environ.items() if k != "JIFEN_SECRET"},
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'rev.db'}"}
+    version = subprocess.run([JIFEN, "--version"], capture_output=True, text=True, env=env)
+    assert version.returncode == 0 and re.fullmatch(r"jifen \d+\.\d+\.\d+\n", version.stdout)
+    expired = subprocess.run([JIFEN, "token", "member", "m1", "--ttl", "-5"], capture_output=True, text=True, env=env)
+    assert expired.returncode != 0 and "--ttl must be a positive" in expired.stderr and not expired.stdout
+    migrated = subprocess.run([JIFEN, "migrate"], capture_output=True, text=True, env=env)
+    head = re.search(r"database at revision (\d{4})", migrated.stderr).group(1)
+    older = subprocess.run([JIFEN, "migrate", "0005"], capture_output=True, text=True, env=env)
+    assert f"database at revision {head}, past 0005: migrate only upgrades" in older.stderr
