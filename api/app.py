@@ -6,8 +6,8 @@ import functools
 import gc
 import hmac
 import logging
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 
 import orjson
 from cross_web import HTTPException  # what strawberry raises for HTTP-level refusals
@@ -29,10 +29,10 @@ from api.config import Settings
 from api.context import Context, Loaders
 from api.cors import CrossOrigin, origins_of
 from api.cost import CostBudget
-from api.observability import Metrics, new_request_id
-from api.http_protocol import TurnWritingHttp
+from api.http_protocol import TurnWritingHttp, with_headers
 from api.json_posts import (JSON, JsonPosts, content_type_header, error_response, prefers_graphql_response,
                             reply_for)
+from api.observability import Metrics, new_request_id
 from api.persisted_queries import PersistedQueries, PersistedQueryError, ResolvingPersistedQueries
 from api.request_body import read_body, replaying
 from api.schema import build_schema
@@ -255,7 +255,8 @@ class Authenticating:
         if scope["type"] == "http":
             state = scope.setdefault("state", {})
             state["request_id"] = request_id = new_request_id()
-            send = with_request_id(send, request_id)
+            # The answer carries its request id: what a caller quotes to operators, who find the log line.
+            send = with_headers(send, [(b"x-request-id", request_id.encode())])
             headers = Headers(scope=scope)
             try:
                 if PARTNER_KEY in headers:
@@ -291,18 +292,6 @@ class Authenticating:
 @functools.cache
 def graphiql_page() -> str:
     return (GRAPHIQL_FILES / "index.html").read_text(encoding="utf-8")
-
-
-def with_request_id(send, request_id: str):
-    """The response carries its request id (`X-Request-Id`): what a caller quotes to operators, who
-    find it in the log line."""
-    header = (b"x-request-id", request_id.encode())
-
-    async def send_with_id(message) -> None:
-        if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", ()), header]}
-        await send(message)
-    return send_with_id
 
 
 class GraphQLFirst(Starlette):

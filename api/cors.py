@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from api.http_protocol import with_headers
+
 ALLOWED_METHODS = ("GET", "POST")
 # What Jifen's clients send: the token and body type, Apollo's and urql's headers, the partner
 # signature, and the CSRF-prevention header some GraphQL clients add.
@@ -72,15 +74,10 @@ class CrossOrigin:
         except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
             return False
 
-    def _allowing(self, origin: bytes, send):
-        extra = [(b"access-control-allow-origin", origin), (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
-                 (b"vary", b"Origin")]
-
-        async def send_allowed(message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), *extra]}
-            await send(message)
-        return send_allowed
+    @staticmethod
+    def _allowing(origin: bytes, send):
+        return with_headers(send, [(b"access-control-allow-origin", origin),
+                                   (b"access-control-expose-headers", EXPOSED_HEADERS.encode()), (b"vary", b"Origin")])
 
     async def _preflight(self, origin: bytes | None, asked_method: bytes | None, asked_headers: bytes | None,
                          send) -> None:

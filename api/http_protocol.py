@@ -14,6 +14,15 @@ import asyncio
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 
+def with_headers(send, headers: list[tuple[bytes, bytes]]):
+    """An ASGI `send` that adds `headers` to the response it starts."""
+    async def send_with_headers(message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), *headers]}
+        await send(message)
+    return send_with_headers
+
+
 class TurnWrites:
     """A transport whose writes of one loop turn reach the socket in one write; everything else is the
     socket transport's own. Closing or aborting sends (or drops) what waits first, as the socket's

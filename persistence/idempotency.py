@@ -43,11 +43,14 @@ class KnownKeys:
         keys = self.scopes.get(scope)
         return None if keys is None else key in keys
 
-    def loaded(self, scope: str, keys: list[str]) -> None:
-        if len(keys) > self.MAX_KEYS:
-            return
-        self.scopes[scope] = set(keys) | self.uncommitted.get(scope, set())
-        keep_at_most(self.scopes, self.MAX_SCOPES)
+    def loaded(self, scope: str, keys: list[str]) -> set[str]:
+        """The caller's keys as read, with those the open shared transaction inserted; kept unless
+        there are too many."""
+        used = set(keys) | self.uncommitted.get(scope, set())
+        if len(used) <= self.MAX_KEYS:
+            self.scopes[scope] = used
+            keep_at_most(self.scopes, self.MAX_SCOPES)
+        return used
 
     def inserted(self, scope: str, key: str) -> None:
         self.uncommitted.setdefault(scope, set()).add(key)
@@ -80,8 +83,7 @@ class SqlIdempotencyRepository:
         used = self.known.used(scope, key)
         if used is None:
             keys = [row.key for row in await self.connection.execute(KEYS_OF_SCOPE, {"scope": scope})]
-            self.known.loaded(scope, keys)
-            used = key in keys or key in self.known.uncommitted.get(scope, ())
+            used = key in self.known.loaded(scope, keys)
         return used
 
     async def add(self, record: IdempotencyRecord) -> None:

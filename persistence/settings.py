@@ -56,14 +56,13 @@ class CommittedSettings:
         self._values: dict[str, Any] = {}
         self._version: int | None = None
 
-    @property
-    def version(self) -> int | None:
-        return self._version
-
-    def begin(self, data_version: int) -> None:
-        if data_version != self._version:
-            self._values.clear()
-            self._version = data_version
+    def begin(self, data_version: int) -> bool:
+        """True when the version moved: another connection wrote since, and what is kept is dropped."""
+        if data_version == self._version:
+            return False
+        self._values.clear()
+        self._version = data_version
+        return True
 
     def get(self, key: str) -> tuple[bool, Any]:
         if key in self._values:

@@ -185,9 +185,8 @@ class SqlTransactions:
 
     def began(self, data_version: int) -> None:
         """SQLite: a shared transaction begins; `data_version` moved if another connection wrote."""
-        if data_version != self.committed_settings.version and self.known_keys is not None:
+        if self.committed_settings.begin(data_version) and self.known_keys is not None:
             self.known_keys.forget()
-        self.committed_settings.begin(data_version)
 
     def ended(self) -> None:
         if self.known_keys is not None:

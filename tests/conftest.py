@@ -171,6 +171,23 @@ async def sqlite_services(sqlite_template, tmp_path, clock):
     await built.close()
 
 
+class SqliteStatements:
+    """The statements an InlineSqlite's connection of this thread runs while the block lasts, as
+    SQLite itself reports them (direct statements included)."""
+
+    def __init__(self, inline) -> None:
+        self.inline = inline
+        self.statements: list[str] = []
+
+    def __enter__(self):
+        self.inline.connection()  # opened now, so it reports
+        self.inline.trace(self.statements.append)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.inline.trace(None)
+
+
 # One keep-alive client for every sync request: a fresh client per request costs a TLS context load (~40 ms).
 HTTP = httpx.Client(timeout=30)
 

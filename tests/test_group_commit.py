@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from domain.configuration import Actor
 from domain.errors import Conflict
+from tests.conftest import SqliteStatements
 
 STAFF = Actor("staff", "ops")
 
@@ -22,19 +23,11 @@ def services(sqlite_services):
     return sqlite_services
 
 
-class Commits:
+class Commits(SqliteStatements):
     """The COMMITs SQLite's writer runs, as SQLite reports them."""
 
     def __init__(self, services) -> None:
-        self.inline = services.database.inline_writes
-        self.statements: list[str] = []
-
-    def __enter__(self):
-        self.inline.trace(self.statements.append)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.inline.trace(None)
+        super().__init__(services.database.inline_writes)
 
     @property
     def count(self) -> int:

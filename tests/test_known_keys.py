@@ -9,6 +9,7 @@ import pytest
 
 from api.services import Services
 from domain.configuration import Actor
+from tests.conftest import SqliteStatements
 
 
 @pytest.fixture
@@ -20,20 +21,11 @@ async def used(services, actor: Actor, key: str) -> bool:
     return await services.transactions.read(lambda uow: uow.idempotency.used(actor.label, key))
 
 
-class KeyReads:
+class KeyReads(SqliteStatements):
     """The statements SQLite's readers run on the idempotency table, as SQLite reports them."""
 
     def __init__(self, services) -> None:
-        self.inline = services.database.inline_reads
-        self.statements: list[str] = []
-
-    def __enter__(self):
-        self.inline.connection()  # opened now, so it reports
-        self.inline.trace(self.statements.append)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.inline.trace(None)
+        super().__init__(services.database.inline_reads)
 
     @property
     def count(self) -> int:
