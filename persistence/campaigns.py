@@ -10,6 +10,7 @@ from domain.ledger import LedgerReason
 from domain.segments import Segment
 from persistence.members import upsert
 from persistence.direct_statements import direct
+from persistence.settings import SqlSettingsRepository
 from persistence.tables import campaigns
 
 
@@ -19,14 +20,17 @@ def campaign_from_row(row) -> Campaign:
                     row.min_order_fen, row.bonus_points, tuple(Segment(s) for s in row.segments or ()))
 
 
-# Built once: every earning asks which campaigns run now.
-ACTIVE = direct(select(campaigns).where(campaigns.c.ends_at > bindparam("at"), campaigns.c.starts_at <= bindparam("at"),
-                                        campaigns.c.enabled.is_(True)))
+# Built once: every earning asks which campaigns run now. The ones still to start come too, so the
+# list kept with the rules holds until one of them changes.
+NOT_ENDED = direct(select(campaigns).where(campaigns.c.ends_at > bindparam("at"), campaigns.c.enabled.is_(True)))
+# Kept with the rules (brand settings), and forgotten with them when a campaign is written.
+NOT_ENDED_KEY = "campaigns:not-ended"
 
 
 class SqlCampaignRepository:
-    def __init__(self, connection) -> None:
+    def __init__(self, connection, settings: SqlSettingsRepository) -> None:
         self.connection = connection
+        self.settings = settings  # its cache, and what this transaction wrote
 
     async def get(self, code: str) -> Campaign | None:
         row = (await self.connection.execute(select(campaigns).where(campaigns.c.code == code))).first()
@@ -37,8 +41,11 @@ class SqlCampaignRepository:
         return [campaign_from_row(row) for row in rows]
 
     async def active(self, at: datetime) -> list[Campaign]:
-        rows = await self.connection.execute(ACTIVE, {"at": at})
-        return [campaign_from_row(row) for row in rows]
+        kept = self.settings.kept(NOT_ENDED_KEY)
+        if kept is None or kept[0] > at:  # read at a later moment (a test's clock went back): read again
+            kept = (at, [campaign_from_row(row) for row in await self.connection.execute(NOT_ENDED, {"at": at})])
+            self.settings.keep(NOT_ENDED_KEY, kept)
+        return [campaign for campaign in kept[1] if campaign.starts_at <= at < campaign.ends_at]
 
     async def put(self, campaign: Campaign) -> None:
         values = {"name": campaign.name, "multiplier_permille": campaign.multiplier_permille,
@@ -46,5 +53,6 @@ class SqlCampaignRepository:
                   "reasons": [r.value for r in campaign.reasons], "tier_levels": list(campaign.tier_levels),
                   "enabled": campaign.enabled, "min_order_fen": campaign.min_order_fen,
                   "bonus_points": campaign.bonus_points, "segments": [s.value for s in campaign.segments]}
+        self.settings.wrote(NOT_ENDED_KEY)
         statement = upsert(self.connection.dialect.name)(campaigns).values(code=campaign.code, **values)
         await self.connection.execute(statement.on_conflict_do_update(index_elements=["code"], set_=values))

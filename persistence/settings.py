@@ -104,10 +104,25 @@ class SqlSettingsRepository:
             self.cache.keep(key, value)  # an absent key too: not read again
         return value
 
-    async def put(self, key: str, value: Any, actor: str, at: datetime) -> None:
+    def kept(self, key: str) -> Any | None:
+        """A rule kept from another table (the campaigns not ended yet); None when not kept."""
+        if self.cache is None or key in self.written:
+            return None
+        hit, value = self.cache.get(key)
+        return value if hit else None
+
+    def keep(self, key: str, value: Any) -> None:
+        if self.cache is not None and key not in self.written:  # what this transaction wrote is not committed
+            self.cache.keep(key, value)
+
+    def wrote(self, key: str) -> None:
+        """A rule changes in this transaction: no longer kept, and forgotten again as it commits."""
         self.written.add(key)
         if self.cache is not None:
             self.cache.forget([key])
+
+    async def put(self, key: str, value: Any, actor: str, at: datetime) -> None:
+        self.wrote(key)
         if self._read is not None:
             self._read[key] = value
         statement = upsert(self.connection.dialect.name)(settings).values(

@@ -57,7 +57,7 @@ REPOSITORIES = {
     "leaderboards": SqlLeaderboardRepository, "badges": SqlBadgeRepository, "partners": SqlPartnerRepository,
     "segments": SqlSegmentRepository, "analytics": SqlAnalyticsRepository, "webhooks": SqlWebhookRepository,
     "ledger": SqlLedgerRepository, "check_ins": SqlCheckInRepository, "orders": SqlOrderRepository,
-    "campaigns": SqlCampaignRepository, "tasks": SqlTaskRepository, "invitations": SqlInvitationRepository,
+    "tasks": SqlTaskRepository, "invitations": SqlInvitationRepository,
     "submissions": SqlSubmissionRepository, "notifications": SqlNotificationRepository,
     "events": SqlEventRepository, "assists": SqlAssistRepository, "birthdays": SqlBirthdayRepository,
     "mall": SqlMallRepository, "checkout": SqlCheckoutRepository, "deductions": SqlDeductionRepository,
@@ -90,6 +90,8 @@ class SqlUnitOfWork:
             built = SqlSettingsRepository(self.connection, self.settings_cache)
         elif name == "idempotency":
             built = SqlIdempotencyRepository(self.connection, self.known_keys)
+        elif name == "campaigns":
+            built = SqlCampaignRepository(self.connection, self.settings)
         elif name in OUTBOX_PARTS:
             built = getattr(self.outbox, OUTBOX_PARTS[name])
         elif name in REPOSITORIES:

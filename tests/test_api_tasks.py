@@ -4,6 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from domain.campaigns import Campaign
+from domain.configuration import Actor
+from domain.ledger import LedgerReason
+from tests.conftest import with_services
 from tests.documents import CHECK_IN
 from tests.test_api_orders import CAMPAIGN
 
@@ -106,6 +110,40 @@ def test_campaigns_boost_tasks_and_check_ins_by_reason(live_server):
     stopped = staff.data("""mutation { updateCampaign(input: {code: "ghost", name: "g", multiplier: 2,
         startsAt: "2026-01-01T00:00:00+08:00", endsAt: "2026-01-02T00:00:00+08:00"}) { userErrors { code } } }""")
     assert stopped["updateCampaign"]["userErrors"] == [{"code": "NOT_FOUND"}]
+
+
+UPDATE_CAMPAIGN = """mutation($code: String!, $starts: DateTime!, $ends: DateTime!, $enabled: Boolean!) {
+  updateCampaign(input: {code: $code, name: $code, multiplier: 2, reasons: [CHECK_IN], startsAt: $starts,
+                         endsAt: $ends, enabled: $enabled}) { userErrors { code } } }"""
+
+
+def check_in_reasons(member, key):
+    return [e["reason"] for e in member.data(CHECK_IN, {"key": key})["checkIn"]["entries"]]
+
+
+async def test_earnings_follow_campaign_changes_at_once_though_the_server_keeps_them(live_server):
+    """Which campaigns run is kept with the rules: a change, here or from another process, applies to the
+    next earning, and one scheduled for later applies from its start."""
+    staff, clock = live_server.staff(), live_server.clock
+    now = clock.now()
+    window = {"starts": (now + timedelta(hours=1)).isoformat(), "ends": (now + timedelta(hours=3)).isoformat()}
+    assert staff.data(CAMPAIGN, {"code": "later", "multiplier": 2.0, "reasons": ["CHECK_IN"], **window})[
+        "createCampaign"]["userErrors"] == []
+    assert check_in_reasons(live_server.member("early"), "k") == ["CHECK_IN"]
+    clock.advance(timedelta(hours=1))
+    assert check_in_reasons(live_server.member("on-time"), "k") == ["CHECK_IN", "CAMPAIGN_BONUS"]
+    assert staff.data(UPDATE_CAMPAIGN, {"code": "later", "enabled": False, **window})[
+        "updateCampaign"]["userErrors"] == []
+    assert check_in_reasons(live_server.member("after-stop"), "k") == ["CHECK_IN"]
+
+    async def from_another_process(services):  # as `jifen` run beside the server would
+        await services.campaigns.save(Actor("staff", "cli"), Campaign(
+            "cli", "cli", 3000, clock.now(), clock.now() + timedelta(hours=1), (LedgerReason.CHECK_IN,)), create=True)
+    await with_services(live_server, from_another_process)
+    entries = live_server.member("after-cli").data(CHECK_IN, {"key": "k"})["checkIn"]["entries"]
+    assert [(e["reason"], e["delta"]) for e in entries] == [("CHECK_IN", 10), ("CAMPAIGN_BONUS", 20)]
+    clock.advance(timedelta(days=-1))  # a clock set back: what was kept is no guide to then
+    assert check_in_reasons(live_server.member("yesterday"), "k") == ["CHECK_IN"]
 
 
 CHALLENGE = """

@@ -11,7 +11,7 @@ from domain.campaigns import Campaign
 from domain.configuration import Actor
 from domain.ledger import LedgerReason
 from persistence.badges import badge_insert
-from persistence.campaigns import ACTIVE
+from persistence.campaigns import NOT_ENDED
 from persistence.checkin import INSERT_CHECK_IN, LATEST_OF_ONE
 from persistence.direct_statements import DirectStatement
 from persistence.idempotency import INSERT_RECORD, RECORD
@@ -40,7 +40,7 @@ async def test_each_direct_read_returns_what_sqlalchemy_returns(sqlite_services,
     cases = [(MEMBER_BY_ID, {"member_id": member.id}), (LOCK_MEMBER, {"member_id": member.id}),
              (MEMBER_BY_EXTERNAL_ID, {"external_id": "d1"}), (LIVE_LOTS, {"member_id": member.id}),
              (FIRST_PAGE, {"member_id": member.id, "limit": 3}), (LATEST_OF_ONE, {"member_id": member.id}),
-             (RECORD, {"scope": scope, "key": key}), (ACTIVE, {"at": clock.now()}), (ALL_SETTINGS, {})]
+             (RECORD, {"scope": scope, "key": key}), (NOT_ENDED, {"at": clock.now()}), (ALL_SETTINGS, {})]
     driver = connection.connection.driver_connection
     for statement, parameters in cases:
         expected = connection.execute(statement, parameters).all()
@@ -173,7 +173,7 @@ async def test_on_postgresql_each_direct_statement_answers_and_changes_what_sqla
     reads = [(MEMBER_BY_ID, {"member_id": member.id}), (LOCK_MEMBER, {"member_id": member.id}),
              (MEMBER_BY_EXTERNAL_ID, {"external_id": "w1"}), (LIVE_LOTS, {"member_id": member.id}),
              (FIRST_PAGE, {"member_id": member.id, "limit": 3}), (LATEST_OF_ONE, {"member_id": member.id}),
-             (ACTIVE, {"at": clock.now()}), (ALL_SETTINGS, {})]
+             (NOT_ENDED, {"at": clock.now()}), (ALL_SETTINGS, {})]
     async with services.database.write_engine.connect() as connection:
         driver = (await connection.get_raw_connection()).driver_connection
         for statement, table, parameters in [(s, None, p) for s, p in reads] + cases:
