@@ -195,6 +195,8 @@ class SqlTransactions:
             self.known_keys.committed()
 
     async def _commit_batch(self, batch: "SharedCommit") -> None:
+        # One turn more: the requests read from the sockets as this turn began run in it and join.
+        await asyncio.sleep(0)
         async with self._inline_writer:  # after any unit already running: never a half-done one
             if self._batches.get(id(batch.connection)) is batch:
                 del self._batches[id(batch.connection)]
@@ -234,12 +236,13 @@ class SqlTransactions:
 
 
 class SharedCommit:
-    """Group commit on SQLite: the units of work that reach the writer in one turn of the event loop
-    share one transaction and one COMMIT.
+    """Group commit on SQLite: the units of work that reach the writer in one turn of the event loop,
+    or the turn after, share one transaction and one COMMIT.
 
     A unit of work on the inline writer runs to its end without suspending, so units are serial.
     The first unit of a turn begins the transaction (BEGIN IMMEDIATE) and schedules its commit for
-    the next turn; each unit runs in its own savepoint, so a unit that fails is rolled back alone
+    the turn after next (the requests read from the sockets as the next turn begins join it: the
+    batches of a rush are about twice as large, the wait is one turn); each unit runs in its own savepoint, so a unit that fails is rolled back alone
     and the others go on; every unit is answered only after the shared COMMIT, so nothing is
     acknowledged before it is committed, and what comes after a commit (toasts, the gate, caches)
     comes after this one. A COMMIT that fails fails every unit in it, each as it would fail alone.

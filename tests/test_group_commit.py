@@ -1,5 +1,6 @@
 """Group commit on SQLite (persistence/unit_of_work.py, SharedCommit): units of work that reach the writer
-in one turn of the event loop share one transaction and one COMMIT, each in its own savepoint.
+in one turn of the event loop, or the turn after, share one transaction and one COMMIT, each in its own
+savepoint.
 
 What must hold: every unit's effect is there once its caller is answered; a unit that fails is rolled
 back alone; a COMMIT that fails fails every unit in it and keeps nothing of them; the writer goes on
@@ -51,6 +52,20 @@ async def test_units_that_arrive_together_share_one_commit_and_each_sees_its_eff
     assert commits.count < len(ids) / 2  # shared, not one per unit
     assert [await available(services, i) for i in ids] == [7] * 20
     assert (await services.reconciliation.run()).ok
+
+
+async def test_a_unit_that_arrives_a_turn_later_joins_the_commit(services):
+    """The requests read from the sockets while a batch's units run start in the next turn: they join."""
+    first, second = await members(services, 2)
+
+    async def a_turn_later():
+        await asyncio.sleep(0)
+        return await services.points.adjust(STAFF, second, 6, "m", "b")
+
+    with Commits(services) as commits:
+        answers = await asyncio.gather(services.points.adjust(STAFF, first, 5, "m", "a"), a_turn_later())
+    assert [a.error for a in answers] == [None, None] and commits.count == 1
+    assert (await available(services, first), await available(services, second)) == (5, 6)
 
 
 async def test_a_failing_unit_is_rolled_back_alone(services):
