@@ -33,6 +33,6 @@ class SqlCheckInRepository:
         return {r.member_id: CheckIn(r.member_id, r.local_date, r.streak, r.checked_in_at) for r in rows}
 
     async def add(self, check_in: CheckIn) -> None:
-        await self.connection.execute(INSERT_CHECK_IN, {
+        await self.connection.write_behind(INSERT_CHECK_IN, {
             "member_id": check_in.member_id, "local_date": check_in.local_date, "streak": check_in.streak,
             "checked_in_at": check_in.checked_in_at})

@@ -17,12 +17,14 @@ columns have defaults computed in Python is refused at compile time (only SQLAlc
 """
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections import namedtuple
 
 import asyncpg
 from sqlalchemy.exc import DBAPIError, IntegrityError, MultipleResultsFound, NoResultFound, OperationalError
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.util import find_tables
 
 DIRECT = "jifen_direct"
 
@@ -65,6 +67,10 @@ class DirectStatement:
         if dml and (compiled.insert_prefetch or compiled.update_prefetch):
             raise ValueError("column defaults computed in Python: run it through SQLAlchemy")
         self.sql = compiled.string
+        # The table an insert, update or delete changes, when it reads no other: writes sent together
+        # (`with_writes_before`) must change different tables and read none of the others'.
+        self.table = statement.table.name if dml and {
+            table.name for table in find_tables(statement, include_crud=True)} == {statement.table.name} else None
         self.names = tuple(compiled.positiontup or ())
         self.binders = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.names)
         # Values written into the statement (``limit(1)``) are bound parameters too.
@@ -85,24 +91,32 @@ class DirectStatement:
             return DirectRows(map(self.row, fetched))
         return DirectRows(self.row(self._converted(row)) for row in fetched)
 
-    async def run_on_asyncpg(self, driver: asyncpg.Connection, parameters: dict) -> DirectRows:
-        """On PostgreSQL: asyncpg prepares the statement once per connection and keeps it."""
-        values = self._values(parameters)
+    async def run_on_asyncpg(self, driver: asyncpg.Connection, parameters: dict,
+                             before: list[tuple[DirectStatement, tuple]] = (), values: tuple | None = None
+                             ) -> DirectRows:
+        """On PostgreSQL: asyncpg prepares the statement once per connection and keeps it. ``before``:
+        writes sent in the same statement, ahead of this one (`with_writes_before`); ``values``: the
+        parameters already in the statement's order."""
+        if values is None:
+            values = self._values(parameters)
+        sql = self.sql
+        if before:
+            sql, values = with_writes_before(before, self, values)
         for trace in POSTGRES_TRACES:
-            trace(self.sql)
+            trace(sql)
         try:
             if self.row is not None:
-                fetched = await driver.fetch(self.sql, *values)
+                fetched = await driver.fetch(sql, *values)
                 rows = self._rows(fetched)
                 rows.rowcount = len(fetched)
                 return rows
-            status = await driver.execute(self.sql, *values)
+            status = await driver.execute(sql, *values)
         except asyncpg.PostgresError as error:
-            raise postgres_error(self.sql, values, error) from error
+            raise postgres_error(sql, values, error) from error
         except Exception as error:  # on the client's side: a bad argument, or a connection gone or broken
             broken = driver.is_closed() or isinstance(error, (asyncpg.InternalClientError, OSError,
                                                               asyncpg.ConnectionDoesNotExistError))
-            raise DBAPIError(self.sql, values, error, connection_invalidated=broken) from error
+            raise DBAPIError(sql, values, error, connection_invalidated=broken) from error
         rows = DirectRows()
         count = status.rpartition(" ")[2]
         rows.rowcount = int(count) if count.isdigit() else -1
@@ -124,6 +138,40 @@ class DirectStatement:
         for i, convert in self.converters:
             values[i] = convert(values[i])
         return values
+
+
+def joinable(plan: DirectStatement) -> bool:
+    """A write that can be sent inside another statement, as a WITH query."""
+    return plan.table is not None and not plan.sql.lstrip()[:4].upper() == "WITH"
+
+
+_joined: dict[tuple[int, ...], str] = {}
+
+
+def with_writes_before(writes: list[tuple[DirectStatement, tuple]], last: DirectStatement,
+                       values: tuple) -> tuple[str, tuple]:
+    """One PostgreSQL statement for several: the writes as data-modifying WITH queries, then the last.
+
+    PostgreSQL runs every such query once and to completion, all in one snapshot and in no set order;
+    so each changes a table no other changes (the caller's rule), and none reads what another writes.
+    The SQL of each combination is built once, and asyncpg prepares it once per connection."""
+    key = tuple(id(plan) for plan, _ in writes) + (id(last),)
+    sql = _joined.get(key)
+    if sql is None:
+        parts, offset = [], 0
+        for i, (plan, plan_values) in enumerate(writes):
+            parts.append(f"behind_{i} AS ({numbered_from(plan.sql, offset)})")
+            offset += len(plan_values)
+        sql = _joined[key] = f"WITH {', '.join(parts)} {numbered_from(last.sql, offset)}"
+    return sql, tuple(value for _, plan_values in writes for value in plan_values) + values
+
+
+def numbered_from(sql: str, offset: int) -> str:
+    """asyncpg's parameters ($1, $2 ...) renumbered to follow ``offset`` others."""
+    return PARAMETER.sub(lambda found: f"${int(found.group(1)) + offset}", sql) if offset else sql
+
+
+PARAMETER = re.compile(r"\$(\d+)")
 
 
 # Callbacks given each statement run on asyncpg (SQLAlchemy's events do not see them): statement counts.

@@ -90,7 +90,7 @@ class SqlIdempotencyRepository:
         # A concurrent twin makes this a unique violation; the transaction runner retries and replays.
         if self.known is not None:
             self.known.inserted(record.scope, record.key)
-        await self.connection.execute(INSERT_RECORD, {
+        await self.connection.write_behind(INSERT_RECORD, {
             "scope": record.scope, "key": record.key, "fingerprint": record.fingerprint, "result": record.result,
             "created_at": record.created_at})
 

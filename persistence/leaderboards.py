@@ -50,7 +50,7 @@ class SqlLeaderboardRepository:
             parameters = dict(zip(SCORE_COLUMNS, rows[0]))
         else:
             parameters = {f"{name}_{i}": value for i, row in enumerate(rows) for name, value in zip(SCORE_COLUMNS, row)}
-        await self.connection.execute(score_upsert(self.connection.dialect.name, len(rows)), parameters)
+        await self.connection.write_behind(score_upsert(self.connection.dialect.name, len(rows)), parameters)
 
     def _of(self, period: LeaderboardPeriod, starts_on: date):
         return and_(leaderboard_scores.c.period == period.value, leaderboard_scores.c.starts_on == starts_on)

@@ -98,7 +98,7 @@ class SqlMemberRepository:
                 member_id=change.member_id, from_level=change.from_level, to_level=change.to_level,
                 growth=change.growth, changed_at=change.changed_at))
         member.next_due_at = await self._next_due_at(account)
-        await self.connection.execute(SAVE_ACCOUNT, {
+        await self.connection.write_behind(SAVE_ACCOUNT, {
             "member_key": member.id, "balance": account.balance, "held": account.held, "growth": account.growth,
             "pending": account.pending, "debt": account.debt, "lifetime_earned": account.lifetime_earned,
             "tier_level": member.tier_level, "next_due_at": member.next_due_at})
@@ -148,9 +148,9 @@ class SqlMemberRepository:
             remaining = account.lots.get(expires_at, 0)
             lot = {"member_id": account.member_id, "expires_at": expires_at}
             if remaining == 0:
-                await self.connection.execute(DELETE_LOT, lot)
+                await self.connection.write_behind(DELETE_LOT, lot)
             else:
-                await self.connection.execute(lot_upsert(self.dialect), {**lot, "remaining": remaining})
+                await self.connection.write_behind(lot_upsert(self.dialect), {**lot, "remaining": remaining})
 
     async def _save_holds(self, account: PointsAccount) -> None:
         for hold in account.new_holds:
