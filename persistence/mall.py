@@ -4,9 +4,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from domain.mall import ItemKind, MallItem, MallSort, Redemption, RedemptionStatus
+from persistence.direct_statements import direct
 from persistence.members import upsert
 from persistence.tables import coupon_codes, item_views, mall_items, redemptions
 
@@ -19,6 +20,11 @@ ORDERINGS = {
     MallSort.POINTS_DESC: (mall_items.c.points_price.desc(), mall_items.c.id),
     MallSort.NEWEST: (mall_items.c.id.desc(),),
 }
+
+# Built once: every redemption locks its item and saves its stock.
+LOCK_ITEM = direct(select(mall_items).where(mall_items.c.id == bindparam("item_id")).with_for_update())
+SAVE_ITEM = direct(update(mall_items).where(mall_items.c.id == bindparam("item_key")))
+INSERT_REDEMPTION = direct(insert(redemptions).returning(redemptions.c.id))  # the columns are the parameters'
 
 
 def item_from_row(row) -> MallItem:
@@ -61,12 +67,11 @@ class SqlMallRepository:
         return [item_from_row(row) for row in rows]
 
     async def lock_item(self, item_id: int) -> MallItem | None:
-        row = (await self.connection.execute(
-            select(mall_items).where(mall_items.c.id == item_id).with_for_update())).first()
+        row = (await self.connection.execute(LOCK_ITEM, {"item_id": item_id})).first()
         return item_from_row(row) if row else None
 
     async def update(self, item: MallItem) -> None:
-        await self.connection.execute(update(mall_items).where(mall_items.c.id == item.id).values(**self._values(item)))
+        await self.connection.write_behind(SAVE_ITEM, {**self._values(item), "item_key": item.id})
 
     async def page(self, category, sort, include_off_shelf, offset, limit) -> list[MallItem]:
         query = select(mall_items)
@@ -78,11 +83,11 @@ class SqlMallRepository:
         return [item_from_row(row) for row in rows]
 
     async def add_redemption(self, redemption: Redemption) -> None:
-        result = await self.connection.execute(insert(redemptions).values(
-            member_id=redemption.member_id, item_id=redemption.item_id, item_name=redemption.item_name,
-            quantity=redemption.quantity, points=redemption.points, status=redemption.status.value,
-            created_at=redemption.created_at, code=redemption.code, note=redemption.note,
-            flash_sale_id=redemption.flash_sale_id).returning(redemptions.c.id))
+        result = await self.connection.execute(INSERT_REDEMPTION, {
+            "member_id": redemption.member_id, "item_id": redemption.item_id, "item_name": redemption.item_name,
+            "quantity": redemption.quantity, "points": redemption.points, "status": redemption.status.value,
+            "created_at": redemption.created_at, "code": redemption.code, "note": redemption.note,
+            "flash_sale_id": redemption.flash_sale_id})
         redemption.id = result.scalar_one()
 
     async def redemption(self, redemption_id: int) -> Redemption | None:
