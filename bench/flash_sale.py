@@ -71,6 +71,17 @@ def database(kind: str):
         subprocess.run([*admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=False)
 
 
+def server_env(database_url: str, *, redis: bool) -> dict:
+    """The environment of a benchmarked `jifen serve`: Redis (for the gate and toasts between
+    `--workers` processes) under a prefix of this run's own."""
+    env = {"DATABASE_URL": database_url, "JIFEN_SECRET": SECRET, "JIFEN_SWEEP_SECONDS": "0",
+           "JIFEN_COST_BUDGET": "100000000"}
+    if redis:
+        env["REDIS_URL"] = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        env["JIFEN_REDIS_PREFIX"] = f"bench{os.getpid()}"
+    return env
+
+
 @contextlib.contextmanager
 def running(command: list[str], port: int, *, cwd: Path | None = None, env: dict | None = None, output=None):
     """A GraphQL server on CPU 0 until the block ends: yields its URL and pid once it answers."""
@@ -207,11 +218,7 @@ def main() -> int:
         baseline_url, _ = stack.enter_context(running([*uvicorn, "inmemory_strawberry:app", "--port", str(port)],
                                                       port, cwd=args.baselines))
         database_url = stack.enter_context(database(args.database))
-        env = {"DATABASE_URL": database_url, "JIFEN_SECRET": SECRET, "JIFEN_SWEEP_SECONDS": "0",
-               "JIFEN_COST_BUDGET": "100000000"}
-        if args.database == "postgresql" and not args.no_redis:
-            env["REDIS_URL"] = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-            env["JIFEN_REDIS_PREFIX"] = f"bench{os.getpid()}"
+        env = server_env(database_url, redis=args.database == "postgresql" and not args.no_redis)
         subprocess.run([JIFEN, "migrate"], env={**os.environ, **env}, check=True, capture_output=True)
         tokens = asyncio.run(prepare(database_url, args.members))
         spy = ["py-spy", "record", "-f", "raw", "-o", args.profile, "--"] if args.profile else []

@@ -10,6 +10,7 @@ who have not checked in that day (a replay or a second check-in is cheaper than 
 
     python bench/home_query.py --database sqlite
     python bench/home_query.py --database postgresql --rounds 7
+    python bench/home_query.py --database postgresql --workers 2   # with Redis at 127.0.0.1:6379 (REDIS_URL)
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from flash_sale import JIFEN, SECRET, database, free_port, running  # noqa: E402
+from flash_sale import JIFEN, SECRET, database, free_port, running, server_env  # noqa: E402
 
 from api.auth import issue_token  # noqa: E402
 from api.services import Services  # noqa: E402
@@ -86,6 +87,8 @@ def main() -> int:
     parser.add_argument("--baselines", type=Path, default=ROOT.parent / "shared" / "baselines")
     parser.add_argument("--no-pages", dest="pages", action="store_false", help="check-ins only")
     parser.add_argument("--no-check-ins", dest="check_ins", action="store_false", help="pages only")
+    parser.add_argument("--workers", type=int, default=1, help="jifen serve --workers (PostgreSQL, with Redis)")
+    parser.add_argument("--no-redis", action="store_true", help="PostgreSQL without Redis")
     parser.add_argument("--profile", help="write the Jifen server's py-spy profile (collapsed stacks) here")
     args = parser.parse_args()
     uvicorn = [sys.executable, "-m", "uvicorn", "--no-access-log", "--log-level", "warning"]
@@ -98,8 +101,7 @@ def main() -> int:
                                                    cwd=args.baselines))
             targets[name] = (url, args.baselines / "home_query.lua")
         database_url = servers.enter_context(database(args.database))
-        env = {"DATABASE_URL": database_url, "JIFEN_SECRET": SECRET, "JIFEN_SWEEP_SECONDS": "0",
-               "JIFEN_COST_BUDGET": "100000000"}
+        env = server_env(database_url, redis=args.database == "postgresql" and not args.no_redis)
         subprocess.run([JIFEN, "migrate"], env={**os.environ, **env}, check=True, capture_output=True)
         # Enough members that none checks in twice within a round (a replay is cheaper than a check-in).
         checkers = max(3000, 1500 * args.seconds)
@@ -114,7 +116,8 @@ def main() -> int:
                                    for i in range(turn * checkers, (turn + 1) * checkers)]))
         port = free_port()
         spy = ["py-spy", "record", "-f", "raw", "-o", args.profile, "--"] if args.profile else []
-        jifen_url, _ = servers.enter_context(running([*spy, JIFEN, "serve", "--port", str(port), "--no-access-log"],
+        jifen_url, _ = servers.enter_context(running([*spy, JIFEN, "serve", "--port", str(port), "--no-access-log",
+                                                      "--workers", str(args.workers)],
                                                      port, env=env))
         targets["jifen_home"] = (jifen_url, home)
         targets["jifen_home_full"] = (jifen_url, home_full)
@@ -136,7 +139,9 @@ def main() -> int:
 
 
 def report(args, rounds: dict[str, list[float]], check_ins: list[float]) -> None:
-    print(f"database={args.database} wrk -t1 -c16 -d{args.seconds}s x {args.rounds} rounds in turn, "
+    redis = args.database == "postgresql" and not args.no_redis
+    print(f"database={args.database} redis={'yes' if redis else 'no'} workers={args.workers} "
+          f"wrk -t1 -c16 -d{args.seconds}s x {args.rounds} rounds in turn, "
           "servers on CPU 0, wrk on CPU 1")
     for name, rates in (*rounds.items(), ("jifen_check_in", check_ins)):
         if rates:
