@@ -51,6 +51,8 @@ INIT_TIMEOUT_SECONDS = 10
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
 PARTNER_KEY = "x-partner-key"
 GRAPHIQL_FILES = Path(__file__).parent / "graphiql"
+# The reference H5 member page (web/ at the top of the project, shipped beside the api package).
+H5_FILES = Path(__file__).resolve().parents[1] / "web"
 # How uvicorn must run this app. Proxy headers are the app's to judge (JIFEN_TRUSTED_PROXIES), not
 # uvicorn's (it trusts 127.0.0.1 by default); a WebSocket message is held to the HTTP body limit
 # (uvicorn's default is 16 MB, each taken into memory whole); and frames go uncompressed: a toast is
@@ -383,6 +385,7 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
               Route("/healthz", healthz), Route("/metrics", prometheus)]
     if settings.is_dev:
         routes.append(Mount("/graphiql", StaticFiles(directory=GRAPHIQL_FILES), name="graphiql"))
+        routes.append(Mount("/h5", StaticFiles(directory=H5_FILES, html=True, check_dir=False), name="h5"))
         routes.append(Route("/", lambda _: RedirectResponse("/graphql")))  # a browser's first visit
     app = GraphQLFirst(graphql, routes=routes, lifespan=lifespan)
     app.state.services = services
