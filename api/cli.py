@@ -51,6 +51,7 @@ def _print_banner(settings: Settings, host: str, port: int) -> None:
     print(f"Jifen serves GraphQL at {base}/graphql (HTTP and WebSocket)")
     if settings.is_dev:
         print(f"GraphiQL: {base}/graphql in a browser (add ?token=<member token> to sign in)")
+        print(f"H5 member page: {base}/h5/?token=<member token>")
     print(f"health: {base}/healthz   metrics: {base}/metrics", flush=True)
 
 
@@ -96,12 +97,41 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings | None = None) -> N
 
     settings = settings or _settings()
     check_database_url(settings.database_url)
+    if getattr(args, "down_to", None):
+        _downgrade(settings.database_url, args.down_to, args.yes)
+        return
     migrate.upgrade(settings.database_url, args.revision)
     at = migrate.current_revision(settings.database_url)
     if args.revision not in ("head", at):  # an older revision: upgrade leaves a newer database as it is
         log.warning("database at revision %s, past %s: migrate only upgrades", at, args.revision)
     else:
         log.info("database at revision %s", at)
+
+
+def _downgrade(database_url: str, revision: str, confirmed: bool) -> None:
+    """A downgrade drops what later revisions added (tables, columns and their data): it is asked for twice."""
+    from persistence import migrate
+
+    known = migrate.revisions(database_url)
+    if revision != "base" and revision not in known:
+        sys.exit(f"jifen: no revision {revision!r} (base, {known[0]} ... {known[-1]})")
+    at = migrate.current_revision(database_url)
+    if not confirmed:
+        if not sys.stdin.isatty():
+            sys.exit("jifen: a downgrade drops data; add --yes to run it without a terminal")
+        answer = input(f"Downgrade {_shown(database_url)} from {at} to {revision}? What later revisions "
+                       f"added is dropped, with its data. Type the revision to go on: ")
+        if answer.strip() != revision:
+            sys.exit("jifen: nothing changed")
+    migrate.downgrade(database_url, revision)
+    log.info("database at revision %s (was %s)", migrate.current_revision(database_url) or "base", at)
+
+
+def _shown(database_url: str) -> str:
+    """The database's address without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(database_url).render_as_string(hide_password=True)
 
 
 def cmd_token(args: argparse.Namespace) -> None:
@@ -229,42 +259,88 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+# What each variable is, for the help of the commands that read it (the README's table says more).
+ENVIRONMENT = {
+    "DATABASE_URL": "the database: sqlite:///path.db or postgresql://user@host:5432/db "
+                    "(default: jifen.db in the working directory)",
+    "JIFEN_SECRET": "signs and checks tokens (required in prod, 32+ characters)",
+    "JIFEN_ENV": "dev (GraphiQL, the H5 page, introspection) or prod (default: dev)",
+    "REDIS_URL": "Redis for toasts between processes and the admission gate (default: none)",
+    "JIFEN_REDIS_PREFIX": "prefix of Jifen's Redis keys and channels (default: jifen)",
+    "JIFEN_ALLOWED_ORIGINS": "in prod, the page origins browsers may call from (comma-separated)",
+    "JIFEN_PERSISTED_QUERIES": "a JSON file of the only documents that may run (default: any)",
+    "JIFEN_COST_BUDGET": "query cost points per caller per minute (default: 20000)",
+    "JIFEN_TRUSTED_PROXIES": "reverse proxies whose X-Forwarded-For is believed (default: none)",
+    "JIFEN_SOCKETS_PER_ADDRESS": "WebSockets one client address may hold (default: 200)",
+    "JIFEN_ANONYMOUS_FEEDS_PER_ADDRESS": "tokenless activityFeed subscriptions per address (default: 20)",
+    "JIFEN_METRICS_TOKEN": "bearer token /metrics asks for (default: open in dev, absent in prod)",
+    "JIFEN_SWEEP_SECONDS": "seconds between expiry sweeps; 0: none (default: 60)",
+    "JIFEN_LOG_FORMAT": "text or json (default: text)",
+}
+DATABASE_ONLY = ("DATABASE_URL", "JIFEN_LOG_FORMAT")
+
+
+class Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Descriptions as written, and each option's default (when there is one worth saying)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, False) or action.help is None:
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
+def command(commands, name: str, does: str, reads: tuple[str, ...] = DATABASE_ONLY, details: str = ""):
+    """A subcommand whose help says what it does, its defaults and the environment it reads."""
+    epilog = "environment:\n" + "\n".join(f"  {variable:34} {ENVIRONMENT[variable]}" for variable in reads) \
+        if reads else None
+    return commands.add_parser(name, help=does, description=f"{does[0].upper()}{does[1:]}.{details}",
+                               epilog=epilog, formatter_class=Help)
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="jifen", description="Jifen loyalty-points server")
+    top = argparse.ArgumentParser(prog="jifen", description="Jifen loyalty-points server", formatter_class=Help)
     top.add_argument("--version", action="version", version=f"jifen {_version()}")
     top.add_argument("--debug", action="store_true",
                      help="show the traceback of a start-up problem, and every migration as it runs")
     commands = top.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="migrate the database, then serve GraphQL")
+    serve = command(commands, "serve", "migrate the database, then serve GraphQL over HTTP and WebSocket",
+                    tuple(ENVIRONMENT), "\nIn dev it also serves GraphiQL at /graphql (in a browser) and the "
+                    "H5 member page at /h5/.")
     serve.add_argument("--demo", action="store_true", help="seed a demo brand and print tokens")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
     serve.add_argument("--workers", type=int, default=1, help="server processes (PostgreSQL only above 1)")
     serve.add_argument("--no-access-log", action="store_true", help="no line per HTTP request (the JSON "
                                                                     "operation log stays)")
     serve.set_defaults(func=cmd_serve)
 
-    migrate = commands.add_parser("migrate", help="upgrade the database schema")
-    migrate.add_argument("revision", nargs="?", default="head")
+    migrate = command(commands, "migrate", "upgrade the database schema, or downgrade it with --down-to",
+                      details="\nServers migrate as they start; several starting together take turns.")
+    migrate.add_argument("revision", nargs="?", default="head", help="upgrade to this revision")
+    migrate.add_argument("--down-to", metavar="REVISION",
+                         help="downgrade to this revision ('base': empty); drops what later revisions added")
+    migrate.add_argument("--yes", action="store_true", help="downgrade without asking (for scripts)")
     migrate.set_defaults(func=cmd_migrate)
 
-    token = commands.add_parser("token", help="issue a development token")
+    token = command(commands, "token", "issue a token for a member or a staff user", ("JIFEN_SECRET",),
+                    "\nA brand's own sign-in issues member tokens in production; these are for development.")
     roles = token.add_subparsers(dest="role", required=True)
-    member = roles.add_parser("member")
-    member.add_argument("subject", metavar="memberId")
-    member.add_argument("--nickname")
-    staff = roles.add_parser("staff")
-    staff.add_argument("subject", metavar="name")
+    member = roles.add_parser("member", help="a member's token", formatter_class=Help)
+    member.add_argument("subject", metavar="memberId", help="the brand's member id")
+    member.add_argument("--nickname", help="shown to the member and, masked, on the activity feed")
+    staff = roles.add_parser("staff", help="a staff token (reads any member, changes rules)", formatter_class=Help)
+    staff.add_argument("subject", metavar="name", help="recorded in the audit log")
     for sub in (member, staff):
         sub.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="lifetime in seconds")
         sub.set_defaults(func=cmd_token)
 
-    partner = commands.add_parser("partner", help="partner brands and their signing keys")
+    partner = command(commands, "partner", "add partner brands and manage their signing keys")
     partner_commands = partner.add_subparsers(dest="action", required=True)
-    create = partner_commands.add_parser("create", help="add a partner; prints its key id and secret")
+    create = partner_commands.add_parser("create", help="add a partner; prints its key id and secret",
+                                         formatter_class=Help)
     create.add_argument("code", help="2-32 lowercase letters, digits, _ or -")
-    create.add_argument("--name", required=True)
+    create.add_argument("--name", required=True, help="shown to members")
     create.add_argument("--rate", required=True, help="ours:theirs, e.g. 10:1 (10 points = 1 partner point), "
                                                       "or partner points per point, e.g. 0.1")
     create.add_argument("--fen-per-100-points", type=int, help="settlement value of 100 points (default 100)")
@@ -273,20 +349,23 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--confirm-minutes", type=int, help="how long an exchange waits for the partner (default 30)")
     create.set_defaults(func=cmd_partner_create)
     key = partner_commands.add_parser("key", help="issue another key (rotation); prints its key id and secret")
-    key.add_argument("code")
+    key.add_argument("code", help="the partner's code")
     key.set_defaults(func=cmd_partner_key)
     revoke = partner_commands.add_parser("revoke", help="revoke a key")
-    revoke.add_argument("key_id")
+    revoke.add_argument("key_id", help="the key id to revoke (pk_...)")
     revoke.set_defaults(func=cmd_partner_revoke)
 
-    commands.add_parser("expire", help="run the expiry sweep once").set_defaults(func=cmd_expire)
-    commands.add_parser("segments", help="recompute every member's segments now (the server does it daily)"
-                        ).set_defaults(func=cmd_segments)
-    commands.add_parser("check", help="recompute every balance from the ledger").set_defaults(func=cmd_check)
-    commands.add_parser("award-prizes", help="pay the prizes of closed leaderboard periods (once each)"
-                        ).set_defaults(func=cmd_award_prizes)
-    schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
-    schema.add_argument("--output", "-o")
+    command(commands, "expire", "run the expiry sweep once (the server runs it every JIFEN_SWEEP_SECONDS)"
+            ).set_defaults(func=cmd_expire)
+    command(commands, "segments", "recompute every member's segments now (the server does it daily)"
+            ).set_defaults(func=cmd_segments)
+    command(commands, "check", "recompute every balance from the ledger and report any difference",
+            details="\nExits 1 when a balance, a lot or a running balance disagrees with the entries."
+            ).set_defaults(func=cmd_check)
+    command(commands, "award-prizes", "pay the prizes of closed leaderboard periods (once each)"
+            ).set_defaults(func=cmd_award_prizes)
+    schema = command(commands, "schema", "print the GraphQL schema (SDL)", ())
+    schema.add_argument("--output", "-o", help="write it to this file instead")
     schema.set_defaults(func=cmd_schema)
     return top
 

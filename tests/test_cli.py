@@ -261,6 +261,7 @@ def test_serve_prints_where_it_serves_before_the_tokens_and_no_migration_chatter
         printed = "".join(lines)
         assert f"Jifen serves GraphQL at http://127.0.0.1:{port}/graphql" in printed
         assert f"GraphiQL: http://127.0.0.1:{port}/graphql" in printed
+        assert f"H5 member page: http://127.0.0.1:{port}/h5/" in printed
         assert printed.index("Jifen serves GraphQL") < printed.index("member token")
         assert "alembic" not in printed and "Running upgrade" not in printed
         home = httpx.get(f"http://127.0.0.1:{port}/", follow_redirects=False)
@@ -280,3 +281,29 @@ def test_version_ttl_and_the_revision_migrate_reports(tmp_path):
     head = re.search(r"database at revision (\d{4})", migrated.stderr).group(1)
     older = subprocess.run([JIFEN, "migrate", "0005"], capture_output=True, text=True, env=env)
     assert f"database at revision {head}, past 0005: migrate only upgrades" in older.stderr
+
+
+def test_a_downgrade_is_confirmed_and_says_where_the_database_is(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'down.db'}", "JIFEN_SECRET": "s" * 40}
+    run = lambda *args, **kw: subprocess.run([JIFEN, "migrate", *args], capture_output=True, text=True,  # noqa: E731
+                                             env=env, **kw)
+    head = re.search(r"database at revision (\d{4})", run().stderr).group(1)
+    unattended = run("--down-to", "0020", stdin=subprocess.DEVNULL)
+    assert unattended.returncode != 0 and "add --yes" in unattended.stderr
+    assert run("--down-to", "9999", "--yes").stderr == f"jifen: no revision '9999' (base, 0001 ... {head})\n"
+    done = run("--down-to", "0020", "--yes")
+    assert done.returncode == 0 and f"database at revision 0020 (was {head})" in done.stderr
+    assert f"database at revision {head}" in run().stderr  # and up again
+
+
+def test_each_command_s_help_says_what_it_does_its_defaults_and_its_environment():
+    from api.cli import ENVIRONMENT
+    from tests.test_deployment import variables_read
+
+    assert set(ENVIRONMENT) == variables_read()
+    serve = subprocess.run([JIFEN, "serve", "--help"], capture_output=True, text=True).stdout
+    assert "Migrate the database, then serve GraphQL" in serve and "(default: 8000)" in serve
+    assert all(variable in serve for variable in ENVIRONMENT)
+    migrate = subprocess.run([JIFEN, "migrate", "--help"], capture_output=True, text=True).stdout
+    assert "--down-to" in migrate and "DATABASE_URL" in migrate and "JIFEN_SECRET" not in migrate
+
