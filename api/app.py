@@ -32,7 +32,7 @@ from api.cost import CostBudget
 from api.http_protocol import TurnWritingHttp, with_headers
 from api.json_posts import (JSON, JsonPosts, content_type_header, error_response, prefers_graphql_response,
                             reply_for)
-from api.observability import Metrics, new_request_id
+from api.observability import Metrics, lean_log_records, new_request_id
 from api.persisted_queries import PersistedQueries, PersistedQueryError, ResolvingPersistedQueries
 from api.request_body import read_body, replaying
 from api.schema import build_schema
@@ -394,4 +394,5 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
 
 def app_from_env() -> Starlette:
     """The app of one `jifen serve --workers N` process, configured from the environment."""
+    lean_log_records()  # uvicorn configured this process's logging; these switches are the module's
     return create_app(Settings.from_env())

@@ -25,6 +25,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from api.app import SERVER_OPTIONS, create_app
+    from api.observability import logging_config
     from api.startup import check_database_url, check_port
     from persistence.database import claim_sqlite_server
 
@@ -39,7 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if seeded is not None:
         _print_demo(settings, seeded)
     options = {"host": args.host, "port": args.port, "log_level": "info", "access_log": not args.no_access_log,
-               **SERVER_OPTIONS}
+               "log_config": logging_config(os.environ.get("JIFEN_LOG_FORMAT", "text")), **SERVER_OPTIONS}
     if args.workers == 1:
         uvicorn.run(create_app(settings), **options)
     else:  # each worker process builds its own app from the same environment
@@ -48,11 +49,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def _print_banner(settings: Settings, host: str, port: int) -> None:
     base = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
-    print(f"Jifen serves GraphQL at {base}/graphql (HTTP and WebSocket)")
+    lines = [f"Jifen serves GraphQL at {base}/graphql (HTTP and WebSocket)"]
     if settings.is_dev:
-        print(f"GraphiQL: {base}/graphql in a browser (add ?token=<member token> to sign in)")
-        print(f"H5 member page: {base}/h5/?token=<member token>")
-    print(f"health: {base}/healthz   metrics: {base}/metrics", flush=True)
+        lines += [f"GraphiQL: {base}/graphql in a browser (add ?token=<member token> to sign in)",
+                  f"H5 member page: {base}/h5/?token=<member token>"]
+    lines.append(f"health: {base}/healthz   metrics: {base}/metrics")
+    if os.environ.get("JIFEN_LOG_FORMAT") == "json":  # for the log shipper, as every other line
+        for line in lines:
+            log.info(line)
+    else:
+        print("\n".join(lines), flush=True)
 
 
 def _check_workers(settings: Settings, workers: int) -> None:
@@ -239,15 +245,12 @@ def cmd_schema(args: argparse.Namespace) -> None:
 
 
 def configure_logging(log_format: str) -> None:
-    # A line per request: skip what no line shows (the logging docs' "Optimization" section).
-    logging._srcfile = None  # noqa: SLF001 - the documented switch for caller frames
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    from api.observability import JsonFormatter, StampingFormatter, TurnFlushingHandler
+    import logging.config
 
-    handler = TurnFlushingHandler()
-    handler.setFormatter(JsonFormatter() if log_format == "json" else
-                         StampingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    from api.observability import lean_log_records, logging_config
+
+    lean_log_records()
+    logging.config.dictConfig(logging_config(log_format))
 
 
 def _version() -> str:

@@ -161,7 +161,17 @@ class StampingFormatter(logging.Formatter):
 
 
 class JsonFormatter(StampingFormatter):
-    """Log records as JSON objects, for `JIFEN_LOG_FORMAT=json`."""
+    """Log records as JSON objects, for `JIFEN_LOG_FORMAT=json`: an ISO-8601 UTC time stamp, and
+    uvicorn's access lines with their parts as fields."""
+
+    _utc_stamped: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
+        second, stamp = self._utc_stamped
+        if int(record.created) != second:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            self._utc_stamped = (int(record.created), stamp)
+        return f"{stamp}.{int(record.msecs):03d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name}
@@ -171,12 +181,41 @@ class JsonFormatter(StampingFormatter):
         except orjson.JSONDecodeError:
             parsed = None
         entry.update(parsed if isinstance(parsed, dict) else {"message": message})
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
+            client, method, path, http_version, status = record.args
+            entry.update(client=client, method=method, path=path, status=status)
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
         try:
             return orjson.dumps(entry, default=str).decode()
         except orjson.JSONEncodeError:  # e.g. a lone surrogate from a path decoded with surrogateescape
             return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def logging_config(log_format: str) -> dict:
+    """One configuration for Jifen's lines and uvicorn's, applied in the server process and by uvicorn
+    in each worker it starts: in JSON mode every line, uvicorn's start, stop and access lines too,
+    is one JSON object."""
+    formatter = {"()": "api.observability.JsonFormatter"} if log_format == "json" else \
+        {"()": "api.observability.StampingFormatter", "fmt": TEXT_FORMAT}
+    return {
+        "version": 1, "disable_existing_loggers": False,
+        "formatters": {"jifen": formatter},
+        "handlers": {"jifen": {"()": "api.observability.TurnFlushingHandler", "formatter": "jifen"}},
+        "root": {"level": "INFO", "handlers": ["jifen"]},
+        # uvicorn's loggers hand their lines to the root's handler instead of writing their own
+        "loggers": {name: {"handlers": [], "propagate": True}
+                    for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+    }
+
+
+def lean_log_records() -> None:
+    """A line per request: skip what no line shows (the logging docs' "Optimization" section)."""
+    logging._srcfile = None  # noqa: SLF001 - the documented switch for caller frames
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
 
 
 class TurnFlushingHandler(logging.StreamHandler):

@@ -5,6 +5,7 @@ import json
 import re
 import os
 import socket
+import signal
 import subprocess
 import sys
 import time
@@ -185,7 +186,38 @@ def test_json_logs_when_asked(tmp_path):
     lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 0 and lines
     assert {"time", "level", "logger", "message"} <= set(lines[-1]) and lines[-1]["logger"] == "jifen"
-    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}", line["time"]) for line in lines)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"]) for line in lines)
+
+
+def test_in_json_mode_every_line_of_the_server_is_json_uvicorn_s_too(tmp_path):
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/j.db", "JIFEN_LOG_FORMAT": "json",
+           "JIFEN_SECRET": "s" * 40}
+    process = subprocess.Popen([JIFEN, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": "{ __typename }"})
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    lines = [json.loads(line) for line in output.splitlines()]  # each line parses, or this fails
+    by_logger = {}
+    for line in lines:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"])
+        by_logger.setdefault(line["logger"], []).append(line)
+    messages = " ".join(line.get("message", "") for line in lines)
+    assert "Uvicorn running on" in messages and "Shutting down" in messages  # uvicorn's own
+    assert f"Jifen serves GraphQL at http://127.0.0.1:{port}/graphql" in messages  # the banner
+    access = [line for line in by_logger["uvicorn.access"] if line["path"] == "/graphql"]
+    assert access and access[0]["method"] == "POST" and access[0]["status"] == 200
+    assert by_logger["jifen.requests"][0]["operation"] == "__typename"
 
 
 def test_a_second_server_on_one_sqlite_database_refuses_to_start(tmp_path):
