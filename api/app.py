@@ -33,6 +33,7 @@ from api.http_protocol import TurnWritingHttp, with_headers
 from api.json_posts import (JSON, JsonPosts, content_type_header, error_response, prefers_graphql_response,
                             reply_for)
 from api.observability import Metrics, lean_log_records, new_request_id
+from api.tracing import Tracing
 from api.persisted_queries import PersistedQueries, PersistedQueryError, ResolvingPersistedQueries
 from api.request_body import read_body, replaying
 from api.schema import build_schema
@@ -333,7 +334,7 @@ def metrics_refusal(settings: Settings, authorization: str | None) -> Response |
                     headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
 
 
-def create_app(settings: Settings, clock: Clock | None = None, services: Services | None = None) -> Starlette:
+def create_app(settings: Settings, clock: Clock | None = None, services: Services | None = None):
     services = services or Services.build(settings.database_url, clock, redis_url=settings.redis_url,
                                       redis_prefix=settings.redis_prefix)
     scheduler = Scheduler(services, settings.sweep_seconds)
@@ -342,6 +343,7 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
     persisted = PersistedQueries(settings.redis_url, settings.redis_prefix, settings.persisted_queries)
     services.activity.anonymous.cap = settings.anonymous_feeds_per_address
     view = JifenGraphQL(services, settings, metrics)
+    tracing = Tracing(settings.otel_endpoint, services.database) if settings.otel_endpoint else None
     graphql = CrossOrigin(TrustingProxies(LimitingSize(Authenticating(
         ResolvingPersistedQueries(JsonPosts(view), persisted, persisted_query_error),
         services, settings.secret)), settings.trusted_proxies),
@@ -380,6 +382,8 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
             await persisted.close()
             await view.budget.close()
             await services.close()
+            if tracing is not None:
+                tracing.close()
 
     routes = [Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS"]), WebSocketRoute("/graphql", graphql),
               Route("/healthz", healthz), Route("/metrics", prometheus)]
@@ -389,7 +393,7 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
         routes.append(Route("/", lambda _: RedirectResponse("/graphql")))  # a browser's first visit
     app = GraphQLFirst(graphql, routes=routes, lifespan=lifespan)
     app.state.services = services
-    return app
+    return app if tracing is None else tracing.wrap(app)
 
 
 def app_from_env() -> Starlette:

@@ -279,6 +279,7 @@ ENVIRONMENT = {
     "JIFEN_METRICS_TOKEN": "bearer token /metrics asks for (default: open in dev, absent in prod)",
     "JIFEN_SWEEP_SECONDS": "seconds between expiry sweeps; 0: none (default: 60)",
     "JIFEN_LOG_FORMAT": "text or json (default: text)",
+    "JIFEN_OTEL_ENDPOINT": "an OTLP/HTTP collector for traces (needs the otel extra; default: none)",
 }
 DATABASE_ONLY = ("DATABASE_URL", "JIFEN_LOG_FORMAT")
 

@@ -31,6 +31,7 @@ class Settings:
     trusted_proxies: tuple = ()  # networks whose X-Forwarded-For is believed (api/client_address.py)
     sockets_per_address: int = 200  # open WebSockets one client address may hold
     anonymous_feeds_per_address: int = 20  # activityFeed subscriptions without a token, per address
+    otel_endpoint: str | None = None  # an OTLP/HTTP collector: spans per request and per SQL statement
 
     @property
     def is_dev(self) -> bool:
@@ -63,6 +64,7 @@ class Settings:
                    anonymous_feeds_per_address=_positive_int(environ, "JIFEN_ANONYMOUS_FEEDS_PER_ADDRESS", 20),
                    persisted_queries=Path(environ["JIFEN_PERSISTED_QUERIES"])
                    if environ.get("JIFEN_PERSISTED_QUERIES") else None,
+                   otel_endpoint=environ.get("JIFEN_OTEL_ENDPOINT") or None,
                    allowed_origins=frozenset(o.strip() for o in environ.get("JIFEN_ALLOWED_ORIGINS", "").split(",")
                                              if o.strip()))
 

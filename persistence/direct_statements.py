@@ -123,6 +123,13 @@ class DirectStatement:
         return rows
 
     def run(self, driver: sqlite3.Connection, parameters: dict) -> DirectRows:
+        if SQLITE_TRACER is not None:  # past SQLAlchemy, so past its tracing: a span of our own
+            with SQLITE_TRACER.start_as_current_span(self.sql.split(None, 1)[0], attributes={
+                    "db.system": "sqlite", "db.statement": self.sql}):
+                return self._run_on_sqlite(driver, parameters)
+        return self._run_on_sqlite(driver, parameters)
+
+    def _run_on_sqlite(self, driver: sqlite3.Connection, parameters: dict) -> DirectRows:
         values = self._values(parameters)
         try:
             cursor = driver.execute(self.sql, values)
@@ -173,6 +180,9 @@ def numbered_from(sql: str, offset: int) -> str:
 
 PARAMETER = re.compile(r"\$(\d+)")
 
+
+# OpenTelemetry's tracer while tracing is on (api/tracing.py), for the statements run on sqlite3 itself.
+SQLITE_TRACER = None
 
 # Callbacks given each statement run on asyncpg (SQLAlchemy's events do not see them): statement counts.
 POSTGRES_TRACES: list = []
