@@ -260,6 +260,7 @@ class SharedCommit:
         transactions.began(data_version(self.driver))
         self.done = asyncio.get_running_loop().create_future()
         self.error: BaseException | None = None
+        self.rolled_back = False
         # Kept here: a task nothing refers to may be collected before it runs.
         self.committer = asyncio.get_running_loop().create_task(transactions._commit_batch(self))
 
@@ -280,6 +281,11 @@ class SharedCommit:
         return False
 
     def _roll_back(self) -> None:
+        # Once only: after `undo_unit` rolled this batch back, the connection may already be in the
+        # next batch's transaction, which a second ROLLBACK (from `finish`) would wipe out.
+        if self.rolled_back:
+            return
+        self.rolled_back = True
         with contextlib.suppress(Exception):
             self.transaction.rollback()
         if self.driver.in_transaction:  # a COMMIT that failed (a deferred check) leaves it open

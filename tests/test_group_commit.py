@@ -68,6 +68,24 @@ async def test_a_unit_that_arrives_a_turn_later_joins_the_commit(services):
     assert (await available(services, first), await available(services, second)) == (5, 6)
 
 
+async def test_a_transaction_sqlite_ended_under_a_unit_never_takes_the_next_one_with_it(services):
+    """SQLite ends the whole transaction under a unit (a full disk): that batch is rolled back at once
+    and the next unit begins another; the first batch's late commit must leave the second alone."""
+    first, second = await members(services, 2)
+
+    async def ends_the_transaction(uow):
+        uow.connection.connection.connection.driver_connection.execute("ROLLBACK")  # as SQLITE_FULL does
+        raise RuntimeError("disk full")
+
+    answers = await asyncio.gather(services.points.adjust(STAFF, first, 5, "m", "a"),
+                                   services.transactions.write(ends_the_transaction),
+                                   services.points.adjust(STAFF, second, 6, "m", "b"), return_exceptions=True)
+    assert isinstance(answers[0], Exception) and isinstance(answers[1], RuntimeError)  # lost with its batch
+    assert answers[2].error is None
+    assert (await available(services, first), await available(services, second)) == (0, 6)
+    assert (await services.reconciliation.run()).ok
+
+
 async def test_a_failing_unit_is_rolled_back_alone(services):
     first, second = await members(services, 2)
 
