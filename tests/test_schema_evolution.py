@@ -9,9 +9,10 @@ from graphql import (BreakingChangeType, GraphQLEnumType, GraphQLInputObjectType
 
 ROOT = Path(__file__).resolve().parents[1]
 RELEASES = ROOT / "schema-releases"
-REMOVED_FIELD = re.compile(r"^(\w+)\.(\w+) was removed\.$")
-REMOVED_VALUE = re.compile(r"^(\w+) was removed from enum type (\w+)\.$")
-REMOVED_TYPE = re.compile(r"^(\w+) was removed\.$")
+# graphql-core's wording: "Field Query.old was removed.", "Enum value Colour.BLUE was removed.",
+# "Item was removed.", "Standard scalar ID was removed because it is not referenced anymore."
+REMOVED_MEMBER = re.compile(r"(\w+)\.(\w+) was removed")
+REMOVED_TYPE = re.compile(r"(\w+) was removed")
 
 
 def version_of(path: Path) -> tuple[int, ...]:
@@ -29,15 +30,16 @@ def deprecated_field(schema: GraphQLSchema, type_name: str, field_name: str) -> 
     return field_name in fields and fields[field_name].deprecation_reason is not None
 
 
-def only_deprecated_fields_lead_to(schema: GraphQLSchema, type_name: str) -> bool:
-    """A type may go once every field that returned it or took it went the deprecated way."""
-    for named in schema.type_map.values():
+def only_gone_ways_lead_to(released: GraphQLSchema, current: GraphQLSchema, type_name: str) -> bool:
+    """A type may go once every field that returned it or took it went the deprecated way, or went
+    with a type that itself went."""
+    for named in released.type_map.values():
         if named.name.startswith("__") or not hasattr(named, "fields"):
             continue
-        for field_name, field in named.fields.items():
+        for field in named.fields.values():
             uses = get_named_type(field.type).name == type_name or any(
                 get_named_type(argument.type).name == type_name for argument in getattr(field, "args", {}).values())
-            if uses and field.deprecation_reason is None:
+            if uses and field.deprecation_reason is None and named.name in current.type_map:
                 return False
     return True
 
@@ -46,16 +48,16 @@ def unannounced_breaking_changes(released: GraphQLSchema, current: GraphQLSchema
     unannounced = []
     for change in find_breaking_changes(released, current):
         if change.type is BreakingChangeType.FIELD_REMOVED:
-            type_name, field_name = REMOVED_FIELD.match(change.description).groups()
+            type_name, field_name = REMOVED_MEMBER.search(change.description).groups()
             if deprecated_field(released, type_name, field_name):
                 continue
         elif change.type is BreakingChangeType.VALUE_REMOVED_FROM_ENUM:
-            value, type_name = REMOVED_VALUE.match(change.description).groups()
+            type_name, value = REMOVED_MEMBER.search(change.description).groups()
             enum = released.get_type(type_name)
             if isinstance(enum, GraphQLEnumType) and enum.values[value].deprecation_reason is not None:
                 continue
         elif change.type is BreakingChangeType.TYPE_REMOVED:
-            if only_deprecated_fields_lead_to(released, REMOVED_TYPE.match(change.description).group(1)):
+            if only_gone_ways_lead_to(released, current, REMOVED_TYPE.search(change.description).group(1)):
                 continue
         unannounced.append(change.description)
     return unannounced
@@ -86,8 +88,8 @@ def test_the_rule_lets_a_deprecated_field_go_and_stops_any_other_break():
                              input Filter { colour: Colour, required: Int! }
                              type Mutation { paint(filter: Filter): Int }''')
     assert sorted(unannounced_breaking_changes(released, broken)) == sorted([
-        "Query.kept changed type from Int to String.", "Query.other was removed.",
-        "RED was removed from enum type Colour.", "A required field required on input type Filter was added."])
+        "Field Query.kept changed type from Int to String.", "Field Query.other was removed.",
+        "Enum value Colour.RED was removed.", "A required field Filter.required was added."])
 
 
 def test_every_release_is_in_the_changelog():
