@@ -3,7 +3,9 @@
 "use strict";
 
 const params = new URLSearchParams(location.search);
-const API = new URL(params.get("api") || document.querySelector('meta[name="jifen-api"]').content, location.href).href;
+// Only the page's own markup says where the API is: an address taken from the URL would let any link
+// send the member's token wherever it names.
+const API = new URL(document.querySelector('meta[name="jifen-api"]').content, location.href).href;
 const SOCKET = API.replace(/^http/, "ws");
 const TOKEN_KEY = "jifen-member-token";
 
@@ -76,6 +78,10 @@ const $ = (id) => document.getElementById(id);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 class Refused extends Error {}
+// No answer from Jifen itself (a dropped connection, a proxy's 502/503/504): the request may or may not
+// have been applied, so it is sent again with the same idempotency key.
+class Unanswered extends Error {}
+const GATEWAY_FAILURES = new Set([502, 503, 504]);
 
 async function graphql(query, variables = {}, { anonymous = false } = {}) {
   const headers = { "Content-Type": "application/json", Accept: "application/json" };
@@ -87,6 +93,7 @@ async function graphql(query, variables = {}, { anonymous = false } = {}) {
     throw new Refused("UNAUTHENTICATED");
   }
   if (response.status === 429) throw new Refused("请求太频繁，请稍后再试");
+  if (GATEWAY_FAILURES.has(response.status)) throw new Unanswered(`服务暂不可用 (${response.status})`);
   if (!body || (body.errors && body.errors.length)) throw new Refused((body && body.errors[0].message) || "服务暂不可用");
   return body.data;
 }
@@ -104,7 +111,8 @@ async function mutate(query, variables) {
     try {
       return await graphql(query, { ...variables, key });
     } catch (error) {
-      if (!(error instanceof TypeError) || attempt >= 4) throw error; // TypeError: fetch never got an answer
+      const unanswered = error instanceof TypeError || error instanceof Unanswered; // TypeError: no answer at all
+      if (!unanswered || attempt >= 4) throw error;
       await sleep(300 * 2 ** attempt);
     }
   }
@@ -254,18 +262,24 @@ async function renderMall(category = null) {
   const list = $("items");
   list.replaceChildren();
   for (const item of items) {
-    const row = document.createElement("li");
-    row.className = "item";
-    row.innerHTML = `<span><b></b><small></small></span><button></button>`;
-    row.querySelector("b").textContent = item.name;
-    row.querySelector("small").textContent =
-      `${item.pointsPrice} 积分 · 剩 ${item.stock}${item.minTierLevel > 1 ? ` · V${item.minTierLevel} 以上` : ""}`;
-    const button = row.querySelector("button");
-    button.textContent = "兑换";
-    button.disabled = item.stock < 1;
-    button.onclick = () => redeem(item, button);
-    list.append(row);
+    const tier = item.minTierLevel > 1 ? ` · V${item.minTierLevel} 以上` : "";
+    list.append(actionRow(item.name, `${item.pointsPrice} 积分 · 剩 ${item.stock}${tier}`, "兑换", item.stock > 0,
+      (button) => redeem(item, button)));
   }
+}
+
+/* A list row: a title, a line of detail, and a button that acts on it. */
+function actionRow(title, detail, label, enabled, act) {
+  const row = document.createElement("li");
+  row.className = "item";
+  row.innerHTML = `<span><b></b><small></small></span><button></button>`;
+  row.querySelector("b").textContent = title;
+  row.querySelector("small").textContent = detail;
+  const button = row.querySelector("button");
+  button.textContent = label;
+  button.disabled = !enabled;
+  button.onclick = () => act(button);
+  return row;
 }
 
 async function redeem(item, button) {
@@ -291,17 +305,9 @@ async function renderLotteries() {
   const list = $("lotteries");
   list.replaceChildren();
   for (const lottery of lotteries) {
-    const row = document.createElement("li");
-    row.className = "item";
-    row.innerHTML = `<span><b></b><small></small></span><button></button>`;
-    row.querySelector("b").textContent = lottery.name;
-    row.querySelector("small").textContent =
-      `${lottery.entryCost} 积分一次 · 奖品：${lottery.prizes.map((prize) => prize.name).join("、")}`;
-    const button = row.querySelector("button");
-    button.textContent = lottery.running ? "抽一次" : "未开放";
-    button.disabled = !lottery.running;
-    button.onclick = () => draw(lottery, button);
-    list.append(row);
+    const prizes = lottery.prizes.map((prize) => prize.name).join("、");
+    list.append(actionRow(lottery.name, `${lottery.entryCost} 积分一次 · 奖品：${prizes}`,
+      lottery.running ? "抽一次" : "未开放", lottery.running, (button) => draw(lottery, button)));
   }
 }
 
@@ -316,7 +322,6 @@ async function draw(lottery, button) {
       const verify = new URL(location.href);
       verify.search = "";
       verify.searchParams.set("verify", drawLottery.draw.id);
-      if (params.get("api")) verify.searchParams.set("api", params.get("api"));
       result.innerHTML = `<p class="prize"></p><a class="verify-link">验证这次抽奖是否公平</a>`;
       result.querySelector(".prize").textContent = `抽中：${drawLottery.draw.prize.name}`;
       result.querySelector("a").href = verify.href;
