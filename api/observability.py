@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import secrets
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -193,6 +194,19 @@ class JsonFormatter(StampingFormatter):
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+TOKEN_IN_QUERY = re.compile(r"([?&](?:token|access_token)=)[^&\s]*", re.IGNORECASE)
+
+
+class HidingTokens(logging.Filter):
+    """A page opened with ?token= (GraphiQL, the H5 page in dev) would write the member's token into
+    the access log: the value is replaced before any formatter sees the line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
+            path = record.args[2]
+            if isinstance(path, str) and "token=" in path.lower():
+                record.args = (*record.args[:2], TOKEN_IN_QUERY.sub(r"\1<hidden>", path), *record.args[3:])
+        return True
 
 
 def logging_config(log_format: str) -> dict:
@@ -204,7 +218,9 @@ def logging_config(log_format: str) -> dict:
     return {
         "version": 1, "disable_existing_loggers": False,
         "formatters": {"jifen": formatter},
-        "handlers": {"jifen": {"()": "api.observability.TurnFlushingHandler", "formatter": "jifen"}},
+        "filters": {"tokens": {"()": "api.observability.HidingTokens"}},
+        "handlers": {"jifen": {"()": "api.observability.TurnFlushingHandler", "formatter": "jifen",
+                               "filters": ["tokens"]}},
         "root": {"level": "INFO", "handlers": ["jifen"]},
         # uvicorn's loggers hand their lines to the root's handler instead of writing their own
         "loggers": {name: {"handlers": [], "propagate": True}

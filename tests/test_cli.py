@@ -204,6 +204,7 @@ def test_in_json_mode_every_line_of_the_server_is_json_uvicorn_s_too(tmp_path):
             except httpx.TransportError:
                 time.sleep(0.1)
         httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": "{ __typename }"})
+        httpx.get(f"http://127.0.0.1:{port}/h5/?token=secret.token.value")
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)
@@ -218,6 +219,8 @@ def test_in_json_mode_every_line_of_the_server_is_json_uvicorn_s_too(tmp_path):
     access = [line for line in by_logger["uvicorn.access"] if line["path"] == "/graphql"]
     assert access and access[0]["method"] == "POST" and access[0]["status"] == 200
     assert by_logger["jifen.requests"][0]["operation"] == "__typename"
+    assert "secret.token.value" not in output  # a token in a page's address never reaches the log
+    assert any(line["path"] == "/h5/?token=<hidden>" for line in by_logger["uvicorn.access"])
 
 
 def test_a_second_server_on_one_sqlite_database_refuses_to_start(tmp_path):
