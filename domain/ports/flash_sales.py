@@ -1,0 +1,19 @@
+"""What flash sales need from storage; persistence/flash_sales.py implements it."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from domain.flash_sales import FlashSale
+
+
+class FlashSaleRepository(Protocol):
+    async def add(self, sale: "FlashSale") -> None: ...
+    async def get(self, sale_id: int) -> "FlashSale | None": ...
+    async def lock(self, sale_id: int) -> "FlashSale | None": ...
+    async def update_stock(self, sale: "FlashSale") -> None: ...
+    async def update(self, sale: "FlashSale") -> None: ...
+    async def between(self, now: datetime, until: datetime) -> list["FlashSale"]:
+        """Sales not yet ended that start before ``until``."""
+    async def redeemed_quantity(self, member_id: int, sale_id: int) -> int: ...

@@ -1,0 +1,28 @@
+"""What members need from storage; persistence/members.py implements it."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from domain.ledger import LedgerEntry
+    from domain.members import Member
+    from domain.tiers import TierChange
+
+
+class MemberRepository(Protocol):
+    async def get(self, member_id: int) -> Member | None: ...
+    async def get_by_external_id(self, external_id: str) -> Member | None: ...
+    async def get_many(self, member_ids: Sequence[int]) -> list[Member]: ...
+    async def external_ids(self, member_ids: Sequence[int]) -> dict[int, str]: ...
+    async def add_if_absent(self, external_id: str, nickname: str, tier_level: int, at: datetime) -> None: ...
+    async def lock(self, member_id: int) -> Member | None:
+        """Load a member with its open lots, holding a write lock until the transaction ends."""
+    async def save(self, member: Member) -> list[LedgerEntry]:
+        """Persist account changes and the member's next due moment; return the new entries with ids."""
+    async def due_ids(self, now: datetime, after_id: int, limit: int) -> list[int]:
+        """Members with something due (an order release, a hold timeout, a lot expiry) by ``now``."""
+    async def tier_changes(self, member_id: int) -> list[TierChange]: ...
+    async def ids_off_tier(self, thresholds: Sequence[tuple[int, int]], after_id: int, limit: int) -> list[int]:
+        """Members whose stored tier differs from what their growth decides under ``thresholds``."""

@@ -1,0 +1,16 @@
+"""What purchase orders need from storage; persistence/orders.py implements it."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from domain.orders import PurchaseOrder
+
+
+class OrderRepository(Protocol):
+    async def get(self, order_id: str) -> "PurchaseOrder | None": ...
+    async def add(self, order: "PurchaseOrder") -> None: ...
+    async def update(self, order: "PurchaseOrder") -> None: ...
+    async def due_for(self, member_id: int, now: datetime) -> list["PurchaseOrder"]: ...
+    async def page(self, member_id: int | None, before_id: int | None, limit: int) -> list["PurchaseOrder"]: ...
