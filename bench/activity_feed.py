@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flash_sale import ITEM, JIFEN, REDEEM, SECRET, database, free_port, post, running  # noqa: E402
 
-from api.auth import issue_token  # noqa: E402
+from api.http.auth import issue_token  # noqa: E402
 from subscribers import cpu_seconds  # noqa: E402
 
 FEED = "subscription { activityFeed { kind memberName text } }"

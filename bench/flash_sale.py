@@ -33,8 +33,8 @@ from pathlib import Path
 
 import httpx
 
-from api.auth import issue_token
-from api.services import Services
+from api.http.auth import issue_token
+from api.ops.services import Services
 from domain.configuration import Actor
 
 ROOT = Path(__file__).resolve().parents[1]

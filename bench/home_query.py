@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flash_sale import JIFEN, SECRET, database, free_port, running, server_env  # noqa: E402
 
-from api.auth import issue_token  # noqa: E402
-from api.services import Services  # noqa: E402
+from api.http.auth import issue_token  # noqa: E402
+from api.ops.services import Services  # noqa: E402
 from domain.configuration import Actor  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flash_sale import SECRET, database, free_port, server  # noqa: E402  (the sibling script's helpers)
 
-from api.auth import issue_token  # noqa: E402
-from api.services import Services  # noqa: E402
+from api.http.auth import issue_token  # noqa: E402
+from api.ops.services import Services  # noqa: E402
 from domain.configuration import Actor  # noqa: E402
 
 SUBSCRIPTION = "subscription { pointsChanged { toast entry { id } } }"

@@ -181,7 +181,7 @@ def numbered_from(sql: str, offset: int) -> str:
 PARAMETER = re.compile(r"\$(\d+)")
 
 
-# OpenTelemetry's tracer while tracing is on (api/tracing.py), for the statements run on sqlite3 itself.
+# OpenTelemetry's tracer while tracing is on (api/ops/tracing.py), for the statements run on sqlite3 itself.
 SQLITE_TRACER = None
 
 # Callbacks given each statement run on asyncpg (SQLAlchemy's events do not see them): statement counts.

@@ -27,10 +27,10 @@ import httpx
 import pytest
 import uvicorn
 
-from api.app import SERVER_OPTIONS, create_app
-from api.auth import issue_token
-from api.config import Settings
-from api.services import Services
+from api.http.app import SERVER_OPTIONS, create_app
+from api.http.auth import issue_token
+from api.ops.config import Settings
+from api.ops.services import Services
 from domain.clock import ManualClock
 from domain.randomness import SeededRandomSource
 from persistence import migrate

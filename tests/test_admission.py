@@ -21,9 +21,9 @@ import httpx
 import pytest
 import redis
 
-from api.app import create_app
-from api.config import Settings
-from api.services import Services
+from api.http.app import create_app
+from api.ops.config import Settings
+from api.ops.services import Services
 from domain.admission import TicketCounters, Verdict
 from domain.configuration import Actor
 from domain.errors import NotFound

@@ -13,11 +13,11 @@ import httpx
 import pytest
 import websockets
 
-from api.app import MAX_BODY_BYTES, create_app
-from api.config import Settings
-from api.client_address import forwarded_client, parse_networks
-from api.realtime import ACTIVITY_CHANNEL
-from api.services import Services
+from api.http.app import MAX_BODY_BYTES, create_app
+from api.ops.config import Settings
+from api.http.client_address import forwarded_client, parse_networks
+from api.adapters.realtime import ACTIVITY_CHANNEL
+from api.ops.services import Services
 from tests.conftest import SECRET, LiveServer, start_server, stop_server
 from tests.documents import CHECK_IN
 from tests.graphql_ws import PROTOCOL, connected, ws_url

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import httpx
 
-from api.services import Services
+from api.ops.services import Services
 from tests.test_api_mall import CATALOGUE, create, funded
 
 CHECKOUT = """mutation($item: ID!, $quantity: Int = 1, $key: String!) {

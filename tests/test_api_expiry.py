@@ -2,8 +2,8 @@
 import time
 from datetime import UTC, datetime
 
-from api.app import create_app
-from api.config import Settings
+from api.http.app import create_app
+from api.ops.config import Settings
 from tests.conftest import SECRET, LiveServer, start_server, stop_server
 from tests.documents import ADJUST, ME
 from tests.test_api_ledger import member_gid, signed_up

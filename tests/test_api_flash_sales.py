@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import httpx
 
-from api.services import Services
+from api.ops.services import Services
 from tests.test_api_mall import REDEEM, create, funded, redeem
 
 SALE = """mutation($item: ID!, $stock: Int!, $starts: DateTime!, $ends: DateTime!, $limit: Int = 1) {

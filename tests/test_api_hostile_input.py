@@ -8,7 +8,7 @@ import httpx
 import jwt
 import pytest
 
-from api.services import Services
+from api.ops.services import Services
 from domain.configuration import Actor
 from tests.conftest import SECRET
 from tests.documents import ADJUST, CHECK_IN, ME, UPDATE_TIER

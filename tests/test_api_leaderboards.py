@@ -6,7 +6,7 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.services import Services
+from api.ops.services import Services
 from domain.clock import ManualClock
 from domain.configuration import SYSTEM
 from domain.leaderboards import LeaderboardPeriod, LeaderboardService

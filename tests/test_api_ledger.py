@@ -114,7 +114,7 @@ def test_bad_tokens_are_unauthenticated(live_server, header):
 
 
 def test_token_signed_with_another_secret_is_refused(live_server):
-    from api.auth import issue_token
+    from api.http.auth import issue_token
     forged = issue_token("another-secret-" + "y" * 40, "u-victim", role="staff")
     response = httpx.post(f"{live_server.base_url}/graphql", json={"query": "{ me { id } }"},
                           headers={"Authorization": f"Bearer {forged}"})

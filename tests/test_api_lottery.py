@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import httpx
 
-from api.services import Services
+from api.ops.services import Services
 from tests.test_api_mall import create, funded
 
 CREATE_LOTTERY = """

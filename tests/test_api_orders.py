@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import httpx
 
-from api.services import Services
+from api.ops.services import Services
 from tests.conftest import with_services
 from tests.documents import ADJUST, CHECK_IN, ME, UPDATE_TIER
 from tests.test_api_ledger import member_gid

@@ -16,11 +16,11 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from api import demo
-from api.app import create_app
-from api.config import Settings
-from api.schema import build_schema
-from api.services import Services
+from api.ops import demo
+from api.http.app import create_app
+from api.ops.config import Settings
+from api.execution.schema import build_schema
+from api.ops.services import Services
 from domain.randomness import SeededRandomSource
 from tests.conftest import RANDOM_SEED, SECRET, LiveServer, start_server, stop_server, with_services
 from tests.documents import ADJUST, CHECK_IN

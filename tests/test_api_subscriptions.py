@@ -6,7 +6,7 @@ import time
 import pytest
 import websockets
 
-from api.realtime import points_channel
+from api.adapters.realtime import points_channel
 from domain.ledger import LedgerReason
 from tests.documents import CHECK_IN
 from tests.graphql_ws import PROTOCOL, connected, ws_url

@@ -4,9 +4,9 @@ import asyncio
 import pytest
 import websockets
 
-from api.app import MAX_SUBSCRIPTIONS_PER_CONNECTION, create_app
-from api.auth import issue_token
-from api.config import Settings
+from api.http.app import MAX_SUBSCRIPTIONS_PER_CONNECTION, create_app
+from api.http.auth import issue_token
+from api.ops.config import Settings
 from persistence import migrate
 from tests.conftest import SECRET, start_server, stop_server
 from tests.graphql_ws import PROTOCOL, connected, ws_url

@@ -1,5 +1,5 @@
 """A real browser (Debian's headless Chromium) calling the API from a page on another origin, as an H5
-page does: the fetch goes through CORS (api/cors.py) when the page's origin is allowed, and fails
+page does: the fetch goes through CORS (api/http/cors.py) when the page's origin is allowed, and fails
 in the browser when it is not. GraphiQL, driven through chromedriver (Selenium) with every host but
 the server's unreachable, runs a query and shows a subscription's events. `.ci/run` installs
 Chromium and its driver; elsewhere these tests skip without them."""
@@ -20,9 +20,9 @@ import httpx
 import pytest
 from selenium.common.exceptions import TimeoutException
 
-from api.app import create_app
-from api.config import Settings
-from api.services import Services
+from api.http.app import create_app
+from api.ops.config import Settings
+from api.ops.services import Services
 from tests.conftest import SECRET, LiveServer, start_server, stop_server
 
 ARTIFACTS = Path(os.environ.get("JIFEN_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "test-artifacts"))

@@ -164,8 +164,8 @@ def test_check_reports_a_tampered_balance(tmp_path):
 
 @pytest.mark.parametrize("env", ["prod"])
 def test_prod_hides_graphiql_and_introspection(tmp_path, env):
-    from api.app import create_app
-    from api.config import Settings
+    from api.http.app import create_app
+    from api.ops.config import Settings
     from tests.conftest import start_server, stop_server
 
     settings = Settings(database_url=f"sqlite:///{tmp_path}/p.db", secret=SECRET, env=env, sweep_seconds=0)
@@ -332,7 +332,7 @@ def test_a_downgrade_is_confirmed_and_says_where_the_database_is(tmp_path):
 
 
 def test_each_command_s_help_says_what_it_does_its_defaults_and_its_environment():
-    from api.cli import ENVIRONMENT
+    from api.ops.cli import ENVIRONMENT
     from tests.test_deployment import variables_read
 
     assert set(ENVIRONMENT) == variables_read()

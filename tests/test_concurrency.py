@@ -3,7 +3,7 @@ import asyncio
 
 import httpx
 
-from api.services import Services
+from api.ops.services import Services
 from tests.documents import ADJUST, CHECK_IN
 from tests.test_api_ledger import member_gid, signed_up
 

@@ -1,12 +1,12 @@
-"""CORS on /graphql (api/cors.py): pages on other origins may call the API in dev, only the listed ones
+"""CORS on /graphql (api/http/cors.py): pages on other origins may call the API in dev, only the listed ones
 in prod; a refused page's request is still answered by its token, without the allow header; bad
 preflights get a 400, never a 500. (A real browser's fetch from another origin: tests/test_browser.py.)"""
 import httpx
 import pytest
 
-from api.app import create_app
-from api.config import Settings
-from api.services import Services
+from api.http.app import create_app
+from api.ops.config import Settings
+from api.ops.services import Services
 from tests.conftest import SECRET, LiveServer, start_server, stop_server
 
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # HTTP, not storage

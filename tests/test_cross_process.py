@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from api.auth import issue_token
+from api.http.auth import issue_token
 from tests.conftest import SECRET
 from tests.documents import CHECK_IN
 from tests.graphql_ws import connected

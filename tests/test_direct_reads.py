@@ -78,7 +78,7 @@ async def test_reads_cancelled_mid_statement_do_not_hand_their_connection_on(ser
 
 @only_postgresql
 async def test_dispose_closes_every_direct_connection(database_url, clock):
-    from api.services import Services
+    from api.ops.services import Services
 
     built = Services.build(database_url, clock)
     await built.members.ensure("dr-close", "直读")

@@ -1,4 +1,4 @@
-"""The execution shortcuts (api/execution.py) answer exactly what strawberry and graphql-core answer
+"""The execution shortcuts (api/execution/execution.py) answer exactly what strawberry and graphql-core answer
 without them: the same data, the same errors at the same paths, the same null propagation."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import strawberry
 from strawberry.scalars import JSON
 
-from api.execution import FastLeaves, call_simple_resolvers_directly, read_plain_fields_directly
+from api.execution.execution import FastLeaves, call_simple_resolvers_directly, read_plain_fields_directly
 
 
 @strawberry.enum
@@ -156,7 +156,7 @@ async def test_an_awaitable_attribute_is_awaited_as_graphql_core_awaits_it():
 
 
 # Simple resolvers (no arguments) are called directly, plain fields read directly, and
-# query plans (api/query_plans.py): a plannable query runs its resolvers once; anything a plan does not
+# query plans (api/execution/query_plans.py): a plannable query runs its resolvers once; anything a plan does not
 # cover (an error, directives, introspection, interfaces) runs again on graphql-core, which reports it.
 
 @strawberry.interface
@@ -368,12 +368,12 @@ def test_every_input_of_the_api_converts_as_strawberry_converts_it():
     from strawberry.schema.schema_converter import GraphQLCoreConverter
     from strawberry.types.arguments import convert_argument
 
-    from api.execution import ArgumentConverters
-    from api.schema import build_schema
+    from api.execution.execution import ArgumentConverters
+    from api.execution.schema import build_schema
 
     api = build_schema(introspection=True)
     registry = api.schema_converter.scalar_registry
-    converters = ArgumentConverters(api.config.name_converter, registry)
+    converters = ArgumentConverters(api.ops.config.name_converter, registry)
 
     def sample(graphql_type, full: bool):
         if isinstance(graphql_type, GraphQLNonNull):
@@ -394,10 +394,10 @@ def test_every_input_of_the_api_converts_as_strawberry_converts_it():
             for argument in getattr(field, "arguments", None) or []:
                 convert = converters.of(argument.type)
                 assert convert is not None, f"{graphql_type.name}.{argument.python_name} takes strawberry's chain"
-                graphql_argument = graphql_field.args[api.config.name_converter.from_argument(argument)]
+                graphql_argument = graphql_field.args[api.ops.config.name_converter.from_argument(argument)]
                 for full in (True, False):
                     value = sample(graphql_argument.type, full)
-                    assert convert(value) == convert_argument(value, argument.type, registry, api.config)
+                    assert convert(value) == convert_argument(value, argument.type, registry, api.ops.config)
                     checked += 1
     assert checked > 100
 

@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from hypothesis_graphql import nodes, strategies as gql
 from hypothesis_graphql._strategies.mode import Mode
 
-from api import demo
-from api.schema import build_schema
+from api.ops import demo
+from api.execution.schema import build_schema
 from tests.conftest import HTTP, with_services
 from tests.test_api_partners import PartnerClient
 

@@ -148,7 +148,7 @@ def test_every_document_the_page_sends_is_valid_against_the_schema():
     """The page's GraphQL lives in template strings of web/app.js: a schema change that breaks one fails here."""
     from graphql import parse, validate
 
-    from api.schema import build_schema
+    from api.execution.schema import build_schema
     documents = re.findall(r"`((?:query|mutation|subscription)\b[^`]*)`", (WEB / "app.js").read_text(encoding="utf-8"))
     assert len(documents) >= 10, documents
     schema = build_schema()._schema

@@ -1,4 +1,4 @@
-"""The server's HTTP protocol (api/http_protocol.py) sends each loop turn's writes together: over a raw
+"""The server's HTTP protocol (api/http/http_protocol.py) sends each loop turn's writes together: over a raw
 socket, pipelined requests get every answer whole and in order, a closing request gets its whole
 answer before the end of the stream, and a large answer reaches a slow reader intact."""
 import json

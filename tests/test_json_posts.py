@@ -1,14 +1,14 @@
-"""The short way for JSON POSTs (api/json_posts.py) answers byte for byte what strawberry's view
+"""The short way for JSON POSTs (api/http/json_posts.py) answers byte for byte what strawberry's view
 answers: status, headers and body, for successes, request errors, refusals and throttling; it
 answers plain requests without the view, and hands the rest to it."""
 import orjson
 import pytest
 
-from api.app import JifenGraphQL, LimitingSize
-from api.auth import ANONYMOUS, Caller
-from api.config import Settings
-from api.json_posts import GRAPHQL_RESPONSE, JsonPosts
-from api.observability import Metrics
+from api.http.app import JifenGraphQL, LimitingSize
+from api.http.auth import ANONYMOUS, Caller
+from api.ops.config import Settings
+from api.http.json_posts import GRAPHQL_RESPONSE, JsonPosts
+from api.ops.observability import Metrics
 from domain.configuration import Actor
 from tests.conftest import SECRET
 

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from api.services import Services
+from api.ops.services import Services
 from domain.configuration import Actor
 from tests.conftest import SqliteStatements
 

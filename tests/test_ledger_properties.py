@@ -13,7 +13,7 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.services import Services
+from api.ops.services import Services
 from domain.brand import BrandSettings
 from domain.clock import ManualClock
 from domain.configuration import Actor

@@ -5,8 +5,8 @@ import json
 import httpx
 import pytest
 
-from api.app import create_app
-from api.config import Settings
+from api.http.app import create_app
+from api.ops.config import Settings
 from persistence import migrate
 from tests.conftest import SECRET, start_server, stop_server
 

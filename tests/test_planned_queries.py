@@ -1,14 +1,14 @@
-"""The short way for planned queries (api/planned_queries.py) answers exactly what strawberry's way
+"""The short way for planned queries (api/execution/planned_queries.py) answers exactly what strawberry's way
 answers: the same data, the same (masked) errors, the same price paid, the same metrics."""
 import pytest
 from graphql import OperationType
 
-from api.auth import Caller
-from api.context import Context, Loaders
-from api.cost import CostBudget
-from api.json_posts import POST_OPERATIONS
-from api.observability import Metrics
-from api.schema import build_schema
+from api.http.auth import Caller
+from api.execution.context import Context, Loaders
+from api.execution.cost import CostBudget
+from api.http.json_posts import POST_OPERATIONS
+from api.ops.observability import Metrics
+from api.execution.schema import build_schema
 from domain.configuration import Actor
 
 STAFF = Actor("staff", "ops")

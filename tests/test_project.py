@@ -3,7 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from api.schema import build_schema, sdl
+from api.execution.schema import build_schema, sdl
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,10 +3,10 @@
 import httpx
 import pytest
 
-from api.app import create_app
-from api.auth import issue_token
-from api.config import Settings
-from api.cost import MAX_QUERY_COST, WINDOW_SECONDS, CostBudget, window_verdict
+from api.http.app import create_app
+from api.http.auth import issue_token
+from api.ops.config import Settings
+from api.execution.cost import MAX_QUERY_COST, WINDOW_SECONDS, CostBudget, window_verdict
 from persistence import migrate
 from tests.conftest import SECRET, start_server, stop_server
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.auth import issue_token, issued_claims, verified_claims
+from api.http.auth import issue_token, issued_claims, verified_claims
 
 SECRET = "token-secret-" + "y" * 40
 

@@ -1,4 +1,4 @@
-"""OpenTelemetry tracing (api/tracing.py): with JIFEN_OTEL_ENDPOINT set, a real OTLP/HTTP exporter sends
+"""OpenTelemetry tracing (api/ops/tracing.py): with JIFEN_OTEL_ENDPOINT set, a real OTLP/HTTP exporter sends
 a span per request and one per SQL statement to the collector, here a small HTTP server in the test
 that decodes what it receives, on both databases."""
 import http.server
@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from api.app import create_app
-from api.config import Settings
-from api.services import Services
+from api.http.app import create_app
+from api.ops.config import Settings
+from api.ops.services import Services
 from persistence import direct_statements
 from tests.conftest import SECRET, GraphQLClient, start_server, stop_server
 from tests.documents import CHECK_IN
@@ -49,7 +49,7 @@ def test_a_request_and_its_sql_statements_are_traced(database_url, clock, collec
     app = create_app(settings, clock=clock, services=Services.build(database_url, clock))
     server, thread, base_url = start_server(app)
     try:
-        from api.auth import issue_token
+        from api.http.auth import issue_token
         member = GraphQLClient(base_url, issue_token(SECRET, "traced"))
         assert member.data(CHECK_IN, {"key": "t1"})["checkIn"]["userErrors"] == []
     finally:

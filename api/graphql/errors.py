@@ -7,7 +7,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
 
-from api.auth import Caller
+from api.http.auth import Caller
 from domain.errors import DomainError, ErrorCode
 
 UserErrorCode = strawberry.enum(Enum("UserErrorCode", {c.name: c.value for c in ErrorCode}),

@@ -11,8 +11,8 @@ from strawberry.types import Info
 
 from api.graphql.errors import LimitExceeded, require_member
 from api.graphql.ledger import LedgerEntry, Points, entry_type
-from api.client_address import client_address
-from api.realtime import ACTIVITY_PER_SECOND, TooManySubscriptions, decode_change, points_channel
+from api.http.client_address import client_address
+from api.adapters.realtime import ACTIVITY_PER_SECOND, TooManySubscriptions, decode_change, points_channel
 from domain import realtime
 
 
@@ -46,7 +46,7 @@ class ActivityEvent:
     text: str = strawberry.field(description="What happened: 抽中了 保温杯.")
     at: datetime
     # Nothing of it depends on who reads it: each document's result is made once and sent to every
-    # feed (api/execution.py, FastLeaves).
+    # feed (api/execution/execution.py, FastLeaves).
     same_for_every_subscriber: strawberry.Private[dict] = dataclasses.field(default_factory=dict)
 
 

@@ -213,13 +213,13 @@ def logging_config(log_format: str) -> dict:
     """One configuration for Jifen's lines and uvicorn's, applied in the server process and by uvicorn
     in each worker it starts: in JSON mode every line, uvicorn's start, stop and access lines too,
     is one JSON object."""
-    formatter = {"()": "api.observability.JsonFormatter"} if log_format == "json" else \
-        {"()": "api.observability.StampingFormatter", "fmt": TEXT_FORMAT}
+    formatter = {"()": "api.ops.observability.JsonFormatter"} if log_format == "json" else \
+        {"()": "api.ops.observability.StampingFormatter", "fmt": TEXT_FORMAT}
     return {
         "version": 1, "disable_existing_loggers": False,
         "formatters": {"jifen": formatter},
-        "filters": {"tokens": {"()": "api.observability.HidingTokens"}},
-        "handlers": {"jifen": {"()": "api.observability.TurnFlushingHandler", "formatter": "jifen",
+        "filters": {"tokens": {"()": "api.ops.observability.HidingTokens"}},
+        "handlers": {"jifen": {"()": "api.ops.observability.TurnFlushingHandler", "formatter": "jifen",
                                "filters": ["tokens"]}},
         "root": {"level": "INFO", "handlers": ["jifen"]},
         # uvicorn's loggers hand their lines to the root's handler instead of writing their own

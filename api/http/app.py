@@ -23,22 +23,22 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from api.auth import ANONYMOUS, Caller, InvalidToken, caller_from_header
-from api.client_address import PerAddress, TrustingProxies, client_address
-from api.config import Settings
-from api.context import Context, Loaders
-from api.cors import CrossOrigin, origins_of
-from api.cost import CostBudget
-from api.http_protocol import TurnWritingHttp, with_headers
-from api.json_posts import (JSON, JsonPosts, content_type_header, error_response, prefers_graphql_response,
+from api.http.auth import ANONYMOUS, Caller, InvalidToken, caller_from_header
+from api.http.client_address import PerAddress, TrustingProxies, client_address
+from api.ops.config import Settings
+from api.execution.context import Context, Loaders
+from api.http.cors import CrossOrigin, origins_of
+from api.execution.cost import CostBudget
+from api.http.http_protocol import TurnWritingHttp, with_headers
+from api.http.json_posts import (JSON, JsonPosts, content_type_header, error_response, prefers_graphql_response,
                             reply_for)
-from api.observability import Metrics, lean_log_records, new_request_id
-from api.tracing import Tracing
-from api.persisted_queries import PersistedQueries, PersistedQueryError, ResolvingPersistedQueries
-from api.request_body import read_body, replaying
-from api.schema import build_schema
-from api.scheduler import Scheduler
-from api.services import Services
+from api.ops.observability import Metrics, lean_log_records, new_request_id
+from api.ops.tracing import Tracing
+from api.http.persisted_queries import PersistedQueries, PersistedQueryError, ResolvingPersistedQueries
+from api.http.request_body import read_body, replaying
+from api.execution.schema import build_schema
+from api.ops.scheduler import Scheduler
+from api.ops.services import Services
 from domain.clock import Clock
 from domain.members import Member
 from domain.partners import PartnerAuthError
@@ -51,14 +51,14 @@ MAX_QUERY_STRING_BYTES = 16 * 1024
 INIT_TIMEOUT_SECONDS = 10
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
 PARTNER_KEY = "x-partner-key"
-GRAPHIQL_FILES = Path(__file__).parent / "graphiql"
+GRAPHIQL_FILES = Path(__file__).resolve().parents[1] / "graphiql"
 # The reference H5 member page (web/ at the top of the project, shipped beside the api package).
-H5_FILES = Path(__file__).resolve().parents[1] / "web"
+H5_FILES = Path(__file__).resolve().parents[2] / "web"
 # How uvicorn must run this app. Proxy headers are the app's to judge (JIFEN_TRUSTED_PROXIES), not
 # uvicorn's (it trusts 127.0.0.1 by default); a WebSocket message is held to the HTTP body limit
 # (uvicorn's default is 16 MB, each taken into memory whole); and frames go uncompressed: a toast is
 # a few hundred bytes, and compressing it for every one of thousands of sockets costs more CPU than
-# the bytes it saves. A response leaves in one write (api/http_protocol.py).
+# the bytes it saves. A response leaves in one write (api/http/http_protocol.py).
 SERVER_OPTIONS = {"proxy_headers": False, "server_header": False, "ws_max_size": MAX_BODY_BYTES,
                   "ws_per_message_deflate": False, "http": TurnWritingHttp}
 

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.datastructures import Headers
 
-from api.request_body import read_body, replaying
+from api.http.request_body import read_body, replaying
 
 log = logging.getLogger("jifen.persisted")
 

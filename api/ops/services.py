@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from api.realtime import ActivityHub, Announcer, LocalBroker, build_broker
-from api.webhooks import HttpWebhookTransport
+from api.adapters.realtime import ActivityHub, Announcer, LocalBroker, build_broker
+from api.adapters.webhooks import HttpWebhookTransport
 from domain.analytics import AnalyticsService
 from domain.assists import AssistService
 from domain.audit import AuditService

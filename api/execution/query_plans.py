@@ -13,7 +13,7 @@ directives (skip, include, defer, stream), introspection, interfaces and unions,
 error, null in a non-null field or value of an unexpected shape. A query is read-only, so running it
 again on graphql-core's general path is safe; that path then reports the errors with their
 locations, paths and null propagation, exactly as without plans. A mutation never runs twice: its
-root fields run one after another (api/execution.py), and a payload the plan gives up on is
+root fields run one after another (api/execution/execution.py), and a payload the plan gives up on is
 completed by graphql-core from the value its resolver returned.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ from graphql.execution.collect_fields import collect_fields, collect_subfields
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 from graphql.pyutils import Path
 
-from api.document_memos import MISSING, DocumentMemo
+from api.execution.document_memos import MISSING, DocumentMemo
 
 MAX_PLANS = 1024
 
@@ -289,7 +289,7 @@ def run_fields(run, fields: list[FieldPlan], source: Any, path: Path | None) -> 
 
 def resolve_planned(run, plan: FieldPlan, source: Any, path: Path | None) -> Any:
     resolve = plan.definition.resolve or run.field_resolver
-    # A resolver called directly that takes no info (api/execution.py) is spared building one.
+    # A resolver called directly that takes no info (api/execution/execution.py) is spared building one.
     info = run.build_resolve_info(plan.definition, plan.nodes, plan.parent, path) \
         if getattr(resolve, "takes_info", True) else None
     definition = plan.definition

@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 import logging
 
-from api.services import Services
+from api.ops.services import Services
 
 log = logging.getLogger("jifen.scheduler")
 # Deliveries are queued as notifications commit; a few seconds is as late as a push should be.

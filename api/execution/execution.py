@@ -24,8 +24,8 @@ from strawberry.types.lazy_type import LazyType
 from strawberry.scalars import is_scalar
 from strawberry.types.unset import UNSET
 
-from api.error_masking import coded
-from api.query_plans import FieldPlan, leaf_type, plan_for, resolve_planned, run_fields
+from api.execution.error_masking import coded
+from api.execution.query_plans import FieldPlan, leaf_type, plan_for, resolve_planned, run_fields
 
 
 class PreparedDocuments(SchemaExtension):
@@ -276,7 +276,7 @@ class FastLeaves(StrawberryGraphQLCoreExecutionContext):
         return built
 
     def execute_operation(self, serially=None):
-        """An operation with a plan runs it (api/query_plans.py); anything the plan does not cover runs
+        """An operation with a plan runs it (api/execution/query_plans.py); anything the plan does not cover runs
         here. A subscription event meant for every subscriber alike is run once per document."""
         shared = getattr(self.root_value, "same_for_every_subscriber", None)
         if shared is not None and serially is False:

@@ -6,9 +6,9 @@ manager. For a home page, or a refused flash-sale attempt, that bookkeeping cost
 the work itself. A document already parsed and valid, with one operation and variables within the
 limits, needs only what those hooks do for it, in the same order: the limits, the price paid from
 the caller's budget, the run, and the metrics and log line. Those are the same functions the
-extensions call (api/request_limits.py, api/cost.py, api/observability.py).
+extensions call (api/http/request_limits.py, api/execution/cost.py, api/ops/observability.py).
 
-A query runs its plan (api/query_plans.py); one without a plan takes strawberry's way. A mutation
+A query runs its plan (api/execution/query_plans.py); one without a plan takes strawberry's way. A mutation
 runs once, with the same execution context class, context and root value as strawberry's way, on
 its plan or on graphql-core, which report its errors with their paths; a mutation is never run
 twice, so nothing about it is retried here. A mutation sent where mutations are not allowed (GET) takes
@@ -18,7 +18,7 @@ Anything else takes strawberry's way, unchanged: a document not seen yet or inva
 operations, a subscription, variables that do not coerce or exceed the limits, and a refusal by the
 budget (a refused request has spent nothing, and strawberry's way refuses it again in its own
 words). A run that meets an error has been paid for: it stays here, and the errors are masked as
-the masking hook masks them (api/error_masking.py).
+the masking hook masks them (api/execution/error_masking.py).
 """
 from __future__ import annotations
 
@@ -28,12 +28,12 @@ from graphql import GraphQLError, OperationDefinitionNode, OperationType, specif
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.types import ExecutionResult
 
-from api.cost import CostBudget, charge
-from api.error_masking import masked
-from api.execution import FastLeaves, prepared_document
-from api.observability import Metrics, error_codes, label_of, record
-from api.query_plans import plan_for
-from api.request_limits import variables_problem
+from api.execution.cost import CostBudget, charge
+from api.execution.error_masking import masked
+from api.execution.execution import FastLeaves, prepared_document
+from api.ops.observability import Metrics, error_codes, label_of, record
+from api.execution.query_plans import plan_for
+from api.http.request_limits import variables_problem
 
 QUERIES_ONLY = frozenset({OperationType.QUERY})
 # What strawberry validates a document with before the extension adds the limit rules: the same

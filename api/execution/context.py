@@ -9,9 +9,9 @@ from typing import Any
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
-from api.auth import Caller
-from api.observability import new_request_id
-from api.services import Services
+from api.http.auth import Caller
+from api.ops.observability import new_request_id
+from api.ops.services import Services
 from domain.badges import Badge
 from domain.checkin import CheckInStatus
 from domain.mall import MallItem

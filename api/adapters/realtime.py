@@ -16,7 +16,7 @@ from typing import Protocol
 
 import orjson
 
-from api.client_address import PerAddress
+from api.http.client_address import PerAddress
 from domain.ledger import LedgerEntry, LedgerReason
 from domain.leaderboards import LeaderboardCache
 from domain.realtime import Activity, ActivityKind, BadgeAwarded, Outbox, PointsChanged, PointsSnapshot

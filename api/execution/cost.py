@@ -19,8 +19,8 @@ from graphql import (ExecutionResult, FieldNode, FragmentSpreadNode, GraphQLErro
 import redis
 from strawberry.extensions import SchemaExtension
 
-from api.client_address import client_address
-from api.document_memos import MISSING, DocumentMemo
+from api.http.client_address import client_address
+from api.execution.document_memos import MISSING, DocumentMemo
 from persistence.redis_scripts import ScriptLink
 
 log = logging.getLogger("jifen.cost")

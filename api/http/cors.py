@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from api.http_protocol import with_headers
+from api.http.http_protocol import with_headers
 
 ALLOWED_METHODS = ("GET", "POST")
 # What Jifen's clients send: the token and body type, Apollo's and urql's headers, the partner

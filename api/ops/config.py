@@ -28,7 +28,7 @@ class Settings:
     persisted_queries: Path | None = None  # an allow-list: only these documents run
     cost_budget_per_minute: int = 20_000  # query cost points per caller per sliding minute
     metrics_token: str | None = None  # /metrics asks for it as a bearer token; in prod, no token: no /metrics
-    trusted_proxies: tuple = ()  # networks whose X-Forwarded-For is believed (api/client_address.py)
+    trusted_proxies: tuple = ()  # networks whose X-Forwarded-For is believed (api/http/client_address.py)
     sockets_per_address: int = 200  # open WebSockets one client address may hold
     anonymous_feeds_per_address: int = 20  # activityFeed subscriptions without a token, per address
     otel_endpoint: str | None = None  # an OTLP/HTTP collector: spans per request and per SQL statement
@@ -70,7 +70,7 @@ class Settings:
 
 
 def _networks(environ: dict[str, str]) -> tuple:
-    from api.client_address import parse_networks
+    from api.http.client_address import parse_networks
 
     try:
         return parse_networks(environ.get("JIFEN_TRUSTED_PROXIES", ""))

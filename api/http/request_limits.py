@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from graphql import GraphQLError, ListValueNode, OperationDefinitionNode, StringValueNode, ValidationRule
 from strawberry.extensions import SchemaExtension
 
-from api.cost import refusal
+from api.execution.cost import refusal
 from domain.text import UNSTORABLE
 
 MAX_LIST_ITEMS = 100

@@ -38,12 +38,12 @@ from api.graphql.realtime import ActivitySubscriptions, RealtimeSubscriptions
 from api.graphql.segments import SegmentMutations, SegmentQueries
 from api.graphql.tasks import TaskMutations, TaskQueries
 from api.graphql.webhooks import WebhookMutations, WebhookQueries
-from api.execution import FastLeaves, PreparedDocuments, call_simple_resolvers_directly, read_plain_fields_directly
-from api.cost import CostBudget, costing
-from api.error_masking import MaskInternalErrors, coded, is_internal, request_error_code
-from api.observability import Metrics, observing
-from api.planned_queries import PlannedQueries
-from api.request_limits import LimitingRequests, ListLiteralLimit, StorableStrings
+from api.execution.execution import FastLeaves, PreparedDocuments, call_simple_resolvers_directly, read_plain_fields_directly
+from api.execution.cost import CostBudget, costing
+from api.execution.error_masking import MaskInternalErrors, coded, is_internal, request_error_code
+from api.ops.observability import Metrics, observing
+from api.execution.planned_queries import PlannedQueries
+from api.http.request_limits import LimitingRequests, ListLiteralLimit, StorableStrings
 
 Query = merge_types("Query", (
     MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries, EventQueries, AssistQueries,
@@ -107,7 +107,7 @@ class JifenSchema(strawberry.Schema):
 def build_schema(*, introspection: bool = True, metrics: Metrics | None = None,
                  budget: CostBudget | None = None) -> strawberry.Schema:
     """The schema; with the app's metrics and cost budget, observed, priced, and with the short way for
-    planned queries (api/planned_queries.py), which calls what the observing and costing hooks call."""
+    planned queries (api/execution/planned_queries.py), which calls what the observing and costing hooks call."""
     # Factories, not instances: strawberry builds fresh extensions per request, and runs every hook
     # of every extension on each, so parsing, limits and validation are one extension, not five.
     rules = (*LIMIT_RULES, *(() if introspection else (IntrospectionHidden,)))

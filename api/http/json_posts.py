@@ -22,7 +22,7 @@ from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
-from api.request_body import read_body, replaying
+from api.http.request_body import read_body, replaying
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from api.services import Services
+from api.ops.services import Services
 from domain.assists import AssistRule
 from domain.birthdays import BirthdayRule
 from domain.brand import BrandSettings

@@ -8,8 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from api.auth import issue_token
-from api.config import ConfigError, Settings
+from api.http.auth import issue_token
+from api.ops.config import ConfigError, Settings
 
 log = logging.getLogger("jifen")
 
@@ -24,9 +24,9 @@ def _settings() -> Settings:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from api.app import SERVER_OPTIONS, create_app
-    from api.observability import logging_config
-    from api.startup import check_database_url, check_port
+    from api.http.app import SERVER_OPTIONS, create_app
+    from api.ops.observability import logging_config
+    from api.ops.startup import check_database_url, check_port
     from persistence.database import claim_sqlite_server
 
     settings = _settings()
@@ -44,7 +44,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if args.workers == 1:
         uvicorn.run(create_app(settings), **options)
     else:  # each worker process builds its own app from the same environment
-        uvicorn.run("api.app:app_from_env", factory=True, workers=args.workers, **options)
+        uvicorn.run("api.http.app:app_from_env", factory=True, workers=args.workers, **options)
 
 
 def _print_banner(settings: Settings, host: str, port: int) -> None:
@@ -73,8 +73,8 @@ def _check_workers(settings: Settings, workers: int) -> None:
 
 
 async def _seed_demo(settings: Settings) -> tuple[bool, tuple[str, str] | None]:
-    from api import demo
-    from api.services import Services
+    from api.ops import demo
+    from api.ops.services import Services
 
     services = Services.build(settings.database_url)
     try:
@@ -84,7 +84,7 @@ async def _seed_demo(settings: Settings) -> tuple[bool, tuple[str, str] | None]:
 
 
 def _print_demo(settings: Settings, seeded: tuple[bool, tuple[str, str] | None]) -> None:
-    from api.demo import MEMBERS, PARTNER, STAFF
+    from api.ops.demo import MEMBERS, PARTNER, STAFF
 
     (seeded, key), member_id, nickname = seeded, MEMBERS[0][0], MEMBERS[0][1]
     print("demo data " + ("seeded" if seeded else "already present"), flush=True)
@@ -98,7 +98,7 @@ def _print_demo(settings: Settings, seeded: tuple[bool, tuple[str, str] | None])
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings | None = None) -> None:
-    from api.startup import check_database_url
+    from api.ops.startup import check_database_url
     from persistence import migrate
 
     settings = settings or _settings()
@@ -224,7 +224,7 @@ def cmd_check(_: argparse.Namespace) -> None:
 
 
 async def _with_services(action):
-    from api.services import Services
+    from api.ops.services import Services
 
     settings = _settings()
     services = Services.build(settings.database_url, redis_url=settings.redis_url,
@@ -236,7 +236,7 @@ async def _with_services(action):
 
 
 def cmd_schema(args: argparse.Namespace) -> None:
-    from api.schema import sdl
+    from api.execution.schema import sdl
 
     if args.output:
         Path(args.output).write_text(sdl(), encoding="utf-8")
@@ -247,7 +247,7 @@ def cmd_schema(args: argparse.Namespace) -> None:
 def configure_logging(log_format: str) -> None:
     import logging.config
 
-    from api.observability import lean_log_records, logging_config
+    from api.ops.observability import lean_log_records, logging_config
 
     lean_log_records()
     logging.config.dictConfig(logging_config(log_format))
@@ -382,7 +382,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         args.func(args)
     except Exception as error:
-        from api.startup import explained
+        from api.ops.startup import explained
 
         line = None if args.debug else explained(error, _database_url())
         if line is None:
