@@ -373,7 +373,7 @@ def test_every_input_of_the_api_converts_as_strawberry_converts_it():
 
     api = build_schema(introspection=True)
     registry = api.schema_converter.scalar_registry
-    converters = ArgumentConverters(api.ops.config.name_converter, registry)
+    converters = ArgumentConverters(api.config.name_converter, registry)
 
     def sample(graphql_type, full: bool):
         if isinstance(graphql_type, GraphQLNonNull):
@@ -394,10 +394,10 @@ def test_every_input_of_the_api_converts_as_strawberry_converts_it():
             for argument in getattr(field, "arguments", None) or []:
                 convert = converters.of(argument.type)
                 assert convert is not None, f"{graphql_type.name}.{argument.python_name} takes strawberry's chain"
-                graphql_argument = graphql_field.args[api.ops.config.name_converter.from_argument(argument)]
+                graphql_argument = graphql_field.args[api.config.name_converter.from_argument(argument)]
                 for full in (True, False):
                     value = sample(graphql_argument.type, full)
-                    assert convert(value) == convert_argument(value, argument.type, registry, api.ops.config)
+                    assert convert(value) == convert_argument(value, argument.type, registry, api.config)
                     checked += 1
     assert checked > 100
 
