@@ -415,6 +415,11 @@ function openTab(name) {
   TABS[name]().catch((error) => toast(error.message));
 }
 
+function inView(element) {
+  const box = element.getBoundingClientRect();
+  return box.top < window.innerHeight && box.bottom > 0 && !element.closest("[hidden]");
+}
+
 function wire() {
   $("sign-in-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -429,9 +434,10 @@ function wire() {
       renderLeaderboard(button.dataset.period);
     };
   }
-  // Infinite scroll: the next page loads as the end of the list comes into view.
+  // Infinite scroll: the next page loads as the end of the list comes into view. A report can arrive
+  // late (a busy page), after a page of rows pushed the end away: where the end is now decides.
   new IntersectionObserver((seen) => {
-    if (seen.some((entry) => entry.isIntersecting)) loadLedger();
+    if (seen.some((entry) => entry.isIntersecting) && inView($("ledger-end"))) loadLedger();
   }).observe($("ledger-end"));
 }
 
