@@ -67,9 +67,10 @@ class DirectStatement:
         if dml and (compiled.insert_prefetch or compiled.update_prefetch):
             raise ValueError("column defaults computed in Python: run it through SQLAlchemy")
         self.sql = compiled.string
-        # The table an insert, update or delete changes, when it reads no other: writes sent together
-        # (`with_writes_before`) must change different tables and read none of the others'.
-        self.table = statement.table.name if dml and {
+        # The table an insert, update or delete changes, when it reads no other and can be a WITH query:
+        # writes sent together (`with_writes_before`) must change different tables and read none of the
+        # others'. None for any other statement, which is never sent with others.
+        self.table = statement.table.name if dml and not self.sql.lstrip()[:4].upper() == "WITH" and {
             table.name for table in find_tables(statement, include_crud=True)} == {statement.table.name} else None
         self.names = tuple(compiled.positiontup or ())
         self.binders = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.names)
@@ -145,11 +146,6 @@ class DirectStatement:
         for i, convert in self.converters:
             values[i] = convert(values[i])
         return values
-
-
-def joinable(plan: DirectStatement) -> bool:
-    """A write that can be sent inside another statement, as a WITH query."""
-    return plan.table is not None and not plan.sql.lstrip()[:4].upper() == "WITH"
 
 
 _joined: dict[tuple[int, ...], str] = {}

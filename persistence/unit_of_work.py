@@ -20,7 +20,7 @@ from persistence.campaigns import SqlCampaignRepository
 from persistence.checkin import SqlCheckInRepository
 from persistence.checkout import SqlCheckoutRepository
 from persistence.database import Database, DirectReads
-from persistence.direct_statements import DirectStatement, direct_statement, joinable
+from persistence.direct_statements import DirectStatement, direct_statement
 from persistence.deductions import SqlDeductionRepository
 from persistence.events import SqlEventRepository
 from persistence.flash_sales import SqlFlashSaleRepository
@@ -244,8 +244,8 @@ class SharedCommit:
     A unit of work on the inline writer runs to its end without suspending, so units are serial.
     The first unit of a turn begins the transaction (BEGIN IMMEDIATE) and schedules its commit for
     the turn after next (the requests read from the sockets as the next turn begins join it: the
-    batches of a rush are about twice as large, the wait is one turn); each unit runs in its own savepoint, so a unit that fails is rolled back alone
-    and the others go on; every unit is answered only after the shared COMMIT, so nothing is
+    batches of a rush are about twice as large, the wait is one turn); each unit runs in its own
+    savepoint, so a unit that fails is rolled back alone and the others go on; every unit is answered only after the shared COMMIT, so nothing is
     acknowledged before it is committed, and what comes after a commit (toasts, the gate, caches)
     comes after this one. A COMMIT that fails fails every unit in it, each as it would fail alone.
     A rush of check-ins so pays for one commit, and one write of each shared page (the ledger's
@@ -421,13 +421,18 @@ class PostgresConnection:
         next statement that writes, or before the commit. A check-in's seven writes so take three round
         trips instead of seven. A failure surfaces there, in the same transaction, which it fails."""
         plan = direct_statement(statement, parameters, self.dialect)
-        if plan is None or plan.row is not None or not joinable(plan) or self.autocommit or \
+        if plan is None or plan.row is not None or plan.table is None or self.autocommit or \
                 await self._direct_driver() is None:
             await self.execute(statement, parameters)
             return
-        if any(queued.table == plan.table for queued, _ in self._behind):
+        if not self._joins_held(plan):
             await self.flush()  # two writes to one table in one statement would race each other
         self._behind.append((plan, plan._values(parameters)))
+
+    def _joins_held(self, plan: DirectStatement) -> bool:
+        """Whether ``plan`` may go in one statement with the writes held back: a write that reads no
+        other table (see `DirectStatement.table`), to a table none of them changes."""
+        return plan.table is not None and all(held.table != plan.table for held, _ in self._behind)
 
     async def flush(self) -> None:
         """Send the writes held back (before a statement that reads, and before the commit)."""
@@ -436,11 +441,9 @@ class PostgresConnection:
             await self._run(last, await self._direct_driver(), values=values)
 
     async def _run(self, plan, driver, parameters=None, values=None):
-        before = self._behind
-        if before and not (joinable(plan) and all(queued.table != plan.table for queued, _ in before)):
+        if self._behind and not self._joins_held(plan):
             await self.flush()  # a read must see them; a write to a table held back goes after them
-            before = self._behind
-        self._behind = []
+        before, self._behind = self._behind, []
         try:
             return await plan.run_on_asyncpg(driver, parameters or {}, before, values)
         except DBAPIError as error:

@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from domain.configuration import Actor
-from persistence.direct_statements import POSTGRES_TRACES, DirectStatement, joinable
+from persistence.direct_statements import POSTGRES_TRACES, DirectStatement
 from persistence.idempotency import INSERT_RECORD, RECORD
 from persistence.members import DELETE_LOT, INSERT_ENTRY, LIVE_LOTS, SAVE_ACCOUNT, lot_upsert
 from persistence.tables import members, point_lots
@@ -122,7 +122,9 @@ def test_only_a_write_that_reads_no_other_table_is_sent_with_others():
     dialect = postgresql.asyncpg.dialect()
     reads_lots = update(members).values(balance=0).where(
         members.c.id == select(func.max(point_lots.c.member_id)).scalar_subquery())
-    assert not joinable(DirectStatement(reads_lots, dialect))
-    assert not joinable(DirectStatement(LIVE_LOTS, dialect))
-    assert joinable(DirectStatement(SAVE_ACCOUNT, dialect, ("member_key", "balance")))
-    assert joinable(DirectStatement(lot_upsert("postgresql"), dialect, ("member_id", "expires_at", "remaining")))
+    # `table` is set only for a write that may be sent with others
+    assert DirectStatement(reads_lots, dialect).table is None
+    assert DirectStatement(LIVE_LOTS, dialect).table is None
+    assert DirectStatement(SAVE_ACCOUNT, dialect, ("member_key", "balance")).table == "members"
+    assert DirectStatement(lot_upsert("postgresql"), dialect, ("member_id", "expires_at", "remaining")).table == \
+        "point_lots"
