@@ -40,7 +40,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if seeded is not None:
         _print_demo(settings, seeded)
     options = {"host": args.host, "port": args.port, "log_level": "info", "access_log": not args.no_access_log,
-               "log_config": logging_config(os.environ.get("JIFEN_LOG_FORMAT", "text")), **SERVER_OPTIONS}
+               "log_config": logging_config(log_format()), **SERVER_OPTIONS}
     if args.workers == 1:
         uvicorn.run(create_app(settings), **options)
     else:  # each worker process builds its own app from the same environment
@@ -54,7 +54,7 @@ def _print_banner(settings: Settings, host: str, port: int) -> None:
         lines += [f"GraphiQL: {base}/graphql in a browser (add ?token=<member token> to sign in)",
                   f"H5 member page: {base}/h5/?token=<member token>"]
     lines.append(f"health: {base}/healthz   metrics: {base}/metrics")
-    if os.environ.get("JIFEN_LOG_FORMAT") == "json":  # for the log shipper, as every other line
+    if log_format() == "json":  # for the log shipper, as every other line
         for line in lines:
             log.info(line)
     else:
@@ -244,13 +244,18 @@ def cmd_schema(args: argparse.Namespace) -> None:
         sys.stdout.write(sdl())
 
 
-def configure_logging(log_format: str) -> None:
+def log_format() -> str:
+    """`text` or `json`: how every process of this command writes its log lines."""
+    return os.environ.get("JIFEN_LOG_FORMAT", "text")
+
+
+def configure_logging(kind: str) -> None:
     import logging.config
 
     from api.ops.observability import lean_log_records, logging_config
 
     lean_log_records()
-    logging.config.dictConfig(logging_config(log_format))
+    logging.config.dictConfig(logging_config(kind))
 
 
 def _version() -> str:
@@ -375,7 +380,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    configure_logging(os.environ.get("JIFEN_LOG_FORMAT", "text"))
+    configure_logging(log_format())
     args = parser().parse_args(argv)
     # Each migration's name is for whoever debugs a migration, not for every start.
     logging.getLogger("alembic").setLevel(logging.DEBUG if args.debug else logging.WARNING)
