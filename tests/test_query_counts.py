@@ -101,7 +101,8 @@ def test_a_sold_out_flash_sale_attempt_never_reads_the_member(live_server):
     assert sum("FROM members" in s for s in statements) == 1, statements  # read once, for the payload
 
 
-BARE_CHECK_IN = """mutation($key: String!) { checkIn(input: {idempotencyKey: $key}) { entry { delta } userErrors { code } } }"""
+BARE_CHECK_IN = """mutation($key: String!) {
+  checkIn(input: {idempotencyKey: $key}) { entry { delta } userErrors { code } } }"""
 
 
 def test_a_check_in_and_a_redeem_run_a_fixed_number_of_statements(live_server):

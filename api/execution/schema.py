@@ -38,7 +38,8 @@ from api.graphql.realtime import ActivitySubscriptions, RealtimeSubscriptions
 from api.graphql.segments import SegmentMutations, SegmentQueries
 from api.graphql.tasks import TaskMutations, TaskQueries
 from api.graphql.webhooks import WebhookMutations, WebhookQueries
-from api.execution.execution import FastLeaves, PreparedDocuments, call_simple_resolvers_directly, read_plain_fields_directly
+from api.execution.execution import (FastLeaves, PreparedDocuments, call_simple_resolvers_directly,
+                                     read_plain_fields_directly)
 from api.execution.cost import CostBudget, costing
 from api.execution.error_masking import MaskInternalErrors, coded, is_internal, request_error_code
 from api.ops.observability import Metrics, observing

@@ -31,7 +31,7 @@ from api.http.cors import CrossOrigin, origins_of
 from api.execution.cost import CostBudget
 from api.http.http_protocol import TurnWritingHttp, with_headers
 from api.http.json_posts import (JSON, JsonPosts, content_type_header, error_response, prefers_graphql_response,
-                            reply_for)
+                                 reply_for)
 from api.ops.observability import Metrics, lean_log_records, new_request_id
 from api.ops.tracing import Tracing
 from api.http.persisted_queries import PersistedQueries, PersistedQueryError, ResolvingPersistedQueries
