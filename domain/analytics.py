@@ -27,6 +27,7 @@ from domain.brand import BrandSettings, brand_settings
 from domain.deductions import deduction_rule
 from domain.errors import InvalidInput
 from domain.ledger import LedgerReason
+from domain.orders import worth_after_refunds
 
 if TYPE_CHECKING:
     from domain.clock import Clock
@@ -220,12 +221,14 @@ class AnalyticsService:
 
 async def _campaign_participation(uow: "UnitOfWork", start: datetime, end: datetime) -> list[Participation]:
     """Per campaign, though one order may name two (a multiplier and a threshold bonus, ``a+b``): the
-    threshold campaign is credited its bonus (as it is defined now), the multiplier the rest."""
+    threshold campaign is credited its bonus (as it is defined now), the multiplier the rest. An
+    order refunded in full took part in nothing; a partly refunded one counts the bonus it kept."""
     times: dict[str, int] = {}
     members: dict[str, set[int]] = {}
     points: dict[str, int] = {}
     definitions = {}
-    for codes, member_id, bonus in await uow.analytics.campaign_orders(start, end):
+    for codes, member_id, base, bonus, amount_fen, refunded_fen in await uow.analytics.campaign_orders(start, end):
+        _, bonus = worth_after_refunds(base, bonus, amount_fen, refunded_fen)  # a refund takes its share back
         for code in codes.split("+"):
             if code not in definitions:
                 definitions[code] = await uow.campaigns.get(code)

@@ -1,6 +1,6 @@
 """What falls due with time, settled per member: orders past their return window are released,
-holds past their timeout are released, and lots past their expiry expire (first earned, first
-expired).
+holds past their timeout are released, lots past their expiry expire (first earned, first
+expired), and a tier whose upkeep date has come is judged.
 
 Each member row carries ``next_due_at``, the earliest such moment. The sweep visits the members
 whose moment has passed; a member's own writes settle them first; and reading a member whose
@@ -36,10 +36,12 @@ class SettleReport:
     orders_released: int = 0
     holds_released: int = 0
     points_expired: int = 0
+    upkeep_judged: bool = False
+    tier_lowered: bool = False
 
     @property
     def changed(self) -> bool:
-        return bool(self.orders_released or self.holds_released or self.points_expired)
+        return bool(self.orders_released or self.holds_released or self.points_expired or self.upkeep_judged)
 
 
 async def settle_due(uow: "UnitOfWork", member: "Member", now: datetime, brand: BrandSettings) -> SettleReport:
@@ -55,6 +57,11 @@ async def settle_due(uow: "UnitOfWork", member: "Member", now: datetime, brand: 
             await expire_exchange_for(uow, hold, now)
             report.holds_released += 1
     report.points_expired = -sum(e.delta for e in account.expire_due(now, SYSTEM.label + ":expiry"))
+    if member.upkeep_due(now):
+        before = (member.tier_level, member.keep_until)
+        member.apply_upkeep(await tier_table(uow), now)
+        report.upkeep_judged = (member.tier_level, member.keep_until) != before
+        report.tier_lowered = member.tier_level < before[0]
     return report
 
 
@@ -79,6 +86,7 @@ class SweepReport:
     orders_released: int = 0
     holds_released: int = 0
     points_expired: int = 0
+    tiers_lowered: int = 0
     idempotency_keys_purged: int = 0
 
 
@@ -100,6 +108,7 @@ class ExpirySweep:
                 report.orders_released += settled.orders_released
                 report.holds_released += settled.holds_released
                 report.points_expired += settled.points_expired
+                report.tiers_lowered += settled.tier_lowered
             after = member_ids[-1]
         report.idempotency_keys_purged = await self.transactions.write(
             lambda uow: uow.idempotency.purge_before(now - RETENTION))

@@ -59,6 +59,26 @@ GROWTH_REASONS = frozenset({
 })
 
 
+class GrowthReason(str, Enum):
+    """Why growth moved other than by earning (earning shows in the ledger itself)."""
+
+    REFUND = "REFUND"  # an order's growth taken back with its refund
+    TIER_UPKEEP = "TIER_UPKEEP"  # upkeep lowered the tier: growth above the new tier's range is let go
+
+
+@dataclass(frozen=True)
+class GrowthChange:
+    member_id: int
+    delta: int
+    growth_after: int
+    reason: GrowthReason
+    occurred_at: datetime
+    actor: str
+    memo: str | None = None
+    ref: str | None = None
+    id: int | None = None
+
+
 class HoldStatus(str, Enum):
     ACTIVE = "ACTIVE"
     SETTLED = "SETTLED"
@@ -118,8 +138,10 @@ class PointsAccount:
     growth: int = 0
     pending: int = 0
     debt: int = 0
+    period_growth: int = 0  # growth earned in the current upkeep period, less growth taken back in it
     lots: dict[datetime, int] = field(default_factory=dict)
     new_entries: list[LedgerEntry] = field(default_factory=list)
+    new_growth_changes: list[GrowthChange] = field(default_factory=list)
     changed_lots: set[datetime] = field(default_factory=set)
     new_holds: list[Hold] = field(default_factory=list)
     changed_holds: list[Hold] = field(default_factory=list)
@@ -137,9 +159,23 @@ class PointsAccount:
         self.lifetime_earned += points
         if reason in GROWTH_REASONS:
             self.growth += points
+            self.period_growth += points
         entry = self._append(points, reason, at, actor, expires_at, memo, ref)
         self._repay_debt(at)
         return entry
+
+    def take_back_growth(self, points: int, reason: GrowthReason, at: datetime, actor: str,
+                         memo: str | None = None, ref: str | None = None) -> GrowthChange | None:
+        """Lower growth (never below 0); the current period loses it too, whenever it was earned, so
+        growth bought to keep a tier and refunded after upkeep counts against the next judgement."""
+        taken = min(points, self.growth)
+        if taken <= 0:
+            return None
+        self.growth -= taken
+        self.period_growth -= taken
+        change = GrowthChange(self.member_id, -taken, self.growth, reason, at, actor, memo, ref)
+        self.new_growth_changes.append(change)
+        return change
 
     def add_pending(self, points: int) -> None:
         require_positive_points(points, ("points",))
@@ -254,14 +290,16 @@ class PointsAccount:
         return entry
 
     def checkpoint(self) -> tuple:
-        return (self.balance, self.held, self.lifetime_earned, self.growth, self.pending, self.debt, dict(self.lots),
-                len(self.new_entries), set(self.changed_lots), len(self.new_holds), len(self.changed_holds))
+        return (self.balance, self.held, self.lifetime_earned, self.growth, self.period_growth, self.pending,
+                self.debt, dict(self.lots), len(self.new_entries), len(self.new_growth_changes),
+                set(self.changed_lots), len(self.new_holds), len(self.changed_holds))
 
     def restore(self, checkpoint: tuple) -> None:
         """Undo a rule that refused halfway, so a refusal never leaves a partial change behind."""
-        (self.balance, self.held, self.lifetime_earned, self.growth, self.pending, self.debt, self.lots,
-         entries, self.changed_lots, holds, changed_holds) = checkpoint
+        (self.balance, self.held, self.lifetime_earned, self.growth, self.period_growth, self.pending, self.debt,
+         self.lots, entries, growth_changes, self.changed_lots, holds, changed_holds) = checkpoint
         del self.new_entries[entries:]
+        del self.new_growth_changes[growth_changes:]
         del self.new_holds[holds:]
         for hold in self.changed_holds[changed_holds:]:
             hold.status, hold.resolved_at = HoldStatus.ACTIVE, None
@@ -269,6 +307,7 @@ class PointsAccount:
 
     def mark_saved(self) -> None:
         self.new_entries.clear()
+        self.new_growth_changes.clear()
         self.changed_lots.clear()
         self.new_holds.clear()
         self.changed_holds.clear()
@@ -293,6 +332,9 @@ class AccountSnapshot:
     pending: int = 0
     pending_orders: int = 0
     debt: int = 0
+    growth: int = 0
+    growth_earned: int = 0  # credits of the reasons that raise growth
+    growth_changed: int = 0  # the sum of growth changes (takebacks)
 
 
 def audit_account(s: AccountSnapshot) -> list[str]:
@@ -316,4 +358,6 @@ def audit_account(s: AccountSnapshot) -> list[str]:
         problems.append(f"pending {s.pending} but orders inside their return window hold {s.pending_orders}")
     if s.debt < 0:
         problems.append(f"debt is negative: {s.debt}")
+    if s.growth != s.growth_earned + s.growth_changed:
+        problems.append(f"growth {s.growth} but growth credits {s.growth_earned} and changes {s.growth_changed}")
     return problems

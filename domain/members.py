@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from domain.clock import Clock
 from domain.errors import InvalidInput
 from domain.expiry import settle_member
-from domain.ledger import NEVER, PointsAccount
+from domain.ledger import NEVER, GrowthReason, PointsAccount
 from domain.text import without_control_characters
-from domain.tiers import TierChange, TierTable, tier_table
+from domain.tiers import TierChange, TierTable, months_after, tier_table
 
 if TYPE_CHECKING:
     from domain.ports import Transactions, UnitOfWork
@@ -39,7 +39,8 @@ class Member:
     created_at: datetime
     tier_level: int
     account: PointsAccount
-    next_due_at: datetime | None = None  # the earliest order release, hold timeout or lot expiry
+    next_due_at: datetime | None = None  # the earliest order release, hold timeout, lot expiry or upkeep date
+    keep_until: datetime | None = None  # when upkeep next judges the tier; None for V1 or with upkeep off
     new_tier_changes: list[TierChange] = field(default_factory=list)
 
     @property
@@ -47,14 +48,56 @@ class Member:
         return self.account.growth
 
     def refresh_tier(self, tiers: TierTable, at: datetime) -> TierChange | None:
-        """Growth decides the tier; a change is recorded so members and staff can see when it happened."""
+        """Growth reaching a higher tier raises the member at once; only upkeep (or a brand that lets
+        refunds count at once) brings a tier down."""
         level = tiers.level_for(self.account.growth)
-        if level == self.tier_level:
+        return self._move_to(level, tiers, at) if level > self.tier_level else None
+
+    def lower_to_growth(self, tiers: TierTable, at: datetime) -> TierChange | None:
+        """After a refund, for brands whose refunds lower the tier at once: the tier growth now earns."""
+        level = tiers.level_for(self.account.growth)
+        return self._move_to(level, tiers, at) if level < self.tier_level else None
+
+    def upkeep_due(self, at: datetime) -> bool:
+        """Upkeep has something to do: a judgement due, or a tier above V1 without a period yet."""
+        return self.keep_until <= at if self.keep_until is not None else self.tier_level > 1
+
+    def apply_upkeep(self, tiers: TierTable, at: datetime) -> TierChange | None:
+        """Judge the tier whose upkeep date has come (once per period: the date then moves on)."""
+        upkeep = tiers.upkeep
+        if self.tier_level == 1 or not upkeep.period_months:
+            self.keep_until = None
             return None
+        if self.keep_until is None:  # held from before upkeep applied to it: its first period starts now
+            self._start_period(upkeep.keep_until(self.tier_level, at))
+            return None
+        if self.keep_until > at:
+            return None
+        start = self.keep_until
+        while (following := months_after(start, upkeep.period_months)) <= at:
+            start = following  # periods no sweep judged in time count as one: the member is not judged twice
+        kept = tiers.kept_level(self.tier_level, self.account.period_growth)
+        if kept == self.tier_level:
+            self._start_period(following)
+            return None
+        if kept < len(tiers.tiers):
+            ceiling = tiers.get(kept + 1).growth_threshold - 1
+            # Growth left above the new tier's range would raise the member straight back on their next earning.
+            self.account.take_back_growth(self.account.growth - ceiling, GrowthReason.TIER_UPKEEP, at,
+                                          "system:upkeep", f"保级未达标 · V{self.tier_level} → V{kept}")
+        return self._move_to(kept, tiers, at, period_start=start)
+
+    def _move_to(self, level: int, tiers: TierTable, at: datetime,
+                 period_start: datetime | None = None) -> TierChange:
         change = TierChange(self.id, self.tier_level, level, self.account.growth, at)
         self.tier_level = level
         self.new_tier_changes.append(change)
+        self._start_period(tiers.upkeep.keep_until(level, period_start or at))
         return change
+
+    def _start_period(self, keep_until: datetime | None) -> None:
+        self.keep_until = keep_until
+        self.account.period_growth = 0
 
 
 MAX_KNOWN_IDS = 200_000  # brand ids mapped to ours in a process; one forgotten costs one read

@@ -21,7 +21,7 @@ from domain import configuration
 from domain.campaigns import audience_of, best_campaign, best_threshold_bonus
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
-from domain.ledger import LedgerReason
+from domain.ledger import GrowthReason, LedgerReason
 from domain.tiers import tier_table
 
 if TYPE_CHECKING:
@@ -95,10 +95,7 @@ class PurchaseOrder:
 
     def worth(self, refunded_fen: int) -> tuple[int, int]:
         """(base, bonus) points the order is worth once ``refunded_fen`` has been refunded."""
-        kept = self.amount_fen - refunded_fen
-        total = self.total_points * kept // self.amount_fen
-        base = min(self.base_points * kept // self.amount_fen, total)
-        return base, total - base
+        return worth_after_refunds(self.base_points, self.bonus_points, self.amount_fen, refunded_fen)
 
     @property
     def pending_points(self) -> int:
@@ -135,10 +132,21 @@ class PurchaseOrder:
             self.refunded_fen += refund_fen
             owed_back = self.net_points - sum(self.worth(self.refunded_fen))
             if owed_back > 0:
-                member.account.reverse(owed_back, now, actor, f"退款 · 订单 {self.order_id}", f"order:{self.order_id}")
+                memo, ref = f"退款 · 订单 {self.order_id}", f"order:{self.order_id}"
+                member.account.reverse(owed_back, now, actor, memo, ref)
+                # Every point an order credits raised growth (ORDER and CAMPAIGN_BONUS): the same share goes.
+                member.account.take_back_growth(owed_back, GrowthReason.REFUND, now, actor, memo, ref)
                 self.reversed_points += owed_back
         if self.refunded_fen == self.amount_fen:
             self.status = OrderStatus.REFUNDED
+
+
+def worth_after_refunds(base_points: int, bonus_points: int, amount_fen: int, refunded_fen: int) -> tuple[int, int]:
+    """(base, bonus) an order of these points is worth once ``refunded_fen`` of it has been refunded."""
+    kept = amount_fen - refunded_fen
+    total = (base_points + bonus_points) * kept // amount_fen
+    base = min(base_points * kept // amount_fen, total)
+    return base, total - base
 
 
 def order_points(amount_fen: int, rule: OrderRule, tier_permille: int, campaign_permille: int) -> tuple[int, int]:
@@ -206,6 +214,9 @@ class OrderService:
             locked = await ctx.uow.orders.get(order_id)  # re-read under the member's lock
             locked.refund(ctx.member, refund_fen, ctx.now, actor.label)
             await ctx.uow.orders.update(locked)
+            tiers = await tier_table(ctx.uow)
+            if tiers.upkeep.refunds_lower_at_once:
+                ctx.member.lower_to_growth(tiers, ctx.now)
 
         return await self.operations.run(actor=actor, key=key, operation="refundOrder", member_id=order.member_id,
                                          rule=rule, payload={"orderId": order_id, "amountFen": refund_fen})

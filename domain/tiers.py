@@ -1,7 +1,14 @@
-"""Membership tiers V1..V6: growth thresholds, earn multipliers and perks, configured per brand."""
+"""Membership tiers V1..V6: growth thresholds, earn multipliers and perks, configured per brand.
+
+Growth reaching a tier's threshold raises the member to it at once. Coming down is upkeep (保级):
+a tier reached is held for the upkeep period; at its end the member keeps it only with the growth
+earned in that period that the tier's keep threshold asks for, and otherwise drops to the highest
+tier whose keep threshold that growth meets.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import calendar
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -19,6 +26,7 @@ TIER_LEVELS = range(1, 7)
 RETIER_BATCH = 500
 MIN_MULTIPLIER_PERMILLE = 1000
 MAX_MULTIPLIER_PERMILLE = 10000
+MAX_UPKEEP_MONTHS = 60
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,8 @@ class Tier:
     growth_threshold: int
     earn_multiplier_permille: int
     perks: tuple[str, ...] = ()
+    # Growth to earn within an upkeep period to keep the tier; None: half the growth threshold.
+    keep_threshold: int | None = None
 
     @property
     def code(self) -> str:
@@ -35,11 +45,44 @@ class Tier:
 
     def to_record(self) -> dict:
         return {"level": self.level, "name": self.name, "growthThreshold": self.growth_threshold,
-                "earnMultiplierPermille": self.earn_multiplier_permille, "perks": list(self.perks)}
+                "earnMultiplierPermille": self.earn_multiplier_permille, "perks": list(self.perks),
+                "keepThreshold": self.keep_threshold}
 
     @classmethod
     def from_record(cls, r: dict) -> "Tier":
-        return cls(r["level"], r["name"], r["growthThreshold"], r["earnMultiplierPermille"], tuple(r["perks"]))
+        return cls(r["level"], r["name"], r["growthThreshold"], r["earnMultiplierPermille"], tuple(r["perks"]),
+                   r.get("keepThreshold"))
+
+
+def months_after(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` later; a day the month lacks becomes its last day."""
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+@dataclass(frozen=True)
+class TierUpkeep:
+    """How long a tier is held before upkeep judges it, and whether a refund may lower it sooner."""
+
+    period_months: int = 12  # 0: tiers never lapse
+    refunds_lower_at_once: bool = False  # else a refund's lost growth counts at the next upkeep date
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.period_months <= MAX_UPKEEP_MONTHS:
+            raise InvalidInput(f"the upkeep period is 0-{MAX_UPKEEP_MONTHS} months", ("periodMonths",))
+
+    def keep_until(self, level: int, start: datetime) -> datetime | None:
+        """When upkeep next judges a tier held from `start`; None for V1 or with upkeep off."""
+        return None if level == 1 or not self.period_months else months_after(start, self.period_months)
+
+    def to_record(self) -> dict:
+        return {"periodMonths": self.period_months, "refundsLowerAtOnce": self.refunds_lower_at_once}
+
+    @classmethod
+    def from_record(cls, r: dict) -> "TierUpkeep":
+        return cls(r["periodMonths"], r["refundsLowerAtOnce"])
 
 
 @dataclass(frozen=True)
@@ -52,10 +95,12 @@ class TierChange:
 
 
 class TierTable:
-    """Six tiers whose thresholds rise strictly from V1 (always 0)."""
+    """Six tiers whose thresholds rise strictly from V1 (always 0), and the upkeep rule."""
 
-    def __init__(self, tiers: list[Tier]) -> None:
-        self.tiers = sorted(tiers, key=lambda t: t.level)
+    def __init__(self, tiers: list[Tier], upkeep: TierUpkeep | None = None) -> None:
+        self.tiers = sorted((t if t.keep_threshold is not None else replace(t, keep_threshold=t.growth_threshold // 2)
+                             for t in tiers), key=lambda t: t.level)
+        self.upkeep = upkeep or TierUpkeep()
         self._validate()
 
     def _validate(self) -> None:
@@ -67,6 +112,8 @@ class TierTable:
             if upper.growth_threshold <= lower.growth_threshold:
                 raise InvalidInput(f"{upper.code} must need more growth than {lower.code}", ("growthThreshold",))
         for tier in self.tiers:
+            if not 0 <= tier.keep_threshold <= tier.growth_threshold:
+                raise InvalidInput(f"{tier.code} keeps with 0 to its growth threshold", ("keepThreshold",))
             if not MIN_MULTIPLIER_PERMILLE <= tier.earn_multiplier_permille <= MAX_MULTIPLIER_PERMILLE:
                 raise InvalidInput("earn multiplier must be between 1.0 and 10.0", ("earnMultiplier",))
             checked_text(tier.name, "name", max_length=40)
@@ -85,32 +132,58 @@ class TierTable:
                 level = tier.level
         return level
 
-    def replacing(self, tier: Tier) -> "TierTable":
-        return TierTable([tier if t.level == tier.level else t for t in self.tiers])
+    def kept_level(self, level: int, period_growth: int) -> int:
+        """The tier upkeep leaves: the highest up to `level` whose keep threshold the period's growth meets."""
+        return max(t.level for t in self.tiers[:level] if t.keep_threshold <= max(period_growth, 0))
 
-    def to_record(self) -> list[dict]:
-        return [t.to_record() for t in self.tiers]
+    def replacing(self, tier: Tier) -> "TierTable":
+        """The table with one tier changed; a tier given without a keep threshold keeps its own if it fits."""
+        if tier.keep_threshold is None:
+            current = self.get(tier.level).keep_threshold
+            tier = replace(tier, keep_threshold=current if current <= tier.growth_threshold else None)
+        return TierTable([tier if t.level == tier.level else t for t in self.tiers], self.upkeep)
+
+    def with_upkeep(self, upkeep: TierUpkeep) -> "TierTable":
+        return TierTable(self.tiers, upkeep)
+
+    def to_record(self) -> dict:
+        return {"tiers": [t.to_record() for t in self.tiers], "upkeep": self.upkeep.to_record()}
 
     @classmethod
-    def from_record(cls, records: list[dict]) -> "TierTable":
-        return cls([Tier.from_record(r) for r in records])
+    def from_record(cls, record: dict | list[dict]) -> "TierTable":
+        if isinstance(record, list):  # as kept before upkeep existed
+            return cls([Tier.from_record(r) for r in record])
+        return cls([Tier.from_record(r) for r in record["tiers"]], TierUpkeep.from_record(record["upkeep"]))
 
 
 DEFAULT_TIERS = TierTable([
-    Tier(1, "新朋友", 0, 1000, ("生日礼",)),
-    Tier(2, "常客", 500, 1100, ("生日礼", "积分 1.1 倍")),
-    Tier(3, "铁粉", 2000, 1200, ("生日礼", "积分 1.2 倍", "每月包邮券")),
-    Tier(4, "金卡", 5000, 1300, ("生日礼", "积分 1.3 倍", "每月包邮券", "新品试用")),
-    Tier(5, "白金", 15000, 1500, ("生日礼", "积分 1.5 倍", "专属客服", "新品试用")),
-    Tier(6, "黑金", 50000, 2000, ("生日礼", "积分 2 倍", "专属客服", "线下活动席位")),
+    Tier(1, "新朋友", 0, 1000, ("生日礼",), 0),
+    Tier(2, "常客", 500, 1100, ("生日礼", "积分 1.1 倍"), 250),
+    Tier(3, "铁粉", 2000, 1200, ("生日礼", "积分 1.2 倍", "每月包邮券"), 1000),
+    Tier(4, "金卡", 5000, 1300, ("生日礼", "积分 1.3 倍", "每月包邮券", "新品试用"), 2500),
+    Tier(5, "白金", 15000, 1500, ("生日礼", "积分 1.5 倍", "专属客服", "新品试用"), 7500),
+    Tier(6, "黑金", 50000, 2000, ("生日礼", "积分 2 倍", "专属客服", "线下活动席位"), 25000),
 ])
 
 
 TIERS_KEY = "tiers"
 
 
+class _Decoded:
+    """The table decoded from the record last read: a write reads the tiers once or twice, and the
+    record stays the same object while it is kept (holding it keeps its identity from being reused)."""
+
+    record: object = None
+    table: TierTable = DEFAULT_TIERS
+
+
 async def tier_table(uow: UnitOfWork) -> TierTable:
-    return await configuration.load(uow, TIERS_KEY, TierTable.from_record, DEFAULT_TIERS)
+    record = await uow.settings.get(TIERS_KEY)
+    if record is None:
+        return DEFAULT_TIERS
+    if record is not _Decoded.record:
+        _Decoded.table, _Decoded.record = TierTable.from_record(record), record
+    return _Decoded.table
 
 
 class TierService:
@@ -122,7 +195,8 @@ class TierService:
         return await self.transactions.read(tier_table)
 
     async def update(self, staff: "Actor", tier: Tier) -> TierTable:
-        """Replace one tier, then move every member whose growth now decides another tier."""
+        """Replace one tier, then raise every member whose growth now reaches a higher one (a threshold
+        raised lowers no one at once: upkeep judges each member at their own date)."""
         async def work(uow: "UnitOfWork") -> TierTable:
             table = (await tier_table(uow)).replacing(tier)
             await configuration.store(uow, TIERS_KEY, table.to_record(), staff, self.clock.now())
@@ -132,11 +206,26 @@ class TierService:
         await self.retier(table)
         return table
 
+    async def update_upkeep(self, staff: "Actor", upkeep: TierUpkeep) -> TierTable:
+        """Change the upkeep rule. Running periods keep their dates; switched on, every tier above V1
+        starts its first period now; switched off, no tier lapses."""
+        async def work(uow: "UnitOfWork") -> TierTable:
+            now = self.clock.now()
+            table = (await tier_table(uow)).with_upkeep(upkeep)
+            await configuration.store(uow, TIERS_KEY, table.to_record(), staff, now)
+            if upkeep.period_months:
+                await uow.members.start_upkeep_periods(upkeep.keep_until(2, now))
+            else:
+                await uow.members.end_upkeep_periods()
+            return table
+
+        return await self.transactions.write(work)
+
     async def retier(self, table: TierTable) -> int:
         thresholds = [(t.level, t.growth_threshold) for t in table.tiers]
         moved, after = 0, 0
         while member_ids := await self.transactions.read(
-                lambda uow: uow.members.ids_off_tier(thresholds, after, RETIER_BATCH)):
+                lambda uow: uow.members.ids_below_tier(thresholds, after, RETIER_BATCH)):
             for member_id in member_ids:
                 moved += await self.transactions.write(lambda uow, m=member_id: self._retier_one(uow, m))
             after = member_ids[-1]

@@ -79,9 +79,11 @@ class SqlAnalyticsRepository:
             .where(t.completed_at >= start, t.completed_at < end).group_by(t.task_code).order_by(t.task_code))
         return [Participation(code, times, people) for code, times, people in rows]
 
-    async def campaign_orders(self, start: datetime, end: datetime) -> list[tuple[str, int, int]]:
+    async def campaign_orders(self, start: datetime, end: datetime) -> list[tuple[str, int, int, int, int, int]]:
         o = purchase_orders.c
         rows = await self.connection.execute(
-            select(o.campaign_code, o.member_id, o.bonus_points)
-            .where(o.placed_at >= start, o.placed_at < end, o.campaign_code.is_not(None)).order_by(o.id))
-        return [(codes, member_id, int(bonus)) for codes, member_id, bonus in rows]
+            select(o.campaign_code, o.member_id, o.base_points, o.bonus_points, o.amount_fen, o.refunded_fen)
+            .where(o.placed_at >= start, o.placed_at < end, o.campaign_code.is_not(None),
+                   o.refunded_fen < o.amount_fen).order_by(o.id))
+        return [(codes, member_id, int(base), int(bonus), int(amount), int(refunded))
+                for codes, member_id, base, bonus, amount, refunded in rows]

@@ -6,10 +6,10 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, select
 
-from domain.ledger import AccountSnapshot, Hold, HoldStatus, LedgerEntry, LedgerReason
+from domain.ledger import GROWTH_REASONS, AccountSnapshot, Hold, HoldStatus, LedgerEntry, LedgerReason
 from domain.orders import OrderStatus
 from persistence.direct_statements import direct
-from persistence.tables import holds, ledger_entries, members, point_lots, purchase_orders
+from persistence.tables import growth_changes, holds, ledger_entries, members, point_lots, purchase_orders
 
 
 # A dictionary lookup: calling the enum for each row of a page showed in request profiles.
@@ -86,11 +86,14 @@ class SqlLedgerRepository:
     async def audit_snapshot(self, member_id: int) -> AccountSnapshot:
         # FOR SHARE waits for a writer of this member to commit, so the reads below see one consistent state.
         member = (await self.connection.execute(select(
-            members.c.balance, members.c.held, members.c.pending, members.c.debt)
+            members.c.balance, members.c.held, members.c.pending, members.c.debt, members.c.growth)
             .where(members.c.id == member_id).with_for_update(read=True))).one()
         entries = (await self.connection.execute(
-            select(ledger_entries.c.delta, ledger_entries.c.balance_after)
+            select(ledger_entries.c.delta, ledger_entries.c.balance_after, ledger_entries.c.reason)
             .where(ledger_entries.c.member_id == member_id).order_by(ledger_entries.c.id))).all()
+        growth_changed = await self.connection.scalar(
+            select(func.coalesce(func.sum(growth_changes.c.delta), 0)).where(growth_changes.c.member_id == member_id))
+        growth_reasons = {reason.value for reason in GROWTH_REASONS}
         lots = await self.connection.scalar(
             select(func.coalesce(func.sum(point_lots.c.remaining), 0)).where(point_lots.c.member_id == member_id))
         active = await self.connection.scalar(
@@ -102,4 +105,6 @@ class SqlLedgerRepository:
             orders.member_id == member_id, orders.status == OrderStatus.PENDING.value))
         return AccountSnapshot(member_id, member.balance, member.held, [e.delta for e in entries],
                                [e.balance_after for e in entries], int(lots), int(active), member.pending,
-                               int(pending_orders), member.debt)
+                               int(pending_orders), member.debt, member.growth,
+                               sum(e.delta for e in entries if e.delta > 0 and e.reason in growth_reasons),
+                               int(growth_changed))

@@ -5,22 +5,25 @@ import functools
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, delete, func, insert, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.ledger import NEVER, HoldStatus, LedgerEntry, PointsAccount, with_id
+from domain.ledger import NEVER, GrowthChange, GrowthReason, HoldStatus, LedgerEntry, PointsAccount, with_id
 from domain.members import Member
 from domain.orders import OrderStatus
 from domain.realtime import PointsChanged, PointsSnapshot
 from domain.tiers import TierChange
 from persistence.direct_statements import direct
-from persistence.tables import holds, ledger_entries, members, point_lots, purchase_orders, tier_changes
+from persistence.tables import (growth_changes, holds, ledger_entries, members, point_lots, purchase_orders,
+                                tier_changes)
 
 
 def member_from_row(row) -> Member:
-    account = PointsAccount(row.id, row.balance, row.held, row.lifetime_earned, row.growth, row.pending, row.debt)
-    return Member(row.id, row.external_id, row.nickname, row.created_at, row.tier_level, account, row.next_due_at)
+    account = PointsAccount(row.id, row.balance, row.held, row.lifetime_earned, row.growth, row.pending, row.debt,
+                            row.period_growth)
+    return Member(row.id, row.external_id, row.nickname, row.created_at, row.tier_level, account, row.next_due_at,
+                  row.keep_until)
 
 
 # Built once: the statements every request (and every change of points) runs skip construction and
@@ -75,7 +78,7 @@ class SqlMemberRepository:
     async def add_if_absent(self, external_id: str, nickname: str, tier_level: int, at: datetime) -> None:
         statement = upsert(self.dialect)(members).values(
             external_id=external_id, nickname=nickname, created_at=at, tier_level=tier_level,
-            growth=0, balance=0, held=0, pending=0, lifetime_earned=0, debt=0)
+            growth=0, balance=0, held=0, pending=0, lifetime_earned=0, debt=0, period_growth=0)
         await self.connection.execute(statement.on_conflict_do_nothing(index_elements=["external_id"]))
 
     async def lock(self, member_id: int) -> Member | None:
@@ -97,11 +100,17 @@ class SqlMemberRepository:
             await self.connection.execute(insert(tier_changes).values(
                 member_id=change.member_id, from_level=change.from_level, to_level=change.to_level,
                 growth=change.growth, changed_at=change.changed_at))
-        member.next_due_at = await self._next_due_at(account)
+        for growth in account.new_growth_changes:
+            await self.connection.execute(insert(growth_changes).values(
+                member_id=growth.member_id, delta=growth.delta, growth_after=growth.growth_after,
+                reason=growth.reason.value, occurred_at=growth.occurred_at, actor=growth.actor, memo=growth.memo,
+                ref=growth.ref))
+        member.next_due_at = await self._next_due_at(member)
         await self.connection.write_behind(SAVE_ACCOUNT, {
             "member_key": member.id, "balance": account.balance, "held": account.held, "growth": account.growth,
             "pending": account.pending, "debt": account.debt, "lifetime_earned": account.lifetime_earned,
-            "tier_level": member.tier_level, "next_due_at": member.next_due_at})
+            "tier_level": member.tier_level, "next_due_at": member.next_due_at,
+            "period_growth": account.period_growth, "keep_until": member.keep_until})
         account.mark_saved()
         member.new_tier_changes.clear()
         self._record_changes(member, saved)
@@ -119,8 +128,10 @@ class SqlMemberRepository:
         elif held_delta or pending_delta:
             self.changes.append(PointsChanged(member.id, None, snapshot, held_delta, pending_delta))
 
-    async def _next_due_at(self, account: PointsAccount) -> datetime | None:
+    async def _next_due_at(self, member: Member) -> datetime | None:
+        account = member.account
         moments = [expires_at for expires_at, points in account.lots.items() if points and expires_at < NEVER]
+        moments.append(member.keep_until)
         if account.held:
             moments.append(await self.connection.scalar(select(func.min(holds.c.expires_at)).where(
                 holds.c.member_id == account.member_id, holds.c.status == HoldStatus.ACTIVE.value)))
@@ -163,13 +174,33 @@ class SqlMemberRepository:
             await self.connection.execute(update(holds).where(holds.c.id == hold.id).values(
                 status=hold.status.value, resolved_at=hold.resolved_at))
 
-    async def ids_off_tier(self, thresholds: Sequence[tuple[int, int]], after_id: int, limit: int) -> list[int]:
+    async def ids_below_tier(self, thresholds: Sequence[tuple[int, int]], after_id: int, limit: int) -> list[int]:
         deserved = case(*[(members.c.growth >= threshold, level) for level, threshold in sorted(thresholds, reverse=True)],
                         else_=1)
         rows = await self.connection.execute(
-            select(members.c.id).where(members.c.id > after_id, members.c.tier_level != deserved)
+            select(members.c.id).where(members.c.id > after_id, members.c.tier_level < deserved)
             .order_by(members.c.id).limit(limit))
         return [row.id for row in rows]
+
+    async def start_upkeep_periods(self, keep_until: datetime) -> int:
+        due = bindparam("until", keep_until, type_=members.c.keep_until.type)
+        result = await self.connection.execute(
+            update(members).where(members.c.tier_level > 1, members.c.keep_until.is_(None))
+            .values(keep_until=due, period_growth=0,
+                    next_due_at=case((or_(members.c.next_due_at.is_(None), members.c.next_due_at > due), due),
+                                     else_=members.c.next_due_at)))
+        return result.rowcount
+
+    async def end_upkeep_periods(self) -> None:
+        await self.connection.execute(update(members).where(members.c.keep_until.is_not(None)).values(keep_until=None))
+
+    async def growth_changes_page(self, member_id: int, before_id: int | None, limit: int) -> list[GrowthChange]:
+        query = select(growth_changes).where(growth_changes.c.member_id == member_id)
+        if before_id is not None:
+            query = query.where(growth_changes.c.id < before_id)
+        rows = await self.connection.execute(query.order_by(growth_changes.c.id.desc()).limit(limit))
+        return [GrowthChange(r.member_id, r.delta, r.growth_after, GrowthReason(r.reason), r.occurred_at, r.actor,
+                             r.memo, r.ref, r.id) for r in rows]
 
     async def tier_changes(self, member_id: int) -> list[TierChange]:
         rows = await self.connection.execute(

@@ -85,6 +85,8 @@ members = Table(
     Column("lifetime_earned", BigInteger, nullable=False, default=0),
     Column("debt", BigInteger, nullable=False, default=0),
     Column("next_due_at", UtcDateTime, nullable=True),
+    Column("period_growth", BigInteger, nullable=False, default=0),
+    Column("keep_until", UtcDateTime, nullable=True),
     Index("ix_members_next_due_at", "next_due_at"),
 )
 
@@ -145,6 +147,20 @@ tier_changes = Table(
     Column("growth", BigInteger, nullable=False),
     Column("changed_at", UtcDateTime, nullable=False),
     Index("ix_tier_changes_member_id", "member_id", "id"),
+)
+
+growth_changes = Table(
+    "growth_changes", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("delta", BigInteger, nullable=False),
+    Column("growth_after", BigInteger, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("actor", String(160), nullable=False),
+    Column("memo", String(500), nullable=True),
+    Column("ref", String(160), nullable=True),
+    Index("ix_growth_changes_member_id", "member_id", "id"),
 )
 
 purchase_orders = Table(

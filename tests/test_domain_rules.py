@@ -7,7 +7,7 @@ from domain.brand import BrandSettings
 from domain.checkin import CheckIn, CheckInRule, next_streak, status
 from domain.errors import ErrorCode, InvalidInput, Refusal
 from domain.ledger import HoldStatus, LedgerReason, PointsAccount, audit_account, AccountSnapshot
-from domain.tiers import DEFAULT_TIERS, Tier, TierTable
+from domain.tiers import DEFAULT_TIERS, Tier, TierTable, TierUpkeep, months_after
 
 T0 = datetime(2026, 1, 15, tzinfo=UTC)
 JAN_END = datetime(2026, 2, 1, tzinfo=UTC)
@@ -109,6 +109,21 @@ def test_streaks():
     assert CheckInRule().bonus_for(7) == 50 and CheckInRule().bonus_for(14) == 0
     with pytest.raises(InvalidInput):
         CheckInRule(10, ((7, 5), (7, 6)))
+
+
+def test_upkeep_dates_and_keep_levels():
+    assert months_after(datetime(2026, 1, 31, 9, tzinfo=UTC), 1) == datetime(2026, 2, 28, 9, tzinfo=UTC)
+    assert months_after(datetime(2027, 11, 30, tzinfo=UTC), 3) == datetime(2028, 2, 29, tzinfo=UTC)
+    assert months_after(T0, 12) == datetime(2027, 1, 15, tzinfo=UTC)
+    assert TierUpkeep().keep_until(1, T0) is None and TierUpkeep(0).keep_until(4, T0) is None
+    with pytest.raises(InvalidInput):
+        TierUpkeep(61)
+    # V4 keeps with 2500 a period, V3 with 1000, V2 with 250: what is met decides, never above the tier held.
+    assert DEFAULT_TIERS.kept_level(4, 2500) == 4 and DEFAULT_TIERS.kept_level(4, 2499) == 3
+    assert DEFAULT_TIERS.kept_level(2, 10**6) == 2 and DEFAULT_TIERS.kept_level(5, -300) == 1
+    old = TierTable.from_record([t.to_record() | {"keepThreshold": None} for t in DEFAULT_TIERS.tiers])
+    assert [t.keep_threshold for t in old.tiers] == [0, 250, 1000, 2500, 7500, 25000]  # half, when never set
+    assert TierTable.from_record(DEFAULT_TIERS.to_record()).to_record() == DEFAULT_TIERS.to_record()
 
 
 def test_tier_table_rules():

@@ -44,3 +44,34 @@ async def test_servers_starting_together_migrate_one_after_the_other(database_ur
     assert [code for code, _ in outputs] == [0, 0, 0], outputs
     assert migrate.current_revision(database_url) == migrate.revisions(database_url)[-1]
     assert {"members", "ledger_entries"} <= await table_names(database_url)
+
+
+async def test_members_above_v1_start_their_first_upkeep_period_as_upkeep_arrives(database_url):
+    """Nobody is judged on growth earned before upkeep existed: a period starts at the upgrade."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+    migrate.downgrade(database_url, "0021")
+    database = Database.connect(url := database_url)
+    try:
+        async with database.write_engine.begin() as connection:
+            for external_id, level in (("v1", 1), ("v3", 3)):
+                await connection.execute(text(
+                    "INSERT INTO members (external_id, nickname, created_at, tier_level, growth, balance, held, "
+                    "pending, lifetime_earned, debt) VALUES (:e, :e, :at, :level, 0, 0, 0, 0, 0, 0)"),
+                    {"e": external_id, "level": level, "at": datetime(2026, 1, 1)})
+    finally:
+        await database.dispose()
+    migrate.upgrade(url, "0022")
+    database = Database.connect(url)
+    try:
+        async with database.read_engine.connect() as connection:
+            rows = {r.external_id: r for r in await connection.execute(
+                text("SELECT external_id, keep_until, next_due_at, period_growth FROM members"))}
+    finally:
+        await database.dispose()
+    assert rows["v1"].keep_until is None and rows["v1"].next_due_at is None
+    kept = rows["v3"].keep_until
+    kept = datetime.fromisoformat(kept) if isinstance(kept, str) else kept
+    assert kept.year == datetime.now(UTC).year + 1 and rows["v3"].period_growth == 0
+    assert rows["v3"].next_due_at is not None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -19,6 +20,7 @@ from api.graphql.scalars import Long
 from domain import members, tiers
 from domain.errors import DomainError, InvalidInput
 from domain.invitations import invitation_code
+from domain.ledger import GrowthChange as DomainGrowthChange
 from domain.ledger import LedgerReason as DomainReason
 from domain.segments import Segment as DomainSegment
 
@@ -34,7 +36,8 @@ if TYPE_CHECKING:
     from api.graphql.orders import PurchaseOrderType
 
 
-@strawberry.type(description="A membership tier (V1..V6).")
+@strawberry.type(description="A membership tier (V1..V6). Read as a member's tier, it also says how "
+                            "long the member holds it (保级).")
 class Tier:
     level: int
     code: str
@@ -42,11 +45,77 @@ class Tier:
     growth_threshold: Long
     earn_multiplier: float
     perks: list[str]
+    keep_threshold: Long = strawberry.field(
+        description="Growth to earn within an upkeep period to keep this tier at the period's end.")
+    keep_until: datetime | None = strawberry.field(
+        default=None, description="A member's tier: when upkeep judges it. Null for V1, with upkeep off, "
+                                  "and in the tier ladder.")
+    growth_this_period: Long | None = strawberry.field(
+        default=None, description="A member's tier: growth earned in the current upkeep period, less growth "
+                                  "refunds took back in it (may be negative). Null in the tier ladder.")
+    growth_to_keep: Long | None = strawberry.field(
+        default=None, description="A member's tier: growth still needed by keepUntil to keep the tier "
+                                  "(0 when met). Null when there is nothing to keep.")
 
     @classmethod
     def of(cls, tier: tiers.Tier) -> "Tier":
         return cls(level=tier.level, code=tier.code, name=tier.name, growth_threshold=tier.growth_threshold,
-                   earn_multiplier=tier.earn_multiplier_permille / 1000, perks=list(tier.perks))
+                   earn_multiplier=tier.earn_multiplier_permille / 1000, perks=list(tier.perks),
+                   keep_threshold=tier.keep_threshold)
+
+    @classmethod
+    def held_by(cls, member: members.Member, table: tiers.TierTable) -> "Tier":
+        tier = table.get(member.tier_level)
+        held = cls.of(tier)
+        held.growth_this_period = member.account.period_growth
+        if member.keep_until is not None:
+            held.keep_until = member.keep_until
+            held.growth_to_keep = max(0, tier.keep_threshold - member.account.period_growth)
+        return held
+
+
+@strawberry.enum(description="Why growth moved other than by earning.")
+class GrowthReason(Enum):
+    REFUND = "REFUND"
+    TIER_UPKEEP = "TIER_UPKEEP"
+
+
+@strawberry.type(description="A change of growth other than earning: a refund taking back its order's "
+                             "growth, or upkeep lowering the tier.")
+class GrowthChange:
+    _change: strawberry.Private[DomainGrowthChange]
+
+    @strawberry.field
+    def delta(self) -> Long:
+        return self._change.delta
+
+    @strawberry.field
+    def growth_after(self) -> Long:
+        return self._change.growth_after
+
+    @strawberry.field
+    def reason(self) -> GrowthReason:
+        return GrowthReason(self._change.reason.value)
+
+    @strawberry.field
+    def memo(self) -> str | None:
+        return self._change.memo
+
+    @strawberry.field
+    def occurred_at(self) -> datetime:
+        return self._change.occurred_at
+
+
+@strawberry.type(description="保级: how long a tier is held before upkeep judges it.")
+class TierUpkeep:
+    period_months: int = strawberry.field(description="0: tiers never lapse.")
+    refunds_lower_tier_at_once: bool = strawberry.field(
+        description="False: a refund's lost growth counts at the next upkeep date; true: the tier falls at once "
+                    "to what the remaining growth earns.")
+
+    @classmethod
+    def of(cls, upkeep: tiers.TierUpkeep) -> "TierUpkeep":
+        return cls(period_months=upkeep.period_months, refunds_lower_tier_at_once=upkeep.refunds_lower_at_once)
 
 
 @strawberry.type
@@ -77,7 +146,8 @@ class MemberType(Node):
     def joined_at(self) -> datetime:
         return self._member.created_at
 
-    @strawberry.field(description="成长值: rises with points earned, never falls; decides the tier.")
+    @strawberry.field(description="成长值: rises with points earned, falls when an order that earned it is "
+                                  "refunded (and when upkeep lowers the tier); reaching a threshold raises the tier.")
     def growth(self) -> Long:
         return self._member.growth
 
@@ -87,12 +157,21 @@ class MemberType(Node):
         # graphql-core accepts either from one resolver, and plain costs no task.
         table = info.context.loaders.tier_table
         if table is not None:
-            return Tier.of(table.get(self._member.tier_level))
+            return Tier.held_by(self._member, table)
         return self._tier_loaded(info)  # type: ignore[return-value]
 
     async def _tier_loaded(self, info: Info) -> Tier:
-        table = await info.context.loaders.tiers.load("tiers")
-        return Tier.of(table.get(self._member.tier_level))
+        return Tier.held_by(self._member, await info.context.loaders.tiers.load("tiers"))
+
+    @strawberry.field(description="Growth changes other than earning (refunds, upkeep), newest first. "
+                                  "`first` is required, at most 100.")
+    async def growth_changes(self, info: Info, first: int, after: str | None = None) -> Connection[GrowthChange]:
+        check_first(first)
+        before = decode_cursor(after)
+        found = await info.context.services.transactions.read(
+            lambda uow: uow.members.growth_changes_page(self._member.id, before, first + 1))
+        return connection([GrowthChange(_change=c) for c in found[:first]], [c.id for c in found], first,
+                          before is not None)
 
     @strawberry.field
     async def tier_changes(self, info: Info) -> list[TierChange]:
@@ -322,6 +401,10 @@ class MemberQueries:
         table = await info.context.loaders.tiers.load("tiers")
         return [Tier.of(t) for t in table.tiers]
 
+    @strawberry.field(description="The upkeep (保级) rule.")
+    async def tier_upkeep(self, info: Info) -> TierUpkeep:
+        return TierUpkeep.of((await info.context.loaders.tiers.load("tiers")).upkeep)
+
 
 @strawberry.input
 class UpdateTierInput:
@@ -330,6 +413,21 @@ class UpdateTierInput:
     growth_threshold: int
     earn_multiplier: float
     perks: list[str] = strawberry.field(default_factory=list)
+    keep_threshold: int | None = strawberry.field(
+        default=None, description="Null: the tier's current keep threshold, if it is still at most the growth "
+                                  "threshold; else half the growth threshold.")
+
+
+@strawberry.input
+class UpdateTierUpkeepInput:
+    period_months: int = strawberry.field(description="0-60; 0: tiers never lapse.")
+    refunds_lower_tier_at_once: bool = False
+
+
+@strawberry.type
+class UpdateTierUpkeepPayload:
+    upkeep: TierUpkeep | None
+    user_errors: list[UserError]
 
 
 @strawberry.type
@@ -347,9 +445,22 @@ class MemberMutations:
             if not 1 <= input.level <= 6:
                 raise InvalidInput("level must be 1-6", ("level",))
             tier = tiers.Tier(input.level, input.name.strip(), input.growth_threshold,
-                              multiplier_permille(input.earn_multiplier, "earnMultiplier"), tuple(p.strip() for p in input.perks[:21]))
+                              multiplier_permille(input.earn_multiplier, "earnMultiplier"),
+                              tuple(p.strip() for p in input.perks[:21]), input.keep_threshold)
             table = await info.context.services.tiers.update(staff.actor, tier)
         except DomainError as error:
             return UpdateTierPayload(tiers=None, user_errors=user_errors(error))
         info.context.loaders.forget_tiers()
         return UpdateTierPayload(tiers=[Tier.of(t) for t in table.tiers], user_errors=[])
+
+    @strawberry.mutation(description="Staff: change the upkeep (保级) rule. Running periods keep their dates; "
+                                     "switched on, every tier above V1 starts its first period now.")
+    async def update_tier_upkeep(self, info: Info, input: UpdateTierUpkeepInput) -> UpdateTierUpkeepPayload:
+        staff = require_staff(info)
+        try:
+            upkeep = tiers.TierUpkeep(input.period_months, input.refunds_lower_tier_at_once)
+            table = await info.context.services.tiers.update_upkeep(staff.actor, upkeep)
+        except DomainError as error:
+            return UpdateTierUpkeepPayload(upkeep=None, user_errors=user_errors(error))
+        info.context.loaders.forget_tiers()
+        return UpdateTierUpkeepPayload(upkeep=TierUpkeep.of(table.upkeep), user_errors=[])

@@ -163,7 +163,8 @@ def cmd_expire(_: argparse.Namespace) -> None:
 
     report, reminded, exchanges = asyncio.run(_with_services(sweep))
     print(f"expired {report.points_expired} points; released {report.orders_released} orders past their return "
-          f"window and {report.holds_released} timed-out holds ({report.members_settled} members); "
+          f"window and {report.holds_released} timed-out holds; lowered {report.tiers_lowered} tiers at their "
+          f"upkeep date ({report.members_settled} members); "
           f"purged {report.idempotency_keys_purged} old keys; recorded {reminded} expiry reminders; "
           f"expired {exchanges} unconfirmed partner exchanges")
 
@@ -364,7 +365,8 @@ def parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id", help="the key id to revoke (pk_...)")
     revoke.set_defaults(func=cmd_partner_revoke)
 
-    command(commands, "expire", "run the expiry sweep once (the server runs it every JIFEN_SWEEP_SECONDS)"
+    command(commands, "expire", "run the sweep once: expiry, order releases, hold timeouts, tier upkeep (the server runs it every "
+            "JIFEN_SWEEP_SECONDS)"
             ).set_defaults(func=cmd_expire)
     command(commands, "segments", "recompute every member's segments now (the server does it daily)"
             ).set_defaults(func=cmd_segments)

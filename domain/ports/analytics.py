@@ -23,5 +23,5 @@ class AnalyticsRepository(Protocol):
                          limit: int) -> dict[int, tuple[str, int]]:
         """(item name, member-days of views) per item: of these items, or the most viewed."""
     async def task_participation(self, start: datetime, end: datetime) -> list["Participation"]: ...
-    async def campaign_orders(self, start: datetime, end: datetime) -> list[tuple[str, int, int]]:
+    async def campaign_orders(self, start: datetime, end: datetime) -> list[tuple[str, int, int, int, int, int]]:
         """(campaign codes joined by '+', member id, bonus points) of each boosted order placed in [start, end)."""
