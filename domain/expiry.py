@@ -22,6 +22,7 @@ from domain.leaderboards import record_scores
 from domain.notifications import on_tier_refreshed
 from domain.orders import release_due_orders
 from domain.partners import expire_exchange_for
+from domain.task_tickets import CLOCK_SKEW, TICKET_LIFETIME
 from domain.tiers import tier_table
 
 if TYPE_CHECKING:
@@ -112,4 +113,5 @@ class ExpirySweep:
             after = member_ids[-1]
         report.idempotency_keys_purged = await self.transactions.write(
             lambda uow: uow.idempotency.purge_before(now - RETENTION))
+        await self.transactions.write(lambda uow: uow.tasks.purge_ticket_nonces(now - TICKET_LIFETIME - CLOCK_SKEW))
         return report

@@ -16,7 +16,8 @@ from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.idempotency import validate_key
 from domain.ledger import LedgerReason, unaffordable
-from domain.mall import MAX_PRICE, MAX_QUANTITY, MAX_STOCK, Redemption, StandingNow, standing_of
+from domain.mall import (MAX_PRICE, MAX_QUANTITY, MAX_STOCK, Redemption, StandingNow, item_rules_refusal,
+                         standing_of)
 from domain.points import PointsOutcome
 from domain.realtime import Activity, ActivityKind
 from domain.text import checked_text
@@ -142,9 +143,11 @@ class FlashSaleService:
             sale = await ctx.uow.flash_sales.lock(sale_id)  # after the member's lock, like every item lock
             if sale is None:
                 raise NotFound("no such flash sale", ("flashSaleId",))
-            # The gate's order: window, stock, points, then what only the database knows (the limit).
+            # The gate's order: window, stock, points, then what only the database knows (the limits),
+            # the item's own rules first: a sale is another door to the item, not a way round its gate.
             refusal = sale.window_refusal(ctx.now) or (sale.sold_out() if sale.stock < quantity else None) \
-                or unaffordable(ctx.member.account.available, sale.points_price * quantity)
+                or unaffordable(ctx.member.account.available, sale.points_price * quantity) \
+                or await item_rules_refusal(ctx, await ctx.uow.mall.get(sale.item_id), quantity)
             if refusal is not None:
                 raise refusal
             if sale.per_member_limit:

@@ -32,7 +32,7 @@ from domain.configuration import SYSTEM, Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.idempotency import validate_key
 from domain.ledger import LedgerReason
-from domain.mall import ItemKind, Redemption, StandingNow, generated_code, standing_of
+from domain.mall import ItemKind, Redemption, StandingNow, generated_code, item_rules_refusal, standing_of
 from domain.realtime import Activity, ActivityKind
 from domain.text import checked_text
 
@@ -414,7 +414,10 @@ class LotteryService:
         candidates = candidates_for(lottery.prizes, pity=pity)
         roll = roll_for(seed.seed, draw_message(lottery.id, lottery.version, seed.epoch, lottery.draws, client_seed))
         drawn = pick(candidates, roll) if candidates else None
-        prize = drawn if drawn is not None and drawn.in_stock else lottery.fallback
+        # A prize out of stock, or an item the member may not have (its tier gate, its per-member limit),
+        # gives the fallback: the odds stay the same for everyone, and the draw records what was drawn.
+        prize = drawn if drawn is not None and drawn.in_stock and await self._may_have(ctx, drawn) \
+            else lottery.fallback
         if lottery.entry_cost:
             ctx.member.account.debit(lottery.entry_cost, LedgerReason.LOTTERY_ENTRY, now, member.label,
                                      f"抽奖 {lottery.name}", f"lottery:{lottery.id}")
@@ -427,6 +430,12 @@ class LotteryService:
         await uow.lotteries.update(lottery)
         await uow.lotteries.add_draw(draw)
         return draw
+
+    @staticmethod
+    async def _may_have(ctx: "OperationContext", prize: Prize) -> bool:
+        if prize.kind is not PrizeKind.ITEM:
+            return True
+        return await item_rules_refusal(ctx, await ctx.uow.mall.get(prize.item_id), 1) is None
 
     @staticmethod
     async def _award(ctx: "OperationContext", member: Actor, lottery: Lottery, prize: Prize) -> int | None:

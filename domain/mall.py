@@ -29,6 +29,7 @@ from domain.ledger import LedgerReason, unaffordable
 from domain.notifications import notify, redemption_shipped
 from domain.realtime import Activity, ActivityKind
 from domain.text import checked_text
+from domain.tiers import tier_refusal
 
 if TYPE_CHECKING:
     from domain.clock import Clock
@@ -310,18 +311,14 @@ class MallService:
     @staticmethod
     async def check_redeemable(ctx: "OperationContext", item: MallItem, quantity: int, *,
                                cash_allowed: bool = False, points_needed: int = 0) -> None:
-        """Shelf, tier, stock, points and per-member limit, shared by redeem and checkout (the gate's
-        order: what the facts refuse, the stock, the points, then the limit only the database knows)."""
+        """Shelf, tier, stock, points and per-member limit, shared by redeem, checkout and 拼团 (the
+        gate's order: what the facts refuse, the stock, the points, then the limit only the database knows)."""
         refusal = refusal_for(item, ctx.member.tier_level, cash_allowed=cash_allowed) \
             or (sold_out(item) if item.stock < quantity else None) \
-            or unaffordable(ctx.member.account.available, points_needed)
+            or unaffordable(ctx.member.account.available, points_needed) \
+            or await limit_refusal(ctx, item, quantity)
         if refusal is not None:
             raise refusal
-        if item.per_member_limit:
-            taken = await ctx.uow.mall.redeemed_quantity(ctx.member.id, item.id)
-            if taken + quantity > item.per_member_limit:
-                raise Refusal(ErrorCode.LIMIT_REACHED, f"at most {item.per_member_limit} per member "
-                                                       f"({taken} already)", ("quantity",))
 
     async def catalogue(self, *, category: str | None, sort: MallSort, include_off_shelf: bool, offset: int,
                         limit: int) -> list[MallItem]:
@@ -374,9 +371,26 @@ def refusal_for(item: MallItem, tier_level: int | None, *, cash_allowed: bool = 
         return Refusal(ErrorCode.ITEM_OFF_SHELF, f"{item.name} is not on the shelf", ("itemId",))
     if item.cash_price_fen and not cash_allowed:
         return Refusal(ErrorCode.NOT_POINTS_ONLY, f"{item.name} costs cash too: use checkout", ("itemId",))
-    if tier_level is not None and tier_level < item.min_tier_level:
-        return Refusal(ErrorCode.TIER_TOO_LOW, f"{item.name} needs V{item.min_tier_level} or above", ("itemId",))
-    return None
+    return tier_refusal(tier_level, item.min_tier_level, item.name, ("itemId",))
+
+
+async def limit_refusal(ctx: "OperationContext", item: MallItem, quantity: int) -> Refusal | None:
+    """The item's per-member limit, counted over every door it leaves by (the mall, checkout, 拼团,
+    flash sales, lottery prizes), so no door gives more of it than the mall would."""
+    if not item.per_member_limit:
+        return None
+    taken = await ctx.uow.mall.redeemed_quantity(ctx.member.id, item.id)
+    if taken + quantity <= item.per_member_limit:
+        return None
+    return Refusal(ErrorCode.LIMIT_REACHED, f"at most {item.per_member_limit} of {item.name} per member "
+                                            f"({taken} already)", ("quantity",))
+
+
+async def item_rules_refusal(ctx: "OperationContext", item: MallItem, quantity: int) -> Refusal | None:
+    """What the item itself asks of whoever takes it by another door than the mall's own (a flash
+    sale or a lottery prize, with their own price and stock): its tier gate and per-member limit."""
+    return tier_refusal(ctx.member.tier_level, item.min_tier_level, item.name, ("itemId",)) \
+        or await limit_refusal(ctx, item, quantity)
 
 
 def sold_out(item: MallItem) -> Refusal:

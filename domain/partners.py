@@ -41,6 +41,7 @@ from domain.configuration import SYSTEM, Actor, record_key
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import Hold, LedgerReason, require_positive_points
 from domain.text import checked_text
+from domain.tiers import tier_refusal
 
 if TYPE_CHECKING:
     from domain.clock import Clock
@@ -119,6 +120,7 @@ class Partner:
     daily_points: int = 1_000_000
     confirm_minutes: int = 30
     enabled: bool = True
+    min_tier_level: int = 1  # members below this tier may not exchange with the partner
 
     def __post_init__(self) -> None:
         if not CODE_PATTERN.match(self.code):
@@ -127,7 +129,8 @@ class Partner:
         checks = ((0 <= self.fen_per_100_points <= 100_000, "fenPer100Points", "0-100000"),
                   (1 <= self.daily_points_per_member <= 100_000_000, "dailyPointsPerMember", "1-100000000"),
                   (1 <= self.daily_points <= 10_000_000_000, "dailyPoints", "1-10000000000"),
-                  (1 <= self.confirm_minutes <= 7 * 24 * 60, "confirmMinutes", "1-10080"))
+                  (1 <= self.confirm_minutes <= 7 * 24 * 60, "confirmMinutes", "1-10080"),
+                  (1 <= self.min_tier_level <= 6, "minTierLevel", "1-6"))
         for ok, name, bounds in checks:
             if not ok:
                 raise InvalidInput(f"{name} must be {bounds}", (name,))
@@ -239,6 +242,7 @@ class PartnerChanges:
     daily_points: int | None = None
     confirm_minutes: int | None = None
     enabled: bool | None = None
+    min_tier_level: int | None = None
     changed: dict = field(init=False, default_factory=dict)
 
     def apply(self, partner: Partner) -> Partner:
@@ -351,6 +355,9 @@ class PartnerService:
             partner = await ctx.uow.partners.lock(partner_code)
             if partner is None or not partner.enabled:
                 raise NotFound(f"no partner {partner_code[:32]!r} to exchange with", ("partnerCode",))
+            if refusal := tier_refusal(ctx.member.tier_level, partner.min_tier_level,
+                                       f"exchanging with {partner.name}", ("partnerCode",)):
+                raise refusal
             partner_points = partner.rate.partner_points_for(points)
             expires_at = ctx.now + timedelta(minutes=partner.confirm_minutes)
             hold = ctx.member.account.place_hold(points, LedgerReason.EXCHANGE_OUT, ctx.now, expires_at) \

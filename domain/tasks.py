@@ -3,6 +3,10 @@
 A task's period is counted in the brand's time zone: DAILY resets at local
 midnight, WEEKLY on Monday at local midnight (ISO weeks), ONCE never.
 
+Who may complete a task is the task's ``confirmed_by``: MEMBER tasks pay on the member's word
+(low-value ones: browse, share); SERVER tasks pay only when staff complete them for a member or
+the member presents a ticket the brand's server signed (see ``domain.task_tickets``).
+
 A *challenge* is a task made of steps: "do 5 of these this week". It is never completed
 directly; when a member's completions of its step tasks within the challenge's current period
 reach ``target``, the challenge pays in the same transaction (up to its own cap per period).
@@ -20,6 +24,7 @@ from domain.campaigns import boost_for
 from domain.configuration import Actor, check_presence
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import LedgerReason
+from domain.task_tickets import TICKETS_KEY, TicketKey, TicketKeys, verified_ticket
 from domain.text import checked_text
 
 if TYPE_CHECKING:
@@ -35,6 +40,11 @@ class TaskPeriod(str, Enum):
     ONCE = "ONCE"
     DAILY = "DAILY"
     WEEKLY = "WEEKLY"
+
+
+class TaskConfirmation(str, Enum):
+    MEMBER = "MEMBER"  # the member's word is enough
+    SERVER = "SERVER"  # staff, or a ticket the brand's server signed
 
 
 class TaskKind(str, Enum):
@@ -60,6 +70,7 @@ class Task:
     position: int = 0
     steps: tuple[str, ...] = ()  # a challenge: the tasks whose completions count towards it
     target: int = 0  # ... and how many of them within its period
+    confirmed_by: TaskConfirmation = TaskConfirmation.MEMBER
 
     @property
     def is_challenge(self) -> bool:
@@ -134,7 +145,10 @@ class TaskService:
 
         return await self.transactions.read(work)
 
-    async def complete(self, member: Actor, member_id: int, code: str, key: str) -> "PointsOutcome":
+    async def complete(self, actor: Actor, member_id: int, code: str, key: str,
+                       ticket: str | None = None) -> "PointsOutcome":
+        """A task done: by the member (``actor`` is them; a SERVER task needs ``ticket``) or by staff for
+        the member (``actor`` is staff: their word confirms any task)."""
         if not CODE_PATTERN.match(code):
             raise NotFound(f"no task {code[:40]!r}", ("taskCode",))
 
@@ -147,22 +161,55 @@ class TaskService:
             if task.is_challenge:
                 raise Refusal(ErrorCode.TASK_IS_CHALLENGE, f"{code} completes by itself when its steps are done",
                               ("taskCode",))
+            if actor.kind == "member" and (ticket is not None or task.confirmed_by is TaskConfirmation.SERVER):
+                await self._redeem_ticket(ctx, task, ticket)
             period = task.period_key(ctx.brand.local_date(ctx.now))
             if await ctx.uow.tasks.completions(ctx.member.id, code, period) >= task.cap:
                 raise Refusal(ErrorCode.TASK_LIMIT_REACHED,
                               f"task {code} already done {task.cap} time(s) this period", ("taskCode",))
             expires_at = ctx.brand.expiry_for(ctx.now)
             ref = f"task:{code}:{period}"
-            ctx.member.account.credit(task.points, LedgerReason.TASK, ctx.now, expires_at, member.label, task.name, ref)
+            ctx.member.account.credit(task.points, LedgerReason.TASK, ctx.now, expires_at, actor.label, task.name, ref)
             boost = await boost_for(ctx.uow, task.points, ctx.now, LedgerReason.TASK, ctx.member)
             if boost:
                 ctx.member.account.credit(boost.bonus_points, LedgerReason.CAMPAIGN_BONUS, ctx.now, expires_at,
-                                          member.label, f"活动 {boost.campaign.name} · {task.name}", ref)
+                                          actor.label, f"活动 {boost.campaign.name} · {task.name}", ref)
             await ctx.uow.tasks.add_completion(ctx.member.id, code, period, ctx.now)
-            await self._advance_challenges(ctx, member, code)
+            await self._advance_challenges(ctx, actor, code)
 
-        return await self.operations.run(actor=member, key=key, operation="completeTask", member_id=member_id,
-                                         payload={"taskCode": code}, rule=rule)
+        return await self.operations.run(actor=actor, key=key, operation="completeTask", member_id=member_id,
+                                         payload={"taskCode": code, **({"ticket": ticket} if ticket else {})},
+                                         rule=rule)
+
+    @staticmethod
+    async def _redeem_ticket(ctx: "OperationContext", task: Task, ticket: str | None) -> None:
+        """Under the member's lock: the ticket's nonce is taken in the transaction that pays, so a
+        ticket sent twice at once pays once."""
+        if ticket is None:
+            raise Refusal(ErrorCode.TASK_NEEDS_TICKET, f"{task.name} is confirmed by the brand: complete it "
+                                                       "with the ticket its server signed", ("ticket",))
+        keys = await ticket_keys(ctx.uow)
+        found = verified_ticket(ticket, keys, ctx.member.external_id, task.code, ctx.now)
+        if not await ctx.uow.tasks.use_ticket_nonce(found.key_id, found.nonce, ctx.member.id, ctx.now):
+            raise Refusal(ErrorCode.TICKET_USED, "this completion ticket was already used", ("ticket",))
+
+    async def rotate_ticket_key(self, staff: Actor) -> TicketKey:
+        """A new signing key for completion tickets; the previous one still verifies until the next rotation."""
+        async def work(uow: "UnitOfWork") -> TicketKey:
+            now = self.clock.now()
+            current = await ticket_keys(uow)
+            keys = current.rotated(now) if current else TicketKeys(TicketKey.new(now))
+            await uow.settings.put(TICKETS_KEY, keys.to_record(), staff.label, now)
+            # The secret never goes into the audit log.
+            await uow.audit.record(staff.label, "task_tickets.rotate", TICKETS_KEY,
+                                   {"keyId": keys.current.key_id}, now)
+            return keys.current
+
+        return await self.transactions.write(work)
+
+    async def ticket_key(self) -> TicketKey | None:
+        keys = await self.transactions.read(ticket_keys)
+        return keys.current if keys else None
 
     @staticmethod
     async def _advance_challenges(ctx: "OperationContext", member: Actor, step_code: str) -> None:
@@ -189,7 +236,13 @@ class TaskService:
             await uow.tasks.put(task)
             await uow.audit.record(staff.label, "task.create" if create else "task.update", task.code,
                                    {"name": task.name, "points": task.points, "period": task.period.value,
-                                    "cap": task.cap, "enabled": task.enabled}, self.clock.now())
+                                    "cap": task.cap, "enabled": task.enabled,
+                                    "confirmedBy": task.confirmed_by.value}, self.clock.now())
             return task
 
         return await self.transactions.write(work)
+
+
+async def ticket_keys(uow: "UnitOfWork") -> TicketKeys | None:
+    record = await uow.settings.get(TICKETS_KEY)
+    return TicketKeys.from_record(record) if record else None

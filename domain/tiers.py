@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from domain import configuration
-from domain.errors import InvalidInput
+from domain.errors import ErrorCode, InvalidInput, Refusal
 from domain.notifications import on_tier_refreshed
 from domain.text import checked_text
 
@@ -52,6 +52,14 @@ class Tier:
     def from_record(cls, r: dict) -> "Tier":
         return cls(r["level"], r["name"], r["growthThreshold"], r["earnMultiplierPermille"], tuple(r["perks"]),
                    r.get("keepThreshold"))
+
+
+def tier_refusal(member_level: int | None, needed: int, what: str, field: tuple[str, ...]) -> Refusal | None:
+    """The one tier gate every door applies (the mall, checkout, flash sales, 拼团, lottery prizes,
+    partner exchanges); None when it lets the member through or their tier is not known yet."""
+    if member_level is None or member_level >= needed:
+        return None
+    return Refusal(ErrorCode.TIER_TOO_LOW, f"{what} needs V{needed} or above", field)
 
 
 def months_after(moment: datetime, months: int) -> datetime:

@@ -104,7 +104,7 @@ class SqlMallRepository:
     async def redeemed_quantity(self, member_id: int, item_id: int) -> int:
         return await self.connection.scalar(select(func.coalesce(func.sum(redemptions.c.quantity), 0)).where(
             redemptions.c.member_id == member_id, redemptions.c.item_id == item_id,
-            redemptions.c.flash_sale_id.is_(None), redemptions.c.status != RedemptionStatus.CANCELLED.value))
+            redemptions.c.status != RedemptionStatus.CANCELLED.value))
 
     async def update_redemption(self, redemption: Redemption) -> None:
         await self.connection.execute(update(redemptions).where(redemptions.c.id == redemption.id).values(

@@ -12,7 +12,7 @@ from persistence.members import upsert
 from persistence.tables import ledger_entries, partner_exchanges, partner_keys, partner_nonces, partners
 
 PARTNER_FIELDS = ("name", "fen_per_100_points", "daily_points_per_member", "daily_points", "confirm_minutes",
-                  "enabled", "created_at")
+                  "enabled", "created_at", "min_tier_level")
 EXCHANGE_FIELDS = ("partner_code", "member_id", "points", "partner_points", "fen_per_100_points", "partner_account",
                    "partner_ref", "failure_reason", "created_at", "expires_at", "resolved_at")
 MARGIN = timedelta(days=1)
@@ -22,7 +22,7 @@ COUNTED = (ExchangeStatus.PENDING.value, ExchangeStatus.COMPLETED.value)
 def partner_from_row(row) -> Partner:
     return Partner(row.code, row.name, ExchangeRate(row.rate_points, row.rate_partner_points), row.created_at,
                    row.fen_per_100_points, row.daily_points_per_member, row.daily_points, row.confirm_minutes,
-                   row.enabled)
+                   row.enabled, row.min_tier_level)
 
 
 def partner_values(partner: Partner) -> dict:

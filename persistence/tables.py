@@ -216,6 +216,17 @@ tasks = Table(
     Column("position", Integer, nullable=False),
     Column("steps", JSON, nullable=False, default=list),
     Column("target", Integer, nullable=False, default=0),
+    Column("confirmed_by", String(8), nullable=False, default="MEMBER"),
+)
+
+# A completion ticket's nonce, kept while the ticket could still be valid: each ticket pays once.
+task_ticket_nonces = Table(
+    "task_ticket_nonces", metadata,
+    Column("key_id", String(40), primary_key=True),
+    Column("nonce", String(64), primary_key=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("used_at", UtcDateTime, nullable=False),
+    Index("ix_task_ticket_nonces_used_at", "used_at"),
 )
 
 task_completions = Table(
@@ -578,6 +589,7 @@ partners = Table(
     Column("confirm_minutes", Integer, nullable=False),
     Column("enabled", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("min_tier_level", Integer, nullable=False, default=1),
 )
 
 # The secret itself is kept: checking an HMAC needs it, so these rows are credentials.

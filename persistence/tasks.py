@@ -4,16 +4,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import delete, func, insert, select, tuple_
 
-from domain.tasks import Task, TaskKind, TaskPeriod
+from domain.tasks import Task, TaskConfirmation, TaskKind, TaskPeriod
 from persistence.members import upsert
-from persistence.tables import task_completions, tasks
+from persistence.tables import task_completions, task_ticket_nonces, tasks
 
 
 def task_from_row(row) -> Task:
     return Task(row.code, row.name, TaskKind(row.kind), row.points, TaskPeriod(row.period), row.cap,
-                row.description, row.enabled, row.position, tuple(row.steps), row.target)
+                row.description, row.enabled, row.position, tuple(row.steps), row.target,
+                TaskConfirmation(row.confirmed_by))
 
 
 class SqlTaskRepository:
@@ -31,9 +32,20 @@ class SqlTaskRepository:
     async def put(self, task: Task) -> None:
         values = {"name": task.name, "kind": task.kind.value, "points": task.points, "period": task.period.value,
                   "cap": task.cap, "description": task.description, "enabled": task.enabled,
-                  "position": task.position, "steps": list(task.steps), "target": task.target}
+                  "position": task.position, "steps": list(task.steps), "target": task.target,
+                  "confirmed_by": task.confirmed_by.value}
         statement = upsert(self.connection.dialect.name)(tasks).values(code=task.code, **values)
         await self.connection.execute(statement.on_conflict_do_update(index_elements=["code"], set_=values))
+
+    async def use_ticket_nonce(self, key_id: str, nonce: str, member_id: int, at: datetime) -> bool:
+        statement = upsert(self.connection.dialect.name)(task_ticket_nonces).values(
+            key_id=key_id, nonce=nonce, member_id=member_id, used_at=at)
+        result = await self.connection.execute(statement.on_conflict_do_nothing(index_elements=["key_id", "nonce"]))
+        return result.rowcount == 1
+
+    async def purge_ticket_nonces(self, before: datetime) -> int:
+        result = await self.connection.execute(delete(task_ticket_nonces).where(task_ticket_nonces.c.used_at < before))
+        return result.rowcount
 
     async def completions(self, member_id: int, code: str, period_key: str) -> int:
         return await self.connection.scalar(select(func.count()).select_from(task_completions).where(

@@ -65,10 +65,14 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def start_env():
+    """A newcomer's environment: no secret, no database configured (the demo's SQLite file in the cwd)."""
+    return {k: v for k, v in os.environ.items() if k not in ("JIFEN_SECRET", "DATABASE_URL")}
+
+
 def start_demo(workdir, port):
     process = subprocess.Popen([JIFEN, "serve", "--demo", "--port", str(port)], cwd=workdir,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env={k: v for k, v in os.environ.items() if k not in ("JIFEN_SECRET", "DATABASE_URL")})
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=start_env())
     tokens, lines = {}, []
     deadline = time.monotonic() + 60
     while len(tokens) < 4 and time.monotonic() < deadline:
@@ -124,6 +128,16 @@ def test_serve_demo_from_an_empty_directory(tmp_path):
             "Content-Type": "application/json", "X-Partner-Key": tokens["key_id"], "X-Timestamp": timestamp,
             "X-Nonce": nonce, "X-Signature": signature}).json()
         assert seen["data"]["partnerExchanges"]["edges"] == [{"node": {"id": made, "points": 100}}]
+        follow = """mutation($ticket: String, $key: String!) { completeTask(input: {taskCode: "follow-account",
+            idempotencyKey: $key, ticket: $ticket}) { entry { delta } userErrors { code } } }"""
+        on_word = httpx.post(url, headers=headers, json={"query": follow, "variables": {"key": "f1"}}).json()
+        assert on_word["data"]["completeTask"]["userErrors"] == [{"code": "TASK_NEEDS_TICKET"}]
+        signed = subprocess.run([JIFEN, "task-ticket", "demo-alice", "follow-account"], cwd=tmp_path, text=True,
+                                capture_output=True, timeout=60, env=start_env())
+        assert signed.returncode == 0, signed.stderr
+        with_ticket = httpx.post(url, headers=headers, json={"query": follow, "variables": {
+            "key": "f2", "ticket": signed.stdout.strip()}}).json()["data"]["completeTask"]
+        assert with_ticket == {"entry": {"delta": 20}, "userErrors": []}
     finally:
         stop(process)
     assert (tmp_path / "jifen.db").exists()

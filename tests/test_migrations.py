@@ -62,7 +62,7 @@ async def test_members_above_v1_start_their_first_upkeep_period_as_upkeep_arrive
                     {"e": external_id, "level": level, "at": datetime(2026, 1, 1)})
     finally:
         await database.dispose()
-    migrate.upgrade(url, "0022")
+    migrate.upgrade(url, "0022")  # the revision that brings upkeep
     database = Database.connect(url)
     try:
         async with database.read_engine.connect() as connection:

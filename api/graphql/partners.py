@@ -32,13 +32,15 @@ class ExchangeRate:
     daily_points_per_member: int = strawberry.field(description="Points a member may exchange with this partner "
                                                                 "per day, both directions together.")
     confirm_minutes: int = strawberry.field(description="How long an exchange waits for the partner to confirm.")
+    min_tier_level: int = strawberry.field(description="Members below this tier may not exchange with the partner "
+                                                       "(TIER_TOO_LOW).")
 
 
 def rate_type(partner: partners.Partner) -> ExchangeRate:
     return ExchangeRate(partner_code=partner.code, partner_name=partner.name, points=partner.rate.points,
                         partner_points=partner.rate.partner_points,
                         daily_points_per_member=partner.daily_points_per_member,
-                        confirm_minutes=partner.confirm_minutes)
+                        confirm_minutes=partner.confirm_minutes, min_tier_level=partner.min_tier_level)
 
 
 @strawberry.type(name="PartnerExchange", description="Points moving between a member and a partner brand.")
@@ -240,6 +242,7 @@ class UpdatePartnerInput:
     daily_points: int | None = None
     confirm_minutes: int | None = None
     enabled: bool | None = None
+    min_tier_level: int | None = None
 
 
 @strawberry.input
@@ -251,6 +254,7 @@ class CreatePartnerInput:
     daily_points_per_member: int = 10_000
     daily_points: int = 1_000_000
     confirm_minutes: int = 30
+    min_tier_level: int = 1
 
 
 @strawberry.input
@@ -395,7 +399,7 @@ class PartnerMutations:
                 input.code, input.name, partners.ExchangeRate(input.rate.points, input.rate.partner_points),
                 staff.actor, fen_per_100_points=input.fen_per_100_points,
                 daily_points_per_member=input.daily_points_per_member, daily_points=input.daily_points,
-                confirm_minutes=input.confirm_minutes)
+                confirm_minutes=input.confirm_minutes, min_tier_level=input.min_tier_level)
         except DomainError as error:
             return PartnerKeyPayload(partner=None, key_id=None, secret=None, user_errors=user_errors(error))
         return PartnerKeyPayload(partner=PartnerType(_partner=partner), key_id=key.key_id, secret=key.secret,
@@ -428,7 +432,7 @@ class PartnerMutations:
             rate = partners.ExchangeRate(input.rate.points, input.rate.partner_points) if input.rate else None
             changes = partners.PartnerChanges(input.name, rate, input.fen_per_100_points,
                                               input.daily_points_per_member, input.daily_points,
-                                              input.confirm_minutes, input.enabled)
+                                              input.confirm_minutes, input.enabled, input.min_tier_level)
             partner = await info.context.services.partners.update(staff.actor, input.code, changes)
         except DomainError as error:
             return UpdatePartnerPayload(partner=None, user_errors=user_errors(error))

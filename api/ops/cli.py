@@ -208,6 +208,24 @@ def _print_key(key) -> None:
     print(f"secret: {key.secret}")
 
 
+def cmd_task_ticket(args: argparse.Namespace) -> None:
+    """Sign a completion ticket as the brand's server would (for trying SERVER tasks, and as a reference)."""
+    from domain.configuration import Actor
+    from domain.task_tickets import sign_ticket
+
+    async def sign(services):
+        key = await services.tasks.rotate_ticket_key(Actor("staff", "cli")) if args.new_key \
+            else await services.tasks.ticket_key()
+        return key, key and sign_ticket(key, args.member, args.task, services.clock.now())
+
+    key, ticket = asyncio.run(_with_services(sign))
+    if key is None:
+        sys.exit("jifen: no ticket key yet: run `jifen task-ticket --new-key ...` or rotateTaskTicketKey")
+    if args.new_key:
+        _print_key(key)
+    print(ticket)
+
+
 def cmd_segments(_: argparse.Namespace) -> None:
     report = asyncio.run(_with_services(lambda s: s.segments.refresh()))
     counts = ", ".join(f"{segment.value} {count}" for segment, count in report.counts.items())
@@ -365,9 +383,14 @@ def parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id", help="the key id to revoke (pk_...)")
     revoke.set_defaults(func=cmd_partner_revoke)
 
-    command(commands, "expire", "run the sweep once: expiry, order releases, hold timeouts, tier upkeep (the server runs it every "
-            "JIFEN_SWEEP_SECONDS)"
-            ).set_defaults(func=cmd_expire)
+    command(commands, "expire", "run the sweep once: expiry, order releases, hold timeouts, tier upkeep "
+            "(the server runs it every JIFEN_SWEEP_SECONDS)").set_defaults(func=cmd_expire)
+    ticket = command(commands, "task-ticket", "sign a completion ticket for a SERVER task, as the brand's server "
+                     "would", details="\nValid for 10 minutes, pays once; see docs/tasks.md for the format.")
+    ticket.add_argument("member", help="the brand's member id")
+    ticket.add_argument("task", help="the task's code")
+    ticket.add_argument("--new-key", action="store_true", help="rotate the signing key first and print it")
+    ticket.set_defaults(func=cmd_task_ticket)
     command(commands, "segments", "recompute every member's segments now (the server does it daily)"
             ).set_defaults(func=cmd_segments)
     command(commands, "check", "recompute every balance from the ledger and report any difference",

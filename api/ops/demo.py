@@ -24,7 +24,7 @@ from domain.partners import ExchangeRate
 from domain.segments import Segment
 from domain.points import PointsOperations
 from domain.submissions import SubmissionKind, SubmissionRule
-from domain.tasks import Task, TaskKind, TaskPeriod
+from domain.tasks import Task, TaskConfirmation, TaskKind, TaskPeriod
 from domain.tiers import DEFAULT_TIERS
 
 DEMO_KEY = "demo"
@@ -36,8 +36,11 @@ TASKS = [
     Task("share-link", "分享活动页给好友", TaskKind.SHARE_LINK, 10, TaskPeriod.DAILY, 1, position=3),
     Task("weekly-share", "本周分享 1 次社群", TaskKind.SHARE_LINK, 30, TaskPeriod.WEEKLY, 1, position=4),
     Task("complete-profile", "完善个人资料", TaskKind.COMPLETE_PROFILE, 50, TaskPeriod.ONCE, 1, position=5),
-    Task("join-group", "加入品牌社群", TaskKind.JOIN_GROUP, 30, TaskPeriod.ONCE, 1, position=6),
-    Task("follow-account", "关注公众号", TaskKind.FOLLOW_ACCOUNT, 20, TaskPeriod.ONCE, 1, position=7),
+    # The brand's server knows whether a member joined or followed: these pay only on its signed ticket.
+    Task("join-group", "加入品牌社群", TaskKind.JOIN_GROUP, 30, TaskPeriod.ONCE, 1, position=6,
+         confirmed_by=TaskConfirmation.SERVER),
+    Task("follow-account", "关注公众号", TaskKind.FOLLOW_ACCOUNT, 20, TaskPeriod.ONCE, 1, position=7,
+         confirmed_by=TaskConfirmation.SERVER),
     Task("weekly-explorer", "本周完成 10 次浏览或看视频", TaskKind.OTHER, 60, TaskPeriod.WEEKLY, 1, position=8,
          steps=("browse-item", "watch-video"), target=10),
 ]
@@ -86,6 +89,7 @@ async def seed(services: Services) -> bool:
     await services.deductions.update_rule(STAFF, DeductionRule(points_per_yuan=100, max_percent=50, min_order_fen=1000))
     for task in TASKS:
         await services.tasks.save(STAFF, task, create=True)
+    await services.tasks.rotate_ticket_key(STAFF)  # `jifen task-ticket` signs the demo's tickets with it
     for rule in EVENT_RULES:
         await services.events.save_rule(STAFF, rule)
     now = services.clock.now()

@@ -17,5 +17,9 @@ class TaskRepository(Protocol):
     async def completion_counts(self, member_id: int, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]: ...
     async def add_completion(self, member_id: int, code: str, period_key: str, at: datetime) -> None: ...
     async def completions_since(self, member_id: int, codes: Sequence[str], since: datetime) -> int: ...
+    async def use_ticket_nonce(self, key_id: str, nonce: str, member_id: int, at: datetime) -> bool:
+        """Record a completion ticket's nonce; False when it was recorded before (the ticket was used)."""
+    async def purge_ticket_nonces(self, before: datetime) -> int:
+        """Forget nonces of tickets that can no longer be valid."""
     async def challenges_with_step(self, step_code: str) -> list["Task"]:
         """Enabled challenges that count ``step_code`` among their steps."""
