@@ -5,6 +5,9 @@ Rules, decided here:
 - A friend helps a campaign once, never their own; helping an ended campaign is ``ASSIST_ENDED``.
 - Reaching a threshold (demo: 5 helpers 50 points, 10 helpers 120 points) pays the owner an
   ``ASSIST`` entry, once per threshold. Helpers beyond the last threshold are still counted.
+- Farming controls (brand rules): one help per device or phone per campaign, the owner's own
+  device included (``DEVICE_ALREADY_COUNTED``), and a cap on how many campaigns one member may
+  help per local day (``DAILY_LIMIT_REACHED``).
 """
 from __future__ import annotations
 
@@ -16,11 +19,13 @@ from domain import configuration
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.ledger import LedgerReason
+from domain.members import NO_SIGNALS, MemberSignals
 from domain.notifications import assist_completed, notify
 from domain.text import checked_text
 
 if TYPE_CHECKING:
     from domain.clock import Clock
+    from domain.members import Member
     from domain.points import OperationContext, PointsOperations, PointsOutcome
     from domain.ports import Transactions, UnitOfWork
 
@@ -31,6 +36,8 @@ ASSISTS_KEY = "assists"
 class AssistRule:
     thresholds: tuple[tuple[int, int], ...] = ((5, 50), (10, 120))  # (helpers, points)
     duration_hours: int = 48
+    one_help_per_device: bool = True
+    helper_daily_cap: int = 5  # campaigns one member may help per local day; 0: no cap
 
     def __post_init__(self) -> None:
         counts = [n for n, _ in self.thresholds]
@@ -40,17 +47,22 @@ class AssistRule:
             raise InvalidInput("threshold points must be 1-100000", ("thresholds",))
         if not 1 <= self.duration_hours <= 24 * 30:
             raise InvalidInput("a campaign runs 1-720 hours", ("durationHours",))
+        if not 0 <= self.helper_daily_cap <= 100:
+            raise InvalidInput("helperDailyCap must be 0-100", ("helperDailyCap",))
 
     @property
     def target(self) -> int:
         return self.thresholds[-1][0]
 
     def to_record(self) -> dict:
-        return {"thresholds": [list(t) for t in self.thresholds], "durationHours": self.duration_hours}
+        return {"thresholds": [list(t) for t in self.thresholds], "durationHours": self.duration_hours,
+                "oneHelpPerDevice": self.one_help_per_device, "helperDailyCap": self.helper_daily_cap}
 
     @classmethod
     def from_record(cls, r: dict) -> "AssistRule":
-        return cls(tuple(tuple(t) for t in r["thresholds"]), r["durationHours"])
+        # A rule kept before the farming controls keeps working as it did: no device rule, no cap.
+        return cls(tuple(tuple(t) for t in r["thresholds"]), r["durationHours"], r.get("oneHelpPerDevice", False),
+                   r.get("helperDailyCap", 0))
 
 
 async def assist_rule(uow: "UnitOfWork") -> AssistRule:
@@ -100,7 +112,9 @@ class AssistService:
 
         return await self.transactions.write(work)
 
-    async def assist(self, helper: Actor, helper_id: int, campaign_id: int, key: str) -> "PointsOutcome":
+    async def assist(self, helper: Actor, helper_id: int, campaign_id: int, key: str,
+                     signals: MemberSignals = NO_SIGNALS) -> "PointsOutcome":
+        """``signals``: what the brand's server said about the helper's device and phone (token claims)."""
         campaign = await self.get(campaign_id)
         if campaign is None:
             raise NotFound("no such assist campaign", ("campaignId",))
@@ -113,6 +127,7 @@ class AssistService:
                 raise Refusal(ErrorCode.ASSIST_ENDED, "this assist campaign has ended", ("campaignId",))
             if await ctx.uow.assists.has_helped(campaign_id, helper_id):
                 raise Refusal(ErrorCode.ALREADY_ASSISTED, "you already helped this campaign", ("campaignId",))
+            await self._check_helper(ctx, locked, ctx.others[helper_id], signals)
             locked.thresholds = locked.thresholds or (await assist_rule(ctx.uow)).thresholds  # started before 0010
             locked.helpers += 1
             reward = locked.owed()
@@ -127,7 +142,23 @@ class AssistService:
                              ctx.now)
 
         return await self.operations.run(actor=helper, key=key, operation="assist", member_id=campaign.owner_id,
-                                         payload={"campaign": campaign_id}, rule=rule)
+                                         payload={"campaign": campaign_id}, rule=rule, also_lock=(helper_id,))
+
+    @staticmethod
+    async def _check_helper(ctx: "OperationContext", campaign: AssistCampaign, helper: "Member",
+                            signals: MemberSignals) -> None:
+        """The farming controls, with the helper's row locked too (their signals are kept with it)."""
+        helper.note_signals(signals)
+        rule = await assist_rule(ctx.uow)
+        if rule.one_help_per_device and (helper.shares_a_device_with(ctx.member) or await ctx.uow.assists.device_helped(
+                campaign.id, helper.device_id, helper.phone_hash)):
+            raise Refusal(ErrorCode.DEVICE_ALREADY_COUNTED, "a help from this device or phone already counts here",
+                          ("campaignId",))
+        if rule.helper_daily_cap:
+            since = ctx.brand.start_of_local_day(ctx.brand.local_date(ctx.now))
+            if await ctx.uow.assists.helps_since(helper.id, since) >= rule.helper_daily_cap:
+                raise Refusal(ErrorCode.DAILY_LIMIT_REACHED, f"you can help {rule.helper_daily_cap} campaigns a day",
+                              ("campaignId",))
 
     async def get(self, campaign_id: int) -> AssistCampaign | None:
         return await self.transactions.read(lambda uow: uow.assists.get(campaign_id))

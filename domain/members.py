@@ -14,10 +14,31 @@ from domain.text import without_control_characters
 from domain.tiers import TierChange, TierTable, months_after, tier_table
 
 if TYPE_CHECKING:
+    from domain.configuration import Actor
     from domain.ports import Transactions, UnitOfWork
 
 EXTERNAL_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}\Z")
+DEVICE_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}\Z")
+PHONE_HASH_PATTERN = re.compile(r"^[A-Za-z0-9_=+/-]{16,128}\Z")
 MAX_NICKNAME = 40
+
+
+@dataclass(frozen=True)
+class MemberSignals:
+    """What the brand's server says about the device a member uses and their phone (hashed by the
+    brand: Jifen never sees the number): one reward per device or phone, and shared devices flagged."""
+
+    device_id: str | None = None
+    phone_hash: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.device_id is not None and not DEVICE_PATTERN.match(self.device_id):
+            raise InvalidInput("deviceId must be 1-64 letters, digits or _.:-", ("deviceId",))
+        if self.phone_hash is not None and not PHONE_HASH_PATTERN.match(self.phone_hash):
+            raise InvalidInput("phoneHash must be 16-128 letters, digits or _=+/-", ("phoneHash",))
+
+
+NO_SIGNALS = MemberSignals()
 
 
 def validate_external_id(external_id: str) -> str:
@@ -41,11 +62,22 @@ class Member:
     account: PointsAccount
     next_due_at: datetime | None = None  # the earliest order release, hold timeout, lot expiry or upkeep date
     keep_until: datetime | None = None  # when upkeep next judges the tier; None for V1 or with upkeep off
+    device_id: str | None = None
+    phone_hash: str | None = None
     new_tier_changes: list[TierChange] = field(default_factory=list)
 
     @property
     def growth(self) -> int:
         return self.account.growth
+
+    def note_signals(self, signals: MemberSignals) -> None:
+        """Keep what the brand's server said last; a signal it did not send leaves the kept one."""
+        self.device_id = signals.device_id or self.device_id
+        self.phone_hash = signals.phone_hash or self.phone_hash
+
+    def shares_a_device_with(self, other: "Member") -> bool:
+        return bool(self.device_id and self.device_id == other.device_id
+                    or self.phone_hash and self.phone_hash == other.phone_hash)
 
     def refresh_tier(self, tiers: TierTable, at: datetime) -> TierChange | None:
         """Growth reaching a higher tier raises the member at once; only upkeep (or a brand that lets
@@ -111,21 +143,24 @@ class MemberService:
         # so the mapping may be kept without asking the database whether it still holds.
         self.known_ids: dict[str, int] = {}
 
-    async def signed_in(self, external_id: str, nickname: str | None = None) -> tuple[int, Member | None]:
+    async def signed_in(self, external_id: str, nickname: str | None = None,
+                        signals: MemberSignals = NO_SIGNALS) -> tuple[int, Member | None]:
         """The member's id, and the member when finding the id meant reading them (a first request here,
         or the member's very first, which creates them). Most requests then read the member only if
         they need more than the id: a flash-sale attempt refused as sold out needs nothing else."""
         known = self.known_ids.get(external_id)
         if known is not None:
             return known, None
-        member = await self.ensure(external_id, nickname)
+        member = await self.ensure(external_id, nickname, signals)
         self.known_ids[external_id] = member.id
         while len(self.known_ids) > MAX_KNOWN_IDS:
             del self.known_ids[next(iter(self.known_ids))]
         return member.id, member
 
-    async def ensure(self, external_id: str, nickname: str | None = None) -> Member:
-        """The first authenticated request of a brand member creates them (V1, no points)."""
+    async def ensure(self, external_id: str, nickname: str | None = None,
+                     signals: MemberSignals = NO_SIGNALS) -> Member:
+        """The first authenticated request of a brand member creates them (V1, no points), with the
+        device and phone their token names."""
         validate_external_id(external_id)
         member = await self.transactions.read(lambda uow: uow.members.get_by_external_id(external_id))
         if member is not None:
@@ -134,12 +169,26 @@ class MemberService:
         async def create(uow: "UnitOfWork") -> Member:
             level = (await tier_table(uow)).level_for(0)
             await uow.members.add_if_absent(external_id, clean_nickname(nickname, external_id), level,
-                                            self.clock.now())
+                                            self.clock.now(), signals)
             created = await uow.members.get_by_external_id(external_id)
             assert created is not None
             return created
 
         return await self.transactions.write(create)
+
+    async def set_signals(self, staff: "Actor", member_id: int, signals: MemberSignals) -> None:
+        """What the brand's server says of a member's device and phone; a signal left out stays as it is."""
+        async def work(uow: "UnitOfWork") -> None:
+            member = await uow.members.lock(member_id)
+            if member is None:
+                raise InvalidInput("no such member", ("memberId",))
+            member.note_signals(signals)
+            await uow.members.save(member)
+            await uow.audit.record(staff.label, "member.signals", member.external_id,
+                                   {"deviceId": signals.device_id, "phoneHashSet": signals.phone_hash is not None},
+                                   self.clock.now())
+
+        await self.transactions.write(work)
 
     async def find(self, external_id: str) -> Member | None:
         member = await self.transactions.read(lambda uow: uow.members.get_by_external_id(external_id))

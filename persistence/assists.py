@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 
 from domain.assists import AssistCampaign
-from persistence.tables import assist_campaigns, assist_helpers
+from persistence.tables import assist_campaigns, assist_helpers, members
 
 
 def campaign_from_row(row) -> AssistCampaign:
@@ -47,6 +47,20 @@ class SqlAssistRepository:
         found = await self.connection.scalar(select(assist_helpers.c.helper_id).where(
             assist_helpers.c.campaign_id == campaign_id, assist_helpers.c.helper_id == helper_id))
         return found is not None
+
+    async def device_helped(self, campaign_id: int, device_id: str | None, phone_hash: str | None) -> bool:
+        same = [members.c.device_id == device_id] if device_id else []
+        same += [members.c.phone_hash == phone_hash] if phone_hash else []
+        if not same:
+            return False
+        found = await self.connection.scalar(select(assist_helpers.c.helper_id).select_from(
+            assist_helpers.join(members, members.c.id == assist_helpers.c.helper_id))
+            .where(assist_helpers.c.campaign_id == campaign_id, or_(*same)).limit(1))
+        return found is not None
+
+    async def helps_since(self, helper_id: int, since: datetime) -> int:
+        return await self.connection.scalar(select(func.count()).select_from(assist_helpers).where(
+            assist_helpers.c.helper_id == helper_id, assist_helpers.c.assisted_at >= since))
 
     async def add_helper(self, campaign_id: int, helper_id: int, at: datetime) -> None:
         await self.connection.execute(insert(assist_helpers).values(

@@ -1,13 +1,29 @@
-"""Who invited whom: one row per invitee, so the database refuses a second acceptance too."""
+"""Who invited whom (one row per invitee, so the database refuses a second acceptance too), what each
+side was paid, and the reviews of rewards held back."""
 from __future__ import annotations
 
-from sqlalchemy import func, insert, select
+from datetime import datetime, timedelta
 
-from domain.invitations import Invitation
-from persistence.tables import invitations
+from sqlalchemy import func, insert, or_, select, update
 
+from domain.invitations import Invitation, InviterReward, ReviewStatus, RiskReview
+from domain.orders import OrderStatus
+from persistence.tables import check_ins, invitations, members, purchase_orders, risk_reviews
 
 ACCEPTANCE_LOCK = 0x6A6966656E01  # an arbitrary, fixed advisory-lock key for invitation acceptances
+REWARDED = (InviterReward.PAID.value, InviterReward.PENDING.value)
+I = invitations.c
+
+
+def invitation_from_row(row) -> Invitation:
+    return Invitation(row.inviter_id, row.invitee_id, row.accepted_at, row.inviter_points, row.invitee_points,
+                      InviterReward(row.inviter_reward), row.invitee_paid, row.note, row.first_order_paid,
+                      row.resolved_at)
+
+
+def review_from_row(row) -> RiskReview:
+    return RiskReview(row.kind, row.member_id, row.subject_id, row.reason, row.created_at, ReviewStatus(row.status),
+                      row.resolved_at, row.resolved_by, row.id)
 
 
 class SqlInvitationRepository:
@@ -15,12 +31,45 @@ class SqlInvitationRepository:
         self.connection = connection
 
     async def inviter_of(self, invitee_id: int) -> int | None:
-        return await self.connection.scalar(
-            select(invitations.c.inviter_id).where(invitations.c.invitee_id == invitee_id))
+        return await self.connection.scalar(select(I.inviter_id).where(I.invitee_id == invitee_id))
+
+    async def get(self, invitee_id: int) -> Invitation | None:
+        row = (await self.connection.execute(select(invitations).where(I.invitee_id == invitee_id))).first()
+        return invitation_from_row(row) if row else None
+
+    async def of_inviter(self, inviter_id: int, limit: int) -> list[Invitation]:
+        rows = await self.connection.execute(select(invitations).where(I.inviter_id == inviter_id)
+                                             .order_by(I.accepted_at.desc(), I.invitee_id.desc()).limit(limit))
+        return [invitation_from_row(row) for row in rows]
 
     async def count_by_inviter(self, inviter_id: int) -> int:
         return await self.connection.scalar(
-            select(func.count()).select_from(invitations).where(invitations.c.inviter_id == inviter_id))
+            select(func.count()).select_from(invitations).where(I.inviter_id == inviter_id))
+
+    async def count_since(self, inviter_id: int, since: datetime) -> int:
+        return await self.connection.scalar(select(func.count()).select_from(invitations).where(
+            I.inviter_id == inviter_id, I.accepted_at > since))
+
+    async def rewarded_count(self, inviter_id: int, since: datetime | None) -> int:
+        query = select(func.count()).select_from(invitations).where(
+            I.inviter_id == inviter_id, I.inviter_reward.in_(REWARDED))
+        return await self.connection.scalar(query if since is None else query.where(I.accepted_at >= since))
+
+    async def shares_a_device(self, inviter_id: int, device_id: str | None, phone_hash: str | None) -> bool:
+        same = _same_device(device_id, phone_hash)
+        if same is None:
+            return False
+        found = await self.connection.scalar(select(I.invitee_id).select_from(
+            invitations.join(members, members.c.id == I.invitee_id)).where(I.inviter_id == inviter_id, same).limit(1))
+        return found is not None
+
+    async def device_rewarded(self, device_id: str | None, phone_hash: str | None) -> bool:
+        same = _same_device(device_id, phone_hash)
+        if same is None:
+            return False
+        found = await self.connection.scalar(select(I.invitee_id).select_from(
+            invitations.join(members, members.c.id == I.invitee_id)).where(I.invitee_paid, same).limit(1))
+        return found is not None
 
     async def serialize_acceptances(self) -> None:
         if self.connection.dialect.name == "postgresql":
@@ -28,6 +77,83 @@ class SqlInvitationRepository:
         # SQLite: write transactions are serial already (BEGIN IMMEDIATE).
 
     async def add(self, invitation: Invitation) -> None:
-        await self.connection.execute(insert(invitations).values(
-            invitee_id=invitation.invitee_id, inviter_id=invitation.inviter_id, accepted_at=invitation.accepted_at,
-            inviter_points=invitation.inviter_points, invitee_points=invitation.invitee_points))
+        await self.connection.execute(insert(invitations).values(invitee_id=invitation.invitee_id,
+                                                                 **_values(invitation)))
+
+    async def update(self, invitation: Invitation) -> None:
+        await self.connection.execute(update(invitations).where(I.invitee_id == invitation.invitee_id)
+                                      .values(**_values(invitation)))
+
+    async def qualified(self, now: datetime, check_ins_needed: int, days: int) -> list[Invitation]:
+        """PENDING invitations whose friend placed an order (not refunded in full), or checked in
+        ``check_ins_needed`` times, within ``days`` of accepting."""
+        pending = (await self.connection.execute(select(invitations).where(
+            I.inviter_reward == InviterReward.PENDING.value).order_by(I.invitee_id))).all()
+        found = []
+        for row in pending:
+            until = row.accepted_at + timedelta(days=days)
+            ordered = await self.connection.scalar(select(purchase_orders.c.id).where(
+                purchase_orders.c.member_id == row.invitee_id, purchase_orders.c.placed_at >= row.accepted_at,
+                purchase_orders.c.placed_at < until,
+                purchase_orders.c.refunded_fen < purchase_orders.c.amount_fen).limit(1))
+            if ordered is None:
+                days_in = await self.connection.scalar(select(func.count()).select_from(check_ins).where(
+                    check_ins.c.member_id == row.invitee_id, check_ins.c.checked_in_at >= row.accepted_at,
+                    check_ins.c.checked_in_at < until))
+                if days_in < check_ins_needed:
+                    continue
+            found.append(invitation_from_row(row))
+        return found
+
+    async def lapse(self, accepted_before: datetime, now: datetime) -> int:
+        result = await self.connection.execute(update(invitations).where(
+            I.inviter_reward == InviterReward.PENDING.value, I.accepted_at < accepted_before)
+            .values(inviter_reward=InviterReward.LAPSED.value, resolved_at=now))
+        return result.rowcount
+
+    async def first_order_due(self) -> list[Invitation]:
+        released = select(purchase_orders.c.id).where(
+            purchase_orders.c.member_id == I.invitee_id, purchase_orders.c.status != OrderStatus.PENDING.value,
+            purchase_orders.c.credited_points > 0).exists()
+        rows = await self.connection.execute(select(invitations).where(
+            I.inviter_reward == InviterReward.PAID.value, I.first_order_paid.is_(False), released)
+            .order_by(I.invitee_id))
+        return [invitation_from_row(row) for row in rows]
+
+    async def add_review(self, review: RiskReview) -> None:
+        result = await self.connection.execute(insert(risk_reviews).values(
+            kind=review.kind, member_id=review.member_id, subject_id=review.subject_id, reason=review.reason,
+            status=review.status.value, created_at=review.created_at).returning(risk_reviews.c.id))
+        review.id = result.scalar_one()
+
+    async def review(self, review_id: int) -> RiskReview | None:
+        row = (await self.connection.execute(select(risk_reviews).where(risk_reviews.c.id == review_id))).first()
+        return review_from_row(row) if row else None
+
+    async def reviews(self, status: ReviewStatus | None, before_id: int | None, limit: int) -> list[RiskReview]:
+        query = select(risk_reviews)
+        if status is not None:
+            query = query.where(risk_reviews.c.status == status.value)
+        if before_id is not None:
+            query = query.where(risk_reviews.c.id < before_id)
+        rows = await self.connection.execute(query.order_by(risk_reviews.c.id.desc()).limit(limit))
+        return [review_from_row(row) for row in rows]
+
+    async def update_review(self, review: RiskReview) -> None:
+        await self.connection.execute(update(risk_reviews).where(risk_reviews.c.id == review.id).values(
+            status=review.status.value, resolved_at=review.resolved_at, resolved_by=review.resolved_by))
+
+
+def _values(invitation: Invitation) -> dict:
+    return {"inviter_id": invitation.inviter_id, "accepted_at": invitation.accepted_at,
+            "inviter_points": invitation.inviter_points, "invitee_points": invitation.invitee_points,
+            "inviter_reward": invitation.inviter_reward.value, "invitee_paid": invitation.invitee_paid,
+            "note": invitation.note, "first_order_paid": invitation.first_order_paid,
+            "resolved_at": invitation.resolved_at}
+
+
+def _same_device(device_id: str | None, phone_hash: str | None):
+    """Members on the device or with the phone; None when neither is known (nothing to compare)."""
+    checks = [members.c.device_id == device_id] if device_id else []
+    checks += [members.c.phone_hash == phone_hash] if phone_hash else []
+    return or_(*checks) if checks else None

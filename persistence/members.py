@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.ledger import NEVER, GrowthChange, GrowthReason, HoldStatus, LedgerEntry, PointsAccount, with_id
-from domain.members import Member
+from domain.members import NO_SIGNALS, Member, MemberSignals
 from domain.orders import OrderStatus
 from domain.realtime import PointsChanged, PointsSnapshot
 from domain.tiers import TierChange
@@ -23,7 +23,7 @@ def member_from_row(row) -> Member:
     account = PointsAccount(row.id, row.balance, row.held, row.lifetime_earned, row.growth, row.pending, row.debt,
                             row.period_growth)
     return Member(row.id, row.external_id, row.nickname, row.created_at, row.tier_level, account, row.next_due_at,
-                  row.keep_until)
+                  row.keep_until, row.device_id, row.phone_hash)
 
 
 # Built once: the statements every request (and every change of points) runs skip construction and
@@ -75,10 +75,12 @@ class SqlMemberRepository:
                                              .where(members.c.id.in_(member_ids)))
         return {row.id: row.external_id for row in rows}
 
-    async def add_if_absent(self, external_id: str, nickname: str, tier_level: int, at: datetime) -> None:
+    async def add_if_absent(self, external_id: str, nickname: str, tier_level: int, at: datetime,
+                            signals: MemberSignals = NO_SIGNALS) -> None:
         statement = upsert(self.dialect)(members).values(
             external_id=external_id, nickname=nickname, created_at=at, tier_level=tier_level,
-            growth=0, balance=0, held=0, pending=0, lifetime_earned=0, debt=0, period_growth=0)
+            growth=0, balance=0, held=0, pending=0, lifetime_earned=0, debt=0, period_growth=0,
+            device_id=signals.device_id, phone_hash=signals.phone_hash)
         await self.connection.execute(statement.on_conflict_do_nothing(index_elements=["external_id"]))
 
     async def lock(self, member_id: int) -> Member | None:
@@ -110,7 +112,8 @@ class SqlMemberRepository:
             "member_key": member.id, "balance": account.balance, "held": account.held, "growth": account.growth,
             "pending": account.pending, "debt": account.debt, "lifetime_earned": account.lifetime_earned,
             "tier_level": member.tier_level, "next_due_at": member.next_due_at,
-            "period_growth": account.period_growth, "keep_until": member.keep_until})
+            "period_growth": account.period_growth, "keep_until": member.keep_until,
+            "device_id": member.device_id, "phone_hash": member.phone_hash})
         account.mark_saved()
         member.new_tier_changes.clear()
         self._record_changes(member, saved)

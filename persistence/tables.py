@@ -87,7 +87,12 @@ members = Table(
     Column("next_due_at", UtcDateTime, nullable=True),
     Column("period_growth", BigInteger, nullable=False, default=0),
     Column("keep_until", UtcDateTime, nullable=True),
+    # What the brand's server says about the member's device and phone (a hash): one reward per device.
+    Column("device_id", String(64), nullable=True),
+    Column("phone_hash", String(128), nullable=True),
     Index("ix_members_next_due_at", "next_due_at"),
+    Index("ix_members_device_id", "device_id"),
+    Index("ix_members_phone_hash", "phone_hash"),
 )
 
 ledger_entries = Table(
@@ -247,7 +252,28 @@ invitations = Table(
     Column("accepted_at", UtcDateTime, nullable=False),
     Column("inviter_points", Integer, nullable=False),
     Column("invitee_points", Integer, nullable=False),
-    Index("ix_invitations_inviter_id", "inviter_id"),
+    Column("inviter_reward", String(16), nullable=False, default="PAID"),
+    Column("invitee_paid", Boolean, nullable=False, default=True),
+    Column("note", String(200), nullable=True),
+    Column("first_order_paid", Boolean, nullable=False, default=False),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Index("ix_invitations_inviter_id", "inviter_id", "accepted_at"),
+    Index("ix_invitations_inviter_reward", "inviter_reward", "invitee_id"),
+)
+
+# Rewards held back for staff: who, why, and what staff decided (the audit log keeps who decided).
+risk_reviews = Table(
+    "risk_reviews", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("subject_id", Id, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Column("resolved_by", String(160), nullable=True),
+    Index("ix_risk_reviews_status", "status", "id"),
 )
 
 submissions = Table(

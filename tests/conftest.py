@@ -249,9 +249,13 @@ class LiveServer:
     database_url: str
     services: Services | None = None  # the server's own, to watch what it does (never to call its internals)
 
-    def member(self, member_id: str | None = None, nickname: str | None = None) -> GraphQLClient:
+    def member(self, member_id: str | None = None, nickname: str | None = None, device: str | None = None,
+               phone: str | None = None) -> GraphQLClient:
+        """A member's client; ``device`` and ``phone`` (a hash) are what the brand's login service puts in
+        the token (claims did and phn)."""
         member_id = member_id or f"m-{uuid.uuid4().hex[:12]}"
-        return GraphQLClient(self.base_url, issue_token(SECRET, member_id, nickname=nickname))
+        return GraphQLClient(self.base_url, issue_token(SECRET, member_id, nickname=nickname, device_id=device,
+                                                        phone_hash=phone))
 
     def staff(self, name: str = "alice-ops") -> GraphQLClient:
         return GraphQLClient(self.base_url, issue_token(SECRET, name, role="staff"))

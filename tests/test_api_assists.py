@@ -54,3 +54,38 @@ async def test_concurrent_helpers_reach_each_threshold_once(live_server):
     me = owner.data("{ me { points { available } assistCampaigns { helpers pointsPaid } } }")["me"]
     assert me["points"]["available"] == 170
     assert me["assistCampaigns"][0] == {"helpers": 12, "pointsPaid": 170}
+
+
+def test_one_help_per_device_and_a_daily_cap_per_helper(live_server):
+    owner = live_server.member("farm-owner", device="owner-phone")
+    campaign = start(owner)["campaign"]["id"]
+    own_device = help_(live_server.member("owner-alt", device="owner-phone"), campaign)
+    assert own_device["userErrors"] == [{"field": ["campaignId"], "code": "DEVICE_ALREADY_COUNTED"}]
+    assert help_(live_server.member("pal-a", device="pad-1"), campaign)["userErrors"] == []
+    same_pad = help_(live_server.member("pal-b", device="pad-1"), campaign)
+    assert same_pad["userErrors"] == [{"field": ["campaignId"], "code": "DEVICE_ALREADY_COUNTED"}]
+    phone = "f" * 40
+    assert help_(live_server.member("pal-c", device="pad-2", phone=phone), campaign)["userErrors"] == []
+    assert help_(live_server.member("pal-d", device="pad-3", phone=phone), campaign)["userErrors"][0]["code"] == \
+        "DEVICE_ALREADY_COUNTED"
+    assert owner.data("{ me { assistCampaigns { helpers } } }")["me"]["assistCampaigns"][0]["helpers"] == 2
+
+    busy = live_server.member("busy-helper")
+    campaigns = [start(live_server.member(f"cap-owner-{i}"))["campaign"]["id"] for i in range(6)]
+    answers = [help_(busy, c, f"cap-{i}")["userErrors"] for i, c in enumerate(campaigns)]
+    assert answers == [[]] * 5 + [[{"field": ["campaignId"], "code": "DAILY_LIMIT_REACHED"}]]
+    live_server.clock.advance(timedelta(days=1))
+    assert help_(busy, campaigns[5], "next-day")["userErrors"] == []
+
+
+def test_the_assist_controls_are_staff_rules(live_server):
+    staff = live_server.staff()
+    rule = staff.data("""mutation { updateAssistRule(input: {thresholds: [{helpers: 2, points: 10}], durationHours: 24,
+        oneHelpPerDevice: false, helperDailyCap: 0}) { rule { oneHelpPerDevice helperDailyCap } userErrors { code } } }""")
+    assert rule["updateAssistRule"] == {"rule": {"oneHelpPerDevice": False, "helperDailyCap": 0}, "userErrors": []}
+    owner = live_server.member("lenient-owner", device="shared")
+    campaign = start(owner)["campaign"]["id"]
+    assert help_(live_server.member("same-device", device="shared"), campaign)["userErrors"] == []
+    bad = staff.data("""mutation { updateAssistRule(input: {thresholds: [{helpers: 2, points: 10}], durationHours: 24,
+        helperDailyCap: 101}) { rule { helperDailyCap } userErrors { field code } } }""")["updateAssistRule"]
+    assert bad == {"rule": None, "userErrors": [{"field": ["helperDailyCap"], "code": "INVALID_INPUT"}]}

@@ -1,21 +1,13 @@
-"""Invitations, submissions reviewed by staff, and expiry reminders, over real HTTP on both databases."""
+"""Submissions reviewed by staff, and expiry reminders, over real HTTP on both databases."""
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import httpx
 
 from tests.conftest import services_of, with_services
 from tests.documents import ADJUST
 from tests.test_api_expiry import SETTINGS
 from tests.test_api_ledger import member_gid, signed_up
 
-ACCEPT = """
-mutation($code: String!, $key: String!) {
-  acceptInvitation(input: {invitationCode: $code, idempotencyKey: $key}) {
-    entry { reason delta memo } member { points { available } } userErrors { field code }
-  }
-}
-"""
 SUBMIT = """
 mutation($kind: SubmissionKind!, $content: String!, $images: [String!]!, $ref: String) {
   submitReview(input: {kind: $kind, content: $content, imageUrls: $images, ref: $ref}) {
@@ -35,54 +27,6 @@ PENDING = """
 query($kind: SubmissionKind) { submissions(first: 10, status: PENDING, kind: $kind) {
   edges { node { id kind content member { memberId } } } } }
 """
-
-
-def code_of(client):
-    return client.data("{ me { invitationCode } }")["me"]["invitationCode"]
-
-
-def accept(client, code, key="accept"):
-    return client.data(ACCEPT, {"code": code, "key": key})["acceptInvitation"]
-
-
-def test_both_sides_are_rewarded_once(live_server):
-    inviter, friend = live_server.member("inviter"), live_server.member("friend")
-    code = code_of(inviter)
-    assert len(code) == 8
-    accepted = accept(friend, code.lower())  # codes are case-insensitive
-    assert accepted["userErrors"] == [] and accepted["entry"]["reason"] == "INVITE"
-    assert accepted["member"]["points"]["available"] == 20
-    inviter_view = inviter.data("{ me { invitedFriends points { available } ledger(first: 1) { edges { node { "
-                                "reason delta } } } } }")["me"]
-    assert inviter_view["invitedFriends"] == 1 and inviter_view["points"]["available"] == 10
-    assert accept(friend, code, "again")["userErrors"] == [{"field": ["invitationCode"], "code": "ALREADY_INVITED"}]
-    assert accept(friend, code)["entry"] == accepted["entry"]  # the same key replays
-
-
-def test_self_cycles_old_members_and_unknown_codes_are_refused(live_server):
-    a, b, c = live_server.member("cyc-a"), live_server.member("cyc-b"), live_server.member("cyc-c")
-    assert accept(a, code_of(a))["userErrors"][0]["code"] == "SELF_INVITATION"
-    assert accept(b, code_of(a))["userErrors"] == []  # a invited b
-    assert accept(c, code_of(b))["userErrors"] == []  # b invited c
-    assert accept(a, code_of(c))["userErrors"][0]["code"] == "INVITATION_CYCLE"
-    assert accept(a, "ZZZZZZZZ")["userErrors"][0]["code"] == "NOT_FOUND"
-    assert accept(a, "bad!")["userErrors"][0]["code"] == "NOT_FOUND"
-    late = live_server.member("late-comer")
-    late.data("{ me { id } }")
-    live_server.clock.advance(timedelta(days=8))
-    assert accept(late, code_of(a))["userErrors"][0]["code"] == "NOT_A_NEW_MEMBER"
-
-
-async def test_concurrent_friends_get_the_inviter_tiered_rewards_in_sequence(live_server):
-    inviter = live_server.member("popular")
-    code = code_of(inviter)
-    friends = [live_server.member(f"pal-{i}") for i in range(8)]
-    async with httpx.AsyncClient() as http:
-        replies = await asyncio.gather(*(f.execute_async(http, ACCEPT, {"code": code, "key": "k"}) for f in friends))
-    assert all(r["data"]["acceptInvitation"]["userErrors"] == [] for r in replies)
-    deltas = [e["node"]["delta"] for e in inviter.data("{ me { ledger(first: 10) { edges { node { delta } } } } }")[
-        "me"]["ledger"]["edges"]]
-    assert sorted(deltas) == [10, 10, 10, 15, 15, 20, 20, 20]
 
 
 def test_a_submission_is_paid_once_when_approved(live_server):
@@ -175,21 +119,8 @@ async def test_the_scheduler_reminds_once_a_day(live_server):
         assert await services.notifications.remind_if_due() == 0  # the same lot: already reminded of
 
 
-def test_staff_configure_invitation_and_submission_rewards(live_server):
+def test_staff_configure_submission_rewards(live_server):
     staff = live_server.staff()
-    rule = staff.data("""mutation { updateInvitationRule(input: {inviteePoints: 5, newMemberDays: 3,
-        inviterTiers: [{fromFriend: 1, points: 7}, {fromFriend: 2, points: 9}]}) {
-        rule { inviteePoints newMemberDays inviterTiers { fromFriend points } } userErrors { code } } }""")
-    assert rule["updateInvitationRule"]["rule"]["inviterTiers"] == [{"fromFriend": 1, "points": 7},
-                                                                    {"fromFriend": 2, "points": 9}]
-    inviter = live_server.member("rule-inviter")
-    for i in range(2):
-        assert accept(live_server.member(f"rule-friend-{i}"), code_of(inviter))["entry"]["delta"] == 5
-    assert sorted(e["node"]["delta"] for e in inviter.data("{ me { ledger(first: 5) { edges { node { delta } } } } }")[
-        "me"]["ledger"]["edges"]) == [7, 9]
-    bad = staff.data("""mutation { updateInvitationRule(input: {inviteePoints: 5, newMemberDays: 3,
-        inviterTiers: [{fromFriend: 2, points: 7}]}) { rule { inviteePoints } userErrors { field } } }""")
-    assert bad["updateInvitationRule"] == {"rule": None, "userErrors": [{"field": ["inviterTiers"]}]}
     points = staff.data("""mutation { updateSubmissionPoints(input: {points: [{kind: REVIEW, points: 33}]}) {
         points { kind points } userErrors { code } } }""")["updateSubmissionPoints"]["points"]
     assert {"kind": "REVIEW", "points": 33} in points and {"kind": "PHOTO_POST", "points": 50} in points

@@ -20,6 +20,7 @@ from api.graphql.campaigns import CampaignMutations, CampaignQueries
 from api.graphql.checkin import CheckInMutations, CheckInQueries
 from api.graphql.checkout import CheckoutMutations, CheckoutQueries, OrderType
 from api.graphql.community import CommunityMutations, CommunityQueries, SubmissionType
+from api.graphql.invitations import InvitationMutations, InvitationQueries
 from api.graphql.deductions import DeductionMutations, DeductionQueries
 from api.graphql.events import EventMutations, EventQueries
 from api.graphql.ledger import LedgerEntry
@@ -47,13 +48,13 @@ from api.execution.planned_queries import PlannedQueries
 from api.http.request_limits import LimitingRequests, ListLiteralLimit, StorableStrings
 
 Query = merge_types("Query", (
-    MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries, EventQueries, AssistQueries,
+    MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries, InvitationQueries, EventQueries, AssistQueries,
     BirthdayQueries, MallQueries, FlashSaleQueries, CheckoutQueries, DeductionQueries, LotteryQueries, GroupRedemptionQueries,
     LeaderboardQueries, CampaignQueries, BrandQueries, PartnerQueries, AuditQueries, SegmentQueries, NotificationQueries, AnalyticsQueries,
     WebhookQueries, NodeQueries))
 Mutation = merge_types("Mutation", (
     CheckInMutations, TaskMutations, OrderMutations, MallMutations, CheckoutMutations, DeductionMutations,
-    LotteryMutations, GroupRedemptionMutations, CommunityMutations, EventMutations, AssistMutations,
+    LotteryMutations, GroupRedemptionMutations, CommunityMutations, InvitationMutations, EventMutations, AssistMutations,
     BirthdayMutations, NotificationMutations, PointsMutations, CampaignMutations, MemberMutations, BrandMutations,
     LeaderboardMutations, PartnerMutations, SegmentMutations, WebhookMutations))
 Subscription = merge_types("Subscription", (RealtimeSubscriptions, ActivitySubscriptions))

@@ -11,6 +11,7 @@ from api.graphql.errors import (BadUserInput, UserError, may_see_private, requir
 from api.graphql.members import MemberType, fresh_member
 from api.graphql.relay import Node, int_key, to_global_id
 from domain import assists
+from domain.members import MemberSignals
 from domain.errors import DomainError, InvalidInput
 
 
@@ -107,12 +108,17 @@ class AssistThresholdInput:
 class UpdateAssistRuleInput:
     thresholds: list[AssistThresholdInput]
     duration_hours: int
+    one_help_per_device: bool = True
+    helper_daily_cap: int = 5
 
 
 @strawberry.type(description="How assist campaigns pay; running campaigns keep the thresholds they started with.")
 class AssistRule:
     thresholds: list[AssistThreshold]
     duration_hours: int
+    one_help_per_device: bool = strawberry.field(description="One help per device or phone per campaign, the "
+                                                             "owner's own included (DEVICE_ALREADY_COUNTED).")
+    helper_daily_cap: int = strawberry.field(description="Campaigns one member may help per local day; 0: no cap.")
 
 
 @strawberry.type
@@ -123,7 +129,8 @@ class UpdateAssistRulePayload:
 
 def rule_type(rule: assists.AssistRule) -> AssistRule:
     return AssistRule(thresholds=[AssistThreshold(helpers=n, points=p) for n, p in rule.thresholds],
-                      duration_hours=rule.duration_hours)
+                      duration_hours=rule.duration_hours, one_help_per_device=rule.one_help_per_device,
+                      helper_daily_cap=rule.helper_daily_cap)
 
 
 @strawberry.type
@@ -145,7 +152,8 @@ class AssistMutations:
         staff = require_staff(info)
         try:
             rule = await info.context.services.assists.update_rule(staff.actor, assists.AssistRule(
-                tuple((t.helpers, t.points) for t in input.thresholds[:11]), input.duration_hours))
+                tuple((t.helpers, t.points) for t in input.thresholds[:11]), input.duration_hours,
+                input.one_help_per_device, input.helper_daily_cap))
         except DomainError as error:
             return UpdateAssistRulePayload(rule=None, user_errors=user_errors(error))
         return UpdateAssistRulePayload(rule=rule_type(rule), user_errors=[])
@@ -166,7 +174,8 @@ class AssistMutations:
         service = info.context.services.assists
         try:
             campaign_id = campaign_key(input.campaign_id)
-            outcome = await service.assist(member.actor, member.member_id, campaign_id, input.idempotency_key)
+            outcome = await service.assist(member.actor, member.member_id, campaign_id, input.idempotency_key,
+                                           MemberSignals(member.device_id, member.phone_hash))
         except DomainError as error:
             return AssistCampaignPayload(campaign=None, member=None, user_errors=user_errors(error))
         return AssistCampaignPayload(campaign=await campaign_type(info, await service.get(campaign_id)),

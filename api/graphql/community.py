@@ -1,4 +1,4 @@
-"""Invitations (邀请有礼) and submissions (评价, 晒单, screenshots, reports) reviewed by staff."""
+"""Submissions (评价, 晒单, screenshots, reports) reviewed by staff."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,7 +10,7 @@ from api.graphql.errors import BadUserInput, UserError, require_member, require_
 from api.graphql.ledger import LedgerEntry, entry_type
 from api.graphql.members import MemberType, fresh_member, member_type
 from api.graphql.relay import Connection, Node, check_first, connection, decode_cursor, int_key, to_global_id
-from domain import invitations, submissions
+from domain import submissions
 from domain.errors import DomainError, InvalidInput
 
 SubmissionKind = strawberry.enum(submissions.SubmissionKind, description="What kind of proof a member sends.")
@@ -74,19 +74,6 @@ def submission_connection(found: list[submissions.Submission], first: int,
 
 
 @strawberry.input
-class AcceptInvitationInput:
-    invitation_code: str
-    idempotency_key: str
-
-
-@strawberry.type
-class AcceptInvitationPayload:
-    member: MemberType | None
-    entry: LedgerEntry | None = strawberry.field(description="The invitee's INVITE entry.")
-    user_errors: list[UserError]
-
-
-@strawberry.input
 class SubmitReviewInput:
     kind: SubmissionKind = submissions.SubmissionKind.REVIEW  # type: ignore[valid-type]
     content: str = ""
@@ -117,38 +104,6 @@ class ReviewSubmissionPayload:
     user_errors: list[UserError]
 
 
-@strawberry.type(description="How invitations pay: the invitee, and the inviter by how many friends came.")
-class InvitationRule:
-    invitee_points: int
-    inviter_tiers: list["InviterTier"]
-    new_member_days: int
-
-
-@strawberry.type
-class InviterTier:
-    from_friend: int
-    points: int
-
-
-@strawberry.input
-class InviterTierInput:
-    from_friend: int
-    points: int
-
-
-@strawberry.input
-class UpdateInvitationRuleInput:
-    invitee_points: int
-    inviter_tiers: list[InviterTierInput]
-    new_member_days: int
-
-
-@strawberry.type
-class UpdateInvitationRulePayload:
-    rule: InvitationRule | None
-    user_errors: list[UserError]
-
-
 @strawberry.type
 class SubmissionPoints:
     kind: SubmissionKind  # type: ignore[valid-type]
@@ -172,11 +127,6 @@ class UpdateSubmissionPointsPayload:
     user_errors: list[UserError]
 
 
-def invitation_rule_type(rule: invitations.InvitationRule) -> InvitationRule:
-    return InvitationRule(invitee_points=rule.invitee_points, new_member_days=rule.new_member_days,
-                          inviter_tiers=[InviterTier(from_friend=n, points=p) for n, p in rule.inviter_tiers])
-
-
 def submission_points_type(rule: submissions.SubmissionRule) -> list[SubmissionPoints]:
     return [SubmissionPoints(kind=kind, points=points) for kind, points in rule.points.items()]
 
@@ -195,10 +145,6 @@ class CommunityQueries:
             submissions.SubmissionKind(kind.value) if kind else None, before, first + 1)
         return submission_connection(found, first, before is not None)
 
-    @strawberry.field
-    async def invitation_rule(self, info: Info) -> InvitationRule:
-        return invitation_rule_type(await info.context.services.transactions.read(invitations.invitation_rule))
-
     @strawberry.field(description="Points paid when staff approve each kind of submission.")
     async def submission_points(self, info: Info) -> list[SubmissionPoints]:
         return submission_points_type(await info.context.services.transactions.read(submissions.submission_rule))
@@ -206,17 +152,6 @@ class CommunityQueries:
 
 @strawberry.type
 class CommunityMutations:
-    @strawberry.mutation(description="Member: accept a friend's invitation code (only while new; both are rewarded).")
-    async def accept_invitation(self, info: Info, input: AcceptInvitationInput) -> AcceptInvitationPayload:
-        member = require_member(info)
-        try:
-            outcome = await info.context.services.invitations.accept(
-                member.actor, member.member_id, input.invitation_code, input.idempotency_key)
-        except DomainError as error:
-            return AcceptInvitationPayload(member=None, entry=None, user_errors=user_errors(error))
-        return AcceptInvitationPayload(member=fresh_member(info, member.member_id),
-                                       entry=entry_type(outcome.entry), user_errors=user_errors(outcome.error))
-
     @strawberry.mutation(description="Member: send a review, photo post (晒单), screenshot or report for review.")
     async def submit_review(self, info: Info, input: SubmitReviewInput) -> SubmitReviewPayload:
         member = require_member(info)
@@ -227,18 +162,6 @@ class CommunityMutations:
         except DomainError as error:
             return SubmitReviewPayload(submission=None, user_errors=user_errors(error))
         return SubmitReviewPayload(submission=SubmissionType(_submission=submission), user_errors=[])
-
-    @strawberry.mutation(description="Staff: what invitees and inviters earn, and how new an invitee must be.")
-    async def update_invitation_rule(self, info: Info, input: UpdateInvitationRuleInput
-                                     ) -> UpdateInvitationRulePayload:
-        staff = require_staff(info)
-        try:
-            rule = await info.context.services.invitations.update_rule(staff.actor, invitations.InvitationRule(
-                input.invitee_points, tuple((t.from_friend, t.points) for t in input.inviter_tiers[:11]),
-                input.new_member_days))
-        except DomainError as error:
-            return UpdateInvitationRulePayload(rule=None, user_errors=user_errors(error))
-        return UpdateInvitationRulePayload(rule=invitation_rule_type(rule), user_errors=[])
 
     @strawberry.mutation(description="Staff: points paid on approval, per kind of submission.")
     async def update_submission_points(self, info: Info, input: UpdateSubmissionPointsInput

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from api.graphql.segments import Segment
     from api.graphql.assists import AssistCampaignType
     from api.graphql.community import SubmissionType
+    from api.graphql.invitations import InvitationType
     from api.graphql.notifications import NotificationType
     from api.graphql.orders import PurchaseOrderType
 
@@ -216,6 +217,15 @@ class MemberType(Node):
     @strawberry.field(description="Friends who accepted your invitation.")
     async def invited_friends(self, info: Info) -> int:
         return await info.context.services.invitations.invited_count(self._member.id)
+
+    @strawberry.field(description="Friends who accepted your invitation, newest first, and what each paid you "
+                                  "or why it waits. `first` is required, at most 100.")
+    async def invitations(self, info: Info, first: int
+                          ) -> list[Annotated["InvitationType", strawberry.lazy("api.graphql.invitations")]]:
+        from api.graphql.invitations import invitation_types
+        check_first(first)
+        return await invitation_types(info, await info.context.services.invitations.of_inviter(self._member.id,
+                                                                                               first))
 
     @strawberry.field(description="Your submissions (reviews, photo posts, ...), newest first.")
     async def submissions(self, info: Info, first: int, after: str | None = None

@@ -6,6 +6,7 @@ import functools
 import gc
 import hmac
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -40,7 +41,7 @@ from api.execution.schema import build_schema
 from api.ops.scheduler import Scheduler
 from api.ops.services import Services
 from domain.clock import Clock
-from domain.members import Member
+from domain.members import Member, MemberSignals
 from domain.partners import PartnerAuthError
 from domain.privacy import Pseudonyms
 
@@ -173,8 +174,9 @@ async def signed_in(services: Services, caller: Caller) -> tuple[Caller, Member 
     finding the id read them; otherwise the member is read when first needed (`Context.signed_in_member`)."""
     if not caller.is_member:
         return caller, None
-    member_id, member = await services.members.signed_in(caller.name, caller.nickname)
-    return Caller(caller.kind, caller.name, caller.nickname, member_id), member
+    member_id, member = await services.members.signed_in(
+        caller.name, caller.nickname, MemberSignals(caller.device_id, caller.phone_hash))
+    return replace(caller, member_id=member_id), member
 
 
 def graphql_error(scope, status: int, message: str, code: str, request_id: str | None = None) -> Response:

@@ -13,7 +13,7 @@ import jwt
 import orjson
 
 from domain.configuration import Actor
-from domain.members import EXTERNAL_ID_PATTERN
+from domain.members import DEVICE_PATTERN, EXTERNAL_ID_PATTERN, PHONE_HASH_PATTERN
 
 ALGORITHM = "HS256"
 DEFAULT_TTL_SECONDS = 30 * 24 * 3600
@@ -21,7 +21,7 @@ DEFAULT_TTL_SECONDS = 30 * 24 * 3600
 # claims, and an HS256 signature (32 bytes: 43 characters of base64url without padding).
 ISSUED_HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode()
 ISSUED_SHAPE = re.compile(re.escape(ISSUED_HEADER) + r"\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})")
-ISSUED_CLAIMS = {"sub": str, "role": str, "iat": int, "exp": int, "nickname": str}
+ISSUED_CLAIMS = {"sub": str, "role": str, "iat": int, "exp": int, "nickname": str, "did": str, "phn": str}
 
 
 class InvalidToken(Exception):
@@ -36,6 +36,9 @@ class Caller:
     name: str = ""
     nickname: str | None = None
     member_id: int | None = None
+    # What the brand's login service says of the member's device and phone (hashed): claims did, phn.
+    device_id: str | None = None
+    phone_hash: str | None = None
 
     @property
     def actor(self) -> Actor:
@@ -58,11 +61,12 @@ ANONYMOUS = Caller("anonymous")
 
 
 def issue_token(secret: str, subject: str, role: str = "member", nickname: str | None = None,
-                ttl_seconds: int = DEFAULT_TTL_SECONDS) -> str:
+                ttl_seconds: int = DEFAULT_TTL_SECONDS, device_id: str | None = None,
+                phone_hash: str | None = None) -> str:
     now = int(time.time())
     claims = {"sub": subject, "role": role, "iat": now, "exp": now + ttl_seconds}
-    if nickname:
-        claims["nickname"] = nickname
+    optional = {"nickname": nickname, "did": device_id, "phn": phone_hash}
+    claims.update({name: value for name, value in optional.items() if value})
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -125,4 +129,9 @@ def caller_from_header(secret: str, header: str | None) -> Caller:
     if not isinstance(subject, str) or not EXTERNAL_ID_PATTERN.match(subject):
         raise InvalidToken("invalid token: the subject must be 1-64 letters, digits or _.:@-")
     nickname = claims.get("nickname") if isinstance(claims.get("nickname"), str) else None
-    return Caller(role, subject, nickname)
+    device, phone = claims.get("did"), claims.get("phn")
+    if device is not None and not (isinstance(device, str) and DEVICE_PATTERN.match(device)):
+        raise InvalidToken("invalid token: did (the device id) must be 1-64 letters, digits or _.:-")
+    if phone is not None and not (isinstance(phone, str) and PHONE_HASH_PATTERN.match(phone)):
+        raise InvalidToken("invalid token: phn (the phone hash) must be 16-128 letters, digits or _=+/-")
+    return Caller(role, subject, nickname, device_id=device, phone_hash=phone)

@@ -159,14 +159,14 @@ def cmd_token(args: argparse.Namespace) -> None:
 def cmd_expire(_: argparse.Namespace) -> None:
     async def sweep(services):
         return (await services.expiry.run(), await services.notifications.remind_expiring(),
-                await services.partners.expire_stale())
+                await services.partners.expire_stale(), await services.invitations.settle_rewards())
 
-    report, reminded, exchanges = asyncio.run(_with_services(sweep))
+    report, reminded, exchanges, invitations = asyncio.run(_with_services(sweep))
     print(f"expired {report.points_expired} points; released {report.orders_released} orders past their return "
           f"window and {report.holds_released} timed-out holds; lowered {report.tiers_lowered} tiers at their "
           f"upkeep date ({report.members_settled} members); "
           f"purged {report.idempotency_keys_purged} old keys; recorded {reminded} expiry reminders; "
-          f"expired {exchanges} unconfirmed partner exchanges")
+          f"expired {exchanges} unconfirmed partner exchanges; paid {invitations} invitation rewards")
 
 
 def cmd_award_prizes(_: argparse.Namespace) -> None:

@@ -43,6 +43,7 @@ class Scheduler:
             try:
                 report = await self.services.expiry.run()
                 await self.services.partners.expire_stale()
+                await self.services.invitations.settle_rewards()
                 await self.services.segments.refresh_if_due()
                 reminded = await self.services.notifications.remind_if_due()
                 await self.services.lotteries.rotate_due_seeds()

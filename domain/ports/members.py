@@ -7,6 +7,7 @@ from typing import Protocol, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from domain.ledger import GrowthChange, LedgerEntry
+    from domain.members import MemberSignals
     from domain.members import Member
     from domain.tiers import TierChange
 
@@ -16,7 +17,8 @@ class MemberRepository(Protocol):
     async def get_by_external_id(self, external_id: str) -> Member | None: ...
     async def get_many(self, member_ids: Sequence[int]) -> list[Member]: ...
     async def external_ids(self, member_ids: Sequence[int]) -> dict[int, str]: ...
-    async def add_if_absent(self, external_id: str, nickname: str, tier_level: int, at: datetime) -> None: ...
+    async def add_if_absent(self, external_id: str, nickname: str, tier_level: int, at: datetime,
+                            signals: MemberSignals = ...) -> None: ...
     async def lock(self, member_id: int) -> Member | None:
         """Load a member with its open lots, holding a write lock until the transaction ends."""
     async def save(self, member: Member) -> list[LedgerEntry]:
