@@ -2,12 +2,17 @@
 
 Definitions (every figure is in points unless it says fen):
 
-* ``earned``: every credit (positive entry) of the day but refunds: the points issued.
+* ``earned``: every credit (positive entry) of the day but refunds: the points issued, less
+  ``refundedOrderPoints``: the order points a refund took back that day (its ``REVERSAL``
+  entry), so points of refunded orders never count as earned. What a refund could not take back
+  at once (the member had spent it) is debt, taken back as the member earns again and counted
+  in ``reversed`` then.
 * ``refunded``: ``REVERSAL`` credits, points given back when a redemption or deduction is cancelled.
 * ``burned``: what members spent: the debits of ``REDEMPTION``, ``CHECKOUT``, ``DEDUCTION``,
   ``LOTTERY_ENTRY`` and ``EXCHANGE_OUT``.
 * ``expired``: the ``EXPIRY`` debits (breakage).
-* ``reversed``: ``REVERSAL`` debits and staff's negative ``ADJUSTMENT``\\s: points taken back.
+* ``reversed``: ``REVERSAL`` debits and staff's negative ``ADJUSTMENT``\\s: points taken back,
+  order refunds left out (they come off ``earned``).
   So earned + refunded - burned - expired - reversed is how much the members' balances grew.
 * ``redemptionRate`` = burned / earned and ``breakageRate`` = expired / earned over the range
   (0 when nothing was earned).
@@ -51,6 +56,7 @@ class DayFlow:
     day: date
     reasons: dict[LedgerReason, ReasonFlow]
     active_members: int
+    refunded_order_points: int = 0  # REVERSAL debits that took back order points
 
     def _credited(self, reasons) -> int:
         return sum(f.credited for r, f in self.reasons.items() if r in reasons)
@@ -60,7 +66,7 @@ class DayFlow:
 
     @property
     def earned(self) -> int:
-        return self._credited(set(LedgerReason) - {LedgerReason.REVERSAL})
+        return self._credited(set(LedgerReason) - {LedgerReason.REVERSAL}) - self.refunded_order_points
 
     @property
     def refunded(self) -> int:
@@ -76,7 +82,7 @@ class DayFlow:
 
     @property
     def reversed(self) -> int:
-        return self._debited(TAKEN_BACK_REASONS)
+        return self._debited(TAKEN_BACK_REASONS) - self.refunded_order_points
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,10 @@ class Period:
     @property
     def reversed(self) -> int:
         return sum(d.reversed for d in self.days)
+
+    @property
+    def refunded_order_points(self) -> int:
+        return sum(d.refunded_order_points for d in self.days)
 
     @property
     def redemption_rate(self) -> float:
@@ -263,5 +273,6 @@ def _bounds(brand: BrandSettings, first_day: date, last_day: date) -> tuple[date
 async def _day_flow(uow: "UnitOfWork", brand: BrandSettings, day: date) -> DayFlow:
     start, end = _bounds(brand, day, day)
     sums = await uow.analytics.flow(start, end)
-    reasons = {reason: ReasonFlow(reason, credited, debited) for reason, (credited, debited) in sums.items()}
-    return DayFlow(day, reasons, await uow.analytics.active_members(start, end))
+    reasons = {reason: ReasonFlow(reason, credited, debited) for reason, (credited, debited, _) in sums.items()}
+    refunds = sum(order_refunds for _, _, order_refunds in sums.values())
+    return DayFlow(day, reasons, await uow.analytics.active_members(start, end), refunds)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import and_, case, distinct, func, select
 
 from domain.analytics import ItemHeat, Participation
 from domain.ledger import LedgerReason
@@ -20,13 +20,16 @@ class SqlAnalyticsRepository:
     def __init__(self, connection) -> None:
         self.connection = connection
 
-    async def flow(self, start: datetime, end: datetime) -> dict[LedgerReason, tuple[int, int]]:
+    async def flow(self, start: datetime, end: datetime) -> dict[LedgerReason, tuple[int, int, int]]:
+        """Per reason: credited, debited, and of the debits those taking back a refunded order's points."""
         credited = func.sum(case((ENTRIES.delta > 0, ENTRIES.delta), else_=0))
         debited = func.sum(case((ENTRIES.delta < 0, -ENTRIES.delta), else_=0))
+        order_refunds = func.sum(case((and_(ENTRIES.delta < 0, ENTRIES.reason == LedgerReason.REVERSAL.value,
+                                            ENTRIES.ref.like("order:%")), -ENTRIES.delta), else_=0))
         rows = await self.connection.execute(
-            select(ENTRIES.reason, credited, debited)
+            select(ENTRIES.reason, credited, debited, order_refunds)
             .where(ENTRIES.occurred_at >= start, ENTRIES.occurred_at < end).group_by(ENTRIES.reason))
-        return {LedgerReason(reason): (int(c), int(d)) for reason, c, d in rows}
+        return {LedgerReason(reason): (int(c), int(d), int(r)) for reason, c, d, r in rows}
 
     async def active_members(self, start: datetime, end: datetime) -> int:
         return int(await self.connection.scalar(

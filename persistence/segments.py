@@ -45,7 +45,8 @@ class SqlSegmentRepository:
             cheap[member_id] = cheap.get(member_id, 0) + int(cheap_redeemed)
         orders = await self._by_member(
             select(purchase_orders.c.member_id, func.count())
-            .where(purchase_orders.c.member_id.in_(member_ids), purchase_orders.c.placed_at >= since))
+            .where(purchase_orders.c.member_id.in_(member_ids), purchase_orders.c.placed_at >= since,
+                   purchase_orders.c.refunded_fen < purchase_orders.c.amount_fen))  # a refunded order is no order
         rows = await self.connection.execute(select(members.c.id, members.c.created_at, members.c.tier_level)
                                              .where(members.c.id.in_(member_ids)))
         return [MemberActivity(row.id, row.created_at, row.tier_level, last_active.get(row.id),

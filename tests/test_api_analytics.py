@@ -1,6 +1,7 @@
 """Analytics over real HTTP against a hand-built history whose answers are worked out by hand."""
 import asyncio
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from tests.documents import ADJUST, CHECK_IN
 from tests.test_api_expiry import SETTINGS
@@ -111,3 +112,26 @@ def test_analytics_are_for_staff_and_ranges_are_bounded(live_server):
     assert missing == {"counted": False, "userErrors": [{"code": "NOT_FOUND"}]}  # MallItem:999
     empty = staff.data(ANALYTICS, {"from": "2026-03-12", "to": "2026-03-12"})["analytics"]
     assert (empty["earned"], empty["redemptionRate"], empty["itemHeat"]) == (0, 0.0, [])
+
+
+REFUND_FIGURES = """query($from: Date!, $to: Date!) { analytics(from: $from, to: $to) {
+  earned reversed refundedOrderPoints days { earned refundedOrderPoints byReason { reason credited debited } } } }"""
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # the brand's default time zone
+
+
+def test_points_of_refunded_orders_do_not_count_as_earned(live_server):
+    staff, member = live_server.staff(), live_server.member("refunder")
+    member.data("{ me { id } }")
+    record(staff, "refunder", "RF-1", 20000)  # 200 points, released a week later
+    live_server.clock.advance(timedelta(days=7))
+    asyncio.run(sweep(live_server))
+    released_on = live_server.clock.now().astimezone(SHANGHAI).date().isoformat()
+    live_server.clock.advance(timedelta(days=1))
+    refunded = staff.data("""mutation { refundOrder(input: {orderId: "RF-1", amountFen: 15000, idempotencyKey: "rf"}) {
+        userErrors { code } } }""")
+    assert refunded["refundOrder"]["userErrors"] == []
+    refund_day = live_server.clock.now().astimezone(SHANGHAI).date().isoformat()
+    figures = staff.data(REFUND_FIGURES, {"from": released_on, "to": refund_day})["analytics"]
+    assert (figures["earned"], figures["reversed"], figures["refundedOrderPoints"]) == (200 - 150, 0, 150)
+    assert [(d["earned"], d["refundedOrderPoints"]) for d in figures["days"]] == [(200, 0), (-150, 150)]
+    assert figures["days"][1]["byReason"] == [{"reason": "REVERSAL", "credited": 0, "debited": 150}]

@@ -125,3 +125,16 @@ def test_loyalty_needs_the_tier_and_the_orders():
     assert segments_of(mostly_cheap, rule, now) == {Segment.PRICE_SENSITIVE}
     assert segments_of(MemberActivity(1, joined, 1, now, spent_points=1000, cheap_points=599), rule, now) == set()
     assert segments_of(MemberActivity(1, now - timedelta(days=29), 1, now), rule, now) == {Segment.NEW}
+
+
+def test_orders_refunded_in_full_make_no_one_loyal(live_server):
+    staff = live_server.staff()
+    live_server.member("returner").data("{ me { id } }")
+    for n in range(3):
+        record(staff, "returner", f"returner-{n}", 5000)
+    refund = """mutation($id: String!) { refundOrder(input: {orderId: $id, amountFen: 5000, idempotencyKey: $id}) {
+        userErrors { code } } }"""
+    assert staff.data(refund, {"id": "returner-2"})["refundOrder"]["userErrors"] == []
+    staff.data(RULE, {"input": {"loyalMinTier": 1}})
+    staff.data(REFRESH)
+    assert members_in(staff, "LOYAL") == []  # two orders kept, three needed

@@ -29,9 +29,14 @@ class DailyPoints:
     def day(self) -> date:
         return self._flow.day
 
-    @strawberry.field(description="Every credit but refunds: the points issued.")
+    @strawberry.field(description="Every credit but refunds: the points issued, less the order points refunds "
+                                  "took back (refundedOrderPoints).")
     def earned(self) -> Long:
         return self._flow.earned
+
+    @strawberry.field(description="Order points refunds took back that day: left out of earned and reversed.")
+    def refunded_order_points(self) -> Long:
+        return self._flow.refunded_order_points
 
     @strawberry.field(description="Given back when a redemption or deduction was cancelled.")
     def refunded(self) -> Long:
@@ -45,7 +50,7 @@ class DailyPoints:
     def expired(self) -> Long:
         return self._flow.expired
 
-    @strawberry.field(description="Taken back: reversals and negative staff adjustments.")
+    @strawberry.field(description="Taken back: reversals (order refunds aside) and negative staff adjustments.")
     def reversed(self) -> Long:
         return self._flow.reversed
 
@@ -101,9 +106,13 @@ class Analytics:
     def days(self) -> list[DailyPoints]:
         return [DailyPoints(_flow=d) for d in self._period.days]
 
-    @strawberry.field
+    @strawberry.field(description="Points issued over the range, less the order points refunds took back.")
     def earned(self) -> Long:
         return self._period.earned
+
+    @strawberry.field(description="Order points refunds took back over the range.")
+    def refunded_order_points(self) -> Long:
+        return self._period.refunded_order_points
 
     @strawberry.field
     def refunded(self) -> Long:

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 class AnalyticsRepository(Protocol):
-    async def flow(self, start: datetime, end: datetime) -> dict["LedgerReason", tuple[int, int]]:
+    async def flow(self, start: datetime, end: datetime) -> dict["LedgerReason", tuple[int, int, int]]:
         """(credited, debited as a positive number) per reason for entries in [start, end)."""
     async def active_members(self, start: datetime, end: datetime) -> int: ...
     async def balances(self) -> tuple[int, int, int, int, int]:
