@@ -6,8 +6,9 @@ Rules, decided here:
 - Reaching a threshold (demo: 5 helpers 50 points, 10 helpers 120 points) pays the owner an
   ``ASSIST`` entry, once per threshold. Helpers beyond the last threshold are still counted.
 - Farming controls (brand rules): one help per device or phone per campaign, the owner's own
-  device included (``DEVICE_ALREADY_COUNTED``), and a cap on how many campaigns one member may
-  help per local day (``DAILY_LIMIT_REACHED``).
+  device included (``DEVICE_ALREADY_COUNTED``), a cap on the helpers one campaign takes
+  (``ASSIST_FULL``), and a cap on how many campaigns one member may help per local day
+  (``DAILY_LIMIT_REACHED``).
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class AssistRule:
     duration_hours: int = 48
     one_help_per_device: bool = True
     helper_daily_cap: int = 5  # campaigns one member may help per local day; 0: no cap
+    max_helpers: int = 20  # helpers one campaign takes; 0: no cap
 
     def __post_init__(self) -> None:
         counts = [n for n, _ in self.thresholds]
@@ -49,6 +51,9 @@ class AssistRule:
             raise InvalidInput("a campaign runs 1-720 hours", ("durationHours",))
         if not 0 <= self.helper_daily_cap <= 100:
             raise InvalidInput("helperDailyCap must be 0-100", ("helperDailyCap",))
+        if self.max_helpers and not self.target <= self.max_helpers <= 10_000:
+            raise InvalidInput("maxHelpers is 0 (no cap) or from the last threshold's helpers to 10000",
+                               ("maxHelpers",))
 
     @property
     def target(self) -> int:
@@ -56,13 +61,14 @@ class AssistRule:
 
     def to_record(self) -> dict:
         return {"thresholds": [list(t) for t in self.thresholds], "durationHours": self.duration_hours,
-                "oneHelpPerDevice": self.one_help_per_device, "helperDailyCap": self.helper_daily_cap}
+                "oneHelpPerDevice": self.one_help_per_device, "helperDailyCap": self.helper_daily_cap,
+                "maxHelpers": self.max_helpers}
 
     @classmethod
     def from_record(cls, r: dict) -> "AssistRule":
         # A rule kept before the farming controls keeps working as it did: no device rule, no cap.
         return cls(tuple(tuple(t) for t in r["thresholds"]), r["durationHours"], r.get("oneHelpPerDevice", False),
-                   r.get("helperDailyCap", 0))
+                   r.get("helperDailyCap", 0), r.get("maxHelpers", 0))
 
 
 async def assist_rule(uow: "UnitOfWork") -> AssistRule:
@@ -150,6 +156,8 @@ class AssistService:
         """The farming controls, with the helper's row locked too (their signals are kept with it)."""
         helper.note_signals(signals)
         rule = await assist_rule(ctx.uow)
+        if rule.max_helpers and campaign.helpers >= rule.max_helpers:
+            raise Refusal(ErrorCode.ASSIST_FULL, f"this campaign has its {rule.max_helpers} helpers", ("campaignId",))
         if rule.one_help_per_device and (helper.shares_a_device_with(ctx.member) or await ctx.uow.assists.device_helped(
                 campaign.id, helper.device_id, helper.phone_hash)):
             raise Refusal(ErrorCode.DEVICE_ALREADY_COUNTED, "a help from this device or phone already counts here",

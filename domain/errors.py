@@ -59,6 +59,7 @@ class ErrorCode(str, Enum):
     TICKET_USED = "TICKET_USED"
     HELD_FOR_REVIEW = "HELD_FOR_REVIEW"
     DEVICE_ALREADY_COUNTED = "DEVICE_ALREADY_COUNTED"
+    ASSIST_FULL = "ASSIST_FULL"
 
 
 class DomainError(Exception):

@@ -89,3 +89,15 @@ def test_the_assist_controls_are_staff_rules(live_server):
     bad = staff.data("""mutation { updateAssistRule(input: {thresholds: [{helpers: 2, points: 10}], durationHours: 24,
         helperDailyCap: 101}) { rule { helperDailyCap } userErrors { field code } } }""")["updateAssistRule"]
     assert bad == {"rule": None, "userErrors": [{"field": ["helperDailyCap"], "code": "INVALID_INPUT"}]}
+    below = staff.data("""mutation { updateAssistRule(input: {thresholds: [{helpers: 2, points: 10}], durationHours: 24,
+        maxHelpers: 1}) { rule { maxHelpers } userErrors { field code } } }""")["updateAssistRule"]
+    assert below == {"rule": None, "userErrors": [{"field": ["maxHelpers"], "code": "INVALID_INPUT"}]}
+
+
+def test_a_campaign_takes_at_most_max_helpers(live_server):
+    capped = live_server.staff().data("""mutation { updateAssistRule(input: {thresholds: [{helpers: 2, points: 10}],
+        durationHours: 24, maxHelpers: 3}) { rule { maxHelpers } userErrors { code } } }""")["updateAssistRule"]
+    assert capped == {"rule": {"maxHelpers": 3}, "userErrors": []}
+    campaign = start(live_server.member("full-owner"))["campaign"]["id"]
+    answers = [help_(live_server.member(f"full-{i}"), campaign)["userErrors"] for i in range(4)]
+    assert answers == [[], [], [], [{"field": ["campaignId"], "code": "ASSIST_FULL"}]]

@@ -110,6 +110,7 @@ class UpdateAssistRuleInput:
     duration_hours: int
     one_help_per_device: bool = True
     helper_daily_cap: int = 5
+    max_helpers: int = 20
 
 
 @strawberry.type(description="How assist campaigns pay; running campaigns keep the thresholds they started with.")
@@ -119,6 +120,7 @@ class AssistRule:
     one_help_per_device: bool = strawberry.field(description="One help per device or phone per campaign, the "
                                                              "owner's own included (DEVICE_ALREADY_COUNTED).")
     helper_daily_cap: int = strawberry.field(description="Campaigns one member may help per local day; 0: no cap.")
+    max_helpers: int = strawberry.field(description="Helpers one campaign takes (ASSIST_FULL after); 0: no cap.")
 
 
 @strawberry.type
@@ -130,7 +132,7 @@ class UpdateAssistRulePayload:
 def rule_type(rule: assists.AssistRule) -> AssistRule:
     return AssistRule(thresholds=[AssistThreshold(helpers=n, points=p) for n, p in rule.thresholds],
                       duration_hours=rule.duration_hours, one_help_per_device=rule.one_help_per_device,
-                      helper_daily_cap=rule.helper_daily_cap)
+                      helper_daily_cap=rule.helper_daily_cap, max_helpers=rule.max_helpers)
 
 
 @strawberry.type
@@ -153,7 +155,7 @@ class AssistMutations:
         try:
             rule = await info.context.services.assists.update_rule(staff.actor, assists.AssistRule(
                 tuple((t.helpers, t.points) for t in input.thresholds[:11]), input.duration_hours,
-                input.one_help_per_device, input.helper_daily_cap))
+                input.one_help_per_device, input.helper_daily_cap, input.max_helpers))
         except DomainError as error:
             return UpdateAssistRulePayload(rule=None, user_errors=user_errors(error))
         return UpdateAssistRulePayload(rule=rule_type(rule), user_errors=[])
