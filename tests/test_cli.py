@@ -34,6 +34,11 @@ def test_member_and_staff_tokens():
     staff = jifen("token", "staff", "ops-li")
     assert jwt.decode(staff.stdout.strip(), SECRET, algorithms=["HS256"])["role"] == "staff"
     assert jifen("token", "member", "not valid!").returncode != 0
+    signals = jifen("token", "member", "u-43", "--device", "iphone-1", "--phone-hash", "b" * 32)
+    claims = jwt.decode(signals.stdout.strip(), SECRET, algorithms=["HS256"])
+    assert (claims["did"], claims["phn"]) == ("iphone-1", "b" * 32)
+    bad = jifen("token", "member", "u-44", "--device", "has spaces")
+    assert bad.returncode != 0 and "deviceId" in bad.stderr
 
 
 def test_prod_refuses_a_missing_or_short_secret(tmp_path):

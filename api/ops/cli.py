@@ -145,15 +145,17 @@ def cmd_token(args: argparse.Namespace) -> None:
         sys.exit("jifen: --ttl must be a positive number of seconds")
     settings = _settings()
     role = args.role
+    device, phone = getattr(args, "device", None), getattr(args, "phone_hash", None)
     if role == "member":
         from domain.errors import InvalidInput
-        from domain.members import validate_external_id
+        from domain.members import MemberSignals, validate_external_id
         try:
             validate_external_id(args.subject)
+            MemberSignals(device, phone)
         except InvalidInput as error:
             sys.exit(f"jifen: {error.message}")
     print(issue_token(settings.secret, args.subject, role=role, nickname=getattr(args, "nickname", None),
-                      ttl_seconds=args.ttl))
+                      ttl_seconds=args.ttl, device_id=device, phone_hash=phone))
 
 
 def cmd_expire(_: argparse.Namespace) -> None:
@@ -357,6 +359,8 @@ def parser() -> argparse.ArgumentParser:
     member = roles.add_parser("member", help="a member's token", formatter_class=Help)
     member.add_argument("subject", metavar="memberId", help="the brand's member id")
     member.add_argument("--nickname", help="shown to the member and, masked, on the activity feed")
+    member.add_argument("--device", help="the device id claim (did) the farming controls compare")
+    member.add_argument("--phone-hash", help="the phone hash claim (phn), 16-128 characters")
     staff = roles.add_parser("staff", help="a staff token (reads any member, changes rules)", formatter_class=Help)
     staff.add_argument("subject", metavar="name", help="recorded in the audit log")
     for sub in (member, staff):
