@@ -337,27 +337,56 @@ class AccountSnapshot:
     growth_changed: int = 0  # the sum of growth changes (takebacks)
 
 
+@dataclass(frozen=True)
+class MemberTotals:
+    """What storage says about one member in sums, gathered by grouped queries over many members at once."""
+
+    member_id: int
+    balance: int
+    held: int
+    pending: int
+    debt: int
+    growth: int
+    entries_sum: int = 0
+    # The first entry whose balanceAfter is off: (its position from 1, its balanceAfter, the entries' sum there)
+    first_broken_entry: tuple[int, int, int] | None = None
+    growth_earned: int = 0
+    lots_remaining: int = 0
+    active_holds: int = 0
+    pending_orders: int = 0
+    growth_changed: int = 0
+
+
 def audit_account(s: AccountSnapshot) -> list[str]:
     """Recompute a member's balances from their entries; return every disagreement found."""
-    problems = []
-    running = 0
+    running, broken = 0, None
     for position, (delta, after) in enumerate(zip(s.entry_deltas, s.entry_balances_after)):
         running += delta
-        if after != running:
-            problems.append(f"entry #{position + 1}: balanceAfter {after}, entries sum to {running}")
-            break
-    if running != s.balance:
-        problems.append(f"balance {s.balance} but entries sum to {running}")
-    if s.lots_remaining != s.balance:
-        problems.append(f"balance {s.balance} but lots hold {s.lots_remaining}")
-    if s.active_holds != s.held:
-        problems.append(f"held {s.held} but active holds sum to {s.active_holds}")
-    if s.balance - s.held < 0:
-        problems.append(f"available is negative: {s.balance - s.held}")
-    if s.pending != s.pending_orders:
-        problems.append(f"pending {s.pending} but orders inside their return window hold {s.pending_orders}")
-    if s.debt < 0:
-        problems.append(f"debt is negative: {s.debt}")
-    if s.growth != s.growth_earned + s.growth_changed:
-        problems.append(f"growth {s.growth} but growth credits {s.growth_earned} and changes {s.growth_changed}")
+        if after != running and broken is None:
+            broken = (position + 1, after, running)
+    return audit_totals(MemberTotals(
+        s.member_id, s.balance, s.held, s.pending, s.debt, s.growth, running, broken, s.growth_earned,
+        s.lots_remaining, s.active_holds, s.pending_orders, s.growth_changed))
+
+
+def audit_totals(t: MemberTotals) -> list[str]:
+    """Every disagreement between a member's stored balances and the sums of what they are made of."""
+    problems = []
+    if t.first_broken_entry is not None:
+        position, after, running = t.first_broken_entry
+        problems.append(f"entry #{position}: balanceAfter {after}, entries sum to {running}")
+    if t.entries_sum != t.balance:
+        problems.append(f"balance {t.balance} but entries sum to {t.entries_sum}")
+    if t.lots_remaining != t.balance:
+        problems.append(f"balance {t.balance} but lots hold {t.lots_remaining}")
+    if t.active_holds != t.held:
+        problems.append(f"held {t.held} but active holds sum to {t.active_holds}")
+    if t.balance - t.held < 0:
+        problems.append(f"available is negative: {t.balance - t.held}")
+    if t.pending != t.pending_orders:
+        problems.append(f"pending {t.pending} but orders inside their return window hold {t.pending_orders}")
+    if t.debt < 0:
+        problems.append(f"debt is negative: {t.debt}")
+    if t.growth != t.growth_earned + t.growth_changed:
+        problems.append(f"growth {t.growth} but growth credits {t.growth_earned} and changes {t.growth_changed}")
     return problems

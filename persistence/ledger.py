@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 
-from domain.ledger import GROWTH_REASONS, AccountSnapshot, Hold, HoldStatus, LedgerEntry, LedgerReason
+from domain.ledger import GROWTH_REASONS, AccountSnapshot, Hold, HoldStatus, LedgerEntry, LedgerReason, MemberTotals
 from domain.orders import OrderStatus
 from persistence.direct_statements import direct
 from persistence.tables import growth_changes, holds, ledger_entries, members, point_lots, purchase_orders
@@ -26,6 +26,10 @@ def hold_from_row(row) -> Hold:
                 HoldStatus(row.status), row.resolved_at, row.id)
 
 
+ORDERS = purchase_orders.c
+# What a pending order is worth once its refunds are taken off (as PurchaseOrder.worth computes it).
+PENDING_WORTH = ((ORDERS.base_points + ORDERS.bonus_points) * (ORDERS.amount_fen - ORDERS.refunded_fen)
+                 // ORDERS.amount_fen)
 FIRST_PAGE = direct(select(ledger_entries).where(ledger_entries.c.member_id == bindparam("member_id"))
                     .order_by(ledger_entries.c.id.desc()).limit(bindparam("limit", literal_execute=False)))
 
@@ -83,6 +87,72 @@ class SqlLedgerRepository:
             select(members.c.id).where(members.c.id > after_id).order_by(members.c.id).limit(limit))
         return [row.id for row in rows]
 
+    async def members_with_entries_after(self, entry_id: int, after_id: int, limit: int) -> list[int]:
+        rows = await self.connection.execute(
+            select(ledger_entries.c.member_id).where(ledger_entries.c.id > entry_id,
+                                                     ledger_entries.c.member_id > after_id)
+            .group_by(ledger_entries.c.member_id).order_by(ledger_entries.c.member_id).limit(limit))
+        return [row.member_id for row in rows]
+
+    async def member_count(self) -> int:
+        return int(await self.connection.scalar(select(func.count()).select_from(members)))
+
+    async def last_entry_id(self) -> int:
+        return int(await self.connection.scalar(select(func.coalesce(func.max(ledger_entries.c.id), 0))))
+
+    async def audit_totals(self, member_ids: Sequence[int]) -> list[MemberTotals]:
+        """The sums each check compares, for many members in a handful of grouped queries (run in one
+        read transaction: one snapshot on SQLite; PostgreSQL's flagged members are checked again locked)."""
+        wanted = list(member_ids)
+        totals = {row.id: dict(balance=row.balance, held=row.held, pending=row.pending, debt=row.debt,
+                               growth=row.growth)
+                  for row in await self.connection.execute(select(
+                      members.c.id, members.c.balance, members.c.held, members.c.pending, members.c.debt,
+                      members.c.growth).where(members.c.id.in_(wanted)))}
+        for member_id, values in (await self._entry_sums(wanted)).items():
+            totals[member_id].update(values)
+        for member_id, broken in (await self._first_breaks(wanted)).items():
+            totals[member_id]["first_broken_entry"] = broken
+        sums = ((point_lots.c.member_id, point_lots.c.remaining, "lots_remaining", None),
+                (holds.c.member_id, holds.c.amount, "active_holds", holds.c.status == HoldStatus.ACTIVE.value),
+                (growth_changes.c.member_id, growth_changes.c.delta, "growth_changed", None))
+        for member_col, value, name, condition in sums:
+            query = select(member_col, func.sum(value)).where(member_col.in_(wanted)).group_by(member_col)
+            query = query if condition is None else query.where(condition)
+            for member_id, total in await self.connection.execute(query):
+                totals[member_id][name] = int(total)
+        for member_id, total in await self.connection.execute(
+                select(ORDERS.member_id, func.sum(PENDING_WORTH)).where(ORDERS.member_id.in_(wanted),
+                                                                       ORDERS.status == OrderStatus.PENDING.value)
+                .group_by(ORDERS.member_id)):
+            totals[member_id]["pending_orders"] = int(total)
+        return [MemberTotals(member_id, **values) for member_id, values in sorted(totals.items())]
+
+    async def _entry_sums(self, member_ids: list[int]) -> dict[int, dict]:
+        e = ledger_entries.c
+        growth_reasons = sorted(reason.value for reason in GROWTH_REASONS)
+        rows = await self.connection.execute(
+            select(e.member_id, func.sum(e.delta),
+                   func.sum(case((and_(e.delta > 0, e.reason.in_(growth_reasons)), e.delta), else_=0)))
+            .where(e.member_id.in_(member_ids)).group_by(e.member_id))
+        return {member_id: {"entries_sum": int(total), "growth_earned": int(growth)}
+                for member_id, total, growth in rows}
+
+    async def _first_breaks(self, member_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+        """Each member's first entry whose balanceAfter is not the running sum of the entries up to it."""
+        e = ledger_entries.c
+        chain = select(e.member_id, e.balance_after,
+                       func.sum(e.delta).over(partition_by=e.member_id, order_by=e.id).label("running"),
+                       func.row_number().over(partition_by=e.member_id, order_by=e.id).label("position")
+                       ).where(e.member_id.in_(member_ids)).subquery()
+        rows = await self.connection.execute(
+            select(chain.c.member_id, chain.c.position, chain.c.balance_after, chain.c.running)
+            .where(chain.c.running != chain.c.balance_after).order_by(chain.c.member_id, chain.c.position))
+        found: dict[int, tuple[int, int, int]] = {}
+        for member_id, position, after, running in rows:
+            found.setdefault(member_id, (int(position), int(after), int(running)))
+        return found
+
     async def audit_snapshot(self, member_id: int) -> AccountSnapshot:
         # FOR SHARE waits for a writer of this member to commit, so the reads below see one consistent state.
         member = (await self.connection.execute(select(
@@ -99,10 +169,8 @@ class SqlLedgerRepository:
         active = await self.connection.scalar(
             select(func.coalesce(func.sum(holds.c.amount), 0))
             .where(holds.c.member_id == member_id, holds.c.status == HoldStatus.ACTIVE.value))
-        orders = purchase_orders.c
-        worth = (orders.base_points + orders.bonus_points) * (orders.amount_fen - orders.refunded_fen) // orders.amount_fen
-        pending_orders = await self.connection.scalar(select(func.coalesce(func.sum(worth), 0)).where(
-            orders.member_id == member_id, orders.status == OrderStatus.PENDING.value))
+        pending_orders = await self.connection.scalar(select(func.coalesce(func.sum(PENDING_WORTH), 0)).where(
+            ORDERS.member_id == member_id, ORDERS.status == OrderStatus.PENDING.value))
         return AccountSnapshot(member_id, member.balance, member.held, [e.delta for e in entries],
                                [e.balance_after for e in entries], int(lots), int(active), member.pending,
                                int(pending_orders), member.debt, member.growth,

@@ -6,12 +6,14 @@ import asyncio
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from api.http.auth import issue_token
 from api.ops.config import ConfigError, Settings
 
 log = logging.getLogger("jifen")
+PROGRESS_SECONDS = 5
 
 
 def _settings() -> Settings:
@@ -234,12 +236,27 @@ def cmd_segments(_: argparse.Namespace) -> None:
     print(f"segmented {report.members} members: {counts}")
 
 
-def cmd_check(_: argparse.Namespace) -> None:
-    report = asyncio.run(_with_services(lambda s: s.reconciliation.run()))
+def cmd_check(args: argparse.Namespace) -> None:
+    started = time.monotonic()
+    shown = [started]
+
+    def progress(done: int, total: int | None) -> None:
+        """A line on stderr every few seconds of a long run: how far, how fast."""
+        now = time.monotonic()
+        if now - shown[0] >= PROGRESS_SECONDS:
+            shown[0] = now
+            rate = done / max(now - started, 1e-9)
+            print(f"checked {done}{f'/{total}' if total else ''} members ({rate:,.0f}/s)", file=sys.stderr,
+                  flush=True)
+
+    report = asyncio.run(_with_services(lambda s: s.reconciliation.run(since_last=args.since_last,
+                                                                        progress=progress)))
     for member_id, problems in report.problems.items():
         for problem in problems:
             print(f"member #{member_id}: {problem}")
-    print(f"checked {report.members_checked} members: " + ("OK" if report.ok else f"{len(report.problems)} wrong"))
+    scope = f" with entries after #{report.since_entry}" if report.since_entry is not None else ""
+    print(f"checked {report.members_checked} members{scope} through entry #{report.verified_through} in "
+          f"{time.monotonic() - started:.1f} s: " + ("OK" if report.ok else f"{len(report.problems)} wrong"))
     if not report.ok:
         sys.exit(1)
 
@@ -397,9 +414,12 @@ def parser() -> argparse.ArgumentParser:
     ticket.set_defaults(func=cmd_task_ticket)
     command(commands, "segments", "recompute every member's segments now (the server does it daily)"
             ).set_defaults(func=cmd_segments)
-    command(commands, "check", "recompute every balance from the ledger and report any difference",
-            details="\nExits 1 when a balance, a lot or a running balance disagrees with the entries."
-            ).set_defaults(func=cmd_check)
+    check = command(commands, "check", "recompute every balance from the ledger and report any difference",
+                    details="\nExits 1 when a balance, a lot, a hold, pending points, growth or a running balance "
+                            "disagrees with what it is made of. Progress goes to stderr on a long run.")
+    check.add_argument("--since-last", action="store_true",
+                       help="check only members with entries after the last clean run's (a full run the first time)")
+    check.set_defaults(func=cmd_check)
     command(commands, "award-prizes", "pay the prizes of closed leaderboard periods (once each)"
             ).set_defaults(func=cmd_award_prizes)
     schema = command(commands, "schema", "print the GraphQL schema (SDL)", ())

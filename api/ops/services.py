@@ -96,7 +96,7 @@ class Services:
             tx.listeners.append(ForgetRestocked(admission))
         return cls(database, clock, tx, MemberService(tx, clock), PointsService(operations),
                    PointsQueries(tx, clock), CheckInService(operations, tx, clock), TierService(tx, clock),
-                   BrandService(tx, clock), ExpirySweep(tx, clock), Reconciliation(tx),
+                   BrandService(tx, clock), ExpirySweep(tx, clock), Reconciliation(tx, clock),
                    OrderService(operations, tx, clock), CampaignService(tx, clock), TaskService(operations, tx, clock),
                    InvitationService(operations, tx, clock), SubmissionService(operations, tx, clock),
                    NotificationService(tx, clock), EventService(operations, tx, clock),

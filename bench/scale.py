@@ -1,0 +1,139 @@
+"""How the staff and operations paths grow with the data: fill a database to N members with K entries
+each, then time each operation, at two sizes, and report the growth factor.
+
+The fill is a documented bulk path, not the GraphQL API (a year of a brand's activity through the
+API would take hours): members, their ledger entries (daily check-ins over the past year, a
+redemption every tenth entry), one never-expiring lot each, balances, growth and tiers, all
+consistent, which the first operation timed (`jifen check`) proves: the bench stops if it is not OK.
+
+    python bench/scale.py --database sqlite --sizes 10000x50,100000x50
+    python bench/scale.py --database postgresql --sizes 2000x50,20000x50
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from flash_sale import database  # noqa: E402
+
+from sqlalchemy import insert  # noqa: E402
+
+from api.ops.services import Services  # noqa: E402
+from domain.clock import ManualClock  # noqa: E402
+from domain.ledger import NEVER  # noqa: E402
+from domain.tiers import DEFAULT_TIERS  # noqa: E402
+from persistence import migrate  # noqa: E402
+from persistence.tables import ledger_entries, members, point_lots  # noqa: E402
+
+NOW = datetime(2026, 12, 1, 4, tzinfo=UTC)
+CHUNK = 20_000
+
+
+def member_rows(first_id: int, count: int, per_member: int) -> tuple[list[dict], list[dict], list[dict]]:
+    """Members ``first_id``.. with their entries and lots, every balance the sum of its entries."""
+    people, entries, lots = [], [], []
+    for member_id in range(first_id, first_id + count):
+        balance = growth = 0
+        start = NOW - timedelta(days=365) + timedelta(minutes=member_id % 1440)
+        for n in range(per_member):
+            at = start + timedelta(days=n * 365 // per_member)
+            if n % 10 == 9 and balance >= 20:
+                delta, reason = -20, "REDEMPTION"
+            else:
+                delta, reason = 10, "CHECK_IN"
+                growth += 10
+            balance += delta
+            entries.append({"member_id": member_id, "delta": delta, "balance_after": balance, "reason": reason,
+                            "occurred_at": at, "expires_at": None, "memo": None, "actor": f"member:s{member_id}",
+                            "ref": None})
+        people.append({"id": member_id, "external_id": f"s{member_id}", "nickname": f"会员{member_id}",
+                       "created_at": start, "tier_level": DEFAULT_TIERS.level_for(growth), "growth": growth,
+                       "balance": balance, "held": 0, "pending": 0, "lifetime_earned": growth, "debt": 0,
+                       "period_growth": 0})
+        if balance:
+            lots.append({"member_id": member_id, "expires_at": NEVER, "remaining": balance})
+    return people, entries, lots
+
+
+async def fill(services: Services, count: int, per_member: int) -> float:
+    started = time.perf_counter()
+    engine = services.database.write_engine
+    for first in range(1, count + 1, CHUNK // per_member or 1):
+        batch = min(CHUNK // per_member or 1, count - first + 1)
+        people, entries, lots = member_rows(first, batch, per_member)
+        async with engine.begin() as connection:
+            await connection.execute(insert(members), people)
+            await connection.execute(insert(ledger_entries), entries)
+            if lots:
+                await connection.execute(insert(point_lots), lots)
+    if services.database.dialect == "postgresql":
+        async with engine.begin() as connection:  # ids were given: move the sequence past them
+            await connection.exec_driver_sql("SELECT setval(pg_get_serial_sequence('members', 'id'), "
+                                             "(SELECT max(id) FROM members))")
+            await connection.exec_driver_sql("ANALYZE")
+    return time.perf_counter() - started
+
+
+async def timed(action) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = await action()
+    return time.perf_counter() - started, result
+
+
+async def measure(url: str, count: int, per_member: int) -> dict[str, float]:
+    migrate.upgrade(url)
+    services = Services.build(url, ManualClock(NOW))
+    try:
+        figures = {"fill (s)": await fill(services, count, per_member)}
+        seconds, report = await timed(services.reconciliation.run)
+        if not report.ok:
+            raise SystemExit(f"the fill is not consistent: {list(report.problems.items())[:3]}")
+        figures["jifen check (s)"] = seconds
+        figures["jifen check --since-last, nothing new (s)"] = (await timed(
+            lambda: services.reconciliation.run(since_last=True)))[0]
+        last = NOW.date() - timedelta(days=1)
+        for days in (30, 92):
+            figures[f"analytics {days} days (s)"] = (await timed(
+                lambda d=days: services.analytics.period(last - timedelta(days=d - 1), last)))[0]
+        figures["liability (s)"] = (await timed(services.analytics.liability))[0]
+        figures["tierDistribution (s)"] = (await timed(services.analytics.tier_distribution))[0]
+        figures["jifen segments (s)"] = (await timed(services.segments.refresh))[0]
+        return figures
+    finally:
+        await services.close()
+
+
+def sizes(text: str) -> list[tuple[int, int]]:
+    return [tuple(int(part) for part in size.split("x")) for size in text.split(",")]  # type: ignore[misc]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--sizes", default="10000x50,100000x50", help="MEMBERSxENTRIES_PER_MEMBER, comma-separated")
+    args = parser.parse_args()
+    results = []
+    for count, per_member in sizes(args.sizes):
+        with database(args.database) as url:
+            print(f"{args.database}: {count:,} members x {per_member} entries = {count * per_member:,} entries",
+                  flush=True)
+            results.append(((count, per_member), asyncio.run(measure(url, count, per_member))))
+            for name, value in results[-1][1].items():
+                print(f"  {name:45} {value:8.3f}", flush=True)
+    if len(results) == 2:
+        (small_size, small), (large_size, large) = results
+        factor = large_size[0] * large_size[1] / (small_size[0] * small_size[1])
+        print(f"growth factor, data x{factor:g}:")
+        for name in small:
+            print(f"  {name:45} x{large[name] / max(small[name], 1e-9):.1f}")
+    print(f"run on {date.today().isoformat()}")
+
+
+if __name__ == "__main__":
+    main()
