@@ -62,6 +62,8 @@ def test_migrate_expire_and_check_on_each_database(database_url):
     assert expire.returncode == 0 and "expired 0 points" in expire.stdout
     check = jifen("check", env=env)
     assert check.returncode == 0 and "OK" in check.stdout
+    again = jifen("check", "--since-last", env=env)
+    assert again.returncode == 0 and "with entries after #0" in again.stdout and "OK" in again.stdout
 
 
 def free_port():
