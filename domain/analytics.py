@@ -21,6 +21,8 @@ Definitions (every figure is in points unless it says fen):
 * Liability: the points members hold (spendable and held) and, separately, pending ones; valued in
   fen at the brand's deduction rate (what the points would take off an order: 100 points = 1 yuan
   in the demo), rounded down.
+* Liability and the tier distribution sum every member: a process keeps each for
+  ``TOTALS_LIFETIME`` and says when it was taken (``as_of``); ``refresh`` takes it again now.
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from domain.ports import Transactions, UnitOfWork
 
 MAX_DAYS = 92
+TOTALS_LIFETIME = timedelta(minutes=1)
 BURN_REASONS = frozenset({LedgerReason.REDEMPTION, LedgerReason.CHECKOUT, LedgerReason.DEDUCTION,
                           LedgerReason.LOTTERY_ENTRY, LedgerReason.EXCHANGE_OUT})
 TAKEN_BACK_REASONS = frozenset({LedgerReason.REVERSAL, LedgerReason.ADJUSTMENT})
@@ -134,6 +137,7 @@ class Liability:
     debt_points: int
     members_with_points: int
     points_per_yuan: int
+    as_of: datetime | None = None
 
     @property
     def value_fen(self) -> int:
@@ -168,6 +172,16 @@ class AnalyticsService:
     def __init__(self, transactions: "Transactions", clock: "Clock") -> None:
         self.transactions = transactions
         self.clock = clock
+        self._kept: dict[str, tuple[datetime, object]] = {}  # totals over every member, and when taken
+
+    async def _kept_or_taken(self, name: str, take, refresh: bool):
+        """(when taken, value): kept for ``TOTALS_LIFETIME``, taken again now when asked to ``refresh``."""
+        now = self.clock.now()
+        kept = self._kept.get(name)
+        if not refresh and kept is not None and kept[0] <= now < kept[0] + TOTALS_LIFETIME:
+            return kept
+        self._kept[name] = (now, await take())
+        return self._kept[name]
 
     async def period(self, first_day: date, last_day: date) -> Period:
         _check_range(first_day, last_day)
@@ -184,12 +198,14 @@ class AnalyticsService:
 
         return await self.transactions.read(work, heavy=True)
 
-    async def liability(self) -> Liability:
+    async def liability(self, *, refresh: bool = False) -> Liability:
         async def work(uow: "UnitOfWork") -> Liability:
             totals = await uow.analytics.balances()
             return Liability(*totals, (await deduction_rule(uow)).points_per_yuan)
 
-        return await self.transactions.read(work, heavy=True)
+        as_of, liability = await self._kept_or_taken(
+            "liability", lambda: self.transactions.read(work, heavy=True), refresh)
+        return replace(liability, as_of=as_of)
 
     async def expiring_within(self, days: int) -> int:
         if not 1 <= days <= 730:
@@ -198,8 +214,10 @@ class AnalyticsService:
         return await self.transactions.read(lambda uow: uow.analytics.expiring_points(self.clock.now(), until),
                                             heavy=True)
 
-    async def tier_distribution(self) -> dict[int, int]:
-        return await self.transactions.read(lambda uow: uow.analytics.tier_counts(), heavy=True)
+    async def tier_distribution(self, *, refresh: bool = False) -> tuple[datetime, dict[int, int]]:
+        """(when counted, members per tier level)."""
+        return await self._kept_or_taken(
+            "tiers", lambda: self.transactions.read(lambda uow: uow.analytics.tier_counts(), heavy=True), refresh)
 
     async def item_heat(self, first_day: date, last_day: date, limit: int) -> list[ItemHeat]:
         """The most redeemed items with their views, and the most viewed ones even if nobody redeemed them."""

@@ -135,3 +135,22 @@ def test_points_of_refunded_orders_do_not_count_as_earned(live_server):
     assert (figures["earned"], figures["reversed"], figures["refundedOrderPoints"]) == (200 - 150, 0, 150)
     assert [(d["earned"], d["refundedOrderPoints"]) for d in figures["days"]] == [(200, 0), (-150, 150)]
     assert figures["days"][1]["byReason"] == [{"reason": "REVERSAL", "credited": 0, "debited": 150}]
+
+
+def test_liability_and_tiers_are_kept_a_minute_and_taken_again_on_refresh(live_server):
+    staff = live_server.staff()
+    funded(live_server, "kept-1", 100)
+    query = """query($refresh: Boolean!) { liability(refresh: $refresh) { outstandingPoints asOf }
+        tierDistribution(refresh: $refresh) { members asOf } }"""
+    first = staff.data(query, {"refresh": False})
+    assert first["liability"]["outstandingPoints"] == 100 and first["tierDistribution"][0]["members"] == 1
+    funded(live_server, "kept-2", 50)
+    live_server.clock.advance(timedelta(seconds=59))
+    kept = staff.data(query, {"refresh": False})
+    assert kept == first  # the same sums, saying when they were taken
+    fresh = staff.data(query, {"refresh": True})
+    assert fresh["liability"]["outstandingPoints"] == 150 and fresh["tierDistribution"][0]["members"] == 2
+    assert fresh["liability"]["asOf"] > first["liability"]["asOf"]
+    live_server.clock.advance(timedelta(minutes=1))
+    funded(live_server, "kept-3", 1)
+    assert staff.data(query, {"refresh": False})["liability"]["outstandingPoints"] == 151  # a minute on: taken again

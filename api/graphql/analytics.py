@@ -1,7 +1,7 @@
 """Staff: the operator's numbers over a range of the brand's days."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 import strawberry
@@ -199,6 +199,11 @@ class Liability:
     def value_fen(self) -> Long:
         return self._liability.value_fen
 
+    @strawberry.field(description="When these sums were taken: a server keeps them a minute (`refresh: true` "
+                                  "takes them again).")
+    def as_of(self) -> datetime:
+        return self._liability.as_of
+
     @strawberry.field(description="Breakage forecast: points in lots that expire within `days` unless spent.")
     async def expiring_within(self, info: Info, days: int) -> Long:
         return await info.context.services.analytics.expiring_within(days)
@@ -208,6 +213,7 @@ class Liability:
 class TierCount:
     tier: Tier
     members: int
+    as_of: datetime = strawberry.field(description="When counted: a server keeps the counts a minute.")
 
 
 @strawberry.type
@@ -218,14 +224,15 @@ class AnalyticsQueries:
         require_staff(info)
         return Analytics(_period=await info.context.services.analytics.period(from_, to))
 
-    @strawberry.field(description="Staff: the points liability now.")
-    async def liability(self, info: Info) -> Liability:
+    @strawberry.field(description="Staff: the points liability, as of at most a minute ago (`refresh: true`: now).")
+    async def liability(self, info: Info, refresh: bool = False) -> Liability:
         require_staff(info)
-        return Liability(_liability=await info.context.services.analytics.liability())
+        return Liability(_liability=await info.context.services.analytics.liability(refresh=refresh))
 
-    @strawberry.field(description="Staff: how many members each tier holds.")
-    async def tier_distribution(self, info: Info) -> list[TierCount]:
+    @strawberry.field(description="Staff: how many members each tier holds, as of at most a minute ago "
+                                  "(`refresh: true`: now).")
+    async def tier_distribution(self, info: Info, refresh: bool = False) -> list[TierCount]:
         require_staff(info)
-        counts = await info.context.services.analytics.tier_distribution()
+        as_of, counts = await info.context.services.analytics.tier_distribution(refresh=refresh)
         table = await info.context.loaders.tiers.load("tiers")
-        return [TierCount(tier=Tier.of(t), members=counts.get(t.level, 0)) for t in table.tiers]
+        return [TierCount(tier=Tier.of(t), members=counts.get(t.level, 0), as_of=as_of) for t in table.tiers]
