@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 
 from domain.assists import AssistCampaign
+from persistence.members import on_device
 from persistence.tables import assist_campaigns, assist_helpers, members
 
 
@@ -49,13 +50,12 @@ class SqlAssistRepository:
         return found is not None
 
     async def device_helped(self, campaign_id: int, device_id: str | None, phone_hash: str | None) -> bool:
-        same = [members.c.device_id == device_id] if device_id else []
-        same += [members.c.phone_hash == phone_hash] if phone_hash else []
-        if not same:
+        same = on_device(device_id, phone_hash)
+        if same is None:
             return False
         found = await self.connection.scalar(select(assist_helpers.c.helper_id).select_from(
             assist_helpers.join(members, members.c.id == assist_helpers.c.helper_id))
-            .where(assist_helpers.c.campaign_id == campaign_id, or_(*same)).limit(1))
+            .where(assist_helpers.c.campaign_id == campaign_id, same).limit(1))
         return found is not None
 
     async def helps_since(self, helper_id: int, since: datetime) -> int:

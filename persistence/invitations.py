@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 
 from domain.invitations import Invitation, InviterReward, ReviewStatus, RiskReview
 from domain.orders import OrderStatus
+from persistence.members import on_device
 from persistence.tables import check_ins, invitations, members, purchase_orders, risk_reviews
 
 ACCEPTANCE_LOCK = 0x6A6966656E01  # an arbitrary, fixed advisory-lock key for invitation acceptances
@@ -56,7 +57,7 @@ class SqlInvitationRepository:
         return await self.connection.scalar(query if since is None else query.where(I.accepted_at >= since))
 
     async def shares_a_device(self, inviter_id: int, device_id: str | None, phone_hash: str | None) -> bool:
-        same = _same_device(device_id, phone_hash)
+        same = on_device(device_id, phone_hash)
         if same is None:
             return False
         found = await self.connection.scalar(select(I.invitee_id).select_from(
@@ -64,7 +65,7 @@ class SqlInvitationRepository:
         return found is not None
 
     async def device_rewarded(self, device_id: str | None, phone_hash: str | None) -> bool:
-        same = _same_device(device_id, phone_hash)
+        same = on_device(device_id, phone_hash)
         if same is None:
             return False
         found = await self.connection.scalar(select(I.invitee_id).select_from(
@@ -152,8 +153,3 @@ def _values(invitation: Invitation) -> dict:
             "resolved_at": invitation.resolved_at}
 
 
-def _same_device(device_id: str | None, phone_hash: str | None):
-    """Members on the device or with the phone; None when neither is known (nothing to compare)."""
-    checks = [members.c.device_id == device_id] if device_id else []
-    checks += [members.c.phone_hash == phone_hash] if phone_hash else []
-    return or_(*checks) if checks else None

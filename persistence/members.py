@@ -39,6 +39,13 @@ DELETE_LOT = direct(delete(point_lots).where(point_lots.c.member_id == bindparam
                                              point_lots.c.expires_at == bindparam("expires_at")))
 
 
+def on_device(device_id: str | None, phone_hash: str | None):
+    """Members on this device or with this phone; None when neither is known (nothing to compare)."""
+    checks = [members.c.device_id == device_id] if device_id else []
+    checks += [members.c.phone_hash == phone_hash] if phone_hash else []
+    return or_(*checks) if checks else None
+
+
 def upsert(dialect: str):
     return (sqlite if dialect == "sqlite" else postgresql).insert
 
