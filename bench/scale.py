@@ -55,7 +55,7 @@ def member_rows(first_id: int, count: int, per_member: int) -> tuple[list[dict],
         people.append({"id": member_id, "external_id": f"s{member_id}", "nickname": f"会员{member_id}",
                        "created_at": start, "tier_level": DEFAULT_TIERS.level_for(growth), "growth": growth,
                        "balance": balance, "held": 0, "pending": 0, "lifetime_earned": growth, "debt": 0,
-                       "period_growth": 0})
+                       "period_growth": 0, "last_active_at": entries[-1]["occurred_at"] if per_member else None})
         if balance:
             lots.append({"member_id": member_id, "expires_at": NEVER, "remaining": balance})
     return people, entries, lots

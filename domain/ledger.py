@@ -59,6 +59,14 @@ GROWTH_REASONS = frozenset({
 })
 
 
+# What a member does themselves; expiry, reversals and staff adjustments happen to them.
+ACTIVITY_REASONS = frozenset({
+    LedgerReason.CHECK_IN, LedgerReason.TASK, LedgerReason.ORDER, LedgerReason.REVIEW, LedgerReason.INVITE,
+    LedgerReason.ASSIST, LedgerReason.REDEMPTION, LedgerReason.CHECKOUT, LedgerReason.DEDUCTION,
+    LedgerReason.LOTTERY_ENTRY, LedgerReason.EXCHANGE_OUT, LedgerReason.EXCHANGE_IN,
+})
+
+
 class GrowthReason(str, Enum):
     """Why growth moved other than by earning (earning shows in the ledger itself)."""
 
@@ -139,6 +147,7 @@ class PointsAccount:
     pending: int = 0
     debt: int = 0
     period_growth: int = 0  # growth earned in the current upkeep period, less growth taken back in it
+    last_active_at: datetime | None = None  # the latest entry of the member's own doing (ACTIVITY_REASONS)
     lots: dict[datetime, int] = field(default_factory=dict)
     new_entries: list[LedgerEntry] = field(default_factory=list)
     new_growth_changes: list[GrowthChange] = field(default_factory=list)
@@ -284,20 +293,23 @@ class PointsAccount:
 
     def _append(self, delta: int, reason: LedgerReason, at: datetime, actor: str,
                 expires_at: datetime | None, memo: str | None, ref: str | None) -> LedgerEntry:
+        if reason in ACTIVITY_REASONS and (self.last_active_at is None or at > self.last_active_at):
+            self.last_active_at = at
         self.balance += delta
         entry = LedgerEntry(self.member_id, delta, self.balance, reason, at, actor, expires_at, memo, ref)
         self.new_entries.append(entry)
         return entry
 
     def checkpoint(self) -> tuple:
-        return (self.balance, self.held, self.lifetime_earned, self.growth, self.period_growth, self.pending,
-                self.debt, dict(self.lots), len(self.new_entries), len(self.new_growth_changes),
+        return (self.balance, self.held, self.lifetime_earned, self.growth, self.period_growth, self.last_active_at,
+                self.pending, self.debt, dict(self.lots), len(self.new_entries), len(self.new_growth_changes),
                 set(self.changed_lots), len(self.new_holds), len(self.changed_holds))
 
     def restore(self, checkpoint: tuple) -> None:
         """Undo a rule that refused halfway, so a refusal never leaves a partial change behind."""
-        (self.balance, self.held, self.lifetime_earned, self.growth, self.period_growth, self.pending, self.debt,
-         self.lots, entries, growth_changes, self.changed_lots, holds, changed_holds) = checkpoint
+        (self.balance, self.held, self.lifetime_earned, self.growth, self.period_growth, self.last_active_at,
+         self.pending, self.debt, self.lots, entries, growth_changes, self.changed_lots, holds,
+         changed_holds) = checkpoint
         del self.new_entries[entries:]
         del self.new_growth_changes[growth_changes:]
         del self.new_holds[holds:]

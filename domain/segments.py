@@ -40,12 +40,6 @@ REFRESHED_KEY = "segments.refreshed"
 REFRESH_EVERY = timedelta(days=1)
 BATCH = 500
 
-# What a member does themselves; expiry, reversals and staff adjustments happen to them.
-ACTIVITY_REASONS = frozenset({
-    LedgerReason.CHECK_IN, LedgerReason.TASK, LedgerReason.ORDER, LedgerReason.REVIEW, LedgerReason.INVITE,
-    LedgerReason.ASSIST, LedgerReason.REDEMPTION, LedgerReason.CHECKOUT, LedgerReason.DEDUCTION,
-    LedgerReason.LOTTERY_ENTRY, LedgerReason.EXCHANGE_OUT, LedgerReason.EXCHANGE_IN,
-})
 SPENDING_REASONS = frozenset({LedgerReason.REDEMPTION, LedgerReason.CHECKOUT, LedgerReason.DEDUCTION,
                               LedgerReason.LOTTERY_ENTRY})
 

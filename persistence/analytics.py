@@ -7,9 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import and_, case, distinct, func, select
 
 from domain.analytics import ItemHeat, Participation
-from domain.ledger import LedgerReason
+from domain.ledger import ACTIVITY_REASONS, LedgerReason
 from domain.mall import RedemptionStatus
-from domain.segments import ACTIVITY_REASONS
 from persistence.tables import (item_views, ledger_entries, mall_items, members, point_lots, purchase_orders,
                                redemptions, task_completions)
 

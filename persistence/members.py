@@ -21,7 +21,7 @@ from persistence.tables import (growth_changes, holds, ledger_entries, members, 
 
 def member_from_row(row) -> Member:
     account = PointsAccount(row.id, row.balance, row.held, row.lifetime_earned, row.growth, row.pending, row.debt,
-                            row.period_growth)
+                            row.period_growth, row.last_active_at)
     return Member(row.id, row.external_id, row.nickname, row.created_at, row.tier_level, account, row.next_due_at,
                   row.keep_until, row.device_id, row.phone_hash)
 
@@ -120,7 +120,8 @@ class SqlMemberRepository:
             "pending": account.pending, "debt": account.debt, "lifetime_earned": account.lifetime_earned,
             "tier_level": member.tier_level, "next_due_at": member.next_due_at,
             "period_growth": account.period_growth, "keep_until": member.keep_until,
-            "device_id": member.device_id, "phone_hash": member.phone_hash})
+            "device_id": member.device_id, "phone_hash": member.phone_hash,
+            "last_active_at": account.last_active_at})
         account.mark_saved()
         member.new_tier_changes.clear()
         self._record_changes(member, saved)

@@ -8,7 +8,7 @@ from sqlalchemy import case, delete, func, or_, select
 
 from domain.ledger import LedgerReason
 from domain.mall import RedemptionStatus
-from domain.segments import ACTIVITY_REASONS, SPENDING_REASONS, MemberActivity, Segment, SegmentRule
+from domain.segments import SPENDING_REASONS, MemberActivity, Segment, SegmentRule
 from persistence.members import upsert
 from persistence.tables import ledger_entries, member_segments, members, point_lots, purchase_orders, redemptions
 
@@ -23,10 +23,6 @@ class SqlSegmentRepository:
 
     async def activity(self, member_ids: Sequence[int], now: datetime, rule: SegmentRule) -> list[MemberActivity]:
         since = now - timedelta(days=rule.window_days)
-        last_active = await self._by_member(
-            select(ledger_entries.c.member_id, func.max(ledger_entries.c.occurred_at))
-            .where(ledger_entries.c.member_id.in_(member_ids),
-                   ledger_entries.c.reason.in_(_values(ACTIVITY_REASONS))))
         expiring = await self._by_member(
             select(point_lots.c.member_id, func.sum(point_lots.c.remaining))
             .where(point_lots.c.member_id.in_(member_ids), point_lots.c.remaining > 0, point_lots.c.expires_at > now,
@@ -47,9 +43,9 @@ class SqlSegmentRepository:
             select(purchase_orders.c.member_id, func.count())
             .where(purchase_orders.c.member_id.in_(member_ids), purchase_orders.c.placed_at >= since,
                    purchase_orders.c.refunded_fen < purchase_orders.c.amount_fen))  # a refunded order is no order
-        rows = await self.connection.execute(select(members.c.id, members.c.created_at, members.c.tier_level)
-                                             .where(members.c.id.in_(member_ids)))
-        return [MemberActivity(row.id, row.created_at, row.tier_level, last_active.get(row.id),
+        rows = await self.connection.execute(select(members.c.id, members.c.created_at, members.c.tier_level,
+                                                    members.c.last_active_at).where(members.c.id.in_(member_ids)))
+        return [MemberActivity(row.id, row.created_at, row.tier_level, row.last_active_at,
                                int(expiring.get(row.id, 0)), spent.get(row.id, 0), cheap.get(row.id, 0),
                                int(orders.get(row.id, 0)))
                 for row in rows]

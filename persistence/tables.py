@@ -90,6 +90,7 @@ members = Table(
     # What the brand's server says about the member's device and phone (a hash): one reward per device.
     Column("device_id", String(64), nullable=True),
     Column("phone_hash", String(128), nullable=True),
+    Column("last_active_at", UtcDateTime, nullable=True),  # kept so segments read no member's history
     Index("ix_members_next_due_at", "next_due_at"),
     Index("ix_members_device_id", "device_id"),
     Index("ix_members_phone_hash", "phone_hash"),

@@ -75,3 +75,34 @@ async def test_members_above_v1_start_their_first_upkeep_period_as_upkeep_arrive
     kept = datetime.fromisoformat(kept) if isinstance(kept, str) else kept
     assert kept.year == datetime.now(UTC).year + 1 and rows["v3"].period_growth == 0
     assert rows["v3"].next_due_at is not None
+
+
+async def test_last_activity_is_filled_from_the_ledger_as_it_arrives(database_url):
+    from datetime import datetime
+
+    from sqlalchemy import text
+    migrate.downgrade(database_url, "0025")
+    database = Database.connect(database_url)
+    try:
+        async with database.write_engine.begin() as connection:
+            await connection.execute(text(
+                "INSERT INTO members (external_id, nickname, created_at, tier_level, growth, balance, held, pending, "
+                "lifetime_earned, debt) VALUES ('active', 'a', :at, 1, 0, 5, 0, 0, 5, 0), "
+                "('idle', 'i', :at, 1, 0, 3, 0, 0, 3, 0)"), {"at": datetime(2026, 1, 1)})
+            ids = dict((await connection.execute(text("SELECT external_id, id FROM members"))).all())
+            for member, reason, day in (("active", "CHECK_IN", 2), ("active", "CHECK_IN", 5),
+                                        ("active", "EXPIRY", 9), ("idle", "ADJUSTMENT", 3)):
+                await connection.execute(text(
+                    "INSERT INTO ledger_entries (member_id, delta, balance_after, reason, occurred_at, actor) "
+                    "VALUES (:m, 1, 1, :r, :at, 'test')"), {"m": ids[member], "r": reason, "at": datetime(2026, 1, day)})
+    finally:
+        await database.dispose()
+    migrate.upgrade(database_url, "0026")
+    database = Database.connect(database_url)
+    try:
+        async with database.read_engine.connect() as connection:
+            rows = dict((await connection.execute(text("SELECT external_id, last_active_at FROM members"))).all())
+    finally:
+        await database.dispose()
+    assert rows["idle"] is None  # a staff adjustment is not the member's own doing
+    assert str(rows["active"]).startswith("2026-01-05")  # the latest check-in, not the later expiry
