@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 RULE_KEY = "segments"
 REFRESHED_KEY = "segments.refreshed"
 REFRESH_EVERY = timedelta(days=1)
-BATCH = 500
+BATCH = 2000
 
 SPENDING_REASONS = frozenset({LedgerReason.REDEMPTION, LedgerReason.CHECKOUT, LedgerReason.DEDUCTION,
                               LedgerReason.LOTTERY_ENTRY})
@@ -137,10 +137,12 @@ class SegmentService:
         """Recompute every member's segments, a batch per transaction (safe to run twice at once)."""
         now = self.clock.now()
         rule = await self.rule()
+        spending = await self.transactions.read(
+            lambda uow: uow.segments.spending_since(now - timedelta(days=rule.window_days)), heavy=True)
         after, members = 0, 0
         while member_ids := await self.transactions.read(lambda uow: uow.ledger.member_ids(after, BATCH)):
             async def work(uow: "UnitOfWork", ids=member_ids) -> None:
-                activity = await uow.segments.activity(ids, now, rule)
+                activity = await uow.segments.activity(ids, now, rule, spending)
                 await uow.segments.store({a.member_id: segments_of(a, rule, now) for a in activity}, now)
             await self.transactions.write(work)
             members += len(member_ids)

@@ -10,10 +10,14 @@ if TYPE_CHECKING:
 
 
 class SegmentRepository(Protocol):
-    async def activity(self, member_ids: Sequence[int], now: datetime,
-                       rule: "SegmentRule") -> list["MemberActivity"]: ...
+    async def spending_since(self, since: datetime) -> dict[int, tuple[int, int]]:
+        """Per member: points spent since ``since`` other than on redemptions, and of those the deductions."""
+    async def activity(self, member_ids: Sequence[int], now: datetime, rule: "SegmentRule",
+                       spending: dict[int, tuple[int, int]]) -> list["MemberActivity"]:
+        """What the segments of a batch of members are decided on (a batch: every member from its first id
+        to its last, in order); ``spending`` as ``spending_since`` gave it."""
     async def store(self, segments: dict[int, set["Segment"]], now: datetime) -> None:
-        """Replace these members' segments; a segment a member keeps keeps its start."""
+        """Replace a batch's segments (as ``activity``'s); a segment a member keeps keeps its start."""
     async def of_members(self, member_ids: Sequence[int]) -> dict[int, set["Segment"]]: ...
     async def members_in(self, segment: "Segment", before_id: int | None, limit: int) -> list[int]: ...
     async def counts(self) -> dict["Segment", int]: ...
