@@ -42,6 +42,7 @@ ASSIST_COMPLETED = "ASSIST_COMPLETED"
 CAMPAIGN_PUSH = "CAMPAIGN"
 REF_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,100}\Z")
 PUSH_BATCH = 500
+REMINDER_BATCH = 1000
 MAX_MARK = 100
 
 
@@ -143,17 +144,23 @@ class NotificationService:
         self.transactions = transactions
         self.clock = clock
 
-    async def remind_expiring(self) -> int:
-        """Record a reminder for each open lot in the window that has none; safe to run from many processes."""
-        async def work(uow: "UnitOfWork") -> int:
-            now = self.clock.now()
-            until = now + timedelta(days=(await reminder_rule(uow)).expiry_days)
-            zone = (await brand_settings(uow)).zone
-            drafts = [expiry_reminder(member_id, expires_at, points, zone)
-                      for member_id, expires_at, points in await uow.notifications.expiring_lots(now, until)]
-            return await notify(uow, drafts, now)
+    async def remind_expiring(self, batch: int = REMINDER_BATCH) -> int:
+        """Record a reminder for each open lot in the window that has none, ``batch`` lots a transaction
+        (a writer waiting behind a batch waits for that batch only); safe to run from many processes,
+        and to run again after a crash: a lot already reminded of is skipped."""
+        now = self.clock.now()
 
-        return await self.transactions.write(work)
+        async def window(uow: "UnitOfWork"):
+            return now + timedelta(days=(await reminder_rule(uow)).expiry_days), (await brand_settings(uow)).zone
+
+        until, zone = await self.transactions.read(window)
+        reminded, after = 0, None
+        while lots := await self.transactions.read(
+                lambda uow: uow.notifications.expiring_lots(now, until, after, batch)):
+            drafts = [expiry_reminder(member_id, expires_at, points, zone) for member_id, expires_at, points in lots]
+            reminded += await self.transactions.write(lambda uow, d=drafts: notify(uow, d, now))
+            after = (lots[-1][1], lots[-1][0])
+        return reminded
 
     async def remind_if_due(self) -> int:
         """The scheduler's daily run: the first sweep of each of the brand's days sends the reminders."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from domain.notifications import Notification, NotificationDraft
 from persistence.members import upsert
@@ -22,10 +22,16 @@ class SqlNotificationRepository:
     def __init__(self, connection) -> None:
         self.connection = connection
 
-    async def expiring_lots(self, after: datetime, until: datetime) -> list[tuple[int, datetime, int]]:
-        rows = await self.connection.execute(
-            select(point_lots.c.member_id, point_lots.c.expires_at, point_lots.c.remaining)
-            .where(point_lots.c.remaining > 0, point_lots.c.expires_at > after, point_lots.c.expires_at <= until))
+    async def expiring_lots(self, after: datetime, until: datetime, start_after: tuple[datetime, int] | None,
+                            limit: int) -> list[tuple[int, datetime, int]]:
+        lots = point_lots.c
+        query = select(lots.member_id, lots.expires_at, lots.remaining).where(
+            lots.remaining > 0, lots.expires_at > after, lots.expires_at <= until)
+        if start_after is not None:  # the next page in (expires_at, member_id) order, the index's
+            expires_at, member_id = start_after
+            query = query.where(or_(lots.expires_at > expires_at,
+                                    and_(lots.expires_at == expires_at, lots.member_id > member_id)))
+        rows = await self.connection.execute(query.order_by(lots.expires_at, lots.member_id).limit(limit))
         return [(r.member_id, r.expires_at, r.remaining) for r in rows]
 
     async def add_once(self, drafts: Sequence[NotificationDraft], at: datetime) -> list[Notification]:

@@ -46,6 +46,28 @@ async def test_reminders_for_thousands_of_members_in_one_run(services, clock):
 
     await services.transactions.write(seed)
     assert await services.notifications.remind_expiring() == 5000
+    assert await services.notifications.remind_expiring() == 0  # each lot once
+
+
+async def test_reminders_go_out_a_batch_per_transaction_and_resume_where_a_run_stopped(services, clock):
+    expires = [datetime(2026, 3, 20, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)]
+
+    async def seed(uow):
+        await uow.connection.execute(insert(members), [
+            {"external_id": f"batch-{i}", "nickname": "n", "created_at": clock.now(), "tier_level": 1, "growth": 0,
+             "balance": 20, "held": 0, "pending": 0, "lifetime_earned": 20, "debt": 0} for i in range(7)])
+        ids = [row.id for row in await uow.connection.execute(members.select())]
+        await uow.connection.execute(insert(point_lots), [
+            {"member_id": i, "expires_at": at, "remaining": 10} for i in ids for at in expires])
+
+    await services.transactions.write(seed)
+    first_three = await services.transactions.read(
+        lambda uow: uow.notifications.expiring_lots(clock.now(), expires[1], None, 3))
+    from domain.notifications import notify, expiry_reminder  # a run that stopped after its first batch
+    await services.transactions.write(lambda uow: notify(uow, [expiry_reminder(m, at, p, UTC)
+                                                               for m, at, p in first_three], clock.now()))
+    assert await services.notifications.remind_expiring(batch=3) == 14 - 3  # two lots each, in pages of 3
+    assert await services.notifications.remind_expiring(batch=3) == 0
 
 
 def test_a_revoking_event_needs_its_match_attribute(live_server):

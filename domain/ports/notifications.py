@@ -10,7 +10,10 @@ if TYPE_CHECKING:
 
 
 class NotificationRepository(Protocol):
-    async def expiring_lots(self, after: datetime, until: datetime) -> list[tuple[int, datetime, int]]:
+    async def expiring_lots(self, after: datetime, until: datetime, start_after: tuple[datetime, int] | None,
+                            limit: int) -> list[tuple[int, datetime, int]]:
+        """(member, expiry, points) of open lots expiring in (after, until], in (expiry, member) order,
+        from just past ``start_after``."""
         """(member id, expires at, points) of every open lot expiring in (after, until]."""
     async def add_once(self, drafts: Sequence["NotificationDraft"], at: datetime) -> list["Notification"]:
         """Store the drafts whose (member, ref) is new; return those stored."""
