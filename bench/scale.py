@@ -26,6 +26,7 @@ from sqlalchemy import insert  # noqa: E402
 
 from api.ops.services import Services  # noqa: E402
 from domain.clock import ManualClock  # noqa: E402
+from domain.configuration import Actor  # noqa: E402
 from domain.ledger import NEVER  # noqa: E402
 from domain.tiers import DEFAULT_TIERS  # noqa: E402
 from persistence import migrate  # noqa: E402
@@ -107,9 +108,27 @@ async def measure(url: str, count: int, per_member: int) -> dict[str, float]:
             lambda: services.analytics.tier_distribution(refresh=True)))[0]
         figures["tierDistribution, kept (s)"] = (await timed(services.analytics.tier_distribution))[0]
         figures["jifen segments (s)"] = (await timed(services.segments.refresh))[0]
+        figures.update(await member_paths(services, count))
         return figures
     finally:
         await services.close()
+
+
+async def member_paths(services: Services, count: int, samples: int = 200) -> dict[str, float]:
+    """What a member's own requests cost at this size, through the services (no HTTP): a check-in and
+    the home page's reads (the member, then their first ledger page), for members spread over the ids."""
+    ids = [1 + n * (count // samples) for n in range(samples)]
+    started = time.perf_counter()
+    for member_id in ids:
+        await services.transactions.read(lambda uow, m=member_id: uow.members.get(m))
+        await services.transactions.read(lambda uow, m=member_id: uow.ledger.entries_page(m, None, 11, None))
+    home = (time.perf_counter() - started) / samples
+    started = time.perf_counter()
+    for member_id in ids:
+        outcome = await services.check_in.check_in(Actor("member", f"s{member_id}"), member_id, f"bench-{member_id}")
+        assert outcome.error is None, outcome.error
+    check_in = (time.perf_counter() - started) / samples
+    return {"home page reads, each (ms)": home * 1000, "check-in, each (ms)": check_in * 1000}
 
 
 def sizes(text: str) -> list[tuple[int, int]]:
