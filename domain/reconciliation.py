@@ -19,7 +19,7 @@ from domain.clock import Clock
 from domain.ledger import audit_account, audit_totals
 from domain.ports import Transactions, UnitOfWork
 
-BATCH = 1000
+BATCH = 2000
 MARK_KEY = "reconciliation"
 LATE_COMMITS = 10_000
 
@@ -69,7 +69,9 @@ class Reconciliation:
         return await uow.ledger.members_with_entries_after(report.since_entry, after, BATCH)
 
     async def _check(self, member_ids: list[int], report: ReconciliationReport) -> None:
-        totals = await self.transactions.read(lambda uow: uow.ledger.audit_totals(member_ids), heavy=True)
+        whole_range = report.since_entry is None  # a full run's batch is every member in its id range
+        totals = await self.transactions.read(
+            lambda uow: uow.ledger.audit_totals(member_ids, whole_range=whole_range), heavy=True)
         report.members_checked += len(totals)
         for flagged in (t.member_id for t in totals if audit_totals(t)):
             snapshot = await self.transactions.read(lambda uow, m=flagged: uow.ledger.audit_snapshot(m), heavy=True)

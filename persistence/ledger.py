@@ -100,51 +100,59 @@ class SqlLedgerRepository:
     async def last_entry_id(self) -> int:
         return int(await self.connection.scalar(select(func.coalesce(func.max(ledger_entries.c.id), 0))))
 
-    async def audit_totals(self, member_ids: Sequence[int]) -> list[MemberTotals]:
+    async def audit_totals(self, member_ids: Sequence[int], *, whole_range: bool = False) -> list[MemberTotals]:
         """The sums each check compares, for many members in a handful of grouped queries (run in one
-        read transaction: one snapshot on SQLite; PostgreSQL's flagged members are checked again locked)."""
+        read transaction: one snapshot on SQLite; PostgreSQL's flagged members are checked again locked).
+        ``whole_range``: the ids are every member from the first to the last, so the queries take that
+        range instead of an IN list (one parameter per member costs more to compile than to run)."""
         wanted = list(member_ids)
+
+        def among(column):
+            return column.between(wanted[0], wanted[-1]) if whole_range else column.in_(wanted)
+
         totals = {row.id: dict(balance=row.balance, held=row.held, pending=row.pending, debt=row.debt,
                                growth=row.growth)
                   for row in await self.connection.execute(select(
                       members.c.id, members.c.balance, members.c.held, members.c.pending, members.c.debt,
-                      members.c.growth).where(members.c.id.in_(wanted)))}
-        for member_id, values in (await self._entry_sums(wanted)).items():
-            totals[member_id].update(values)
-        for member_id, broken in (await self._first_breaks(wanted)).items():
-            totals[member_id]["first_broken_entry"] = broken
+                      members.c.growth).where(among(members.c.id)))}
+        # A member who joined since the members were read (PostgreSQL reads each statement afresh) is
+        # left for the next run: only the members read first are checked.
+        for member_id, values in (await self._entry_sums(among)).items():
+            totals.get(member_id, {}).update(values)
+        for member_id, broken in (await self._first_breaks(among)).items():
+            totals.get(member_id, {})["first_broken_entry"] = broken
         sums = ((point_lots.c.member_id, point_lots.c.remaining, "lots_remaining", None),
                 (holds.c.member_id, holds.c.amount, "active_holds", holds.c.status == HoldStatus.ACTIVE.value),
                 (growth_changes.c.member_id, growth_changes.c.delta, "growth_changed", None))
         for member_col, value, name, condition in sums:
-            query = select(member_col, func.sum(value)).where(member_col.in_(wanted)).group_by(member_col)
+            query = select(member_col, func.sum(value)).where(among(member_col)).group_by(member_col)
             query = query if condition is None else query.where(condition)
             for member_id, total in await self.connection.execute(query):
-                totals[member_id][name] = int(total)
+                totals.get(member_id, {})[name] = int(total)
         for member_id, total in await self.connection.execute(
-                select(ORDERS.member_id, func.sum(PENDING_WORTH)).where(ORDERS.member_id.in_(wanted),
+                select(ORDERS.member_id, func.sum(PENDING_WORTH)).where(among(ORDERS.member_id),
                                                                        ORDERS.status == OrderStatus.PENDING.value)
                 .group_by(ORDERS.member_id)):
-            totals[member_id]["pending_orders"] = int(total)
+            totals.get(member_id, {})["pending_orders"] = int(total)
         return [MemberTotals(member_id, **values) for member_id, values in sorted(totals.items())]
 
-    async def _entry_sums(self, member_ids: list[int]) -> dict[int, dict]:
+    async def _entry_sums(self, among) -> dict[int, dict]:
         e = ledger_entries.c
         growth_reasons = sorted(reason.value for reason in GROWTH_REASONS)
         rows = await self.connection.execute(
             select(e.member_id, func.sum(e.delta),
                    func.sum(case((and_(e.delta > 0, e.reason.in_(growth_reasons)), e.delta), else_=0)))
-            .where(e.member_id.in_(member_ids)).group_by(e.member_id))
+            .where(among(e.member_id)).group_by(e.member_id))
         return {member_id: {"entries_sum": int(total), "growth_earned": int(growth)}
                 for member_id, total, growth in rows}
 
-    async def _first_breaks(self, member_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    async def _first_breaks(self, among) -> dict[int, tuple[int, int, int]]:
         """Each member's first entry whose balanceAfter is not the running sum of the entries up to it."""
         e = ledger_entries.c
         chain = select(e.member_id, e.balance_after,
                        func.sum(e.delta).over(partition_by=e.member_id, order_by=e.id).label("running"),
                        func.row_number().over(partition_by=e.member_id, order_by=e.id).label("position")
-                       ).where(e.member_id.in_(member_ids)).subquery()
+                       ).where(among(e.member_id)).subquery()
         rows = await self.connection.execute(
             select(chain.c.member_id, chain.c.position, chain.c.balance_after, chain.c.running)
             .where(chain.c.running != chain.c.balance_after).order_by(chain.c.member_id, chain.c.position))
