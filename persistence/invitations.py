@@ -2,6 +2,7 @@
 side was paid, and the reviews of rewards held back."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
@@ -87,24 +88,26 @@ class SqlInvitationRepository:
 
     async def qualified(self, now: datetime, check_ins_needed: int, days: int) -> list[Invitation]:
         """PENDING invitations whose friend placed an order (not refunded in full), or checked in
-        ``check_ins_needed`` times, within ``days`` of accepting."""
-        pending = (await self.connection.execute(select(invitations).where(
-            I.inviter_reward == InviterReward.PENDING.value).order_by(I.invitee_id))).all()
-        found = []
-        for row in pending:
-            until = row.accepted_at + timedelta(days=days)
-            ordered = await self.connection.scalar(select(purchase_orders.c.id).where(
-                purchase_orders.c.member_id == row.invitee_id, purchase_orders.c.placed_at >= row.accepted_at,
-                purchase_orders.c.placed_at < until,
-                purchase_orders.c.refunded_fen < purchase_orders.c.amount_fen).limit(1))
-            if ordered is None:
-                days_in = await self.connection.scalar(select(func.count()).select_from(check_ins).where(
-                    check_ins.c.member_id == row.invitee_id, check_ins.c.checked_in_at >= row.accepted_at,
-                    check_ins.c.checked_in_at < until))
-                if days_in < check_ins_needed:
-                    continue
-            found.append(invitation_from_row(row))
-        return found
+        ``check_ins_needed`` times, within ``days`` of accepting: three queries whatever the number (an
+        invitation accepted between them waits for the next sweep)."""
+        pending = I.inviter_reward == InviterReward.PENDING.value
+        rows = (await self.connection.execute(select(invitations).where(pending).order_by(I.invitee_id))).all()
+        if not rows:
+            return []
+        closes = {row.invitee_id: row.accepted_at + timedelta(days=days) for row in rows}
+        orders = purchase_orders.c
+        ordered = {member_id for member_id, placed_at in await self.connection.execute(
+            select(orders.member_id, orders.placed_at).select_from(
+                purchase_orders.join(invitations, I.invitee_id == orders.member_id))
+            .where(pending, orders.placed_at >= I.accepted_at, orders.refunded_fen < orders.amount_fen))
+            if member_id in closes and placed_at < closes[member_id]}
+        days_in = Counter(member_id for member_id, checked_in_at in await self.connection.execute(
+            select(check_ins.c.member_id, check_ins.c.checked_in_at).select_from(
+                check_ins.join(invitations, I.invitee_id == check_ins.c.member_id))
+            .where(pending, check_ins.c.checked_in_at >= I.accepted_at))
+            if member_id in closes and checked_in_at < closes[member_id])
+        return [invitation_from_row(row) for row in rows
+                if row.invitee_id in ordered or days_in[row.invitee_id] >= check_ins_needed]
 
     async def lapse(self, accepted_before: datetime, now: datetime) -> int:
         result = await self.connection.execute(update(invitations).where(
