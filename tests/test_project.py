@@ -52,3 +52,9 @@ def test_every_graphql_example_in_the_docs_is_valid_against_the_schema():
             errors = validate(schema, DocumentNode(definitions=(operation, *fragments)))
             problems.setdefault(where, []).extend(e.message for e in errors)
     assert {where: errors for where, errors in problems.items() if errors} == {}
+
+
+def test_every_user_error_code_is_listed_in_the_docs():
+    from domain.errors import ErrorCode
+    listed = (ROOT / "docs" / "graphql-over-http.md").read_text()
+    assert [code.value for code in ErrorCode if f"`{code.value}`" not in listed] == []
