@@ -3,8 +3,10 @@ each, then time each operation, at two sizes, and report the growth factor.
 
 The fill is a documented bulk path, not the GraphQL API (a year of a brand's activity through the
 API would take hours): members, their ledger entries (daily check-ins over the past year, a
-redemption every tenth entry), one never-expiring lot each, balances, growth and tiers, all
-consistent, which the first operation timed (`jifen check`) proves: the bench stops if it is not OK.
+redemption every tenth entry), their lots (never expiring, but for every eleventh member 10 points
+expiring in a fortnight, for the reminders), balances, growth, tiers and all-time leaderboard
+scores, all consistent, which the first operation timed (`jifen check`) proves: the bench stops if
+it is not OK.
 
     python bench/scale.py --database sqlite --sizes 10000x50,100000x50
     python bench/scale.py --database postgresql --sizes 2000x50,20000x50
@@ -30,15 +32,16 @@ from domain.configuration import Actor  # noqa: E402
 from domain.ledger import NEVER  # noqa: E402
 from domain.tiers import DEFAULT_TIERS  # noqa: E402
 from persistence import migrate  # noqa: E402
-from persistence.tables import ledger_entries, members, point_lots  # noqa: E402
+from domain.leaderboards import ALL_TIME_START, LeaderboardPeriod  # noqa: E402
+from persistence.tables import leaderboard_scores, ledger_entries, members, point_lots  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 4, tzinfo=UTC)
 CHUNK = 20_000
 
 
-def member_rows(first_id: int, count: int, per_member: int) -> tuple[list[dict], list[dict], list[dict]]:
-    """Members ``first_id``.. with their entries and lots, every balance the sum of its entries."""
-    people, entries, lots = [], [], []
+def member_rows(first_id: int, count: int, per_member: int) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
+    """Members ``first_id``.. with their entries, lots and scores, every balance the sum of its entries."""
+    people, entries, lots, scores = [], [], [], []
     for member_id in range(first_id, first_id + count):
         balance = growth = 0
         start = NOW - timedelta(days=365) + timedelta(minutes=member_id % 1440)
@@ -57,9 +60,15 @@ def member_rows(first_id: int, count: int, per_member: int) -> tuple[list[dict],
                        "created_at": start, "tier_level": DEFAULT_TIERS.level_for(growth), "growth": growth,
                        "balance": balance, "held": 0, "pending": 0, "lifetime_earned": growth, "debt": 0,
                        "period_growth": 0, "last_active_at": entries[-1]["occurred_at"] if per_member else None})
-        if balance:
-            lots.append({"member_id": member_id, "expires_at": NEVER, "remaining": balance})
-    return people, entries, lots
+        soon = 10 if member_id % 11 == 0 and balance >= 10 else 0
+        if soon:
+            lots.append({"member_id": member_id, "expires_at": NOW + timedelta(days=14), "remaining": soon})
+        if balance - soon:
+            lots.append({"member_id": member_id, "expires_at": NEVER, "remaining": balance - soon})
+        if growth:
+            scores.append({"period": LeaderboardPeriod.ALL_TIME.value, "starts_on": ALL_TIME_START,
+                           "member_id": member_id, "points": growth})
+    return people, entries, lots, scores
 
 
 async def fill(services: Services, count: int, per_member: int) -> float:
@@ -67,12 +76,13 @@ async def fill(services: Services, count: int, per_member: int) -> float:
     engine = services.database.write_engine
     for first in range(1, count + 1, CHUNK // per_member or 1):
         batch = min(CHUNK // per_member or 1, count - first + 1)
-        people, entries, lots = member_rows(first, batch, per_member)
+        people, entries, lots, scores = member_rows(first, batch, per_member)
         async with engine.begin() as connection:
             await connection.execute(insert(members), people)
             await connection.execute(insert(ledger_entries), entries)
-            if lots:
-                await connection.execute(insert(point_lots), lots)
+            for table, rows in ((point_lots, lots), (leaderboard_scores, scores)):
+                if rows:
+                    await connection.execute(insert(table), rows)
     if services.database.dialect == "postgresql":
         async with engine.begin() as connection:  # ids were given: move the sequence past them
             await connection.exec_driver_sql("SELECT setval(pg_get_serial_sequence('members', 'id'), "
@@ -108,10 +118,23 @@ async def measure(url: str, count: int, per_member: int) -> dict[str, float]:
             lambda: services.analytics.tier_distribution(refresh=True)))[0]
         figures["tierDistribution, kept (s)"] = (await timed(services.analytics.tier_distribution))[0]
         figures["jifen segments (s)"] = (await timed(services.segments.refresh))[0]
+        seconds, reminded = await timed(services.notifications.remind_expiring)
+        figures[f"expiry reminders, {reminded:,} due (s)"] = seconds
+        figures.update(await ranks(services, count))
         figures.update(await member_paths(services, count))
         return figures
     finally:
         await services.close()
+
+
+async def ranks(services: Services, count: int) -> dict[str, float]:
+    """A member's all-time rank near the top, in the middle and near the bottom (SQL: no Redis here)."""
+    found = {}
+    for where, member_id in (("near the top", count), ("in the middle", count // 2), ("near the bottom", 2)):
+        seconds, standing = await timed(lambda m=member_id: services.leaderboards.standing(
+            m, LeaderboardPeriod.ALL_TIME))
+        found[f"rank {where} (#{standing.rank:,}) (ms)"] = seconds * 1000
+    return found
 
 
 async def member_paths(services: Services, count: int, samples: int = 200) -> dict[str, float]:
