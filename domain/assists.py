@@ -163,7 +163,7 @@ class AssistService:
             raise Refusal(ErrorCode.DEVICE_ALREADY_COUNTED, "a help from this device or phone already counts here",
                           ("campaignId",))
         if rule.helper_daily_cap:
-            since = ctx.brand.start_of_local_day(ctx.brand.local_date(ctx.now))
+            since = ctx.brand.start_of_day_of(ctx.now)
             if await ctx.uow.assists.helps_since(helper.id, since) >= rule.helper_daily_cap:
                 raise Refusal(ErrorCode.DAILY_LIMIT_REACHED, f"you can help {rule.helper_daily_cap} campaigns a day",
                               ("campaignId",))

@@ -48,6 +48,10 @@ class BrandSettings:
     def start_of_local_day(self, day: date) -> datetime:
         return datetime.combine(day, time(), self.zone)
 
+    def start_of_day_of(self, moment: datetime) -> datetime:
+        """The first instant of the brand's day that holds ``moment``: where daily caps and limits count from."""
+        return self.start_of_local_day(self.local_date(moment))
+
     def expiry_for(self, earned_at: datetime) -> datetime | None:
         """First instant after the end of the Nth month following the month of earning (local time)."""
         if self.points_expiry_months == 0:

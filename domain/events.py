@@ -174,7 +174,7 @@ class EventService:
     async def _pay(self, ctx: "OperationContext", rule: EventRule, system: Actor, event_id: str) -> int:
         points = rule.points
         if rule.daily_cap is not None:
-            day_start = ctx.brand.start_of_local_day(ctx.brand.local_date(ctx.now))
+            day_start = ctx.brand.start_of_day_of(ctx.now)
             paid_today = await ctx.uow.events.points_paid_since(rule.event_type, ctx.member.id, day_start)
             points = max(0, min(points, rule.daily_cap - paid_today))
         if points:

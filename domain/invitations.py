@@ -250,7 +250,7 @@ class InvitationService:
         if rule.inviter_lifetime_cap and \
                 await uow.invitations.rewarded_count(inviter.id, None) >= rule.inviter_lifetime_cap:
             return Verdict(InviterReward.NOT_PAID, True, f"邀请奖励已达上限 {rule.inviter_lifetime_cap} 位")
-        today = ctx.brand.start_of_local_day(ctx.brand.local_date(ctx.now))
+        today = ctx.brand.start_of_day_of(ctx.now)
         if rule.inviter_daily_cap and await uow.invitations.rewarded_count(inviter.id, today) >= rule.inviter_daily_cap:
             return Verdict(InviterReward.NOT_PAID, True, f"今日邀请奖励已达上限 {rule.inviter_daily_cap} 位")
         if rule.inviter_reward_when is RewardWhen.QUALIFIED:

@@ -396,7 +396,7 @@ class LotteryService:
         if not lottery.running(ctx.now):
             return closed(lottery)
         if lottery.daily_limit:
-            since = ctx.brand.start_of_local_day(ctx.brand.local_date(ctx.now))
+            since = ctx.brand.start_of_day_of(ctx.now)
             if await ctx.uow.lotteries.draws_since(ctx.member.id, lottery.id, since) >= lottery.daily_limit:
                 return Refusal(ErrorCode.DAILY_LIMIT_REACHED, f"{lottery.daily_limit} draws a day", ("lotteryId",))
         if lottery.entry_cost > ctx.member.account.available:
@@ -479,7 +479,7 @@ class LotteryService:
         """Draws the member made today, and draws since their last win."""
         async def work(uow: "UnitOfWork") -> tuple[int, int]:
             brand = await brand_settings(uow)
-            since = brand.start_of_local_day(brand.local_date(self.clock.now()))
+            since = brand.start_of_day_of(self.clock.now())
             last = await uow.lotteries.last_draw(member_id, lottery.id)
             return await uow.lotteries.draws_since(member_id, lottery.id, since), last.misses_after if last else 0
 

@@ -378,7 +378,7 @@ class PartnerService:
     @staticmethod
     async def _check_daily_limits(ctx: "OperationContext", partner: Partner, points: int) -> None:
         """Under the member's lock and the partner's, so concurrent exchanges cannot both squeeze in."""
-        since = ctx.brand.start_of_local_day(ctx.brand.local_date(ctx.now))
+        since = ctx.brand.start_of_day_of(ctx.now)
         used = await ctx.uow.partners.points_since(partner.code, since, ctx.member.id)
         if used + points > partner.daily_points_per_member:
             raise Refusal(ErrorCode.DAILY_LIMIT_REACHED,
