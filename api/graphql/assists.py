@@ -11,7 +11,6 @@ from api.graphql.errors import (BadUserInput, UserError, may_see_private, requir
 from api.graphql.members import MemberType, fresh_member
 from api.graphql.relay import Node, int_key, to_global_id
 from domain import assists
-from domain.members import MemberSignals
 from domain.errors import DomainError, InvalidInput
 
 
@@ -177,7 +176,7 @@ class AssistMutations:
         try:
             campaign_id = campaign_key(input.campaign_id)
             outcome = await service.assist(member.actor, member.member_id, campaign_id, input.idempotency_key,
-                                           MemberSignals(member.device_id, member.phone_hash))
+                                           member.signals)
         except DomainError as error:
             return AssistCampaignPayload(campaign=None, member=None, user_errors=user_errors(error))
         return AssistCampaignPayload(campaign=await campaign_type(info, await service.get(campaign_id)),

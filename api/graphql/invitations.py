@@ -25,11 +25,6 @@ InviterReward = strawberry.enum(invitations.InviterReward, description=(
 ReviewStatus = strawberry.enum(invitations.ReviewStatus)
 
 
-def signals_of(info: Info) -> MemberSignals:
-    caller = info.context.caller
-    return MemberSignals(caller.device_id, caller.phone_hash)
-
-
 @strawberry.type(description="How invitations pay, and the controls against farming them.")
 class InvitationRule:
     invitee_points: int
@@ -224,7 +219,7 @@ class InvitationMutations:
         service = info.context.services.invitations
         try:
             outcome = await service.accept(member.actor, member.member_id, input.invitation_code,
-                                           input.idempotency_key, signals_of(info))
+                                           input.idempotency_key, member.signals)
         except DomainError as error:
             return AcceptInvitationPayload(member=None, entry=None, invitation=None, user_errors=user_errors(error))
         accepted = None if outcome.error else await service.of_invitee(member.member_id)

@@ -41,7 +41,7 @@ from api.execution.schema import build_schema
 from api.ops.scheduler import Scheduler
 from api.ops.services import Services
 from domain.clock import Clock
-from domain.members import Member, MemberSignals
+from domain.members import Member
 from domain.partners import PartnerAuthError
 from domain.privacy import Pseudonyms
 
@@ -174,8 +174,7 @@ async def signed_in(services: Services, caller: Caller) -> tuple[Caller, Member 
     finding the id read them; otherwise the member is read when first needed (`Context.signed_in_member`)."""
     if not caller.is_member:
         return caller, None
-    member_id, member = await services.members.signed_in(
-        caller.name, caller.nickname, MemberSignals(caller.device_id, caller.phone_hash))
+    member_id, member = await services.members.signed_in(caller.name, caller.nickname, caller.signals)
     return replace(caller, member_id=member_id), member
 
 

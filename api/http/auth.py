@@ -13,7 +13,8 @@ import jwt
 import orjson
 
 from domain.configuration import Actor
-from domain.members import DEVICE_PATTERN, EXTERNAL_ID_PATTERN, PHONE_HASH_PATTERN
+from domain.errors import InvalidInput
+from domain.members import EXTERNAL_ID_PATTERN, NO_SIGNALS, MemberSignals
 
 ALGORITHM = "HS256"
 DEFAULT_TTL_SECONDS = 30 * 24 * 3600
@@ -37,8 +38,7 @@ class Caller:
     nickname: str | None = None
     member_id: int | None = None
     # What the brand's login service says of the member's device and phone (hashed): claims did, phn.
-    device_id: str | None = None
-    phone_hash: str | None = None
+    signals: MemberSignals = NO_SIGNALS
 
     @property
     def actor(self) -> Actor:
@@ -129,9 +129,16 @@ def caller_from_header(secret: str, header: str | None) -> Caller:
     if not isinstance(subject, str) or not EXTERNAL_ID_PATTERN.match(subject):
         raise InvalidToken("invalid token: the subject must be 1-64 letters, digits or _.:@-")
     nickname = claims.get("nickname") if isinstance(claims.get("nickname"), str) else None
-    device, phone = claims.get("did"), claims.get("phn")
-    if device is not None and not (isinstance(device, str) and DEVICE_PATTERN.match(device)):
-        raise InvalidToken("invalid token: did (the device id) must be 1-64 letters, digits or _.:-")
-    if phone is not None and not (isinstance(phone, str) and PHONE_HASH_PATTERN.match(phone)):
-        raise InvalidToken("invalid token: phn (the phone hash) must be 16-128 letters, digits or _=+/-")
-    return Caller(role, subject, nickname, device_id=device, phone_hash=phone)
+    return Caller(role, subject, nickname, signals=signals_of(claims.get("did"), claims.get("phn")))
+
+
+def signals_of(device: object, phone: object) -> MemberSignals:
+    """The did and phn claims, checked as the brand's server's own call checks them."""
+    if device is None and phone is None:
+        return NO_SIGNALS
+    if not all(claim is None or isinstance(claim, str) for claim in (device, phone)):
+        raise InvalidToken("invalid token: the did and phn claims are strings")
+    try:
+        return MemberSignals(device, phone)  # type: ignore[arg-type]
+    except InvalidInput as error:
+        raise InvalidToken(f"invalid token: the did and phn claims: {error.message}") from None
