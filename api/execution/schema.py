@@ -48,15 +48,15 @@ from api.execution.planned_queries import PlannedQueries
 from api.http.request_limits import LimitingRequests, ListLiteralLimit, StorableStrings
 
 Query = merge_types("Query", (
-    MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries, InvitationQueries, EventQueries, AssistQueries,
-    BirthdayQueries, MallQueries, FlashSaleQueries, CheckoutQueries, DeductionQueries, LotteryQueries, GroupRedemptionQueries,
-    LeaderboardQueries, CampaignQueries, BrandQueries, PartnerQueries, AuditQueries, SegmentQueries, NotificationQueries, AnalyticsQueries,
-    WebhookQueries, NodeQueries))
+    MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries, InvitationQueries, EventQueries,
+    AssistQueries, BirthdayQueries, MallQueries, FlashSaleQueries, CheckoutQueries, DeductionQueries, LotteryQueries,
+    GroupRedemptionQueries, LeaderboardQueries, CampaignQueries, BrandQueries, PartnerQueries, AuditQueries,
+    SegmentQueries, NotificationQueries, AnalyticsQueries, WebhookQueries, NodeQueries))
 Mutation = merge_types("Mutation", (
     CheckInMutations, TaskMutations, OrderMutations, MallMutations, CheckoutMutations, DeductionMutations,
-    LotteryMutations, GroupRedemptionMutations, CommunityMutations, InvitationMutations, EventMutations, AssistMutations,
-    BirthdayMutations, NotificationMutations, PointsMutations, CampaignMutations, MemberMutations, BrandMutations,
-    LeaderboardMutations, PartnerMutations, SegmentMutations, WebhookMutations))
+    LotteryMutations, GroupRedemptionMutations, CommunityMutations, InvitationMutations, EventMutations,
+    AssistMutations, BirthdayMutations, NotificationMutations, PointsMutations, CampaignMutations, MemberMutations,
+    BrandMutations, LeaderboardMutations, PartnerMutations, SegmentMutations, WebhookMutations))
 Subscription = merge_types("Subscription", (RealtimeSubscriptions, ActivitySubscriptions))
 
 MAX_DEPTH = 12
