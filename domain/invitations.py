@@ -222,7 +222,7 @@ class InvitationService:
             invitation = Invitation(inviter_id, ctx.member.id, ctx.now, rule_.inviter_points(nth),
                                     rule_.invitee_points, verdict.inviter_reward, verdict.invitee_paid, verdict.note)
             if verdict.invitee_paid:
-                self._pay_invitee(ctx.member, inviter, invitation, ctx, invitee)
+                self._pay_invitee(ctx.member, inviter, invitation, ctx, invitee.label)
             if verdict.inviter_reward is InviterReward.PAID:
                 self._pay_inviter(inviter, ctx.member, invitation, ctx, invitee.label)
             await ctx.uow.invitations.add(invitation)
@@ -260,10 +260,11 @@ class InvitationService:
 
     @staticmethod
     def _pay_invitee(invitee: "Member", inviter: "Member", invitation: Invitation, ctx: "OperationContext",
-                     actor: Actor) -> None:
+                     actor: str) -> None:
         if invitation.invitee_points:
-            invitee.account.credit(invitation.invitee_points, LedgerReason.INVITE, ctx.now, ctx.brand.expiry_for(ctx.now),
-                                   actor.label, f"接受 {inviter.nickname} 的邀请", invitation.ref)
+            invitee.account.credit(invitation.invitee_points, LedgerReason.INVITE, ctx.now,
+                                   ctx.brand.expiry_for(ctx.now), actor, f"接受 {inviter.nickname} 的邀请",
+                                   invitation.ref)
 
     @staticmethod
     def _pay_inviter(inviter: "Member", invitee: "Member", invitation: Invitation, ctx: "OperationContext",
@@ -346,6 +347,9 @@ class InvitationService:
 
     # --- staff review -------------------------------------------------------------------------
 
+    async def review(self, review_id: int) -> RiskReview | None:
+        return await self.transactions.read(lambda uow: uow.invitations.review(review_id))
+
     async def reviews(self, status: ReviewStatus | None, before_id: int | None, limit: int) -> list[RiskReview]:
         return await self.transactions.read(lambda uow: uow.invitations.reviews(status, before_id, limit))
 
@@ -357,7 +361,7 @@ class InvitationService:
         async def rule(ctx: "OperationContext") -> RiskReview:
             locked, invitation = await self._resolve(ctx, review_id, ReviewStatus.APPROVED, staff)
             inviter, rule_ = ctx.others[invitation.inviter_id], await invitation_rule(ctx.uow)
-            self._pay_invitee(ctx.member, inviter, invitation, ctx, staff)
+            self._pay_invitee(ctx.member, inviter, invitation, ctx, staff.label)
             reward = InviterReward.PENDING if rule_.inviter_reward_when is RewardWhen.QUALIFIED else InviterReward.PAID
             if reward is InviterReward.PAID:
                 self._pay_inviter(inviter, ctx.member, invitation, ctx, staff.label)
@@ -383,7 +387,7 @@ class InvitationService:
                                          also_lock=(review.member_id,))
 
     async def _open_review(self, review_id: int) -> RiskReview:
-        review = await self.transactions.read(lambda uow: uow.invitations.review(review_id))
+        review = await self.review(review_id)
         if review is None:
             raise NotFound("no such risk review", ("reviewId",))
         return review

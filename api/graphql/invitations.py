@@ -275,6 +275,6 @@ async def resolve(info: Info, input: ResolveRiskReviewInput, *, approve: bool) -
         outcome = await act(staff.actor, review_id, input.idempotency_key)
     except DomainError as error:
         return ResolveRiskReviewPayload(review=None, user_errors=user_errors(error))
-    found = await service.reviews(None, review_id + 1, 1)
-    return ResolveRiskReviewPayload(review=RiskReviewType(_review=found[0]) if found else None,
+    found = await service.review(review_id)
+    return ResolveRiskReviewPayload(review=RiskReviewType(_review=found) if found else None,
                                     user_errors=user_errors(outcome.error))
