@@ -33,34 +33,29 @@ async def test_one_order_id_sent_for_different_members_at_once_is_recorded_once(
     assert {p["userErrors"][0]["code"] for p in payloads if p["userErrors"]} == {"DUPLICATE_ORDER"}
 
 
-async def test_reminders_for_thousands_of_members_in_one_run(services, clock):
-    expires = datetime(2026, 4, 1, tzinfo=UTC)
-
+async def members_with_lots(services, clock, count: int, expiries: list[datetime]) -> None:
+    """``count`` members, each holding a lot of 10 points expiring at each of ``expiries``."""
     async def seed(uow):
+        points = 10 * len(expiries)
         await uow.connection.execute(insert(members), [
-            {"external_id": f"bulk-{i}", "nickname": "n", "created_at": clock.now(), "tier_level": 1, "growth": 0,
-             "balance": 10, "held": 0, "pending": 0, "lifetime_earned": 10, "debt": 0} for i in range(5000)])
+            {"external_id": f"lots-{i}", "nickname": "n", "created_at": clock.now(), "tier_level": 1, "growth": 0,
+             "balance": points, "held": 0, "pending": 0, "lifetime_earned": points, "debt": 0} for i in range(count)])
         ids = [row.id for row in await uow.connection.execute(members.select())]
         await uow.connection.execute(insert(point_lots), [
-            {"member_id": i, "expires_at": expires, "remaining": 10} for i in ids])
+            {"member_id": i, "expires_at": at, "remaining": 10} for i in ids for at in expiries])
 
     await services.transactions.write(seed)
+
+
+async def test_reminders_for_thousands_of_members_in_one_run(services, clock):
+    await members_with_lots(services, clock, 5000, [datetime(2026, 4, 1, tzinfo=UTC)])
     assert await services.notifications.remind_expiring() == 5000
     assert await services.notifications.remind_expiring() == 0  # each lot once
 
 
 async def test_reminders_go_out_a_batch_per_transaction_and_resume_where_a_run_stopped(services, clock):
     expires = [datetime(2026, 3, 20, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC)]
-
-    async def seed(uow):
-        await uow.connection.execute(insert(members), [
-            {"external_id": f"batch-{i}", "nickname": "n", "created_at": clock.now(), "tier_level": 1, "growth": 0,
-             "balance": 20, "held": 0, "pending": 0, "lifetime_earned": 20, "debt": 0} for i in range(7)])
-        ids = [row.id for row in await uow.connection.execute(members.select())]
-        await uow.connection.execute(insert(point_lots), [
-            {"member_id": i, "expires_at": at, "remaining": 10} for i in ids for at in expires])
-
-    await services.transactions.write(seed)
+    await members_with_lots(services, clock, 7, expires)
     first_three = await services.transactions.read(
         lambda uow: uow.notifications.expiring_lots(clock.now(), expires[1], None, 3))
     from domain.notifications import notify, expiry_reminder  # a run that stopped after its first batch
