@@ -244,3 +244,17 @@ def test_the_brand_s_server_sets_device_and_phone_by_token_or_signed_call(live_s
         "errors"][0]["extensions"]["code"] == "FORBIDDEN"
     refused = live_server.member("bad-claim", device="no spaces allowed").post("{ me { id } }")
     assert refused.status_code == 401 and "did" in refused.text
+
+
+def test_a_member_s_invitations_and_growth_changes_reach_only_them_and_staff(live_server):
+    owner = live_server.member("private-inviter")
+    accept(live_server.member("private-friend"), code_of(owner))
+    query = "query($id: ID!) { member(id: $id) { invitations(first: 5) { friendNickname } " \
+            "growthChanges(first: 5) { edges { node { delta } } } tier { keepUntil growthThisPeriod } } }"
+    target = {"id": member_gid("private-inviter")}
+    assert len(owner.data(query, target)["member"]["invitations"]) == 1
+    assert len(live_server.staff().data(query, target)["member"]["invitations"]) == 1
+    other = live_server.member("nosy").execute(query, target)
+    assert other["errors"][0]["extensions"]["code"] == "FORBIDDEN" and other["data"]["member"] is None
+    anonymous = live_server.anonymous().execute(query, target)
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
