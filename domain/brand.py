@@ -88,8 +88,11 @@ class BrandService:
             before = await brand_settings(uow)
             await configuration.store(uow, BRAND_KEY, settings.to_record(), staff, self.clock.now())
             if before.timezone != settings.timezone:
+                from domain.day_summaries import mark_stale  # which reads these settings
+
                 # Days end at other instants now: a daily limit remembered as reached until midnight may not be.
                 uow.restocked.extend(scope_of(LOTTERY, lottery.id) for lottery in await uow.lotteries.all())
+                await mark_stale(uow, staff.label, self.clock.now())
             return settings
 
         return await self.transactions.write(work)

@@ -9,6 +9,9 @@ is never reported as a disagreement; only what the locked check confirms is.
 (their whole history and sums), reaching ``LATE_COMMITS`` entries further back for a transaction
 that took its entry id before that run and committed after it; holds or pending orders that
 changed without an entry wait for the next full run.
+
+The day summaries analytics read are checked against the entries too (every day, or the days from
+the first entry a ``since_last`` run covers).
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from domain.clock import Clock
+from domain.day_summaries import DaySummaries, Verification
 from domain.ledger import audit_account, audit_totals
 from domain.ports import Transactions, UnitOfWork
 
@@ -32,10 +36,11 @@ class ReconciliationReport:
     problems: dict[int, list[str]] = field(default_factory=dict)
     verified_through: int = 0  # the last ledger entry this run covered
     since_entry: int | None = None  # an incremental run: entries after this one
+    summaries: Verification = field(default_factory=lambda: Verification([]))
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.summaries.disagreements
 
 
 class Reconciliation:
@@ -58,6 +63,7 @@ class Reconciliation:
             after = member_ids[-1]
             if progress is not None:
                 progress(report.members_checked, total)
+        report.summaries = await DaySummaries(self.transactions, self.clock).verify(report.since_entry)
         if report.ok:
             await self._remember(report)
         return report

@@ -64,6 +64,9 @@ class SqlMemberRepository:
         # What this transaction changed, announced by the unit of work only after it commits.
         self.changes = changes if changes is not None else []
         self._loaded: dict[int, tuple[int, int]] = {}  # (held, pending) of each locked member, as read
+        self._active: dict[int, datetime | None] = {}  # each locked member's last activity, as last saved
+        # (member id, entries saved, last activity before them): what the day summaries add up at the end.
+        self.saved_entries: list[tuple[int, list[LedgerEntry], datetime | None]] = []
 
     async def get(self, member_id: int) -> Member | None:
         row = (await self.connection.execute(MEMBER_BY_ID, {"member_id": member_id})).first()
@@ -98,6 +101,7 @@ class SqlMemberRepository:
         lots = await self.connection.execute(LIVE_LOTS, {"member_id": member_id})
         member.account.lots = {lot.expires_at: lot.remaining for lot in lots}
         self._loaded.setdefault(member.id, (member.account.held, member.account.pending))
+        self._active.setdefault(member.id, member.account.last_active_at)
         return member
 
     async def save(self, member: Member) -> list[LedgerEntry]:
@@ -125,6 +129,9 @@ class SqlMemberRepository:
         account.mark_saved()
         member.new_tier_changes.clear()
         self._record_changes(member, saved)
+        if saved:
+            self.saved_entries.append((member.id, saved, self._active.get(member.id)))
+        self._active[member.id] = account.last_active_at
         return saved
 
     def _record_changes(self, member: Member, saved: list[LedgerEntry]) -> None:

@@ -702,3 +702,22 @@ item_views = Table(
     Column("viewed_at", UtcDateTime, nullable=False),
     Index("ix_item_views_day", "day", "item_id"),
 )
+
+# Per-day sums of the ledger, written with the entries (see domain/day_summaries.py).
+day_flows = Table(
+    "day_flows", metadata,
+    Column("day", Date, primary_key=True),
+    Column("reason", String(32), primary_key=True),
+    Column("shard", Integer, primary_key=True),
+    Column("credited", BigInteger, nullable=False),
+    Column("debited", BigInteger, nullable=False),
+    Column("order_refunds", BigInteger, nullable=False),
+)
+
+day_active = Table(
+    "day_active", metadata,
+    Column("day", Date, primary_key=True),
+    Column("previous_day", Date, primary_key=True),  # NO_PREVIOUS_DAY: never active, or long before
+    Column("shard", Integer, primary_key=True),
+    Column("members", BigInteger, nullable=False),
+)

@@ -11,6 +11,8 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from domain.brand import brand_settings
+from domain.day_summaries import SummaryDelta
 from domain.realtime import Outbox
 from persistence.analytics import SqlAnalyticsRepository
 from persistence.assists import SqlAssistRepository
@@ -20,6 +22,7 @@ from persistence.campaigns import SqlCampaignRepository
 from persistence.checkin import SqlCheckInRepository
 from persistence.checkout import SqlCheckoutRepository
 from persistence.database import Database, DirectReads
+from persistence.day_summaries import SqlDaySummaryRepository
 from persistence.direct_statements import DirectStatement, direct_statement
 from persistence.deductions import SqlDeductionRepository
 from persistence.events import SqlEventRepository
@@ -54,6 +57,7 @@ RETRYABLE_UNIQUE = ("idempotency_keys", "purchase_orders", "brand_events")
 
 # Made on first use: a read touches one or two of these, and a request makes a few units of work.
 REPOSITORIES = {
+    "summaries": SqlDaySummaryRepository,
     "leaderboards": SqlLeaderboardRepository, "badges": SqlBadgeRepository, "partners": SqlPartnerRepository,
     "segments": SqlSegmentRepository, "analytics": SqlAnalyticsRepository, "webhooks": SqlWebhookRepository,
     "ledger": SqlLedgerRepository, "check_ins": SqlCheckInRepository, "orders": SqlOrderRepository,
@@ -100,6 +104,18 @@ class SqlUnitOfWork:
             raise AttributeError(name)
         setattr(self, name, built)
         return built
+
+    async def write_summaries(self) -> None:
+        """Add what this unit's entries sum to the day summaries, last: their rows are locked only
+        from here to the commit."""
+        saved = self.__dict__.get("members")
+        if saved is None or not saved.saved_entries:
+            return
+        zone, delta = (await brand_settings(self)).zone, SummaryDelta()
+        for member_id, entries, previously_active_at in saved.saved_entries:
+            delta.add(member_id, entries, previously_active_at, zone)
+        saved.saved_entries = []
+        await self.summaries.add(delta)
 
     @property
     def written_settings(self) -> set[str]:
@@ -153,6 +169,7 @@ class SqlTransactions:
                 uow = SqlUnitOfWork(PostgresConnection(connection, autocommit=False))
                 async with connection.begin():
                     result = await work(uow)
+                    await uow.write_summaries()
                     await uow.connection.flush()
                     return uow, result
         return await self._write_inline(inline.connection(), work)
@@ -169,6 +186,7 @@ class SqlTransactions:
             failure = None
             try:
                 result = await work(uow)
+                await uow.write_summaries()
             except BaseException as error:
                 self.committed_settings.forget(uow.written_settings)
                 if not batch.undo_unit():
@@ -416,6 +434,11 @@ class PostgresConnection:
         await self.flush()
         return await self.connection.scalar(statement, parameters)
 
+    async def stream(self, statement, parameters=None):
+        """Rows as they come, for a read of many (computing the day summaries again)."""
+        await self.flush()
+        return await self.connection.stream(statement, parameters)
+
     async def write_behind(self, statement, parameters: dict) -> None:
         """A write whose answer nothing waits for (no rows, no count), in a transaction: sent with the
         next statement that writes, or before the commit. A check-in's seven writes so take three round
@@ -472,5 +495,18 @@ class InlineConnection:
             return plan.run(self.connection.connection.driver_connection, parameters or {}).scalar()
         return self.connection.scalar(statement, parameters)
 
+    async def stream(self, statement, parameters=None):
+        """Rows as SQLite's cursor steps to them (``partitions`` as SQLAlchemy's AsyncResult has it)."""
+        return SteppedRows(self.connection.execute(statement, parameters))
+
     # SQLite's statements cost no round trip: a write runs as it is given.
     write_behind = execute
+
+
+class SteppedRows:
+    def __init__(self, result) -> None:
+        self.result = result
+
+    async def partitions(self, size: int):
+        for rows in self.result.partitions(size):
+            yield rows

@@ -183,6 +183,20 @@ def test_check_reports_a_tampered_balance(tmp_path):
     assert check.returncode == 1 and "balance 5 but entries sum to 0" in check.stdout
 
 
+def test_check_reports_a_wrong_day_summary_and_rebuild_mends_it(tmp_path):
+    import sqlite3
+    db = tmp_path / "t.db"
+    env = {"DATABASE_URL": f"sqlite:///{db}"}
+    assert jifen("migrate", env=env).returncode == 0
+    with sqlite3.connect(db) as connection:
+        connection.execute("INSERT INTO day_flows VALUES ('2026-03-12', 'CHECK_IN', 3, 10, 0, 0)")
+    check = jifen("check", env=env)
+    assert check.returncode == 1 and "day summaries: flows 2026-03-12 CHECK_IN 3: (10, 0, 0) summed, (0, 0, 0) in the ledger" in check.stdout
+    rebuilt = jifen("rebuild-summaries", env=env)
+    assert rebuilt.returncode == 0 and "rebuilt from the ledger in Asia/Shanghai" in rebuilt.stdout
+    assert jifen("check", env=env).returncode == 0
+
+
 @pytest.mark.parametrize("env", ["prod"])
 def test_prod_hides_graphiql_and_introspection(tmp_path, env):
     from api.http.app import create_app

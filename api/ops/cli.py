@@ -254,11 +254,31 @@ def cmd_check(args: argparse.Namespace) -> None:
     for member_id, problems in report.problems.items():
         for problem in problems:
             print(f"member #{member_id}: {problem}")
+    for line in report.summaries.disagreements:
+        print(f"day summaries: {line}")
+    if report.summaries.stale:
+        print("day summaries: keyed in another time zone, not checked (analytics read the ledger until "
+              "`jifen rebuild-summaries`)")
     scope = f" with entries after #{report.since_entry}" if report.since_entry is not None else ""
     print(f"checked {report.members_checked} members{scope} through entry #{report.verified_through} in "
-          f"{time.monotonic() - started:.1f} s: " + ("OK" if report.ok else f"{len(report.problems)} wrong"))
+          f"{time.monotonic() - started:.1f} s: " + ("OK" if report.ok else _wrong(report)))
     if not report.ok:
         sys.exit(1)
+
+
+def _wrong(report) -> str:
+    wrong = [f"{len(report.problems)} members wrong"] if report.problems else []
+    wrong += ["day summaries wrong (`jifen rebuild-summaries` builds them again)"] if report.summaries.disagreements \
+        else []
+    return ", ".join(wrong)
+
+
+def cmd_rebuild_summaries(_: argparse.Namespace) -> None:
+    from domain.day_summaries import DaySummaries
+
+    started = time.monotonic()
+    status = asyncio.run(_with_services(lambda s: DaySummaries(s.transactions, s.clock).rebuild()))
+    print(f"day summaries rebuilt from the ledger in {status.timezone} in {time.monotonic() - started:.1f} s")
 
 
 async def _with_services(action):
@@ -415,11 +435,15 @@ def parser() -> argparse.ArgumentParser:
     command(commands, "segments", "recompute every member's segments now (the server does it daily)"
             ).set_defaults(func=cmd_segments)
     check = command(commands, "check", "recompute every balance from the ledger and report any difference",
-                    details="\nExits 1 when a balance, a lot, a hold, pending points, growth or a running balance "
-                            "disagrees with what it is made of. Progress goes to stderr on a long run.")
+                    details="\nExits 1 when a balance, a lot, a hold, pending points, growth, a running balance "
+                            "or a day summary disagrees with what it is made of. Progress goes to stderr on a "
+                            "long run.")
     check.add_argument("--since-last", action="store_true",
                        help="check only members with entries after the last clean run's (a full run the first time)")
     check.set_defaults(func=cmd_check)
+    command(commands, "rebuild-summaries", "build the day summaries analytics read again from the ledger",
+            details="\nNeeded after the brand's time zone changes (analytics read the ledger itself until then). "
+                    "Writers of points wait while it runs.").set_defaults(func=cmd_rebuild_summaries)
     command(commands, "award-prizes", "pay the prizes of closed leaderboard periods (once each)"
             ).set_defaults(func=cmd_award_prizes)
     schema = command(commands, "schema", "print the GraphQL schema (SDL)", ())

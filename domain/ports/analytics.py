@@ -7,6 +7,7 @@ from typing import Protocol, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from domain.analytics import ItemHeat, Participation
+    from domain.day_summaries import ActiveCounts, OffsetSpan, Sums, SummaryDelta
     from domain.ledger import LedgerReason
 
 
@@ -25,3 +26,21 @@ class AnalyticsRepository(Protocol):
     async def task_participation(self, start: datetime, end: datetime) -> list["Participation"]: ...
     async def campaign_orders(self, start: datetime, end: datetime) -> list[tuple[str, int, int, int, int, int]]:
         """(campaign codes joined by '+', member id, bonus points) of each boosted order placed in [start, end)."""
+
+
+class DaySummaryRepository(Protocol):
+    """The per-day sums of the ledger (domain/day_summaries.py); persistence/day_summaries.py."""
+
+    async def add(self, delta: "SummaryDelta") -> None: ...
+    async def flows(self, first_day: date, last_day: date) -> dict[date, dict["LedgerReason", tuple[int, int, int]]]:
+        """Per day and reason: (credited, debited, order points taken back by refunds)."""
+    async def active_counts(self, first_day: date, last_day: date) -> "ActiveCounts": ...
+    async def entry_times(self, after_entry_id: int = 0) -> tuple[datetime, datetime] | None: ...
+    async def lock(self) -> None:
+        """Writers adding to the sums wait until this transaction ends."""
+    async def snapshot(self) -> None:
+        """Every statement of this read transaction sees one moment (first in it)."""
+    async def ledger_sums(self, spans: Sequence["OffsetSpan"], *, whole_ledger: bool = False) -> "Sums":
+        """The sums as the entries within the spans make them (``whole_ledger``: the spans hold every entry)."""
+    async def stored(self, from_day: date | None = None) -> "Sums": ...
+    async def replace(self, sums: "Sums") -> None: ...
