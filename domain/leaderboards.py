@@ -79,6 +79,18 @@ class Standing:
     rank: int
 
 
+def score_band(points: int) -> tuple[int, int]:
+    """[low, high): the scores counted together so that a rank needs no count of everyone ahead.
+    Two significant digits (below 100 a band per score, then 100-109, ..., 1,000-1,099, ...): a few
+    hundred bands for any spread of scores, and a band holds only the members whose scores agree in
+    their first two digits. The database keeps each band's count (migration 0028's triggers)."""
+    if points < 100:
+        return points, points + 1
+    unit = 10 ** (len(str(points)) - 2)
+    low = points - points % unit
+    return low, low + unit
+
+
 def counts(reason: LedgerReason, delta: int) -> bool:
     return reason in GROWTH_REASONS and delta > 0
 

@@ -4,14 +4,35 @@ from __future__ import annotations
 import functools
 from datetime import date, datetime
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, func, select
 
-from domain.leaderboards import LeaderboardPeriod, ScoreChange, Standing
+from domain.leaderboards import LeaderboardPeriod, ScoreChange, Standing, score_band
 from persistence.direct_statements import direct
 from persistence.members import upsert
-from persistence.tables import leaderboard_awards, leaderboard_scores
+from persistence.tables import leaderboard_awards, leaderboard_bands, leaderboard_scores, leaderboard_ties
 
 ORDER = (leaderboard_scores.c.points.desc(), leaderboard_scores.c.member_id.desc())
+TIE_BLOCK = 4096  # as migration 0028's triggers block the ties
+
+
+def _standing():
+    s, b, t = leaderboard_scores.c, leaderboard_bands.c, leaderboard_ties.c
+    period, starts_on, points = bindparam("period"), bindparam("starts_on"), bindparam("points")
+    kept = (lambda table: and_(table.period == period, table.starts_on == starts_on))
+    return direct(select(
+        select(func.coalesce(func.sum(b.members), 0)).where(kept(b), b.band >= bindparam("band_end"))
+        .scalar_subquery().label("bands_above"),
+        select(func.coalesce(func.sum(t.members), 0)).where(kept(t), t.points > points,
+                                                           t.points < bindparam("band_end"))
+        .scalar_subquery().label("above_in_band"),
+        select(func.coalesce(func.sum(t.members), 0)).where(kept(t), t.points == points, t.block > bindparam("block"))
+        .scalar_subquery().label("tied_blocks_ahead"),
+        select(func.count()).select_from(leaderboard_scores).where(
+            kept(s), s.points == points, s.member_id > bindparam("member_id"),
+            s.member_id < bindparam("block_end")).scalar_subquery().label("tied_in_block_ahead")))
+
+
+STANDING = _standing()
 
 
 @functools.cache
@@ -64,14 +85,18 @@ class SqlLeaderboardRepository:
         return await self.top(period, starts_on, 2**31)
 
     async def standing(self, period: LeaderboardPeriod, starts_on: date, member_id: int) -> Standing | None:
+        """Counts kept by the database's triggers, summed: the bands above the member's, the scores
+        above theirs within it, the blocks of their tie above theirs; then the members ahead within
+        their own block of their tie counted (at most TIE_BLOCK). Ranks equal the full order's."""
         points = await self.connection.scalar(select(leaderboard_scores.c.points).where(
             self._of(period, starts_on), leaderboard_scores.c.member_id == member_id))
         if points is None:
             return None
-        ahead = await self.connection.scalar(select(func.count()).select_from(leaderboard_scores).where(
-            self._of(period, starts_on), or_(leaderboard_scores.c.points > points, and_(
-                leaderboard_scores.c.points == points, leaderboard_scores.c.member_id > member_id))))
-        return Standing(member_id, points, ahead + 1)
+        row = (await self.connection.execute(STANDING, {
+            "period": period.value, "starts_on": starts_on, "points": points, "member_id": member_id,
+            "band_end": score_band(points)[1], "block": member_id // TIE_BLOCK,
+            "block_end": (member_id // TIE_BLOCK + 1) * TIE_BLOCK})).first()
+        return Standing(member_id, points, sum(int(part) for part in row) + 1)
 
     async def add_award(self, period: LeaderboardPeriod, starts_on: date, rank: int, member_id: int, points: int,
                         at: datetime) -> bool:

@@ -721,3 +721,23 @@ day_active = Table(
     Column("shard", Integer, primary_key=True),
     Column("members", BigInteger, nullable=False),
 )
+
+# Members per score band, and per exact score and block of member ids, of each leaderboard: kept by
+# triggers on leaderboard_scores (migration 0028).
+leaderboard_bands = Table(
+    "leaderboard_bands", metadata,
+    Column("period", String(8), primary_key=True),
+    Column("starts_on", Date, primary_key=True),
+    Column("band", BigInteger, primary_key=True),  # the low end of domain.leaderboards.score_band
+    Column("shard", Integer, primary_key=True),
+    Column("members", BigInteger, nullable=False),
+)
+
+leaderboard_ties = Table(
+    "leaderboard_ties", metadata,
+    Column("period", String(8), primary_key=True),
+    Column("starts_on", Date, primary_key=True),
+    Column("points", BigInteger, primary_key=True),
+    Column("block", BigInteger, primary_key=True),  # member_id // TIE_BLOCK
+    Column("members", BigInteger, nullable=False),
+)

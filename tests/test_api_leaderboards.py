@@ -1,17 +1,21 @@
 """Leaderboards, period prizes and badges: over HTTP on both databases, and Redis against SQL under random data."""
 import asyncio
+import random
 import uuid
+from collections import Counter
 from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from api.ops.services import Services
 from domain.clock import ManualClock
 from domain.configuration import SYSTEM
-from domain.leaderboards import LeaderboardPeriod, LeaderboardService
+from domain.leaderboards import ALL_TIME_START, LeaderboardPeriod, LeaderboardService, ScoreChange, score_band
 from domain.ledger import LedgerReason
 from domain.points import PointsOperations
+from persistence.leaderboards import TIE_BLOCK
 from tests.conftest import START
 from tests.documents import ADJUST, CHECK_IN
 from tests.test_api_ledger import member_gid
@@ -129,3 +133,45 @@ async def compare_paths(database_url, prefix, earnings):
                                                                                                     period)
     finally:
         await services.close()
+
+
+async def test_ranks_without_redis_count_bands_and_agree_with_the_whole_order(services):
+    """Scores spread from 1 to a million, many tied and many sharing a band, raised again and again:
+    each rank from the bands equals the member's place in the full order, and the bands the triggers
+    keep equal the scores grouped again."""
+    picks = random.Random(24)
+    ids = await members_far_apart(services, 120)  # ties span several blocks of member ids
+    starts_on = ALL_TIME_START
+    for round_ in range(4):
+        changes = [ScoreChange(m, LeaderboardPeriod.ALL_TIME, starts_on, picks.choice(
+            [1, 7, 10, 95, 100, 1000, picks.randint(1, 300_000)])) for m in picks.sample(ids, 80)]
+        await services.transactions.write(lambda uow, c=changes: uow.leaderboards.add(c))
+        order = await services.transactions.read(
+            lambda uow: uow.leaderboards.all_scores(LeaderboardPeriod.ALL_TIME, starts_on))
+        for place, (member_id, points) in enumerate(order, start=1):
+            standing = await services.transactions.read(
+                lambda uow, m=member_id: uow.leaderboards.standing(LeaderboardPeriod.ALL_TIME, starts_on, m))
+            assert (standing.points, standing.rank) == (points, place), (round_, member_id)
+    bands, ties, scores = await kept_counts(services)
+    assert bands == Counter(score_band(points)[0] for points, _ in scores)
+    assert ties == Counter((points, member_id // TIE_BLOCK) for points, member_id in scores)
+
+
+async def members_far_apart(services, count: int) -> list[int]:
+    ids = [1 + n * 1500 for n in range(count)]
+    async with services.database.write_engine.begin() as connection:
+        await connection.execute(text(
+            "INSERT INTO members (id, external_id, nickname, created_at, tier_level, growth, balance, held, pending, "
+            "lifetime_earned, debt) VALUES (:id, :external_id, 'b', :at, 1, 0, 0, 0, 0, 0, 0)"),
+            [{"id": i, "external_id": f"band-{i}", "at": START.replace(tzinfo=None)} for i in ids])
+    return ids
+
+
+async def kept_counts(services):
+    async with services.database.read_engine.connect() as connection:
+        bands = Counter(dict((await connection.execute(text(
+            "SELECT band, sum(members) FROM leaderboard_bands GROUP BY band HAVING sum(members) <> 0"))).all()))
+        ties = Counter({(points, block): n for points, block, n in (await connection.execute(text(
+            "SELECT points, block, members FROM leaderboard_ties WHERE members <> 0")))})
+        scores = (await connection.execute(text("SELECT points, member_id FROM leaderboard_scores"))).all()
+    return bands, ties, scores
