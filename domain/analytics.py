@@ -31,11 +31,11 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from domain.brand import BrandSettings, brand_settings
+from domain.day_figures import FigureKind, campaign_shares
 from domain.day_summaries import RANGE_DAYS, summary_status
 from domain.deductions import deduction_rule
 from domain.errors import InvalidInput
 from domain.ledger import LedgerReason
-from domain.orders import worth_after_refunds
 
 if TYPE_CHECKING:
     from domain.clock import Clock
@@ -224,62 +224,85 @@ class AnalyticsService:
 
     async def item_heat(self, first_day: date, last_day: date, limit: int) -> list[ItemHeat]:
         """The most redeemed items with their views, and the most viewed ones even if nobody redeemed them."""
-        async def work(uow: "UnitOfWork", start: datetime, end: datetime) -> list[ItemHeat]:
-            redeemed = {h.item_id: h for h in await uow.analytics.item_heat(start, end, limit)}
-            views = await uow.analytics.item_views(first_day, last_day, list(redeemed), limit)
-            for item_id, (name, count) in (await uow.analytics.item_views(first_day, last_day, None, limit)).items():
-                views.setdefault(item_id, (name, count))
-            heat = [replace(redeemed[i], views=views.get(i, ("", 0))[1]) if i in redeemed else
-                    ItemHeat(i, views[i][0], 0, 0, 0, 0, views[i][1]) for i in {*redeemed, *views}]
-            return sorted(heat, key=lambda h: (-h.quantity, -h.views, h.item_id))[:limit]
-
-        return await self._ranged(first_day, last_day, work)
+        return await self._ranged(first_day, last_day, _item_heat_from_rows, _item_heat_from_figures, limit)
 
     async def task_participation(self, first_day: date, last_day: date) -> list[Participation]:
-        return await self._ranged(first_day, last_day, lambda uow, s, e: uow.analytics.task_participation(s, e))
+        return await self._ranged(first_day, last_day, lambda uow, _f, _l, bounds: uow.analytics.task_participation(
+            *bounds), _tasks_from_figures)
 
     async def campaign_participation(self, first_day: date, last_day: date) -> list[Participation]:
-        return await self._ranged(first_day, last_day, _campaign_participation)
+        return await self._ranged(first_day, last_day, _campaign_participation, _campaigns_from_figures)
 
-    async def _ranged(self, first_day: date, last_day: date, query):
+    async def _ranged(self, first_day: date, last_day: date, from_rows, from_figures, *args):
+        """From the day figures (domain/day_figures.py) while they are keyed in the brand's time zone,
+        else from the rows themselves."""
         _check_range(first_day, last_day)
 
         async def work(uow: "UnitOfWork"):
-            return await query(uow, *_bounds(await brand_settings(uow), first_day, last_day))
+            brand = await brand_settings(uow)
+            bounds = _bounds(brand, first_day, last_day)
+            if (await summary_status(uow)).usable(brand):
+                return await from_figures(uow, first_day, last_day, bounds, *args)
+            return await from_rows(uow, first_day, last_day, bounds, *args)
 
         return await self.transactions.read(work, heavy=True)
 
 
-async def _campaign_participation(uow: "UnitOfWork", start: datetime, end: datetime) -> list[Participation]:
-    """Per campaign, though one order may name two (a multiplier and a threshold bonus, ``a+b``): the
-    threshold campaign is credited its bonus (as it is defined now), the multiplier the rest. An
-    order refunded in full took part in nothing; a partly refunded one counts the bonus it kept."""
+def _heat_order(heat: ItemHeat):
+    return -heat.quantity, -heat.views, heat.item_id
+
+
+async def _item_heat_from_rows(uow: "UnitOfWork", first_day: date, last_day: date,
+                               bounds: tuple[datetime, datetime], limit: int) -> list[ItemHeat]:
+    redeemed = {h.item_id: h for h in await uow.analytics.item_heat(*bounds, limit)}
+    views = await uow.analytics.item_views(first_day, last_day, list(redeemed), limit)
+    for item_id, (name, count) in (await uow.analytics.item_views(first_day, last_day, None, limit)).items():
+        views.setdefault(item_id, (name, count))
+    heat = [replace(redeemed[i], views=views.get(i, ("", 0))[1]) if i in redeemed else
+            ItemHeat(i, views[i][0], 0, 0, 0, 0, views[i][1]) for i in {*redeemed, *views}]
+    return sorted(heat, key=_heat_order)[:limit]
+
+
+async def _item_heat_from_figures(uow: "UnitOfWork", first_day: date, last_day: date,
+                                  bounds: tuple[datetime, datetime], limit: int) -> list[ItemHeat]:
+    sums = {int(code): counts for code, counts in (await uow.figures.sums(FigureKind.ITEM, first_day, last_day)).items()
+            if any(counts)}
+    shown = sorted(sums, key=lambda i: (-sums[i][1], -sums[i][3], i))[:limit]
+    names = {item.id: item.name for item in await uow.mall.get_many(shown)} if shown else {}
+    buyers = await uow.analytics.item_buyers(*bounds, shown) if shown else {}
+    return [ItemHeat(i, names.get(i, ""), sums[i][0], sums[i][1], sums[i][2], buyers.get(i, 0), sums[i][3])
+            for i in shown]
+
+
+async def _tasks_from_figures(uow: "UnitOfWork", first_day: date, last_day: date,
+                              bounds: tuple[datetime, datetime]) -> list[Participation]:
+    sums = {code: counts for code, counts in (await uow.figures.sums(FigureKind.TASK, first_day, last_day)).items()
+            if counts[0]}
+    people = await uow.analytics.task_members(*bounds, sorted(sums)) if sums else {}
+    return [Participation(code, sums[code][0], people.get(code, 0)) for code in sorted(sums)]
+
+
+async def _campaigns_from_figures(uow: "UnitOfWork", first_day: date, last_day: date,
+                                  bounds: tuple[datetime, datetime]) -> list[Participation]:
+    sums = {code: counts for code, counts in (await uow.figures.sums(FigureKind.CAMPAIGN, first_day, last_day)).items()
+            if counts[0]}
+    people = await uow.analytics.campaign_members(*bounds) if sums else {}
+    return [Participation(code, sums[code][0], people.get(code, 0), sums[code][2]) for code in sorted(sums)]
+
+
+async def _campaign_participation(uow: "UnitOfWork", first_day: date, last_day: date,
+                                  bounds: tuple[datetime, datetime]) -> list[Participation]:
+    """Per campaign, though one order may name two (see `campaign_shares`); an order refunded in
+    full took part in nothing, a partly refunded one counts the bonus it kept."""
     times: dict[str, int] = {}
     members: dict[str, set[int]] = {}
     points: dict[str, int] = {}
-    definitions = {}
-    for codes, member_id, base, bonus, amount_fen, refunded_fen in await uow.analytics.campaign_orders(start, end):
-        _, bonus = worth_after_refunds(base, bonus, amount_fen, refunded_fen)  # a refund takes its share back
-        for code in codes.split("+"):
-            if code not in definitions:
-                definitions[code] = await uow.campaigns.get(code)
-        for code, share in _split_bonus(codes.split("+"), bonus, definitions).items():
+    for codes, member_id, *order in await uow.analytics.campaign_orders(*bounds):
+        for code, share in campaign_shares(codes, *order).items():
             times[code] = times.get(code, 0) + 1
             members.setdefault(code, set()).add(member_id)
             points[code] = points.get(code, 0) + share
     return [Participation(code, times[code], len(members[code]), points[code]) for code in sorted(times)]
-
-
-def _split_bonus(codes: list[str], bonus: int, definitions: dict) -> dict[str, int]:
-    if len(codes) == 1:
-        return {codes[0]: bonus}
-    shares = {}
-    for code in codes:
-        campaign = definitions.get(code)
-        if campaign is not None and campaign.is_threshold_bonus:
-            shares[code] = min(campaign.bonus_points, bonus - sum(shares.values()))
-    rest = bonus - sum(shares.values())
-    return {code: shares.get(code, rest) for code in codes}
 
 
 def _check_range(first_day: date, last_day: date) -> None:

@@ -14,7 +14,7 @@ different members so seldom meet on one row):
   active members of a range are a sum of counts, not a distinct count over entries.
 
 Both are written by the transaction that writes the entries they sum (see `SummaryDelta`), so they
-cannot disagree with the ledger; `jifen check` verifies them and `jifen summaries --rebuild` builds
+cannot disagree with the ledger; `jifen check` verifies them and `jifen rebuild-summaries` builds
 them again from the ledger. They are keyed in the brand's time zone as it was when they were built:
 changing the zone leaves them stale (analytics read the ledger itself meanwhile) until rebuilt.
 """
@@ -32,6 +32,7 @@ from domain.ledger import ACTIVITY_REASONS, LedgerEntry, LedgerReason
 if TYPE_CHECKING:
     from domain.brand import BrandSettings
     from domain.clock import Clock
+    from domain.day_figures import Figures
     from domain.ports import Transactions, UnitOfWork
 
 SHARDS = 8
@@ -241,6 +242,7 @@ class DaySummaries:
             times = await uow.summaries.entry_times()
             await uow.summaries.replace(await uow.summaries.ledger_sums(_spans(brand.zone, *times), whole_ledger=True)
                                         if times else Sums())
+            await uow.figures.replace(await _figures_from_rows(uow, brand))
             status = SummaryStatus(brand.timezone)
             await uow.settings.put(STATUS_KEY, status.to_record(), actor, self.clock.now())
             return status
@@ -255,18 +257,28 @@ class DaySummaries:
             brand = await brand_settings(uow)
             if not (await summary_status(uow)).usable(brand):
                 return Verification([], stale=True)
+            figures = (await _figures_from_rows(uow, brand)).differences(await uow.figures.stored())
             if (times := await uow.summaries.entry_times(after_entry_id or 0)) is None:
                 # Nothing new to compare; with no entries at all, any sum is wrong.
-                return Verification([] if after_entry_id else Sums().differences(await uow.summaries.stored()))
+                return Verification(figures if after_entry_id else
+                                    Sums().differences(await uow.summaries.stored()) + figures)
             from_day = brand.local_date(times[0]) if after_entry_id else None
             if from_day is not None:  # from far enough back to know the previous active days of those days
                 times = (min(times[0], brand.start_of_local_day(from_day - timedelta(days=RANGE_DAYS))), times[1])
             computed = await uow.summaries.ledger_sums(_spans(brand.zone, *times), whole_ledger=from_day is None)
             if from_day is not None:
                 computed = computed.from_day(from_day)
-            return Verification(computed.differences(await uow.summaries.stored(from_day)))
+            return Verification(computed.differences(await uow.summaries.stored(from_day)) + figures)
 
         return await self.transactions.read(work, heavy=True)
+
+
+async def _figures_from_rows(uow: "UnitOfWork", brand: "BrandSettings") -> "Figures":
+    """The day figures of items, tasks and campaigns (domain/day_figures.py) from their rows, all of
+    them: those tables are a fraction of the ledger, and a row counted on an earlier day changes when
+    a redemption is cancelled or an order refunded."""
+    times = await uow.figures.row_times()
+    return await uow.figures.computed(_spans(brand.zone, *times) if times else [])
 
 
 def _spans(zone: ZoneInfo, first: datetime, last: datetime) -> list[OffsetSpan]:

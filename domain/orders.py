@@ -88,6 +88,7 @@ class PurchaseOrder:
     credited_points: int = 0
     reversed_points: int = 0
     id: int | None = None
+    threshold_points: int = 0  # of bonus_points, what a threshold campaign (the last code) paid
 
     @property
     def total_points(self) -> int:
@@ -189,7 +190,8 @@ class OrderService:
             bonus += threshold.bonus_points if threshold else 0
             order = PurchaseOrder(ctx.member.id, order_id, channel, store_id, amount_fen, base, bonus,
                                   "+".join(codes) or None, ctx.now,
-                                  ctx.now + timedelta(days=rule_.return_window_days), actor.label)
+                                  ctx.now + timedelta(days=rule_.return_window_days), actor.label,
+                                  threshold_points=threshold.bonus_points if threshold else 0)
             if order.total_points:
                 ctx.member.account.add_pending(order.total_points)
             if rule_.return_window_days == 0 or not order.total_points:

@@ -81,11 +81,39 @@ class SqlAnalyticsRepository:
             .where(t.completed_at >= start, t.completed_at < end).group_by(t.task_code).order_by(t.task_code))
         return [Participation(code, times, people) for code, times, people in rows]
 
-    async def campaign_orders(self, start: datetime, end: datetime) -> list[tuple[str, int, int, int, int, int]]:
+    async def campaign_orders(self, start: datetime, end: datetime) -> list[tuple[str, int, int, int, int, int, int]]:
         o = purchase_orders.c
         rows = await self.connection.execute(
-            select(o.campaign_code, o.member_id, o.base_points, o.bonus_points, o.amount_fen, o.refunded_fen)
+            select(o.campaign_code, o.member_id, o.base_points, o.bonus_points, o.threshold_points, o.amount_fen,
+                   o.refunded_fen)
             .where(o.placed_at >= start, o.placed_at < end, o.campaign_code.is_not(None),
                    o.refunded_fen < o.amount_fen).order_by(o.id))
-        return [(codes, member_id, int(base), int(bonus), int(amount), int(refunded))
-                for codes, member_id, base, bonus, amount, refunded in rows]
+        return [(codes, member_id, *(int(n) for n in points)) for codes, member_id, *points in rows]
+
+    async def item_buyers(self, start: datetime, end: datetime, item_ids: Sequence[int]) -> dict[int, int]:
+        r = redemptions.c
+        rows = await self.connection.execute(
+            select(r.item_id, func.count(distinct(r.member_id)))
+            .where(r.item_id.in_(list(item_ids)), r.created_at >= start, r.created_at < end,
+                   r.status != RedemptionStatus.CANCELLED.value).group_by(r.item_id))
+        return {item_id: int(buyers) for item_id, buyers in rows}
+
+    async def task_members(self, start: datetime, end: datetime, codes: Sequence[str]) -> dict[str, int]:
+        t = task_completions.c
+        rows = await self.connection.execute(
+            select(t.task_code, func.count(distinct(t.member_id)))
+            .where(t.task_code.in_(list(codes)), t.completed_at >= start, t.completed_at < end).group_by(t.task_code))
+        return {code: int(people) for code, people in rows}
+
+    async def campaign_members(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Per campaign, the members whose orders in [start, end) it boosted (an order may name two)."""
+        o = purchase_orders.c
+        rows = await self.connection.execute(
+            select(o.campaign_code, o.member_id).distinct()
+            .where(o.placed_at >= start, o.placed_at < end, o.campaign_code.is_not(None),
+                   o.refunded_fen < o.amount_fen))
+        members: dict[str, set[int]] = {}
+        for codes, member_id in rows:
+            for code in codes.split("+"):
+                members.setdefault(code, set()).add(member_id)
+        return {code: len(people) for code, people in members.items()}

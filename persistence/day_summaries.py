@@ -87,7 +87,7 @@ class SqlDaySummaryRepository:
         """Before a rebuild: writers adding to the sums wait until it commits (readers do not), and
         it waits for those that began adding; so no entry is summed twice or missed."""
         if self.dialect == "postgresql":
-            await self.connection.execute(text("LOCK TABLE day_flows, day_active IN EXCLUSIVE MODE"))
+            await self.connection.execute(text("LOCK TABLE day_flows, day_active, day_figures IN EXCLUSIVE MODE"))
 
     async def snapshot(self) -> None:
         """First in a read transaction that compares the sums with the ledger: its statements then all
@@ -100,8 +100,7 @@ class SqlDaySummaryRepository:
         first entry to the last, and the ledger is read in its own order rather than through the time
         index (on SQLite a lookup per entry: three times as long)."""
         sums = Sums()
-        spans = [_Bounded(span, whole_ledger and n == 0, whole_ledger and n == len(spans) - 1)
-                 for n, span in enumerate(spans)]
+        spans = bounded_spans(spans, whole_ledger)
         for span in spans:
             for number, reason, shard, *flows in await self.connection.execute(_flows(self.dialect, span)):
                 sums.add_flow((date.fromordinal(number), reason, shard), flows)
@@ -145,7 +144,7 @@ def replacing(sums: Sums) -> list[tuple]:
 def fill_from_ledger(connection, spans: Sequence[OffsetSpan]) -> None:
     """`ledger_sums` and `replace` on a synchronous connection, for the migration that adds the tables."""
     sums, days = Sums(), ActiveDays()
-    for span in (_Bounded(span, n == 0, n == len(spans) - 1) for n, span in enumerate(spans)):
+    for span in bounded_spans(spans):
         for number, reason, shard, *flows in connection.execute(_flows(connection.dialect.name, span)):
             sums.add_flow((date.fromordinal(number), reason, shard), flows)
         rows = connection.execute(_active_days(connection.dialect.name, span), execution_options={"stream_results": True})
@@ -160,13 +159,14 @@ def _sortable(key):
     return day, previous or NO_PREVIOUS_DAY, shard
 
 
-def day_number(dialect: str, minutes: int):
-    """An entry's day at a fixed offset from UTC, as a date's ordinal (literals, not parameters: it is
-    grouped by, and PostgreSQL tells two parameters apart even when they hold one value)."""
+def day_number(dialect: str, minutes: int, instant=E.occurred_at):
+    """The day of an instant (an entry's by default) at a fixed offset from UTC, as a date's ordinal
+    (literals, not parameters: it is grouped by, and PostgreSQL tells two parameters apart even when
+    they hold one value)."""
     if dialect == "sqlite":  # a Julian day begins at noon: half a day on, it begins at midnight
-        return (cast(func.julianday(E.occurred_at, literal_column(f"'{minutes:+d} minutes'")) + 0.5, Integer)
+        return (cast(func.julianday(instant, literal_column(f"'{minutes:+d} minutes'")) + 0.5, Integer)
                 - literal_column(str(JULIAN_DAY_OF_ORDINAL_0)))
-    return (cast(func.timezone(literal_column("'UTC'"), E.occurred_at)
+    return (cast(func.timezone(literal_column("'UTC'"), instant)
                  + literal_column(f"interval '{minutes} minutes'"), Date) - literal_column("DATE '0001-01-01'")
             + literal_column("1"))
 
@@ -182,9 +182,14 @@ class _Bounded:
         return self.span.minutes
 
 
-def within(bounded: _Bounded):
-    return and_(true(), *([] if bounded.open_start else [E.occurred_at >= bounded.span.start]),
-                *([] if bounded.open_end else [E.occurred_at < bounded.span.end]))
+def bounded_spans(spans: Sequence[OffsetSpan], whole: bool = True) -> list[_Bounded]:
+    """``whole``: the spans hold every row, so the first has no start and the last no end."""
+    return [_Bounded(span, whole and n == 0, whole and n == len(spans) - 1) for n, span in enumerate(spans)]
+
+
+def within(bounded: _Bounded, instant=E.occurred_at):
+    return and_(true(), *([] if bounded.open_start else [instant >= bounded.span.start]),
+                *([] if bounded.open_end else [instant < bounded.span.end]))
 
 
 def _flows(dialect: str, span: _Bounded):

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
 
+from domain.day_figures import FigureChange, FigureKind
 from domain.mall import ItemKind, MallItem, MallSort, Redemption, RedemptionStatus
 from persistence.direct_statements import direct
 from persistence.members import upsert
@@ -42,13 +43,17 @@ def redemption_from_row(row) -> Redemption:
 class SqlMallRepository:
     def __init__(self, connection) -> None:
         self.connection = connection
+        self.figure_changes: list[FigureChange] = []  # to the items' day figures (domain/day_figures.py)
 
     async def add_view(self, item_id: int, member_id: int, day: date, at: datetime) -> bool:
         statement = upsert(self.connection.dialect.name)(item_views).values(
             item_id=item_id, member_id=member_id, day=day, viewed_at=at)
         result = await self.connection.execute(statement.on_conflict_do_nothing(
             index_elements=["item_id", "member_id", "day"]).returning(item_views.c.item_id))
-        return result.first() is not None
+        counted = result.first() is not None
+        if counted:
+            self.figure_changes.append(FigureChange(FigureKind.ITEM, str(item_id), member_id, day, views=1))
+        return counted
 
     def _values(self, item: MallItem) -> dict:
         return {**{name: getattr(item, name) for name in ITEM_FIELDS}, "kind": item.kind.value}
@@ -89,6 +94,13 @@ class SqlMallRepository:
             "created_at": redemption.created_at, "code": redemption.code, "note": redemption.note,
             "flash_sale_id": redemption.flash_sale_id})
         redemption.id = result.scalar_one()
+        self._count(redemption, +1)
+
+    def _count(self, redemption: Redemption, sign: int) -> None:
+        if redemption.status is not RedemptionStatus.CANCELLED:
+            self.figure_changes.append(FigureChange(
+                FigureKind.ITEM, str(redemption.item_id), redemption.member_id, redemption.created_at,
+                times=sign, quantity=sign * redemption.quantity, points=sign * redemption.points))
 
     async def redemption(self, redemption_id: int) -> Redemption | None:
         row = (await self.connection.execute(select(redemptions).where(redemptions.c.id == redemption_id))).first()
@@ -107,6 +119,10 @@ class SqlMallRepository:
             redemptions.c.status != RedemptionStatus.CANCELLED.value))
 
     async def update_redemption(self, redemption: Redemption) -> None:
+        before = await self.redemption(redemption.id)  # a cancelled one no longer counts (nor one restored)
+        if (before.status is RedemptionStatus.CANCELLED) != (redemption.status is RedemptionStatus.CANCELLED):
+            self._count(before, -1)
+            self._count(redemption, +1)
         await self.connection.execute(update(redemptions).where(redemptions.c.id == redemption.id).values(
             status=redemption.status.value, note=redemption.note, updated_at=redemption.updated_at))
 

@@ -5,19 +5,20 @@ from datetime import datetime
 
 from sqlalchemy import insert, select, update
 
+from domain.day_figures import FigureChange, order_changes
 from domain.orders import OrderChannel, OrderStatus, PurchaseOrder
 from persistence.tables import purchase_orders
 
 COLUMNS = ("member_id", "order_id", "channel", "store_id", "amount_fen", "base_points", "bonus_points",
            "campaign_code", "placed_at", "release_at", "recorded_by", "refunded_fen", "status", "released_at",
-           "credited_points", "reversed_points")
+           "credited_points", "reversed_points", "threshold_points")
 
 
 def order_from_row(row) -> PurchaseOrder:
     return PurchaseOrder(row.member_id, row.order_id, OrderChannel(row.channel), row.store_id, row.amount_fen,
                          row.base_points, row.bonus_points, row.campaign_code, row.placed_at, row.release_at,
                          row.recorded_by, row.refunded_fen, OrderStatus(row.status), row.released_at,
-                         row.credited_points, row.reversed_points, row.id)
+                         row.credited_points, row.reversed_points, row.id, row.threshold_points)
 
 
 def order_values(order: PurchaseOrder) -> dict:
@@ -29,6 +30,7 @@ def order_values(order: PurchaseOrder) -> dict:
 class SqlOrderRepository:
     def __init__(self, connection) -> None:
         self.connection = connection
+        self.figure_changes: list[FigureChange] = []  # to its campaigns' day figures (domain/day_figures.py)
 
     async def get(self, order_id: str) -> PurchaseOrder | None:
         row = (await self.connection.execute(
@@ -39,8 +41,13 @@ class SqlOrderRepository:
         result = await self.connection.execute(
             insert(purchase_orders).values(**order_values(order)).returning(purchase_orders.c.id))
         order.id = result.scalar_one()
+        self.figure_changes += order_changes(None, order)
 
     async def update(self, order: PurchaseOrder) -> None:
+        if order.campaign_code is not None:  # what the campaigns' figures counted of it before
+            row = (await self.connection.execute(
+                select(purchase_orders).where(purchase_orders.c.id == order.id))).first()
+            self.figure_changes += order_changes(order_from_row(row), order)
         await self.connection.execute(
             update(purchase_orders).where(purchase_orders.c.id == order.id).values(**order_values(order)))
 

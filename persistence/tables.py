@@ -180,6 +180,8 @@ purchase_orders = Table(
     Column("refunded_fen", BigInteger, nullable=False),
     Column("base_points", BigInteger, nullable=False),
     Column("bonus_points", BigInteger, nullable=False),
+    # Of bonus_points, what a threshold campaign (the last of campaign_code) paid when it was placed.
+    Column("threshold_points", BigInteger, nullable=False, server_default="0"),
     Column("campaign_code", String(100), nullable=True),
     Column("status", String(16), nullable=False),
     Column("placed_at", UtcDateTime, nullable=False),
@@ -191,6 +193,7 @@ purchase_orders = Table(
     Index("ix_purchase_orders_status_release_at", "status", "release_at"),
     Index("ix_purchase_orders_member_id", "member_id", "id"),
     Index("ix_purchase_orders_placed_at", "placed_at"),
+    Index("ix_purchase_orders_campaign_placed", "campaign_code", "placed_at", "member_id"),
 )
 
 campaigns = Table(
@@ -244,6 +247,7 @@ task_completions = Table(
     Column("completed_at", UtcDateTime, nullable=False),
     Index("ix_task_completions_member_task_period", "member_id", "task_code", "period_key"),
     Index("ix_task_completions_completed_at", "completed_at"),
+    Index("ix_task_completions_task_completed", "task_code", "completed_at", "member_id"),
 )
 
 invitations = Table(
@@ -410,6 +414,7 @@ redemptions = Table(
     Column("flash_sale_id", Id, nullable=True),
     Index("ix_redemptions_member_item", "member_id", "item_id"),
     Index("ix_redemptions_created_at", "created_at"),
+    Index("ix_redemptions_item_created", "item_id", "created_at", "member_id", "status"),
 )
 
 flash_sales = Table(
@@ -720,6 +725,19 @@ day_active = Table(
     Column("previous_day", Date, primary_key=True),  # NO_PREVIOUS_DAY: never active, or long before
     Column("shard", Integer, primary_key=True),
     Column("members", BigInteger, nullable=False),
+)
+
+# Per-day figures of items, tasks and campaigns, written with their rows (see domain/day_figures.py).
+day_figures = Table(
+    "day_figures", metadata,
+    Column("day", Date, primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("code", String(100), primary_key=True),
+    Column("shard", Integer, primary_key=True),
+    Column("times", BigInteger, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("views", BigInteger, nullable=False),
 )
 
 # Members per score band, and per exact score and block of member ids, of each leaderboard: kept by

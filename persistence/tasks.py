@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select, tuple_
 
+from domain.day_figures import FigureChange, FigureKind
 from domain.tasks import Task, TaskConfirmation, TaskKind, TaskPeriod
 from persistence.members import upsert
 from persistence.tables import task_completions, task_ticket_nonces, tasks
@@ -20,6 +21,7 @@ def task_from_row(row) -> Task:
 class SqlTaskRepository:
     def __init__(self, connection) -> None:
         self.connection = connection
+        self.figure_changes: list[FigureChange] = []  # to the tasks' day figures (domain/day_figures.py)
 
     async def get(self, code: str) -> Task | None:
         row = (await self.connection.execute(select(tasks).where(tasks.c.code == code))).first()
@@ -75,3 +77,4 @@ class SqlTaskRepository:
     async def add_completion(self, member_id: int, code: str, period_key: str, at: datetime) -> None:
         await self.connection.execute(insert(task_completions).values(
             member_id=member_id, task_code=code, period_key=period_key, completed_at=at))
+        self.figure_changes.append(FigureChange(FigureKind.TASK, code, member_id, at, times=1))

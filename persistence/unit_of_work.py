@@ -12,6 +12,7 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from domain.brand import brand_settings
+from domain.day_figures import Figures
 from domain.day_summaries import SummaryDelta
 from domain.realtime import Outbox
 from persistence.analytics import SqlAnalyticsRepository
@@ -22,6 +23,7 @@ from persistence.campaigns import SqlCampaignRepository
 from persistence.checkin import SqlCheckInRepository
 from persistence.checkout import SqlCheckoutRepository
 from persistence.database import Database, DirectReads
+from persistence.day_figures import SqlDayFigureRepository
 from persistence.day_summaries import SqlDaySummaryRepository
 from persistence.direct_statements import DirectStatement, direct_statement
 from persistence.deductions import SqlDeductionRepository
@@ -58,6 +60,7 @@ RETRYABLE_UNIQUE = ("idempotency_keys", "purchase_orders", "brand_events")
 # Made on first use: a read touches one or two of these, and a request makes a few units of work.
 REPOSITORIES = {
     "summaries": SqlDaySummaryRepository,
+    "figures": SqlDayFigureRepository,
     "leaderboards": SqlLeaderboardRepository, "badges": SqlBadgeRepository, "partners": SqlPartnerRepository,
     "segments": SqlSegmentRepository, "analytics": SqlAnalyticsRepository, "webhooks": SqlWebhookRepository,
     "ledger": SqlLedgerRepository, "check_ins": SqlCheckInRepository, "orders": SqlOrderRepository,
@@ -69,6 +72,9 @@ REPOSITORIES = {
     "audit": SqlAuditLog,
 }
 
+
+# The repositories that note what their writes add to the day figures (domain/day_figures.py).
+FIGURE_WRITERS = ("mall", "tasks", "orders")
 
 # What a unit of work holds of its outbox, under the names the domain uses.
 OUTBOX_PARTS = {"activity": "activity", "scores": "scores", "badge_awards": "badges", "restocked": "restocked"}
@@ -106,16 +112,26 @@ class SqlUnitOfWork:
         return built
 
     async def write_summaries(self) -> None:
-        """Add what this unit's entries sum to the day summaries, last: their rows are locked only
+        """Add what this unit wrote to the day summaries and figures, last: their rows are locked only
         from here to the commit."""
         saved = self.__dict__.get("members")
-        if saved is None or not saved.saved_entries:
+        entries = saved.saved_entries if saved is not None else []
+        changes = [change for name in FIGURE_WRITERS if (writer := self.__dict__.get(name)) is not None
+                   for change in writer.figure_changes]
+        if not entries and not changes:
             return
-        zone, delta = (await brand_settings(self)).zone, SummaryDelta()
-        for member_id, entries, previously_active_at in saved.saved_entries:
-            delta.add(member_id, entries, previously_active_at, zone)
-        saved.saved_entries = []
-        await self.summaries.add(delta)
+        zone = (await brand_settings(self)).zone
+        if entries:
+            delta = SummaryDelta()
+            for member_id, saved_entries, previously_active_at in entries:
+                delta.add(member_id, saved_entries, previously_active_at, zone)
+            saved.saved_entries = []
+            await self.summaries.add(delta)
+        if changes:
+            for name in FIGURE_WRITERS:
+                if (writer := self.__dict__.get(name)) is not None:
+                    writer.figure_changes = []
+            await self.figures.add(Figures.of(changes, zone))
 
     @property
     def written_settings(self) -> set[str]:

@@ -17,6 +17,9 @@ from api.ops.services import Services
 from tests.conftest import START
 from tests.test_api_analytics import ANALYTICS, build_history
 from tests.test_api_expiry import SETTINGS
+from tests.test_api_mall import CANCEL
+from tests.test_api_orders import refund
+from tests.test_api_tasks import CREATE as TASK, complete
 from tests.test_reconciliation import STAFF, tamper
 
 FIRST_DAY = date(2026, 3, 12)  # START in Shanghai
@@ -160,3 +163,56 @@ async def test_upgrading_sums_the_ledger_already_there(database_url):
         await services.close()
     assert [(d.earned, d.active_members) for d in period.days] == [(10, 1), (5, 0), (0, 0), (10, 1)]
     assert period.active_members == 1  # one member on two days
+
+
+FIGURES = """query($from: Date!, $to: Date!) { analytics(from: $from, to: $to) {
+  itemHeat(first: 5) { itemName redemptions quantity points members views conversion }
+  taskParticipation { code times members }
+  campaignParticipation { code times members bonusPoints } } }"""
+
+
+def test_item_task_and_campaign_figures_are_kept_per_day_and_agree_with_their_rows(live_server):
+    """The history of the analytics test, and then: a cup redemption cancelled, bob's order (under a
+    multiplier and a threshold bonus at once) partly refunded, and a task done by two members."""
+    staff = build_history(live_server)
+    assert staff.data(TASK, {"code": "browse", "period": "DAILY", "cap": 3})["createTask"]["userErrors"] == []
+    for name in ("alice", "carol"):
+        assert complete(live_server.member(name), "browse", f"t-{name}")["userErrors"] == []
+    complete(live_server.member("alice"), "browse", "t-alice-2")
+    alice = live_server.member("alice")
+    cup = alice.data("{ me { redemptions(first: 1) { edges { node { id } } } } }")["me"]["redemptions"]["edges"]
+    assert staff.data(CANCEL, {"id": cup[0]["node"]["id"], "key": "x"})["cancelRedemption"]["userErrors"] == []
+    assert refund(staff, "BOB-1", 3000, "bob-part")["userErrors"] == []
+    dates = {"from": "2026-03-12", "to": "2026-03-13"}
+    kept = staff.data(FIGURES, dates)["analytics"]
+    assert kept["itemHeat"] == [
+        {"itemName": "保温杯", "redemptions": 1, "quantity": 1, "points": 300, "members": 1, "views": 3,
+         "conversion": 1 / 3},
+        {"itemName": "茶具", "redemptions": 0, "quantity": 0, "points": 0, "members": 0, "views": 1,
+         "conversion": 0.0}]
+    assert kept["taskParticipation"] == [{"code": "browse", "times": 3, "members": 2}]
+    # 70 yuan kept of 100: 250 * 0.7 = 175 points, 70 base; of the 105 bonus the threshold paid 50
+    assert kept["campaignParticipation"] == [{"code": "double", "times": 1, "members": 1, "bonusPoints": 55},
+                                             {"code": "man100", "times": 1, "members": 1, "bonusPoints": 50}]
+
+    asyncio.run(_with(live_server, mark_stale))  # the rows themselves answer
+    assert staff.data(FIGURES, dates)["analytics"] == kept
+    asyncio.run(_with(live_server, lambda s: DaySummaries(s.transactions, s.clock).rebuild()))
+    assert staff.data(FIGURES, dates)["analytics"] == kept
+    downgrade(live_server.database_url, "0028")  # as before the figures were kept: upgrading fills them
+    upgrade(live_server.database_url)
+    assert staff.data(FIGURES, dates)["analytics"] == kept
+
+    # Staff later change what the threshold pays: what it paid then stands, and agrees with the orders.
+    asyncio.run(_with(live_server, lambda s: tamper(s, "UPDATE campaigns SET bonus_points = 80")))
+    assert staff.data(FIGURES, dates)["analytics"] == kept
+    assert asyncio.run(_with(live_server, lambda s: s.reconciliation.run())).ok
+
+    asyncio.run(_with(live_server, lambda s: tamper(s, "UPDATE day_figures SET views = views + 5 WHERE kind = 'ITEM'")))
+    assert staff.data(FIGURES, dates)["analytics"]["itemHeat"][0]["views"] > 3  # read from the figures
+    report = asyncio.run(_with(live_server, lambda s: s.reconciliation.run()))
+    assert not report.ok and report.summaries.disagreements
+    assert all(line.startswith("figures 2026-03-1") and " ITEM " in line for line in report.summaries.disagreements)
+    asyncio.run(_with(live_server, lambda s: DaySummaries(s.transactions, s.clock).rebuild()))
+    assert asyncio.run(_with(live_server, lambda s: s.reconciliation.run())).ok
+    assert staff.data(FIGURES, dates)["analytics"] == kept

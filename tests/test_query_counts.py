@@ -127,5 +127,5 @@ def test_a_check_in_and_a_redeem_run_a_fixed_number_of_statements(live_server):
         assert member.data(RUSH, {"item": item, "key": "r"})["redeem"]["userErrors"] == []
     # the member (checked before the transaction), its lock, lots and key, the item's lock; then on
     # PostgreSQL its stock with the redemption, the badge, the entry, then lots, account and key
-    # together with the day's flows (on SQLite each alone); the payload's read
-    assert len(statements) == (9 if postgres else 15), statements
+    # together with the day's flows and the item's figures (on SQLite each alone); the payload's read
+    assert len(statements) == (9 if postgres else 16), statements

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TYPE_CHECKING, TypeVar
 
-from domain.ports.analytics import AnalyticsRepository, DaySummaryRepository
+from domain.ports.analytics import AnalyticsRepository, DayFigureRepository, DaySummaryRepository
 from domain.ports.assists import AssistRepository
 from domain.ports.badges import BadgeRepository
 from domain.ports.birthdays import BirthdayRepository
@@ -63,6 +63,7 @@ class UnitOfWork(Protocol):
     segments: SegmentRepository
     analytics: AnalyticsRepository
     summaries: DaySummaryRepository
+    figures: DayFigureRepository
     webhooks: WebhookRepository
     activity: list["Activity"]  # public pulse lines, announced only if the transaction commits
     scores: list["ScoreChange"]  # leaderboard changes for the sorted sets, sent after the commit

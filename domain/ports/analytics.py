@@ -7,6 +7,7 @@ from typing import Protocol, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from domain.analytics import ItemHeat, Participation
+    from domain.day_figures import Counts, FigureKind, Figures
     from domain.day_summaries import ActiveCounts, OffsetSpan, Sums, SummaryDelta
     from domain.ledger import LedgerReason
 
@@ -24,8 +25,13 @@ class AnalyticsRepository(Protocol):
                          limit: int) -> dict[int, tuple[str, int]]:
         """(item name, member-days of views) per item: of these items, or the most viewed."""
     async def task_participation(self, start: datetime, end: datetime) -> list["Participation"]: ...
-    async def campaign_orders(self, start: datetime, end: datetime) -> list[tuple[str, int, int, int, int, int]]:
-        """(campaign codes joined by '+', member id, bonus points) of each boosted order placed in [start, end)."""
+    async def campaign_orders(self, start: datetime, end: datetime) -> list[tuple[str, int, int, int, int, int, int]]:
+        """(campaign codes joined by '+', member id, base, bonus and threshold points, amount, refunded
+        fen) of each boosted order placed in [start, end), not wholly refunded."""
+    async def item_buyers(self, start: datetime, end: datetime, item_ids: Sequence[int]) -> dict[int, int]:
+        """Per item, the members whose redemptions of it in [start, end) stand."""
+    async def task_members(self, start: datetime, end: datetime, codes: Sequence[str]) -> dict[str, int]: ...
+    async def campaign_members(self, start: datetime, end: datetime) -> dict[str, int]: ...
 
 
 class DaySummaryRepository(Protocol):
@@ -44,3 +50,17 @@ class DaySummaryRepository(Protocol):
         """The sums as the entries within the spans make them (``whole_ledger``: the spans hold every entry)."""
     async def stored(self, from_day: date | None = None) -> "Sums": ...
     async def replace(self, sums: "Sums") -> None: ...
+
+
+class DayFigureRepository(Protocol):
+    """The per-day figures of items, tasks and campaigns (domain/day_figures.py); persistence/day_figures.py."""
+
+    async def add(self, figures: "Figures") -> None: ...
+    async def sums(self, kind: "FigureKind", first_day: date, last_day: date) -> dict[str, "Counts"]:
+        """Per code, the figures summed over the days."""
+    async def row_times(self) -> tuple[datetime, datetime] | None:
+        """The first and last moments of the rows the figures count."""
+    async def computed(self, spans: Sequence["OffsetSpan"]) -> "Figures":
+        """The figures as the rows make them (the spans hold every row)."""
+    async def stored(self) -> "Figures": ...
+    async def replace(self, figures: "Figures") -> None: ...
