@@ -22,6 +22,7 @@ from domain.leaderboards import record_scores
 from domain.notifications import on_tier_refreshed
 from domain.orders import release_due_orders
 from domain.partners import expire_exchange_for
+from domain.progress import Progress, unreported
 from domain.task_tickets import CLOCK_SKEW, TICKET_LIFETIME
 from domain.tiers import tier_table
 
@@ -98,10 +99,12 @@ class ExpirySweep:
         self.transactions = transactions
         self.clock = clock
 
-    async def run(self) -> SweepReport:
+    async def run(self, progress: Progress = unreported) -> SweepReport:
+        """Settle each member with something due, a transaction each (``progress``: members visited);
+        a crash leaves the rest due for the next run."""
         report = SweepReport()
         now = self.clock.now()
-        after = 0
+        after, visited = 0, 0
         while member_ids := await self.transactions.read(lambda uow: uow.members.due_ids(now, after, BATCH)):
             for member_id in member_ids:
                 settled = await self.transactions.write(lambda uow, m=member_id: settle_member(uow, m, now))
@@ -111,6 +114,8 @@ class ExpirySweep:
                 report.points_expired += settled.points_expired
                 report.tiers_lowered += settled.tier_lowered
             after = member_ids[-1]
+            visited += len(member_ids)
+            progress(visited, None)
         report.idempotency_keys_purged = await self.transactions.write(
             lambda uow: uow.idempotency.purge_before(now - RETENTION))
         await self.transactions.write(lambda uow: uow.tasks.purge_ticket_nonces(now - TICKET_LIFETIME - CLOCK_SKEW))

@@ -22,6 +22,7 @@ from domain import configuration
 from domain.badges import award_tier_badges
 from domain.brand import brand_settings
 from domain.errors import InvalidInput
+from domain.progress import Progress, unreported
 from domain.text import checked_text
 from domain.webhooks import queue_notifications
 
@@ -144,7 +145,7 @@ class NotificationService:
         self.transactions = transactions
         self.clock = clock
 
-    async def remind_expiring(self, batch: int = REMINDER_BATCH) -> int:
+    async def remind_expiring(self, batch: int = REMINDER_BATCH, progress: Progress = unreported) -> int:
         """Record a reminder for each open lot in the window that has none, ``batch`` lots a transaction
         (a writer waiting behind a batch waits for that batch only); safe to run from many processes,
         and to run again after a crash: a lot already reminded of is skipped."""
@@ -160,6 +161,7 @@ class NotificationService:
             drafts = [expiry_reminder(member_id, expires_at, points, zone) for member_id, expires_at, points in lots]
             reminded += await self.transactions.write(lambda uow, d=drafts: notify(uow, d, now))
             after = (lots[-1][1], lots[-1][0])
+            progress(reminded, None)
         return reminded
 
     async def remind_if_due(self) -> int:

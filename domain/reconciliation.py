@@ -15,11 +15,11 @@ the first entry a ``since_last`` run covers).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from domain.clock import Clock
 from domain.day_summaries import DaySummaries, Verification
+from domain.progress import Progress
 from domain.ledger import audit_account, audit_totals
 from domain.ports import Transactions, UnitOfWork
 
@@ -27,7 +27,6 @@ BATCH = 2000
 MARK_KEY = "reconciliation"
 LATE_COMMITS = 10_000
 
-Progress = Callable[[int, int | None], None]  # (members checked so far, members to check if known)
 
 
 @dataclass

@@ -29,6 +29,7 @@ from domain import configuration
 from domain.configuration import SYSTEM, Actor, record_key
 from domain.errors import InvalidInput
 from domain.ledger import LedgerReason
+from domain.progress import Progress, unreported
 from domain.tiers import TIER_LEVELS
 
 if TYPE_CHECKING:
@@ -133,8 +134,9 @@ class SegmentService:
         self.transactions = transactions
         self.clock = clock
 
-    async def refresh(self, actor: Actor = SYSTEM) -> RefreshReport:
-        """Recompute every member's segments, a batch per transaction (safe to run twice at once)."""
+    async def refresh(self, actor: Actor = SYSTEM, progress: Progress = unreported) -> RefreshReport:
+        """Recompute every member's segments, a batch per transaction (safe to run twice at once, and
+        to run again after a crash: each batch stands on its own)."""
         now = self.clock.now()
         rule = await self.rule()
         spending = await self.transactions.read(
@@ -147,6 +149,7 @@ class SegmentService:
             await self.transactions.write(work)
             members += len(member_ids)
             after = member_ids[-1]
+            progress(members, None)
 
         async def finish(uow: "UnitOfWork") -> dict[Segment, int]:
             await uow.settings.put(REFRESHED_KEY, {"at": now.isoformat(), "members": members}, actor.label, now)

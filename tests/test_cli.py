@@ -66,6 +66,35 @@ def test_migrate_expire_and_check_on_each_database(database_url):
     assert again.returncode == 0 and "with entries after #0" in again.stdout and "OK" in again.stdout
 
 
+def test_long_runs_report_how_far_they_got_on_stderr(database_url):
+    """Members who checked in two years ago: their points are due to expire, their segments to refresh."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from api.ops.services import Services
+    from domain.clock import ManualClock
+    from domain.configuration import Actor
+
+    async def seed():
+        services = Services.build(database_url, ManualClock(datetime(2024, 11, 1, tzinfo=UTC)))
+        try:
+            for n in range(3):
+                member = await services.members.ensure(f"old{n}")
+                await services.check_in.check_in(Actor("member", f"old{n}"), member.id, f"k{n}")
+        finally:
+            await services.close()
+
+    asyncio.run(seed())
+    env = {"DATABASE_URL": database_url, "JIFEN_PROGRESS_SECONDS": "0"}  # a line after every batch
+    segments = jifen("segments", env=env)
+    assert segments.returncode == 0 and re.search(r"^segmented 3 members \(\d+/s\)$", segments.stderr, re.M)
+    check = jifen("check", env=env)
+    assert check.returncode == 0 and re.search(r"^checked 3(/3)? members \(", check.stderr, re.M)
+    expire = jifen("expire", env=env)
+    assert expire.returncode == 0 and "expired 30 points" in expire.stdout
+    assert re.search(r"^settled 3 members visited \(", expire.stderr, re.M), expire.stderr
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

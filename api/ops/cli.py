@@ -162,7 +162,8 @@ def cmd_token(args: argparse.Namespace) -> None:
 
 def cmd_expire(_: argparse.Namespace) -> None:
     async def sweep(services):
-        return (await services.expiry.run(), await services.notifications.remind_expiring(),
+        return (await services.expiry.run(progress=_progress("settled", "members visited")),
+                await services.notifications.remind_expiring(progress=_progress("recorded", "expiry reminders")),
                 await services.partners.expire_stale(), await services.invitations.settle_rewards())
 
     report, reminded, exchanges, invitations = asyncio.run(_with_services(sweep))
@@ -231,26 +232,32 @@ def cmd_task_ticket(args: argparse.Namespace) -> None:
 
 
 def cmd_segments(_: argparse.Namespace) -> None:
-    report = asyncio.run(_with_services(lambda s: s.segments.refresh()))
+    report = asyncio.run(_with_services(lambda s: s.segments.refresh(progress=_progress("segmented", "members"))))
     counts = ", ".join(f"{segment.value} {count}" for segment, count in report.counts.items())
     print(f"segmented {report.members} members: {counts}")
 
 
-def cmd_check(args: argparse.Namespace) -> None:
+def _progress(verb: str, noun: str):
+    """A line on stderr every few seconds of a long run (JIFEN_PROGRESS_SECONDS): how far, how fast."""
+    every = float(os.environ.get("JIFEN_PROGRESS_SECONDS", PROGRESS_SECONDS))
     started = time.monotonic()
     shown = [started]
 
     def progress(done: int, total: int | None) -> None:
-        """A line on stderr every few seconds of a long run: how far, how fast."""
         now = time.monotonic()
-        if now - shown[0] >= PROGRESS_SECONDS:
+        if now - shown[0] >= every:
             shown[0] = now
             rate = done / max(now - started, 1e-9)
-            print(f"checked {done}{f'/{total}' if total else ''} members ({rate:,.0f}/s)", file=sys.stderr,
+            print(f"{verb} {done}{f'/{total}' if total else ''} {noun} ({rate:,.0f}/s)", file=sys.stderr,
                   flush=True)
 
-    report = asyncio.run(_with_services(lambda s: s.reconciliation.run(since_last=args.since_last,
-                                                                        progress=progress)))
+    return progress
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    started = time.monotonic()
+    report = asyncio.run(_with_services(lambda s: s.reconciliation.run(
+        since_last=args.since_last, progress=_progress("checked", "members"))))
     for member_id, problems in report.problems.items():
         for problem in problems:
             print(f"member #{member_id}: {problem}")
