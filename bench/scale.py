@@ -3,7 +3,8 @@ each, then time each operation, at two sizes, and report the growth factor.
 
 The fill is a documented bulk path, not the GraphQL API (a year of a brand's activity through the
 API would take hours): members, their ledger entries (daily check-ins over the past year, a
-redemption every tenth entry), their lots (never expiring, but for every eleventh member 10 points
+redemption every tenth entry, with its row and a view of its item; a task completion row every tenth
+check-in), their lots (never expiring, but for every eleventh member 10 points
 expiring in a fortnight, for the reminders), balances, growth, tiers and all-time leaderboard
 scores, all consistent, which `jifen check` proves after the day summaries are built from that
 ledger (`jifen rebuild-summaries`, as after an import): the bench stops if it is not OK.
@@ -29,20 +30,25 @@ from sqlalchemy import insert  # noqa: E402
 from api.ops.services import Services  # noqa: E402
 from domain.clock import ManualClock  # noqa: E402
 from domain.configuration import Actor  # noqa: E402
-from domain.day_summaries import DaySummaries  # noqa: E402
+from domain.day_summaries import STATUS_KEY, DaySummaries, SummaryStatus  # noqa: E402
 from domain.ledger import NEVER  # noqa: E402
 from domain.tiers import DEFAULT_TIERS  # noqa: E402
 from persistence import migrate  # noqa: E402
 from domain.leaderboards import ALL_TIME_START, LeaderboardPeriod  # noqa: E402
-from persistence.tables import leaderboard_scores, ledger_entries, members, point_lots  # noqa: E402
+from persistence.tables import (item_views, leaderboard_scores, ledger_entries, mall_items, members,  # noqa: E402
+                               point_lots, redemptions, task_completions)
 
 NOW = datetime(2026, 12, 1, 4, tzinfo=UTC)
 CHUNK = 20_000
+ITEMS = 40
+SHANGHAI = timedelta(hours=8)  # the brand's zone: a view's local day
 
 
-def member_rows(first_id: int, count: int, per_member: int) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
-    """Members ``first_id``.. with their entries, lots and scores, every balance the sum of its entries."""
-    people, entries, lots, scores = [], [], [], []
+def member_rows(first_id: int, count: int, per_member: int) -> tuple[list[dict], ...]:
+    """Members ``first_id``.. with their entries, lots and scores, every balance the sum of its entries;
+    a redemption row and a view of its item for each redemption entry, and a task completion row for
+    every tenth check-in."""
+    people, entries, lots, scores, redeemed, viewed, completed = [], [], [], [], [], [], []
     for member_id in range(first_id, first_id + count):
         balance = growth = 0
         start = NOW - timedelta(days=365) + timedelta(minutes=member_id % 1440)
@@ -50,9 +56,17 @@ def member_rows(first_id: int, count: int, per_member: int) -> tuple[list[dict],
             at = start + timedelta(days=n * 365 // per_member)
             if n % 10 == 9 and balance >= 20:
                 delta, reason = -20, "REDEMPTION"
+                item_id = 1 + (member_id + n) % ITEMS
+                redeemed.append({"member_id": member_id, "item_id": item_id, "item_name": f"商品{item_id}",
+                                 "quantity": 1, "points": 20, "status": "PENDING", "created_at": at})
+                viewed.append({"item_id": item_id, "member_id": member_id, "day": (at + SHANGHAI).date(),
+                               "viewed_at": at})
             else:
                 delta, reason = 10, "CHECK_IN"
                 growth += 10
+                if n % 10 == 3:
+                    completed.append({"member_id": member_id, "task_code": f"task{member_id % 5}",
+                                      "period_key": at.date().isoformat(), "completed_at": at})
             balance += delta
             entries.append({"member_id": member_id, "delta": delta, "balance_after": balance, "reason": reason,
                             "occurred_at": at, "expires_at": None, "memo": None, "actor": f"member:s{member_id}",
@@ -69,25 +83,36 @@ def member_rows(first_id: int, count: int, per_member: int) -> tuple[list[dict],
         if growth:
             scores.append({"period": LeaderboardPeriod.ALL_TIME.value, "starts_on": ALL_TIME_START,
                            "member_id": member_id, "points": growth})
-    return people, entries, lots, scores
+    return people, entries, lots, scores, redeemed, viewed, completed
+
+
+def item_rows() -> list[dict]:
+    return [{"id": n, "name": f"商品{n}", "kind": "GOODS", "points_price": 20, "cash_price_fen": 0, "stock": 10 ** 9,
+             "per_member_limit": 0, "min_tier_level": 1, "on_shelf": True, "category": "", "description": "",
+             "position": n, "created_at": NOW - timedelta(days=400), "group_size": 0, "group_points_price": 0,
+             "group_hours": 24} for n in range(1, ITEMS + 1)]
 
 
 async def fill(services: Services, count: int, per_member: int) -> float:
     started = time.perf_counter()
     engine = services.database.write_engine
+    async with engine.begin() as connection:
+        await connection.execute(insert(mall_items), item_rows())
     for first in range(1, count + 1, CHUNK // per_member or 1):
         batch = min(CHUNK // per_member or 1, count - first + 1)
-        people, entries, lots, scores = member_rows(first, batch, per_member)
+        people, entries, lots, scores, redeemed, viewed, completed = member_rows(first, batch, per_member)
         async with engine.begin() as connection:
             await connection.execute(insert(members), people)
             await connection.execute(insert(ledger_entries), entries)
-            for table, rows in ((point_lots, lots), (leaderboard_scores, scores)):
+            for table, rows in ((point_lots, lots), (leaderboard_scores, scores), (redemptions, redeemed),
+                                (item_views, viewed), (task_completions, completed)):
                 if rows:
                     await connection.execute(insert(table), rows)
     if services.database.dialect == "postgresql":
         async with engine.begin() as connection:  # ids were given: move the sequence past them
-            await connection.exec_driver_sql("SELECT setval(pg_get_serial_sequence('members', 'id'), "
-                                             "(SELECT max(id) FROM members))")
+            for table in ("members", "mall_items"):
+                await connection.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                                 f"(SELECT max(id) FROM {table}))")
             await connection.exec_driver_sql("ANALYZE")
     return time.perf_counter() - started
 
@@ -116,6 +141,12 @@ async def measure(url: str, count: int, per_member: int) -> dict[str, float]:
         for days in (30, 92):
             figures[f"analytics {days} days (s)"] = (await timed(
                 lambda d=days: services.analytics.period(last - timedelta(days=d - 1), last)))[0]
+        first = last - timedelta(days=91)
+        figures["itemHeat 92 days, first 10 (s)"] = (await timed(
+            lambda: services.analytics.item_heat(first, last, 10)))[0]
+        figures["taskParticipation 92 days (s)"] = (await timed(
+            lambda: services.analytics.task_participation(first, last)))[0]
+        figures.update(await from_the_rows(services, first, last))
         figures["liability, taken (s)"] = (await timed(lambda: services.analytics.liability(refresh=True)))[0]
         figures["liability, kept (s)"] = (await timed(services.analytics.liability))[0]
         figures["tierDistribution, taken (s)"] = (await timed(
@@ -129,6 +160,23 @@ async def measure(url: str, count: int, per_member: int) -> dict[str, float]:
         return figures
     finally:
         await services.close()
+
+
+async def from_the_rows(services: Services, first: date, last: date) -> dict[str, float]:
+    """The same two reports read from the rows themselves, as while the summaries are stale (and as
+    before they were kept): the baseline the figures are measured against."""
+    async def put_status(record):
+        await services.transactions.write(lambda uow: uow.settings.put(STATUS_KEY, record, "bench", NOW))
+
+    kept = await services.transactions.read(lambda uow: uow.settings.get(STATUS_KEY))
+    await put_status(SummaryStatus(None).to_record())
+    try:
+        return {"itemHeat 92 days, from the rows (s)": (await timed(
+                    lambda: services.analytics.item_heat(first, last, 10)))[0],
+                "taskParticipation 92 days, from the rows (s)": (await timed(
+                    lambda: services.analytics.task_participation(first, last)))[0]}
+    finally:
+        await put_status(kept)
 
 
 async def ranks(services: Services, count: int) -> dict[str, float]:
