@@ -20,6 +20,7 @@ changing the zone leaves them stale (analytics read the ledger itself meanwhile)
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -250,25 +251,38 @@ class DaySummaries:
         return await self.transactions.write(work)
 
     async def verify(self, after_entry_id: int | None = None) -> Verification:
-        """Every day's sums against the entries of that day; with ``after_entry_id``, the days from
-        that of the first entry after it."""
+        """Every day's sums against the entries of that day (with ``after_entry_id``, the days from
+        that of the first entry after it), and every day's figures against their rows: two reads
+        side by side, each on its own snapshot."""
+        ledger, figures = await asyncio.gather(self._verify_sums(after_entry_id), self._verify_figures())
+        return Verification(ledger.disagreements + figures.disagreements, ledger.stale or figures.stale)
+
+    async def _verify_sums(self, after_entry_id: int | None) -> Verification:
         async def work(uow: "UnitOfWork") -> Verification:
             await uow.summaries.snapshot()
             brand = await brand_settings(uow)
             if not (await summary_status(uow)).usable(brand):
                 return Verification([], stale=True)
-            figures = (await _figures_from_rows(uow, brand)).differences(await uow.figures.stored())
             if (times := await uow.summaries.entry_times(after_entry_id or 0)) is None:
                 # Nothing new to compare; with no entries at all, any sum is wrong.
-                return Verification(figures if after_entry_id else
-                                    Sums().differences(await uow.summaries.stored()) + figures)
+                return Verification([] if after_entry_id else Sums().differences(await uow.summaries.stored()))
             from_day = brand.local_date(times[0]) if after_entry_id else None
             if from_day is not None:  # from far enough back to know the previous active days of those days
                 times = (min(times[0], brand.start_of_local_day(from_day - timedelta(days=RANGE_DAYS))), times[1])
             computed = await uow.summaries.ledger_sums(_spans(brand.zone, *times), whole_ledger=from_day is None)
             if from_day is not None:
                 computed = computed.from_day(from_day)
-            return Verification(computed.differences(await uow.summaries.stored(from_day)) + figures)
+            return Verification(computed.differences(await uow.summaries.stored(from_day)))
+
+        return await self.transactions.read(work, heavy=True)
+
+    async def _verify_figures(self) -> Verification:
+        async def work(uow: "UnitOfWork") -> Verification:
+            await uow.summaries.snapshot()
+            brand = await brand_settings(uow)
+            if not (await summary_status(uow)).usable(brand):
+                return Verification([], stale=True)
+            return Verification((await _figures_from_rows(uow, brand)).differences(await uow.figures.stored()))
 
         return await self.transactions.read(work, heavy=True)
 
