@@ -249,7 +249,7 @@ def main() -> None:
         (small_size, small), (large_size, large) = results
         factor = large_size[0] * large_size[1] / (small_size[0] * small_size[1])
         print(f"growth factor, data x{factor:g}:")
-        for name in small:
+        for name in small.keys() & large.keys():
             print(f"  {name:45} x{large[name] / max(small[name], 1e-9):.1f}")
     print(f"run on {date.today().isoformat()}")
 

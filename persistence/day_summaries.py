@@ -224,6 +224,8 @@ def _flows(dialect: str, span: _Bounded):
 
 
 def _active_days(dialect: str, span: _Bounded):
-    number = day_number(dialect, span.minutes)
-    return (select(E.member_id, number.label("day")).where(within(span), E.reason.op("IN")(ACTIVITY_LIST))
-            .group_by(E.member_id, number).order_by(E.member_id, number))
+    """Each activity's member and day, in time order: so each member's days come rising (what
+    `ActiveDays` needs) and the ledger is read in the order it was written (grouped by member in SQL,
+    SQLite walked the member index and read the entries in member order: three times as long)."""
+    return (select(E.member_id, day_number(dialect, span.minutes).label("day"))
+            .where(within(span), E.reason.op("IN")(ACTIVITY_LIST)).order_by(E.occurred_at))

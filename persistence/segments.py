@@ -60,11 +60,15 @@ class SqlSegmentRepository:
         deductions: one pass over the window's entries (by time) for every member, not each member's history."""
         found: dict[int, tuple[int, int]] = {}
         entries = ledger_entries.c
+        # Grouped by an expression, not the column: grouped by member_id, SQLite walks the member index
+        # to skip a sort and reads the whole ledger in member order (9 s at 5M entries, against 0.2 s
+        # through the time index when entries lie in the order they were written).
+        member = (entries.member_id + 0).label("member_id")
         for member_id, reason, points in await self.connection.execute(
-                select(entries.member_id, entries.reason, -func.sum(entries.delta))
+                select(member, entries.reason, -func.sum(entries.delta))
                 .where(entries.occurred_at >= since, entries.delta < 0,
                        entries.reason.in_(_values(SPENDING_REASONS - {LedgerReason.REDEMPTION})))
-                .group_by(entries.member_id, entries.reason)):
+                .group_by(member, entries.reason)):
             spent, deducted = found.get(member_id, (0, 0))
             found[member_id] = (spent + int(points),
                                 deducted + (int(points) if reason == LedgerReason.DEDUCTION.value else 0))

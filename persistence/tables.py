@@ -108,7 +108,9 @@ ledger_entries = Table(
     Column("memo", String(500), nullable=True),
     Column("actor", String(160), nullable=False),
     Column("ref", String(160), nullable=True),
-    Index("ix_ledger_entries_member_id_id", "member_id", "id"),
+    # A member's history in order, holding what a reconciliation sums (migration 0031): its check
+    # reads the index alone instead of visiting entries spread over the whole ledger.
+    Index("ix_ledger_entries_member_history", "member_id", "id", "delta", "balance_after", "reason"),
     Index("ix_ledger_entries_ref", "ref"),  # what an order, hold or exchange wrote, for settlement and audits
     Index("ix_ledger_entries_occurred_at", "occurred_at"),  # analytics read the brand's days
 )
