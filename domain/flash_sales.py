@@ -17,7 +17,7 @@ from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.idempotency import validate_key
 from domain.ledger import LedgerReason, unaffordable
 from domain.mall import (MAX_PRICE, MAX_QUANTITY, MAX_STOCK, Redemption, StandingNow, item_rules_refusal,
-                         standing_of)
+                         record_redemption, standing_of)
 from domain.points import PointsOutcome
 from domain.realtime import Activity, ActivityKind
 from domain.text import checked_text
@@ -145,9 +145,10 @@ class FlashSaleService:
                 raise NotFound("no such flash sale", ("flashSaleId",))
             # The gate's order: window, stock, points, then what only the database knows (the limits),
             # the item's own rules first: a sale is another door to the item, not a way round its gate.
+            item = None
             refusal = sale.window_refusal(ctx.now) or (sale.sold_out() if sale.stock < quantity else None) \
                 or unaffordable(ctx.member.account.available, sale.points_price * quantity) \
-                or await item_rules_refusal(ctx, await ctx.uow.mall.get(sale.item_id), quantity)
+                or await item_rules_refusal(ctx, item := await ctx.uow.mall.get(sale.item_id), quantity)
             if refusal is not None:
                 raise refusal
             if sale.per_member_limit:
@@ -162,7 +163,7 @@ class FlashSaleService:
             await ctx.uow.flash_sales.update_stock(sale)
             redemption = Redemption(ctx.member.id, sale.item_id, sale.title, quantity, points, ctx.now,
                                     flash_sale_id=sale.id)
-            await ctx.uow.mall.add_redemption(redemption)
+            await record_redemption(ctx.uow, redemption, item, ctx.now)
             ctx.uow.activity.append(Activity.of(ActivityKind.REDEMPTION, ctx.member.nickname,
                                                 f"秒杀到 {sale.title}", ctx.now))
             await award(ctx.uow, ctx.member, BadgeCode.FIRST_REDEMPTION, ctx.now)

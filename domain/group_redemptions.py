@@ -25,7 +25,7 @@ from domain.configuration import Actor
 from domain.errors import Conflict, ErrorCode, NotFound, Refusal
 from domain.idempotency import validate_key
 from domain.ledger import LedgerReason
-from domain.mall import MallItem, MallService, Redemption
+from domain.mall import MallItem, MallService, Redemption, record_redemption
 from domain.realtime import Activity, ActivityKind
 
 if TYPE_CHECKING:
@@ -203,8 +203,8 @@ async def _fill(ctx: "OperationContext", member: Actor, group: GroupRedemption, 
         hold = await ctx.uow.ledger.hold_by_ref(other_id, group.hold_ref)
         other.account.settle_hold(hold, ctx.now, member.label, memo)
     for participant in group.member_ids:
-        await ctx.uow.mall.add_redemption(Redemption(participant, item.id, item.name, 1, group.points_price,
-                                                     ctx.now, note=memo))
+        await record_redemption(ctx.uow, Redemption(participant, item.id, item.name, 1, group.points_price,
+                                                    ctx.now, note=memo), item, ctx.now)
     item.stock -= group.size
     await ctx.uow.mall.update(item)
     group.filled, group.filled_at = True, ctx.now

@@ -32,7 +32,8 @@ from domain.configuration import SYSTEM, Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.idempotency import validate_key
 from domain.ledger import LedgerReason
-from domain.mall import ItemKind, Redemption, StandingNow, generated_code, item_rules_refusal, standing_of
+from domain.coupons import CouponSource
+from domain.mall import Redemption, StandingNow, item_rules_refusal, record_redemption, standing_of
 from domain.realtime import Activity, ActivityKind
 from domain.text import checked_text
 
@@ -449,10 +450,8 @@ class LotteryService:
         if prize.kind is not PrizeKind.ITEM:
             return None
         item = await ctx.uow.mall.get(prize.item_id)
-        redemption = Redemption(ctx.member.id, item.id, prize.name, 1, 0, ctx.now,
-                                code=generated_code() if item.kind is ItemKind.COUPON else None,
-                                note=f"抽奖 {lottery.name}")
-        await ctx.uow.mall.add_redemption(redemption)
+        redemption = Redemption(ctx.member.id, item.id, prize.name, 1, 0, ctx.now, note=f"抽奖 {lottery.name}")
+        await record_redemption(ctx.uow, redemption, item, ctx.now, CouponSource.LOTTERY)
         return redemption.id
 
     async def lotteries(self, *, include_closed: bool) -> list[Lottery]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -23,6 +23,7 @@ from domain.admission import MALL_ITEM, Admission, StockGate, scope_of
 from domain.badges import BadgeCode, award
 from domain.brand import brand_settings
 from domain.configuration import Actor
+from domain.coupons import CouponSource, CouponTerms, issue_coupons, settle_coupons
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.idempotency import validate_key
 from domain.ledger import LedgerReason, unaffordable
@@ -68,6 +69,9 @@ FULFILMENT_STEPS = {RedemptionStatus.CREATED: {RedemptionStatus.SHIPPED, Redempt
                     RedemptionStatus.SHIPPED: {RedemptionStatus.USED}}
 CANCELLABLE = {RedemptionStatus.CREATED, RedemptionStatus.SHIPPED}
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+# An item's changes that are its coupons' terms: the change's name, the term's.
+COUPON_TERMS = {"coupon_value_fen": "value_fen", "coupon_min_spend_fen": "min_spend_fen",
+                "coupon_valid_days": "valid_days"}
 
 
 @dataclass
@@ -89,6 +93,7 @@ class MallItem:
     group_size: int = 0  # 拼团: members per group; 0: no group offer
     group_points_price: int = 0
     group_hours: int = 24  # how long a group has to fill
+    coupon_terms: CouponTerms = field(default_factory=CouponTerms)  # a COUPON item's coupons
 
     def validate(self) -> "MallItem":
         self.name = checked_text(self.name, "name", max_length=60)
@@ -110,6 +115,7 @@ class MallItem:
             raise InvalidInput("imageUrl must be an https URL", ("imageUrl",))
         if self.group_size:
             self._validate_group_offer()
+        self.coupon_terms.validate()
         return self
 
     def _validate_group_offer(self) -> None:
@@ -143,6 +149,18 @@ def generated_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
 
 
+async def record_redemption(uow: "UnitOfWork", redemption: Redemption, item: MallItem, now: datetime,
+                            source: CouponSource = CouponSource.MALL) -> None:
+    """The redemption, and for a coupon item its coupons in the member's wallet: a code a unit, the
+    first the redemption's own (from the item's pool, or generated)."""
+    if item.kind is ItemKind.COUPON and redemption.code is None:
+        redemption.code = generated_code()
+    await uow.mall.add_redemption(redemption)
+    if item.kind is ItemKind.COUPON:
+        codes = [redemption.code, *(generated_code() for _ in range(redemption.quantity - 1))]
+        await uow.coupons.add(issue_coupons(redemption, item, source, codes, now))
+
+
 class MallService:
     def __init__(self, operations: "PointsOperations", transactions: "Transactions", clock: "Clock",
                  admission: Admission | None = None) -> None:
@@ -169,7 +187,10 @@ class MallService:
             if item is None:
                 raise NotFound("no such item", ("itemId",))
             for name, value in changes.items():
-                setattr(item, name, value)
+                if name in COUPON_TERMS:
+                    item.coupon_terms = replace(item.coupon_terms, **{COUPON_TERMS[name]: value})
+                else:
+                    setattr(item, name, value)
             item.validate()
             await uow.mall.update(item)
             await uow.audit.record(staff.label, "mall_item.update", str(item_id), item_record(item), self.clock.now())
@@ -217,11 +238,10 @@ class MallService:
                                      f"兑换 {item.name} x{quantity}", f"item:{item.id}")
             item.stock -= quantity
             await ctx.uow.mall.update(item)
-            code = pooled_code or (generated_code() if item.kind is ItemKind.COUPON else None)
             if pooled_code:
                 await ctx.uow.mall.mark_code_taken(item.id, pooled_code)
-            redemption = Redemption(ctx.member.id, item.id, item.name, quantity, points, ctx.now, code=code)
-            await ctx.uow.mall.add_redemption(redemption)
+            redemption = Redemption(ctx.member.id, item.id, item.name, quantity, points, ctx.now, code=pooled_code)
+            await record_redemption(ctx.uow, redemption, item, ctx.now)
             ctx.uow.activity.append(Activity.of(ActivityKind.REDEMPTION, ctx.member.nickname, f"兑换了 {item.name}",
                                                 ctx.now))
             await award(ctx.uow, ctx.member, BadgeCode.FIRST_REDEMPTION, ctx.now)
@@ -271,6 +291,7 @@ class MallService:
                               f"a {redemption.status.value} redemption cannot become {status.value}", ("status",))
             redemption.status, redemption.note, redemption.updated_at = status, note, self.clock.now()
             await uow.mall.update_redemption(redemption)
+            await settle_coupons(uow, redemption, self.clock.now())
             if status is RedemptionStatus.SHIPPED:
                 await notify(uow, [redemption_shipped(redemption.member_id, redemption.id, redemption.item_name,
                                                       note)], self.clock.now())
@@ -300,6 +321,7 @@ class MallService:
             ctx.uow.restocked.append(scope_of(MALL_ITEM, item.id))
             redemption.status, redemption.note, redemption.updated_at = RedemptionStatus.CANCELLED, reason, ctx.now
             await ctx.uow.mall.update_redemption(redemption)
+            await settle_coupons(ctx.uow, redemption, ctx.now)
             await ctx.uow.audit.record(staff.label, "redemption.cancel", str(redemption_id),
                                        {"reason": reason, "points": redemption.points}, ctx.now)
             return redemption
@@ -401,4 +423,6 @@ def item_record(item: MallItem) -> dict:
     return {"name": item.name, "kind": item.kind.value, "pointsPrice": item.points_price, "stock": item.stock,
             "cashPriceFen": item.cash_price_fen, "perMemberLimit": item.per_member_limit,
             "minTierLevel": item.min_tier_level, "onShelf": item.on_shelf, "category": item.category,
-            "groupSize": item.group_size, "groupPointsPrice": item.group_points_price, "groupHours": item.group_hours}
+            "groupSize": item.group_size, "groupPointsPrice": item.group_points_price, "groupHours": item.group_hours,
+            "couponValueFen": item.coupon_terms.value_fen, "couponMinSpendFen": item.coupon_terms.min_spend_fen,
+            "couponValidDays": item.coupon_terms.valid_days}

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
 
+from domain.coupons import CouponTerms
 from domain.day_figures import FigureChange, FigureKind
 from domain.mall import ItemKind, MallItem, MallSort, Redemption, RedemptionStatus
 from persistence.direct_statements import direct
@@ -32,7 +33,7 @@ def item_from_row(row) -> MallItem:
     return MallItem(row.name, ItemKind(row.kind), row.points_price, row.stock, row.cash_price_fen,
                     row.per_member_limit, row.min_tier_level, row.on_shelf, row.category, row.description,
                     row.image_url, row.position, row.created_at, row.id, row.group_size, row.group_points_price,
-                    row.group_hours)
+                    row.group_hours, CouponTerms(row.coupon_value_fen, row.coupon_min_spend_fen, row.coupon_valid_days))
 
 
 def redemption_from_row(row) -> Redemption:
@@ -56,7 +57,10 @@ class SqlMallRepository:
         return counted
 
     def _values(self, item: MallItem) -> dict:
-        return {**{name: getattr(item, name) for name in ITEM_FIELDS}, "kind": item.kind.value}
+        terms = item.coupon_terms
+        return {**{name: getattr(item, name) for name in ITEM_FIELDS}, "kind": item.kind.value,
+                "coupon_value_fen": terms.value_fen, "coupon_min_spend_fen": terms.min_spend_fen,
+                "coupon_valid_days": terms.valid_days}
 
     async def add(self, item: MallItem) -> None:
         result = await self.connection.execute(

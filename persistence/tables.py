@@ -397,6 +397,9 @@ mall_items = Table(
     Column("group_size", Integer, nullable=False, default=0),
     Column("group_points_price", BigInteger, nullable=False, default=0),
     Column("group_hours", Integer, nullable=False, default=24),
+    Column("coupon_value_fen", BigInteger, nullable=False, server_default="0"),
+    Column("coupon_min_spend_fen", BigInteger, nullable=False, server_default="0"),
+    Column("coupon_valid_days", Integer, nullable=False, server_default="30"),
     Index("ix_mall_items_category", "category", "position"),
 )
 
@@ -440,6 +443,29 @@ coupon_codes = Table(
     Column("taken", Boolean, nullable=False),
     UniqueConstraint("item_id", "code", name="uq_coupon_codes_item_code"),
     Index("ix_coupon_codes_item_taken", "item_id", "taken", "id"),
+)
+
+# The coupon wallet (domain/coupons.py): a coupon a unit of a coupon item's redemption.
+coupons = Table(
+    "coupons", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("redemption_id", Id, ForeignKey("redemptions.id"), nullable=False),
+    Column("item_id", Id, ForeignKey("mall_items.id"), nullable=False),
+    Column("name", String(60), nullable=False),
+    Column("code", String(40), nullable=False),
+    Column("value_fen", BigInteger, nullable=False),
+    Column("min_spend_fen", BigInteger, nullable=False),
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("valid_until", UtcDateTime, nullable=True),  # null: never expires
+    Column("source", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+    Column("reminded_at", UtcDateTime, nullable=True),
+    Index("ix_coupons_member_id", "member_id", "id"),
+    Index("ix_coupons_redemption_id", "redemption_id"),
+    Index("ix_coupons_code", "code"),
+    Index("ix_coupons_status_valid_until", "status", "valid_until"),
 )
 
 checkout_orders = Table(

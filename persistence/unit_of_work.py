@@ -23,6 +23,7 @@ from persistence.campaigns import SqlCampaignRepository
 from persistence.checkin import SqlCheckInRepository
 from persistence.checkout import SqlCheckoutRepository
 from persistence.database import Database, DirectReads
+from persistence.coupons import SqlCouponRepository
 from persistence.day_figures import SqlDayFigureRepository
 from persistence.day_summaries import SqlDaySummaryRepository
 from persistence.direct_statements import DirectStatement, direct_statement
@@ -61,6 +62,7 @@ RETRYABLE_UNIQUE = ("idempotency_keys", "purchase_orders", "brand_events")
 REPOSITORIES = {
     "summaries": SqlDaySummaryRepository,
     "figures": SqlDayFigureRepository,
+    "coupons": SqlCouponRepository,
     "leaderboards": SqlLeaderboardRepository, "badges": SqlBadgeRepository, "partners": SqlPartnerRepository,
     "segments": SqlSegmentRepository, "analytics": SqlAnalyticsRepository, "webhooks": SqlWebhookRepository,
     "ledger": SqlLedgerRepository, "check_ins": SqlCheckInRepository, "orders": SqlOrderRepository,

@@ -12,6 +12,7 @@ from api.graphql.members import MemberType, fresh_member, member_after
 from api.graphql.relay import (Connection, Node, check_first, connection, decode_cursor, from_global_id, int_key,
                                to_global_id)
 from domain import flash_sales, mall
+from domain.coupons import CouponTerms
 from domain.errors import DomainError, InvalidInput
 
 ItemKind = strawberry.enum(mall.ItemKind)
@@ -82,6 +83,20 @@ class MallItemType(Node):
     @strawberry.field(description="How long a group has to fill before every hold is released.")
     def group_hours(self) -> int:
         return self._item.group_hours
+
+    @strawberry.field(description="A coupon item: each coupon's face value in fen (0: a coupon for a thing, not "
+                                  "an amount off).")
+    def coupon_value_fen(self) -> int:
+        return self._item.coupon_terms.value_fen
+
+    @strawberry.field(description="A coupon item: the order each coupon needs, in fen (0: none).")
+    def coupon_min_spend_fen(self) -> int:
+        return self._item.coupon_terms.min_spend_fen
+
+    @strawberry.field(description="A coupon item: how many days each coupon is valid from its issue (0: never "
+                                  "expires).")
+    def coupon_valid_days(self) -> int:
+        return self._item.coupon_terms.valid_days
 
 
 @strawberry.type(name="Redemption")
@@ -219,6 +234,9 @@ class CreateMallItemInput:
     group_size: int = 0
     group_points_price: int = 0
     group_hours: int = 24
+    coupon_value_fen: int = 0
+    coupon_min_spend_fen: int = 0
+    coupon_valid_days: int = 30
 
 
 @strawberry.input
@@ -237,6 +255,9 @@ class UpdateMallItemInput:
     group_size: int | None = None
     group_points_price: int | None = None
     group_hours: int | None = None
+    coupon_value_fen: int | None = None
+    coupon_min_spend_fen: int | None = None
+    coupon_valid_days: int | None = None
 
 
 @strawberry.type
@@ -383,7 +404,9 @@ class MallMutations:
                                  input.cash_price_fen, input.per_member_limit, input.min_tier_level, input.on_shelf,
                                  input.category, input.description, input.image_url, input.position,
                                  group_size=input.group_size, group_points_price=input.group_points_price,
-                                 group_hours=input.group_hours)
+                                 group_hours=input.group_hours,
+                                 coupon_terms=CouponTerms(input.coupon_value_fen, input.coupon_min_spend_fen,
+                                                          input.coupon_valid_days))
             created = await info.context.services.mall.create(staff.actor, item)
         except DomainError as error:
             return MallItemPayload(item=None, user_errors=user_errors(error))
@@ -394,7 +417,8 @@ class MallMutations:
         staff = require_staff(info)
         changes = {name: getattr(input, name) for name in (
             "name", "points_price", "cash_price_fen", "stock", "per_member_limit", "min_tier_level", "on_shelf",
-            "category", "description", "position", "group_size", "group_points_price", "group_hours")
+            "category", "description", "position", "group_size", "group_points_price", "group_hours",
+            "coupon_value_fen", "coupon_min_spend_fen", "coupon_valid_days")
             if getattr(input, name) is not None}
         try:
             updated = await info.context.services.mall.update(staff.actor, item_key(input.item_id), changes)

@@ -18,6 +18,7 @@ from api.graphql.ledger import LedgerEntry, LedgerReason, Points, entry_type
 from api.graphql.relay import Connection, Node, check_first, connection, decode_cursor, from_global_id, to_global_id
 from api.graphql.scalars import Long
 from domain import members, tiers
+from domain.coupons import CouponStatus as DomainCouponStatus
 from domain.errors import DomainError, InvalidInput
 from domain.invitations import invitation_code
 from domain.ledger import GrowthChange as DomainGrowthChange
@@ -26,6 +27,7 @@ from domain.segments import Segment as DomainSegment
 
 if TYPE_CHECKING:
     from api.graphql.checkout import OrderType
+    from api.graphql.coupons import CouponStatus, CouponType
     from api.graphql.lottery import DrawType
     from api.graphql.mall import RedemptionType
     from api.graphql.partners import ExchangeType
@@ -260,6 +262,18 @@ class MemberType(Node):
         before = decode_cursor(after)
         found = await info.context.services.mall.redemptions(self._member.id, before, first + 1)
         return redemption_connection(found, first, before is not None)
+
+    @strawberry.field(description="Your coupon wallet (券包), newest first: every coupon you hold, from the mall, "
+                                  "flash sales, group redemptions and lottery prizes. `status` filters as of now.")
+    async def coupons(self, info: Info, first: int, after: str | None = None,
+                      status: Annotated["CouponStatus", strawberry.lazy("api.graphql.coupons")] | None = None
+                      ) -> Connection[Annotated["CouponType", strawberry.lazy("api.graphql.coupons")]]:
+        from api.graphql.coupons import coupon_connection
+        check_first(first)
+        before = decode_cursor(after)
+        wanted = None if status is None else DomainCouponStatus(status.value)
+        found = await info.context.services.coupons.wallet(self._member.id, wanted, before, first + 1)
+        return coupon_connection(found, first, before is not None)
 
     @strawberry.field(description="Your place on a period's leaderboard, even far outside the top (null before "
                                   "you earn anything in the period).")

@@ -8,6 +8,7 @@ from api.graphql.errors import BadUserInput, Forbidden, Unauthenticated, caller,
 from api.graphql.ledger import entry_type
 from api.graphql.members import member_type, visible_member
 from api.graphql.community import SubmissionType
+from api.graphql.coupons import CouponType
 from api.graphql.group_redemptions import GroupType
 from api.graphql.lottery import DrawType, LotteryType
 from api.graphql.mall import MallItemType, RedemptionType
@@ -39,6 +40,7 @@ OWNED = {
                    lambda f: RedemptionType(_redemption=f)),
     "LotteryDraw": (lambda s, g, _: s.lotteries.get_draw(int_key(g, "LotteryDraw")), lambda f: DrawType(_draw=f)),
     "PurchaseOrder": (lambda s, _, key: s.orders.find(key), order_type),
+    "Coupon": (lambda s, g, _: s.coupons.get(int_key(g, "Coupon")), lambda f: CouponType(_coupon=f)),
 }
 
 

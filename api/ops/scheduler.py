@@ -46,6 +46,8 @@ class Scheduler:
                 await self.services.invitations.settle_rewards()
                 await self.services.segments.refresh_if_due()
                 reminded = await self.services.notifications.remind_if_due()
+                await self.services.coupons.expire_due()
+                await self.services.coupons.remind_expiring()
                 await self.services.lotteries.rotate_due_seeds()
                 await self.services.leaderboards.award_closed_periods()
             except Exception:  # the loop must outlive one bad sweep; the next one retries

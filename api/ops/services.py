@@ -25,6 +25,7 @@ from domain.leaderboards import LeaderboardService
 from domain.lottery import LotteryService
 from domain.mall import MallService
 from domain.members import MemberService, PointsQueries
+from domain.coupons import CouponService
 from domain.notifications import NotificationService
 from domain.orders import OrderService
 from domain.partners import PartnerService
@@ -78,6 +79,7 @@ class Services:
     segments: SegmentService
     analytics: AnalyticsService
     webhooks: WebhookService
+    coupons: CouponService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None, randomness: RandomSource | None = None,
@@ -109,7 +111,7 @@ class Services:
                    broker, ActivityHub(broker), LeaderboardService(operations, tx, clock, cache),
                    PartnerService(operations, tx, clock),
                    AuditService(tx), SegmentService(tx, clock), AnalyticsService(tx, clock),
-                   WebhookService(tx, clock, webhook_transport or HttpWebhookTransport()))
+                   WebhookService(tx, clock, webhook_transport or HttpWebhookTransport()), CouponService(tx, clock))
 
     async def close(self) -> None:
         await self.activity.close()

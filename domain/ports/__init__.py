@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TYPE_CHECKING, TypeVar
 
+from domain.ports.coupons import CouponRepository
 from domain.ports.analytics import AnalyticsRepository, DayFigureRepository, DaySummaryRepository
 from domain.ports.assists import AssistRepository
 from domain.ports.badges import BadgeRepository
@@ -64,6 +65,7 @@ class UnitOfWork(Protocol):
     analytics: AnalyticsRepository
     summaries: DaySummaryRepository
     figures: DayFigureRepository
+    coupons: CouponRepository
     webhooks: WebhookRepository
     activity: list["Activity"]  # public pulse lines, announced only if the transaction commits
     scores: list["ScoreChange"]  # leaderboard changes for the sorted sets, sent after the commit
