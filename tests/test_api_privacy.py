@@ -103,9 +103,12 @@ async def victim_world(server) -> dict:
     victim.data('mutation($item: ID!) { startGroupRedemption(input: {itemId: $item, idempotencyKey: "g1"}) '
                 '{ userErrors { code } } }', {"item": group_item})
     ledger = victim.data("{ me { ledger(first: 10) { edges { node { id } } } } }")["me"]["ledger"]["edges"]
+    wallet = victim.data("{ me { coupons(first: 10) { edges { node { id } } } } }")["me"]["coupons"]["edges"]
+    assert len(wallet) == 2  # the mall's and the lottery's
     owned = [member_gid(VICTIM), redemption["id"], drawn["redemption"]["id"], drawn["id"], campaign_id,
              exchange["exchangePoints"]["exchange"]["id"], submission["submitReview"]["submission"]["id"],
-             base64.b64encode(f"PurchaseOrder:{ORDER}".encode()).decode(), *(e["node"]["id"] for e in ledger)]
+             base64.b64encode(f"PurchaseOrder:{ORDER}".encode()).decode(), *(e["node"]["id"] for e in ledger),
+             *(e["node"]["id"] for e in wallet)]
     ids = {"drawId": [drawn["id"]], "id": [campaign_id, member_gid(VICTIM)], "itemId": [group_item, coupon],
            "node": owned + [lottery["id"], coupon, group_item]}
     return ids, drawn["redemption"]["code"]

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from api.graphql.checkin_types import CheckInStatus
 from api.graphql.conversions import multiplier_permille
+from api.graphql.coupons import CouponStatus
 from api.graphql.errors import (BadUserInput, Forbidden, UserError, require_signed_in, require_staff,
                                 user_errors)
 from api.graphql.leaderboards import Badge, LeaderboardPeriod, LeaderboardRow, badge_type, board_of, rows
@@ -27,7 +28,7 @@ from domain.segments import Segment as DomainSegment
 
 if TYPE_CHECKING:
     from api.graphql.checkout import OrderType
-    from api.graphql.coupons import CouponStatus, CouponType
+    from api.graphql.coupons import CouponType
     from api.graphql.lottery import DrawType
     from api.graphql.mall import RedemptionType
     from api.graphql.partners import ExchangeType
@@ -265,9 +266,8 @@ class MemberType(Node):
 
     @strawberry.field(description="Your coupon wallet (券包), newest first: every coupon you hold, from the mall, "
                                   "flash sales, group redemptions and lottery prizes. `status` filters as of now.")
-    async def coupons(self, info: Info, first: int, after: str | None = None,
-                      status: Annotated["CouponStatus", strawberry.lazy("api.graphql.coupons")] | None = None
-                      ) -> Connection[Annotated["CouponType", strawberry.lazy("api.graphql.coupons")]]:
+    async def coupons(self, info: Info, first: int, after: str | None = None, status: CouponStatus | None = None
+                      ) -> Connection[Annotated["CouponType", strawberry.lazy("api.graphql.coupons")]]:  # type: ignore[valid-type]
         from api.graphql.coupons import coupon_connection
         check_first(first)
         before = decode_cursor(after)

@@ -353,8 +353,10 @@ ENVIRONMENT = {
     "JIFEN_SWEEP_SECONDS": "seconds between expiry sweeps; 0: none (default: 60)",
     "JIFEN_LOG_FORMAT": "text or json (default: text)",
     "JIFEN_OTEL_ENDPOINT": "an OTLP/HTTP collector for traces (needs the otel extra; default: none)",
+    "JIFEN_PROGRESS_SECONDS": "seconds between progress lines of a long run on stderr (default: 5)",
 }
 DATABASE_ONLY = ("DATABASE_URL", "JIFEN_LOG_FORMAT")
+LONG_RUN = (*DATABASE_ONLY, "JIFEN_PROGRESS_SECONDS")
 
 
 class Help(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -435,16 +437,16 @@ def parser() -> argparse.ArgumentParser:
     revoke.set_defaults(func=cmd_partner_revoke)
 
     command(commands, "expire", "run the sweep once: expiry, order releases, hold timeouts, tier upkeep "
-            "(the server runs it every JIFEN_SWEEP_SECONDS)").set_defaults(func=cmd_expire)
+            "(the server runs it every JIFEN_SWEEP_SECONDS)", LONG_RUN).set_defaults(func=cmd_expire)
     ticket = command(commands, "task-ticket", "sign a completion ticket for a SERVER task, as the brand's server "
                      "would", details="\nValid for 10 minutes, pays once; see docs/tasks.md for the format.")
     ticket.add_argument("member", help="the brand's member id")
     ticket.add_argument("task", help="the task's code")
     ticket.add_argument("--new-key", action="store_true", help="rotate the signing key first and print it")
     ticket.set_defaults(func=cmd_task_ticket)
-    command(commands, "segments", "recompute every member's segments now (the server does it daily)"
+    command(commands, "segments", "recompute every member's segments now (the server does it daily)", LONG_RUN
             ).set_defaults(func=cmd_segments)
-    check = command(commands, "check", "recompute every balance from the ledger and report any difference",
+    check = command(commands, "check", "recompute every balance from the ledger and report any difference", LONG_RUN,
                     details="\nExits 1 when a balance, a lot, a hold, pending points, growth, a running balance "
                             "or a day summary disagrees with what it is made of. Progress goes to stderr on a "
                             "long run.")

@@ -18,6 +18,7 @@ from domain.flash_sales import FlashSale
 from domain.invitations import InvitationRule, invitation_code
 from domain.ledger import LedgerReason
 from domain.lottery import Lottery, Prize, PrizeKind
+from domain.coupons import CouponTerms
 from domain.mall import ItemKind, MallItem
 from domain.orders import OrderChannel, OrderRule, OrderService
 from domain.partners import ExchangeRate
@@ -47,13 +48,16 @@ TASKS = [
 MALL_ITEMS = [
     MallItem("品牌保温杯", ItemKind.GOODS, 500, 50, category="cups", position=1,
              description="316 不锈钢，12 小时保温"),
-    MallItem("满 30 减 5 优惠券", ItemKind.COUPON, 200, 1000, per_member_limit=2, category="coupons", position=2),
-    MallItem("新品茶饮兑换券", ItemKind.COUPON, 800, 200, category="coupons", position=3),
+    MallItem("满 30 减 5 优惠券", ItemKind.COUPON, 200, 1000, per_member_limit=2, category="coupons", position=2,
+             coupon_terms=CouponTerms(value_fen=500, min_spend_fen=3000, valid_days=30)),
+    MallItem("新品茶饮兑换券", ItemKind.COUPON, 800, 200, category="coupons", position=3,
+             coupon_terms=CouponTerms(valid_days=60)),
     MallItem("茶艺沙龙席位", ItemKind.PRIVILEGE, 3000, 12, per_member_limit=1, min_tier_level=3, category="events",
              position=4),
     MallItem("限定帆布袋 (加 19.9 元)", ItemKind.GOODS, 300, 100, cash_price_fen=1990, category="bags", position=5),
     MallItem("下午茶三人套餐", ItemKind.COUPON, 1200, 60, category="coupons", position=6, group_size=3,
-             group_points_price=600, group_hours=24, description="三人成团，每人 600 积分"),
+             group_points_price=600, group_hours=24, description="三人成团，每人 600 积分",
+             coupon_terms=CouponTerms(valid_days=14)),
 ]
 EVENT_RULES = [
     EventRule("group_message", "社群发言", 1, daily_cap=10),
@@ -101,11 +105,13 @@ async def seed(services: Services) -> bool:
     for external_id, nickname, days, welcome in MEMBERS:
         await _member_with_history(services, external_id, nickname, days, welcome)
     # Copies: creating an item fills in its id, and these templates must stay as they are.
-    cup, *_ = [await services.mall.create(STAFF, replace(item)) for item in MALL_ITEMS]
+    cup, coupon, *_ = [await services.mall.create(STAFF, replace(item)) for item in MALL_ITEMS]
     await services.flash_sales.create(STAFF, FlashSale(cup.id, "99 积分秒杀保温杯", 99, 20, 1, now, now + timedelta(days=2)))
     await services.lotteries.create(STAFF, demo_lottery(cup.id))
     await _orders(services)
     await _community(services)
+    alice = await services.members.ensure("demo-alice")  # a coupon in her wallet (me { coupons })
+    await services.mall.redeem(Actor("member", "demo-alice"), alice.id, coupon.id, 1, "demo-coupon")
     code, name, rate = PARTNER
     await services.partners.create(code, name, rate, STAFF, daily_points_per_member=5000)
     await services.segments.refresh(STAFF)
