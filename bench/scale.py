@@ -134,7 +134,9 @@ async def fill(services: Services, count: int, per_member: int) -> float:
             for table in ("members", "mall_items"):
                 await connection.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                                  f"(SELECT max(id) FROM {table}))")
-            await connection.exec_driver_sql("ANALYZE")
+    if services.database.dialect == "postgresql":  # as autovacuum would have by now: index-only scans need it
+        async with engine.connect() as connection:
+            await (await connection.execution_options(isolation_level="AUTOCOMMIT")).exec_driver_sql("VACUUM ANALYZE")
     return time.perf_counter() - started
 
 
@@ -202,12 +204,17 @@ async def from_the_rows(services: Services, first: date, last: date) -> dict[str
 
 
 async def ranks(services: Services, count: int) -> dict[str, float]:
-    """A member's all-time rank near the top, in the middle and near the bottom (SQL: no Redis here)."""
+    """A member's all-time rank near the top, in the middle and near the bottom (SQL: no Redis here),
+    the median of 21 asks: a server's connections keep the statement prepared after the first."""
     found = {}
     for where, member_id in (("near the top", count), ("in the middle", count // 2), ("near the bottom", 2)):
-        seconds, standing = await timed(lambda m=member_id: services.leaderboards.standing(
-            m, LeaderboardPeriod.ALL_TIME))
-        found[f"rank {where} (#{standing.rank:,}) (ms)"] = seconds * 1000
+        times = []
+        for _ in range(21):
+            seconds, standing = await timed(lambda m=member_id: services.leaderboards.standing(
+                m, LeaderboardPeriod.ALL_TIME))
+            times.append(seconds)
+        found[f"rank {where} (ms)"] = sorted(times)[10] * 1000
+        found[f"rank {where}, place"] = standing.rank
     return found
 
 

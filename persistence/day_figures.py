@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, insert, literal_column, select, union_all
 from domain.day_figures import Counts, FigureKind, Figures, campaign_shares
 from domain.day_summaries import SHARDS, OffsetSpan
 from domain.mall import RedemptionStatus
-from persistence.day_summaries import bounded_spans, day_number, within
+from persistence.day_summaries import bounded_spans, day_number, partitions, within
 from persistence.members import upsert
 from persistence.direct_statements import direct
 from persistence.tables import day_figures, item_views, purchase_orders, redemptions, task_completions
@@ -65,7 +65,7 @@ class SqlDayFigureRepository:
         for span in bounded_spans(spans):
             for kind, query in _grouped(self.dialect, span):
                 _add_grouped(figures, kind, await self.connection.execute(query))
-            async for rows in (await self.connection.stream(_boosted(self.dialect, span))).partitions(STREAMED):
+            async for rows in partitions(self.connection, _boosted(self.dialect, span), STREAMED):
                 _add_boosted(figures, rows)
         _add_views(figures, await self.connection.execute(VIEWED))
         return figures
@@ -110,7 +110,7 @@ def _grouped(dialect: str, span) -> list[tuple[FigureKind, object]]:
 
 def _boosted(dialect: str, span):
     o = purchase_orders.c
-    return (select(day_number(dialect, span.minutes, o.placed_at), o.member_id, o.campaign_code, o.base_points,
+    return (select(day_number(dialect, span.minutes, o.placed_at).label("day"), o.member_id, o.campaign_code, o.base_points,
                    o.bonus_points, o.threshold_points, o.amount_fen, o.refunded_fen)
             .where(within(span, o.placed_at), o.campaign_code.is_not(None)))
 
