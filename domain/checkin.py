@@ -1,4 +1,8 @@
-"""Daily check-in (签到): one per member per local calendar day, with streak bonuses."""
+"""Daily check-in (签到): one per member per local calendar day, with streak bonuses, and rewards at
+totals of days (累计签到): days in the calendar month (15 days in a month), and days all told.
+
+Each check-in row carries the member's running totals (all told, and in its month), taken from the
+last row the check-in reads anyway, so counting costs no query."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,6 +24,7 @@ if TYPE_CHECKING:
     from domain.ports import Transactions, UnitOfWork
 
 MAX_STREAK_BONUSES = 10
+MAX_TOTAL_REWARDS = 10
 
 
 @dataclass(frozen=True)
@@ -28,12 +33,21 @@ class CheckIn:
     local_date: date
     streak: int
     checked_in_at: datetime
+    total_days: int = 1  # check-in days all told, this one included
+    month_days: int = 1  # check-in days in this one's calendar month, this one included
+
+    def next_totals(self, today: date) -> tuple[int, int]:
+        """The totals of a check-in on ``today`` that follows this one."""
+        same_month = (self.local_date.year, self.local_date.month) == (today.year, today.month)
+        return self.total_days + 1, self.month_days + 1 if same_month else 1
 
 
 @dataclass(frozen=True)
 class CheckInStatus:
     streak: int
     checked_in_today: bool
+    total_days: int = 0
+    days_this_month: int = 0
 
 
 @dataclass(frozen=True)
@@ -42,8 +56,12 @@ class CheckInRule:
 
     base_points: int = 10
     streak_bonuses: tuple[tuple[int, int], ...] = ((7, 50), (30, 200))
+    monthly_rewards: tuple[tuple[int, int], ...] = ()  # (check-in days in a calendar month, points)
+    lifetime_rewards: tuple[tuple[int, int], ...] = ()  # (check-in days all told, points)
 
     def __post_init__(self) -> None:
+        self._check_totals(self.monthly_rewards, 31, "monthlyRewards")
+        self._check_totals(self.lifetime_rewards, 100_000, "lifetimeRewards")
         if not 1 <= self.base_points <= 100_000:
             raise InvalidInput("base points must be 1-100000", ("basePoints",))
         days = [day for day, _ in self.streak_bonuses]
@@ -53,22 +71,44 @@ class CheckInRule:
             if not 2 <= day <= 366 or not 1 <= points <= 1_000_000:
                 raise InvalidInput("a streak bonus needs a day of 2-366 and 1-1000000 points", ("streakBonuses",))
 
+    @staticmethod
+    def _check_totals(rewards: tuple[tuple[int, int], ...], most_days: int, field: str) -> None:
+        days = [day for day, _ in rewards]
+        if len(days) > MAX_TOTAL_REWARDS or len(set(days)) != len(days):
+            raise InvalidInput(f"at most {MAX_TOTAL_REWARDS} rewards, one per total", (field,))
+        for day, points in rewards:
+            if not 1 <= day <= most_days or not 1 <= points <= 1_000_000:
+                raise InvalidInput(f"a reward needs a total of 1-{most_days} days and 1-1000000 points", (field,))
+
     def bonus_for(self, streak: int) -> int:
         return sum(points for day, points in self.streak_bonuses if day == streak)
 
+    def total_rewards_for(self, total_days: int, month_days: int) -> list[tuple[str, int]]:
+        """(memo, points) of each reward these totals reach today."""
+        return [(f"本月累计签到 {day} 天", points) for day, points in self.monthly_rewards if day == month_days] + \
+            [(f"累计签到 {day} 天", points) for day, points in self.lifetime_rewards if day == total_days]
+
     def to_record(self) -> dict:
-        return {"basePoints": self.base_points, "streakBonuses": [list(b) for b in self.streak_bonuses]}
+        return {"basePoints": self.base_points, "streakBonuses": [list(b) for b in self.streak_bonuses],
+                "monthlyRewards": [list(r) for r in self.monthly_rewards],
+                "lifetimeRewards": [list(r) for r in self.lifetime_rewards]}
 
     @classmethod
     def from_record(cls, r: dict) -> "CheckInRule":
-        return cls(r["basePoints"], tuple(sorted((d, p) for d, p in r["streakBonuses"])))
+        return cls(r["basePoints"], tuple(sorted((d, p) for d, p in r["streakBonuses"])),
+                   tuple(sorted((d, p) for d, p in r.get("monthlyRewards", ()))),
+                   tuple(sorted((d, p) for d, p in r.get("lifetimeRewards", ()))))
 
 
 def status(latest: CheckIn | None, today: date) -> CheckInStatus:
-    """A run survives until the end of the day after its last check-in."""
-    if latest is None or latest.local_date < today - timedelta(days=1):
+    """A run survives until the end of the day after its last check-in; the month's days start again
+    on the 1st."""
+    if latest is None:
         return CheckInStatus(0, False)
-    return CheckInStatus(latest.streak, latest.local_date == today)
+    this_month = latest.month_days if (latest.local_date.year, latest.local_date.month) == (today.year,
+                                                                                              today.month) else 0
+    streak = latest.streak if latest.local_date >= today - timedelta(days=1) else 0
+    return CheckInStatus(streak, latest.local_date == today, latest.total_days, this_month)
 
 
 def next_streak(latest: CheckIn | None, today: date) -> int:
@@ -110,7 +150,11 @@ class CheckInService:
             if bonus := rule_.bonus_for(streak):
                 account.credit(bonus, LedgerReason.STREAK_BONUS, ctx.now, expires_at, member.label,
                                f"连续签到 {streak} 天", f"checkin:{today.isoformat()}")
-            await ctx.uow.check_ins.add(CheckIn(member_id, today, streak, ctx.now))
+            total_days, month_days = latest.next_totals(today) if latest is not None else (1, 1)
+            for memo, points in rule_.total_rewards_for(total_days, month_days):
+                account.credit(points, LedgerReason.CHECK_IN_TOTAL, ctx.now, expires_at, member.label, memo,
+                               f"checkin:{today.isoformat()}")
+            await ctx.uow.check_ins.add(CheckIn(member_id, today, streak, ctx.now, total_days, month_days))
             if latest is None:
                 await award(ctx.uow, ctx.member, BadgeCode.FIRST_CHECK_IN, ctx.now)
             if streak in STREAK_BADGES:

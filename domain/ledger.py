@@ -39,6 +39,7 @@ class LedgerReason(str, Enum):
     ASSIST = "ASSIST"
     CAMPAIGN_BONUS = "CAMPAIGN_BONUS"
     STREAK_BONUS = "STREAK_BONUS"
+    CHECK_IN_TOTAL = "CHECK_IN_TOTAL"  # a reward at a total of check-in days (in a month, or all told)
     REDEMPTION = "REDEMPTION"
     CHECKOUT = "CHECKOUT"
     DEDUCTION = "DEDUCTION"
@@ -56,6 +57,7 @@ class LedgerReason(str, Enum):
 GROWTH_REASONS = frozenset({
     LedgerReason.CHECK_IN, LedgerReason.TASK, LedgerReason.ORDER, LedgerReason.REVIEW,
     LedgerReason.INVITE, LedgerReason.ASSIST, LedgerReason.CAMPAIGN_BONUS, LedgerReason.STREAK_BONUS,
+    LedgerReason.CHECK_IN_TOTAL,
 })
 
 

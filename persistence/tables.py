@@ -144,6 +144,8 @@ check_ins = Table(
     Column("local_date", Date, primary_key=True),
     Column("streak", Integer, nullable=False),
     Column("checked_in_at", UtcDateTime, nullable=False),
+    Column("total_days", Integer, nullable=False, server_default="0"),  # all told, this day included
+    Column("month_days", Integer, nullable=False, server_default="0"),  # in this day's month, this day included
 )
 
 tier_changes = Table(

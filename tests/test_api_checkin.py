@@ -1,6 +1,7 @@
 """Daily check-in through GraphQL over real HTTP, on SQLite and PostgreSQL."""
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from persistence.migrate import downgrade, upgrade
 from tests.documents import CHECK_IN, ME, UPDATE_TIER
 
 
@@ -100,3 +101,47 @@ def test_staff_changes_the_check_in_rule(live_server):
     bad = staff.data("""mutation { updateCheckInRule(input: {basePoints: 0, streakBonuses: []}) {
         rule { basePoints } userErrors { field code } } }""")["updateCheckInRule"]
     assert bad == {"rule": None, "userErrors": [{"field": ["basePoints"], "code": "INVALID_INPUT"}]}
+
+
+TOTALS_RULE = """mutation { updateCheckInRule(input: {basePoints: 10, streakBonuses: [],
+  monthlyRewards: [{days: 3, points: 20}], lifetimeRewards: [{days: 5, points: 100}]}) {
+  rule { monthlyRewards { days points } lifetimeRewards { days points } } userErrors { field code } } }"""
+TOTALS = "{ me { checkIn { streak checkedInToday totalDays daysThisMonth } } }"
+
+
+def test_total_check_in_days_pay_at_month_and_lifetime_totals_and_survive_an_upgrade(live_server):
+    """March 12th, 14th and 15th (the third in March pays), April 1st (a new month), 2nd (the fifth
+    all told pays) and 3rd (the third in April pays again); in Shanghai."""
+    rule = live_server.staff().data(TOTALS_RULE)["updateCheckInRule"]
+    assert rule == {"rule": {"monthlyRewards": [{"days": 3, "points": 20}],
+                             "lifetimeRewards": [{"days": 5, "points": 100}]}, "userErrors": []}
+    member = live_server.member()
+    paid = {}
+    for day in ("03-12", "03-14", "03-15", "04-01", "04-02", "04-03"):
+        live_server.clock.set(datetime.fromisoformat(f"2026-{day}T02:00:00+00:00"))
+        if day == "04-01":
+            assert member.data(TOTALS)["me"]["checkIn"] == {"streak": 0, "checkedInToday": False, "totalDays": 3,
+                                                            "daysThisMonth": 0}
+        result = check_in(member, day)
+        assert result["userErrors"] == []
+        paid[day] = [(e["reason"], e["delta"]) for e in result["entries"] if e["reason"] != "CHECK_IN"]
+        if day == "04-02":  # the database keeps counting across an upgrade that counts the rows already there
+            downgrade(live_server.database_url, "0031")
+            upgrade(live_server.database_url)
+    assert paid == {"03-12": [], "03-14": [], "03-15": [("CHECK_IN_TOTAL", 20)], "04-01": [],
+                    "04-02": [("CHECK_IN_TOTAL", 100)], "04-03": [("CHECK_IN_TOTAL", 20)]}
+    assert member.data(TOTALS)["me"]["checkIn"] == {"streak": 3, "checkedInToday": True, "totalDays": 6,
+                                                    "daysThisMonth": 3}
+    memos = member.data('{ me { ledger(first: 10, reasons: [CHECK_IN_TOTAL]) { edges { node { memo } } } } }')
+    assert [e["node"]["memo"] for e in memos["me"]["ledger"]["edges"]] == ["本月累计签到 3 天", "累计签到 5 天",
+                                                                          "本月累计签到 3 天"]
+
+
+def test_bad_total_rewards_are_user_errors(live_server):
+    staff = live_server.staff()
+    for rewards, field in (("monthlyRewards: [{days: 32, points: 5}]", "monthlyRewards"),
+                           ("lifetimeRewards: [{days: 5, points: 0}]", "lifetimeRewards"),
+                           ("monthlyRewards: [{days: 3, points: 5}, {days: 3, points: 6}]", "monthlyRewards")):
+        bad = staff.data(f"""mutation {{ updateCheckInRule(input: {{basePoints: 10, streakBonuses: [], {rewards}}}) {{
+            rule {{ basePoints }} userErrors {{ field code }} }} }}""")["updateCheckInRule"]
+        assert bad == {"rule": None, "userErrors": [{"field": [field], "code": "INVALID_INPUT"}]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.checkin_types import CheckInRule, StreakBonus
+from api.graphql.checkin_types import CheckInRule, CheckInTotalReward, StreakBonus
 from api.graphql.errors import UserError, require_member, require_staff, user_errors
 from api.graphql.ledger import LedgerEntry, entry_type
 from api.graphql.members import MemberType, fresh_member
@@ -14,7 +14,9 @@ from domain.errors import DomainError
 
 def rule_type(rule: checkin.CheckInRule) -> CheckInRule:
     return CheckInRule(base_points=rule.base_points,
-                       streak_bonuses=[StreakBonus(day=d, points=p) for d, p in rule.streak_bonuses])
+                       streak_bonuses=[StreakBonus(day=d, points=p) for d, p in rule.streak_bonuses],
+                       monthly_rewards=[CheckInTotalReward(days=d, points=p) for d, p in rule.monthly_rewards],
+                       lifetime_rewards=[CheckInTotalReward(days=d, points=p) for d, p in rule.lifetime_rewards])
 
 
 @strawberry.input
@@ -37,9 +39,19 @@ class StreakBonusInput:
 
 
 @strawberry.input
+class CheckInTotalRewardInput:
+    days: int
+    points: int
+
+
+@strawberry.input
 class UpdateCheckInRuleInput:
     base_points: int
     streak_bonuses: list[StreakBonusInput]
+    monthly_rewards: list[CheckInTotalRewardInput] = strawberry.field(default_factory=list, description=(
+        "e.g. 15 days in a month: 100 points (days 1-31; at most 10)."))
+    lifetime_rewards: list[CheckInTotalRewardInput] = strawberry.field(default_factory=list, description=(
+        "e.g. 100 days all told: 500 points (at most 10)."))
 
 
 @strawberry.type
@@ -73,8 +85,10 @@ class CheckInMutations:
         staff = require_staff(info)
         try:
             bonuses = tuple(sorted((b.day, b.points) for b in input.streak_bonuses[:checkin.MAX_STREAK_BONUSES + 1]))
+            monthly, lifetime = (tuple(sorted((r.days, r.points) for r in rewards[:checkin.MAX_TOTAL_REWARDS + 1]))
+                                 for rewards in (input.monthly_rewards, input.lifetime_rewards))
             rule = await info.context.services.check_in.update_rule(
-                staff.actor, checkin.CheckInRule(input.base_points, bonuses))
+                staff.actor, checkin.CheckInRule(input.base_points, bonuses, monthly, lifetime))
         except DomainError as error:
             return UpdateCheckInRulePayload(rule=None, user_errors=user_errors(error))
         return UpdateCheckInRulePayload(rule=rule_type(rule), user_errors=[])

@@ -330,7 +330,8 @@ class MemberType(Node):
     @strawberry.field(name="checkIn")
     async def check_in(self, info: Info) -> CheckInStatus:
         status = await info.context.loaders.check_in.load(self._member.id)
-        return CheckInStatus(streak=status.streak, checked_in_today=status.checked_in_today)
+        return CheckInStatus(streak=status.streak, checked_in_today=status.checked_in_today,
+                             total_days=status.total_days, days_this_month=status.days_this_month)
 
 
 def member_type(member: members.Member | None) -> MemberType | None:
