@@ -276,17 +276,22 @@ async def _item_heat_from_figures(uow: "UnitOfWork", first_day: date, last_day: 
 
 async def _tasks_from_figures(uow: "UnitOfWork", first_day: date, last_day: date,
                               bounds: tuple[datetime, datetime]) -> list[Participation]:
-    sums = {code: counts for code, counts in (await uow.figures.sums(FigureKind.TASK, first_day, last_day)).items()
-            if counts[0]}
-    people = await uow.analytics.task_members(*bounds, sorted(sums)) if sums else {}
-    return [Participation(code, sums[code][0], people.get(code, 0)) for code in sorted(sums)]
+    return await _participation_from_figures(uow, FigureKind.TASK, first_day, last_day,
+                                             lambda codes: uow.analytics.task_members(*bounds, codes))
 
 
 async def _campaigns_from_figures(uow: "UnitOfWork", first_day: date, last_day: date,
                                   bounds: tuple[datetime, datetime]) -> list[Participation]:
-    sums = {code: counts for code, counts in (await uow.figures.sums(FigureKind.CAMPAIGN, first_day, last_day)).items()
-            if counts[0]}
-    people = await uow.analytics.campaign_members(*bounds) if sums else {}
+    return await _participation_from_figures(uow, FigureKind.CAMPAIGN, first_day, last_day,
+                                             lambda _codes: uow.analytics.campaign_members(*bounds))
+
+
+async def _participation_from_figures(uow: "UnitOfWork", kind: FigureKind, first_day: date, last_day: date,
+                                      members_of) -> list[Participation]:
+    """Times and points summed per code (a task's figures hold no points), and the distinct members
+    counted from the rows of the codes shown."""
+    sums = {code: counts for code, counts in (await uow.figures.sums(kind, first_day, last_day)).items() if counts[0]}
+    people = await members_of(sorted(sums)) if sums else {}
     return [Participation(code, sums[code][0], people.get(code, 0), sums[code][2]) for code in sorted(sums)]
 
 

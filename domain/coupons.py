@@ -18,9 +18,8 @@ from datetime import datetime, timedelta, tzinfo
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from domain.brand import brand_settings
 from domain.errors import InvalidInput
-from domain.notifications import NotificationDraft, notify, reminder_rule
+from domain.notifications import NotificationDraft, last_local_day, notify, reminder_window
 from domain.progress import Progress, unreported
 
 if TYPE_CHECKING:
@@ -97,7 +96,7 @@ def issue_coupons(redemption: "Redemption", item: "MallItem", source: CouponSour
 
 
 def coupon_expiring(coupon: Coupon, zone: tzinfo) -> NotificationDraft:
-    last_day = (coupon.valid_until.astimezone(zone) - timedelta(microseconds=1)).date()
+    last_day = last_local_day(coupon.valid_until, zone)
     return NotificationDraft(coupon.member_id, COUPON_EXPIRING, "优惠券即将过期",
                              f"您的「{coupon.name}」将于 {last_day:%Y-%m-%d} 到期，记得使用",
                              f"coupon:{coupon.id}:expiring")
@@ -138,11 +137,7 @@ class CouponService:
         """A notification for each available coupon expiring within the reminder window that has
         had none; ``BATCH`` coupons a transaction, safe to run again after a crash."""
         now = self.clock.now()
-
-        async def window(uow: "UnitOfWork"):
-            return now + timedelta(days=(await reminder_rule(uow)).expiry_days), (await brand_settings(uow)).zone
-
-        until, zone = await self.transactions.read(window)
+        until, zone = await self.transactions.read(lambda uow: reminder_window(uow, now))
         reminded = 0
 
         async def batch(uow: "UnitOfWork") -> int | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from domain import configuration
@@ -81,8 +81,18 @@ async def reminder_rule(uow: "UnitOfWork") -> ReminderRule:
     return await configuration.load(uow, REMINDERS_KEY, lambda r: ReminderRule(r["expiryDays"]), ReminderRule())
 
 
+async def reminder_window(uow: "UnitOfWork", now: datetime) -> tuple[datetime, tzinfo]:
+    """Until when what expires is reminded of (the brand's reminder rule), and the brand's zone."""
+    return now + timedelta(days=(await reminder_rule(uow)).expiry_days), (await brand_settings(uow)).zone
+
+
+def last_local_day(expires_at: datetime, zone: tzinfo) -> date:
+    """The last day something expiring at ``expires_at`` can still be used, in the brand's zone."""
+    return (expires_at.astimezone(zone) - timedelta(microseconds=1)).date()
+
+
 def expiry_reminder(member_id: int, expires_at: datetime, points: int, zone: tzinfo) -> NotificationDraft:
-    last_day = (expires_at.astimezone(zone) - timedelta(microseconds=1)).date()
+    last_day = last_local_day(expires_at, zone)
     return NotificationDraft(member_id, EXPIRY_REMINDER, "积分即将过期",
                              f"您有 {points} 积分将于 {last_day:%Y-%m-%d} 到期，快去积分商城兑换吧",
                              f"expiry:{expires_at.isoformat()}")
@@ -150,11 +160,7 @@ class NotificationService:
         (a writer waiting behind a batch waits for that batch only); safe to run from many processes,
         and to run again after a crash: a lot already reminded of is skipped."""
         now = self.clock.now()
-
-        async def window(uow: "UnitOfWork"):
-            return now + timedelta(days=(await reminder_rule(uow)).expiry_days), (await brand_settings(uow)).zone
-
-        until, zone = await self.transactions.read(window)
+        until, zone = await self.transactions.read(lambda uow: reminder_window(uow, now))
         reminded, after = 0, None
         while lots := await self.transactions.read(
                 lambda uow: uow.notifications.expiring_lots(now, until, after, batch)):

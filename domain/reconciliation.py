@@ -29,7 +29,6 @@ MARK_KEY = "reconciliation"
 LATE_COMMITS = 10_000
 
 
-
 @dataclass
 class ReconciliationReport:
     members_checked: int = 0

@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, insert, literal_column, select, union_all
 from domain.day_figures import Counts, FigureKind, Figures, campaign_shares
 from domain.day_summaries import SHARDS, OffsetSpan
 from domain.mall import RedemptionStatus
-from persistence.day_summaries import bounded_spans, day_number, partitions, within
+from persistence.day_summaries import bounded_spans, day_number, partitions, shard_of, within
 from persistence.members import upsert
 from persistence.direct_statements import direct
 from persistence.tables import day_figures, item_views, purchase_orders, redemptions, task_completions
@@ -27,10 +27,6 @@ def figure_upsert(dialect: str):
     statement = upsert(dialect)(day_figures)
     return direct(statement.on_conflict_do_update(index_elements=["day", "kind", "code", "shard"], set_={
         column: getattr(F, column) + getattr(statement.excluded, column) for column in COUNTS}))
-
-
-def _shard(member_id):
-    return member_id % literal_column(str(SHARDS))
 
 
 class SqlDayFigureRepository:
@@ -100,12 +96,12 @@ def _grouped(dialect: str, span) -> list[tuple[FigureKind, object]]:
     redeemed, completed = day_number(dialect, span.minutes, r.created_at), day_number(dialect, span.minutes,
                                                                                       t.completed_at)
     zero = literal_column("0")
-    return [(FigureKind.ITEM, select(redeemed, r.item_id, _shard(r.member_id), func.count(), func.sum(r.quantity),
+    return [(FigureKind.ITEM, select(redeemed, r.item_id, shard_of(r.member_id), func.count(), func.sum(r.quantity),
                                      func.sum(r.points), zero)
              .where(within(span, r.created_at), r.status != RedemptionStatus.CANCELLED.value)
-             .group_by(redeemed, r.item_id, _shard(r.member_id))),
-            (FigureKind.TASK, select(completed, t.task_code, _shard(t.member_id), func.count(), zero, zero, zero)
-             .where(within(span, t.completed_at)).group_by(completed, t.task_code, _shard(t.member_id)))]
+             .group_by(redeemed, r.item_id, shard_of(r.member_id))),
+            (FigureKind.TASK, select(completed, t.task_code, shard_of(t.member_id), func.count(), zero, zero, zero)
+             .where(within(span, t.completed_at)).group_by(completed, t.task_code, shard_of(t.member_id)))]
 
 
 def _boosted(dialect: str, span):
@@ -116,7 +112,7 @@ def _boosted(dialect: str, span):
 
 
 V = item_views.c
-VIEWED = select(V.day, V.item_id, _shard(V.member_id), func.count()).group_by(V.day, V.item_id, _shard(V.member_id))
+VIEWED = select(V.day, V.item_id, shard_of(V.member_id), func.count()).group_by(V.day, V.item_id, shard_of(V.member_id))
 
 
 def _add_grouped(figures: Figures, kind: FigureKind, rows) -> None:

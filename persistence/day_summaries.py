@@ -210,6 +210,11 @@ class _Bounded:
         return self.span.minutes
 
 
+def shard_of(member_id):
+    """A row's shard in SQL, as `SHARDS` keys the sums in Python (a literal: it is grouped by)."""
+    return member_id % literal_column(str(SHARDS))
+
+
 def bounded_spans(spans: Sequence[OffsetSpan], whole: bool = True) -> list[_Bounded]:
     """``whole``: the spans hold every row, so the first has no start and the last no end."""
     return [_Bounded(span, whole and n == 0, whole and n == len(spans) - 1) for n, span in enumerate(spans)]
@@ -221,7 +226,7 @@ def within(bounded: _Bounded, instant=E.occurred_at):
 
 
 def _flows(dialect: str, span: _Bounded):
-    number, shard = day_number(dialect, span.minutes), E.member_id % literal_column(str(SHARDS))
+    number, shard = day_number(dialect, span.minutes), shard_of(E.member_id)
     order_refund = and_(E.delta < 0, E.reason == LedgerReason.REVERSAL.value, E.ref.like(f"{ORDER_REF_PREFIX}%"))
     return (select(number, E.reason, shard, func.sum(case((E.delta > 0, E.delta), else_=0)),
                    func.sum(case((E.delta < 0, -E.delta), else_=0)), func.sum(case((order_refund, -E.delta), else_=0)))

@@ -118,8 +118,8 @@ class SqlUnitOfWork:
         from here to the commit."""
         saved = self.__dict__.get("members")
         entries = saved.saved_entries if saved is not None else []
-        changes = [change for name in FIGURE_WRITERS if (writer := self.__dict__.get(name)) is not None
-                   for change in writer.figure_changes]
+        writers = [writer for name in FIGURE_WRITERS if (writer := self.__dict__.get(name)) is not None]
+        changes = [change for writer in writers for change in writer.figure_changes]
         if not entries and not changes:
             return
         zone = (await brand_settings(self)).zone
@@ -130,9 +130,8 @@ class SqlUnitOfWork:
             saved.saved_entries = []
             await self.summaries.add(delta)
         if changes:
-            for name in FIGURE_WRITERS:
-                if (writer := self.__dict__.get(name)) is not None:
-                    writer.figure_changes = []
+            for writer in writers:
+                writer.figure_changes = []
             await self.figures.add(Figures.of(changes, zone))
 
     @property

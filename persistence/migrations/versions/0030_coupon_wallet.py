@@ -7,12 +7,12 @@ Revision ID: 0030
 Revises: 0029
 Create Date: 2026-12-06
 """
-import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
 from alembic import op
 
+from domain.mall import generated_code
 from persistence.tables import coupons, mall_items, redemptions
 
 revision = "0030"
@@ -20,7 +20,6 @@ down_revision = "0029"
 branch_labels = None
 depends_on = None
 
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 DEFAULT_VALID_DAYS = 30
 STATUS_OF_REDEMPTION = {"USED": "USED", "CANCELLED": "CANCELLED"}  # any other: AVAILABLE (or past its window)
 
@@ -65,7 +64,7 @@ def _issue_for_earlier_redemptions(bind) -> None:
     for row in held:
         status = STATUS_OF_REDEMPTION.get(row.status, "AVAILABLE")
         lottery = row.points == 0 and (row.note or "").startswith("抽奖")
-        codes = [row.code or _code(), *(_code() for _ in range(row.quantity - 1))]
+        codes = [row.code or generated_code(), *(generated_code() for _ in range(row.quantity - 1))]
         rows += [{"member_id": row.member_id, "redemption_id": row.id, "item_id": row.item_id,
                   "name": row.item_name, "code": code, "value_fen": 0, "min_spend_fen": 0,
                   "valid_from": row.created_at, "valid_until": row.created_at + timedelta(days=DEFAULT_VALID_DAYS),
@@ -73,10 +72,6 @@ def _issue_for_earlier_redemptions(bind) -> None:
                   "used_at": row.updated_at if status == "USED" else None} for code in codes]
     if rows:
         bind.execute(coupons.insert(), rows)
-
-
-def _code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
 
 
 def downgrade() -> None:
