@@ -31,7 +31,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from domain.brand import BrandSettings, brand_settings
-from domain.day_figures import FigureKind, campaign_shares
+from domain.day_figures import STORE_KINDS, FigureKind, campaign_shares
 from domain.day_summaries import RANGE_DAYS, summary_status
 from domain.deductions import deduction_rule
 from domain.errors import InvalidInput
@@ -169,6 +169,33 @@ class Participation:
     points: int = 0  # bonus points a campaign paid on orders
 
 
+@dataclass(frozen=True)
+class StoreFigures:
+    """What a store did over a range: its orders and the points they are worth after refunds
+    (pending or credited), the points its till took off bills, the coupons its till redeemed."""
+
+    store_id: str
+    orders: int = 0
+    points_earned: int = 0
+    deductions: int = 0
+    points_burned: int = 0
+    coupons_redeemed: int = 0
+    coupon_value_fen: int = 0
+
+
+def store_figures(counts: dict[str, dict[str, tuple]], store_id: str | None) -> list[StoreFigures]:
+    """Per store with anything to show, from the counts of each STORE_* figure kind."""
+    orders, taken, used = (counts.get(kind.value, {}) for kind in STORE_KINDS)
+    none = (0, 0, 0, 0)
+    shown = []
+    for store in sorted(orders.keys() | taken.keys() | used.keys()):
+        (ordered, _, earned, _), (deducted, _, burned, _), (redeemed, value, _, _) = (
+            found.get(store, none) for found in (orders, taken, used))
+        if store_id in (None, store) and any((ordered, earned, deducted, burned, redeemed, value)):
+            shown.append(StoreFigures(store, ordered, earned, deducted, burned, redeemed, value))
+    return shown
+
+
 class AnalyticsService:
     def __init__(self, transactions: "Transactions", clock: "Clock") -> None:
         self.transactions = transactions
@@ -233,6 +260,10 @@ class AnalyticsService:
     async def campaign_participation(self, first_day: date, last_day: date) -> list[Participation]:
         return await self._ranged(first_day, last_day, _campaign_participation, _campaigns_from_figures)
 
+    async def store_figures(self, first_day: date, last_day: date, store_id: str | None) -> list[StoreFigures]:
+        """Every store with something in the range (or the one asked for)."""
+        return await self._ranged(first_day, last_day, _stores_from_rows, _stores_from_figures, store_id)
+
     async def _ranged(self, first_day: date, last_day: date, from_rows, from_figures, *args):
         """From the day figures (domain/day_figures.py) while they are keyed in the brand's time zone,
         else from the rows themselves."""
@@ -246,6 +277,17 @@ class AnalyticsService:
             return await from_rows(uow, first_day, last_day, bounds, *args)
 
         return await self.transactions.read(work, heavy=True)
+
+
+async def _stores_from_rows(uow: "UnitOfWork", _first: date, _last: date, bounds: tuple[datetime, datetime],
+                            store_id: str | None) -> list[StoreFigures]:
+    return store_figures(await uow.analytics.store_counts(*bounds, store_id), store_id)
+
+
+async def _stores_from_figures(uow: "UnitOfWork", first_day: date, last_day: date, _bounds: tuple[datetime, datetime],
+                               store_id: str | None) -> list[StoreFigures]:
+    return store_figures({kind.value: await uow.figures.sums(kind, first_day, last_day) for kind in STORE_KINDS},
+                         store_id)
 
 
 def _heat_order(heat: ItemHeat):

@@ -19,6 +19,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from domain.errors import InvalidInput
+from domain.orders import checked_store_id
 from domain.notifications import NotificationDraft, last_local_day, notify, reminder_window
 from domain.progress import Progress, unreported
 
@@ -31,6 +32,7 @@ COUPON_EXPIRING = "COUPON_EXPIRING"
 BATCH = 1000
 MAX_VALUE_FEN = 100_000_000
 MAX_VALID_DAYS = 3650
+MAX_STORES = 100
 
 
 class CouponStatus(str, Enum):
@@ -52,8 +54,13 @@ class CouponTerms:
     value_fen: int = 0  # face value (0: a coupon for a thing, not an amount off)
     min_spend_fen: int = 0  # the order it needs (0: none)
     valid_days: int = 30  # from issue; 0: never expires
+    store_ids: tuple[str, ...] = ()  # the stores whose tills take it (none: every store)
 
     def validate(self) -> "CouponTerms":
+        if len(self.store_ids) > MAX_STORES:
+            raise InvalidInput(f"a coupon names at most {MAX_STORES} stores", ("couponStoreIds",))
+        for store_id in self.store_ids:
+            checked_store_id(store_id, "couponStoreIds")
         if not 0 <= self.value_fen <= MAX_VALUE_FEN:
             raise InvalidInput(f"couponValueFen must be 0-{MAX_VALUE_FEN}", ("couponValueFen",))
         if not 0 <= self.min_spend_fen <= MAX_VALUE_FEN:
@@ -79,6 +86,8 @@ class Coupon:
     status: CouponStatus = CouponStatus.AVAILABLE
     used_at: datetime | None = None
     id: int | None = None
+    store_ids: tuple[str, ...] = ()  # where it may be redeemed (none: every store)
+    used_store_id: str | None = None  # the store whose till redeemed it
 
     def status_at(self, now: datetime) -> CouponStatus:
         if self.status is CouponStatus.AVAILABLE and self.valid_until is not None and now >= self.valid_until:
@@ -92,7 +101,7 @@ def issue_coupons(redemption: "Redemption", item: "MallItem", source: CouponSour
     terms = item.coupon_terms
     until = now + timedelta(days=terms.valid_days) if terms.valid_days else None
     return [Coupon(redemption.member_id, redemption.id, item.id, item.name, code, terms.value_fen,
-                   terms.min_spend_fen, now, until, source) for code in codes]
+                   terms.min_spend_fen, now, until, source, store_ids=terms.store_ids) for code in codes]
 
 
 def coupon_expiring(coupon: Coupon, zone: tzinfo) -> NotificationDraft:

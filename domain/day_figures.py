@@ -4,7 +4,9 @@ view, completion or order.
 
 Keyed by (the brand's local day, kind, code, shard): an item's redemptions (times), quantity, points
 and views (member-days: a member's views of an item count once a day); a task's completions; a
-campaign's boosted orders and the bonus points they kept after refunds. They are written by the
+campaign's boosted orders and the bonus points they kept after refunds; a store's orders and the
+points they are worth after refunds (pending or credited), its till's deductions and points taken,
+its till's coupons redeemed and their face value (in ``quantity``). They are written by the
 transaction that writes the rows they count (see ``FigureChange``), verified by `jifen check` and
 built again with the ledger's sums by `jifen rebuild-summaries`.
 
@@ -31,6 +33,12 @@ class FigureKind(str, Enum):
     ITEM = "ITEM"  # code: the item id
     TASK = "TASK"  # code: the task code
     CAMPAIGN = "CAMPAIGN"  # code: the campaign code
+    STORE_ORDERS = "STORE_ORDERS"  # code: the store id; times: orders, points: what they are worth
+    STORE_DEDUCTIONS = "STORE_DEDUCTIONS"  # times: deductions standing, points: points they took
+    STORE_COUPONS = "STORE_COUPONS"  # times: coupons redeemed, quantity: their face value in fen
+
+
+STORE_KINDS = (FigureKind.STORE_ORDERS, FigureKind.STORE_DEDUCTIONS, FigureKind.STORE_COUPONS)
 
 
 FigureKey = tuple[date, str, str, int]  # (day, kind, code, shard)
@@ -109,10 +117,29 @@ def order_shares(order: "PurchaseOrder | None") -> dict[str, int]:
 
 
 def order_changes(before: "PurchaseOrder | None", after: "PurchaseOrder") -> list[FigureChange]:
-    """What saving ``after`` (over ``before``, None when new) changes in its campaigns' figures, on
-    the day it was placed."""
+    """What saving ``after`` (over ``before``, None when new) changes in its campaigns' and its
+    store's figures, on the day it was placed."""
     was, now = order_shares(before), order_shares(after)
-    return [FigureChange(FigureKind.CAMPAIGN, code, after.member_id, after.placed_at,
-                         times=(code in now) - (code in was), points=now.get(code, 0) - was.get(code, 0))
-            for code in sorted(was.keys() | now.keys())
-            if (code in now) != (code in was) or now.get(code) != was.get(code)]
+    changes = [FigureChange(FigureKind.CAMPAIGN, code, after.member_id, after.placed_at,
+                            times=(code in now) - (code in was), points=now.get(code, 0) - was.get(code, 0))
+               for code in sorted(was.keys() | now.keys())
+               if (code in now) != (code in was) or now.get(code) != was.get(code)]
+    if after.store_id is not None:
+        (times_was, points_was), (times_now, points_now) = store_share(before), store_share(after)
+        if (times_was, points_was) != (times_now, points_now):
+            changes.append(FigureChange(FigureKind.STORE_ORDERS, after.store_id, after.member_id, after.placed_at,
+                                        times=times_now - times_was, points=points_now - points_was))
+    return changes
+
+
+def store_share(order: "PurchaseOrder | None") -> tuple[int, int]:
+    """(1, the points it is worth after refunds) for an order that stands; (0, 0) once wholly refunded."""
+    if order is None:
+        return 0, 0
+    return order_store_counts(order.base_points, order.bonus_points, order.amount_fen, order.refunded_fen)
+
+
+def order_store_counts(base_points: int, bonus_points: int, amount_fen: int, refunded_fen: int) -> tuple[int, int]:
+    if refunded_fen >= amount_fen:
+        return 0, 0
+    return 1, sum(worth_after_refunds(base_points, bonus_points, amount_fen, refunded_fen))

@@ -91,6 +91,7 @@ class Deduction:
     created_at: datetime
     status: DeductionStatus = DeductionStatus.APPLIED
     id: int | None = None
+    store_id: str | None = None  # taken at this store's till
 
 
 class DeductionService:
@@ -110,7 +111,8 @@ class DeductionService:
         return await self.transactions.read(work)
 
     async def apply(self, member: Actor, member_id: int, order_id: str, amount_fen: int, points: int,
-                    purpose: DeductionPurpose, key: str) -> "PointsOutcome":
+                    purpose: DeductionPurpose, key: str, store_id: str | None = None) -> "PointsOutcome":
+        """``member``: the member paying, or the store whose till takes the points (``store_id``)."""
         if not ORDER_ID_PATTERN.match(order_id):
             raise InvalidInput("orderId must be 1-64 letters, digits or _.:-", ("orderId",))
         if not 1 <= amount_fen <= MAX_AMOUNT_FEN:
@@ -134,13 +136,15 @@ class DeductionService:
             charged = rule_.points_for(fen)
             ctx.member.account.debit(charged, LedgerReason.DEDUCTION, ctx.now, member.label,
                                      f"积分抵扣 {fen / 100:.2f} 元 · 订单 {order_id}", f"deduction:{order_id}")
-            deduction = Deduction(ctx.member.id, order_id, purpose, amount_fen, charged, fen, ctx.now)
+            deduction = Deduction(ctx.member.id, order_id, purpose, amount_fen, charged, fen, ctx.now,
+                                  store_id=store_id)
             await ctx.uow.deductions.add(deduction)
             return deduction
 
         return await self.operations.run(
             actor=member, key=key, operation="applyDeduction", member_id=member_id, rule=rule,
-            payload={"orderId": order_id, "amountFen": amount_fen, "points": points, "purpose": purpose.value})
+            payload={"orderId": order_id, "amountFen": amount_fen, "points": points, "purpose": purpose.value,
+                     **({"storeId": store_id} if store_id else {})})
 
     async def refund(self, system: Actor, member_id: int, order_id: str, purpose: DeductionPurpose,
                      key: str) -> "PointsOutcome":

@@ -71,7 +71,7 @@ CANCELLABLE = {RedemptionStatus.CREATED, RedemptionStatus.SHIPPED}
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 # An item's changes that are its coupons' terms: the change's name, the term's.
 COUPON_TERMS = {"coupon_value_fen": "value_fen", "coupon_min_spend_fen": "min_spend_fen",
-                "coupon_valid_days": "valid_days"}
+                "coupon_valid_days": "valid_days", "coupon_store_ids": "store_ids"}
 
 
 @dataclass
@@ -312,6 +312,9 @@ class MallService:
             if redemption.status not in CANCELLABLE:
                 raise Refusal(ErrorCode.INVALID_TRANSITION, f"a {redemption.status.value} redemption cannot be "
                                                             "cancelled", ("redemptionId",))
+            if await ctx.uow.coupons.used_count(redemption_id):
+                raise Refusal(ErrorCode.INVALID_TRANSITION, "a coupon of this redemption was used at a till: it "
+                                                            "cannot be cancelled", ("redemptionId",))
             item = await ctx.uow.mall.lock_item(redemption.item_id)
             ctx.member.account.credit(redemption.points, LedgerReason.REVERSAL, ctx.now,
                                       ctx.brand.expiry_for(ctx.now), staff.label,
@@ -425,4 +428,4 @@ def item_record(item: MallItem) -> dict:
             "minTierLevel": item.min_tier_level, "onShelf": item.on_shelf, "category": item.category,
             "groupSize": item.group_size, "groupPointsPrice": item.group_points_price, "groupHours": item.group_hours,
             "couponValueFen": item.coupon_terms.value_fen, "couponMinSpendFen": item.coupon_terms.min_spend_fen,
-            "couponValidDays": item.coupon_terms.valid_days}
+            "couponValidDays": item.coupon_terms.valid_days, "couponStoreIds": list(item.coupon_terms.store_ids)}

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from domain.ports import Transactions, UnitOfWork
 
 ORDER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}\Z")
+STORE_ID_PATTERN = ORDER_ID_PATTERN  # the brand's own store codes, as its orders carry them
 MAX_ORDER_FEN = 100_000_000_00  # 100 million yuan
 ORDERS_KEY = "orders"
 
@@ -241,5 +242,11 @@ def validate_order(order_id: str, amount_fen: int, channel: OrderChannel, store_
         raise InvalidInput("amountFen must be a positive number of fen", ("amountFen",))
     if channel is OrderChannel.OFFLINE_STORE and not store_id:
         raise InvalidInput("an offline store order names its store", ("storeId",))
-    if store_id is not None and not ORDER_ID_PATTERN.match(store_id):
-        raise InvalidInput("storeId must be 1-64 letters, digits or _.:-", ("storeId",))
+    if store_id is not None:
+        checked_store_id(store_id)
+
+
+def checked_store_id(store_id: str, field: str = "storeId") -> str:
+    if not isinstance(store_id, str) or not STORE_ID_PATTERN.match(store_id):
+        raise InvalidInput("storeId must be 1-64 letters, digits or _.:-", (field,))
+    return store_id

@@ -7,9 +7,12 @@ from datetime import date, datetime
 from sqlalchemy import and_, case, distinct, func, select
 
 from domain.analytics import ItemHeat, Participation
+from domain.coupons import CouponStatus
+from domain.day_figures import STORE_KINDS, Counts, FigureKind, order_store_counts
+from domain.deductions import DeductionStatus
 from domain.ledger import ACTIVITY_REASONS, LedgerReason
 from domain.mall import RedemptionStatus
-from persistence.tables import (item_views, ledger_entries, mall_items, members, point_lots, purchase_orders,
+from persistence.tables import (coupons, deductions, item_views, ledger_entries, mall_items, members, point_lots, purchase_orders,
                                redemptions, task_completions)
 
 ENTRIES = ledger_entries.c
@@ -89,6 +92,32 @@ class SqlAnalyticsRepository:
             .where(o.placed_at >= start, o.placed_at < end, o.campaign_code.is_not(None),
                    o.refunded_fen < o.amount_fen).order_by(o.id))
         return [(codes, member_id, *(int(n) for n in points)) for codes, member_id, *points in rows]
+
+    async def store_counts(self, start: datetime, end: datetime, store_id: str | None) -> dict[str, dict[str, Counts]]:
+        """From the rows: per store, its orders (times, points worth after refunds), its till's
+        deductions that stand (times, points) and coupons used (times, face value in quantity),
+        under the figure kinds' names."""
+        o, d, c = purchase_orders.c, deductions.c, coupons.c
+        counts: dict[str, dict[str, Counts]] = {kind.value: {} for kind in STORE_KINDS}
+        only = (lambda column: column == store_id) if store_id else (lambda column: column.is_not(None))
+        orders = counts[FigureKind.STORE_ORDERS.value]
+        for store, *points in await self.connection.execute(
+                select(o.store_id, o.base_points, o.bonus_points, o.amount_fen, o.refunded_fen)
+                .where(only(o.store_id), o.placed_at >= start, o.placed_at < end)):
+            times, worth = order_store_counts(*points)
+            was = orders.get(store, (0, 0, 0, 0))
+            orders[store] = (was[0] + times, 0, was[2] + worth, 0)
+        for store, times, points in await self.connection.execute(
+                select(d.store_id, func.count(), func.sum(d.points))
+                .where(only(d.store_id), d.created_at >= start, d.created_at < end,
+                       d.status == DeductionStatus.APPLIED.value).group_by(d.store_id)):
+            counts[FigureKind.STORE_DEDUCTIONS.value][store] = (times, 0, int(points), 0)
+        for store, times, value in await self.connection.execute(
+                select(c.used_store_id, func.count(), func.sum(c.value_fen))
+                .where(only(c.used_store_id), c.used_at >= start, c.used_at < end,
+                       c.status == CouponStatus.USED.value).group_by(c.used_store_id)):
+            counts[FigureKind.STORE_COUPONS.value][store] = (times, int(value), 0, 0)
+        return counts
 
     async def item_buyers(self, start: datetime, end: datetime, item_ids: Sequence[int]) -> dict[int, int]:
         r = redemptions.c

@@ -4,9 +4,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
 from domain.coupons import Coupon, CouponSource, CouponStatus
+from domain.day_figures import FigureChange, FigureKind
+from persistence.mall import split_ids
 from persistence.tables import coupons
 
 C = coupons.c
@@ -17,7 +19,7 @@ COLUMNS = ("member_id", "redemption_id", "item_id", "name", "code", "value_fen",
 def coupon_from_row(row) -> Coupon:
     return Coupon(row.member_id, row.redemption_id, row.item_id, row.name, row.code, row.value_fen,
                   row.min_spend_fen, row.valid_from, row.valid_until, CouponSource(row.source),
-                  CouponStatus(row.status), row.used_at, row.id)
+                  CouponStatus(row.status), row.used_at, row.id, split_ids(row.store_ids), row.used_store_id)
 
 
 def _status_is(status: CouponStatus, now: datetime):
@@ -33,12 +35,13 @@ def _status_is(status: CouponStatus, now: datetime):
 class SqlCouponRepository:
     def __init__(self, connection) -> None:
         self.connection = connection
+        self.figure_changes: list[FigureChange] = []  # to the stores' day figures (domain/day_figures.py)
 
     async def add(self, issued: Sequence[Coupon]) -> None:
         for coupon in issued:
             result = await self.connection.execute(insert(coupons).values(
                 **{name: getattr(coupon, name) for name in COLUMNS}, source=coupon.source.value,
-                status=coupon.status.value).returning(C.id))
+                status=coupon.status.value, store_ids=",".join(coupon.store_ids)).returning(C.id))
             coupon.id = result.scalar_one()
 
     async def page(self, member_id: int, status: CouponStatus | None, now: datetime, before_id: int | None,
@@ -53,6 +56,29 @@ class SqlCouponRepository:
     async def get(self, coupon_id: int) -> Coupon | None:
         row = (await self.connection.execute(select(coupons).where(C.id == coupon_id))).first()
         return coupon_from_row(row) if row else None
+
+    async def by_code(self, code: str) -> list[Coupon]:
+        return [coupon_from_row(row) for row in await self.connection.execute(
+            select(coupons).where(C.code == code).order_by(C.id).limit(10))]
+
+    async def use(self, coupon: Coupon, store_id: str, now: datetime) -> bool:
+        """USED in this store if it is still available now; False when another till (or the clock) got there first."""
+        result = await self.connection.execute(update(coupons).where(
+            C.id == coupon.id, _status_is(CouponStatus.AVAILABLE, now)).values(
+            status=CouponStatus.USED.value, used_at=now, used_store_id=store_id).returning(C.id))
+        if result.first() is None:
+            return False
+        self.figure_changes.append(FigureChange(FigureKind.STORE_COUPONS, store_id, coupon.member_id, now, times=1,
+                                                quantity=coupon.value_fen))
+        return True
+
+    async def available_count(self, redemption_id: int) -> int:
+        return await self.connection.scalar(select(func.count()).select_from(coupons).where(
+            C.redemption_id == redemption_id, C.status == CouponStatus.AVAILABLE.value))
+
+    async def used_count(self, redemption_id: int) -> int:
+        return await self.connection.scalar(select(func.count()).select_from(coupons).where(
+            C.redemption_id == redemption_id, C.status == CouponStatus.USED.value))
 
     async def settle(self, redemption_id: int, status: CouponStatus, now: datetime) -> None:
         await self.connection.execute(update(coupons).where(

@@ -11,15 +11,17 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, Integer, and_, case, cast, delete, func, insert, literal_column, select, text, true
 
-from domain.day_summaries import ORDER_REF_PREFIX, SHARDS, ActiveCounts, ActiveDays, OffsetSpan, Sums, SummaryDelta
+from domain.brand import BRAND_KEY, BrandSettings
+from domain.day_summaries import (ORDER_REF_PREFIX, SHARDS, ActiveCounts, ActiveDays, OffsetSpan, Sums, SummaryDelta,
+                                  offset_spans)
 from domain.ledger import ACTIVITY_REASONS, LedgerReason
 from persistence.direct_statements import DirectStatement, direct
 from persistence.members import upsert
-from persistence.tables import day_active, day_flows, ledger_entries
+from persistence.tables import day_active, day_flows, ledger_entries, settings
 
 E = ledger_entries.c
 NO_PREVIOUS_DAY = date(1, 1, 1)  # a key column cannot be NULL: never active, or more than RANGE_DAYS before
@@ -239,3 +241,13 @@ def _active_days(dialect: str, span: _Bounded):
     SQLite walked the member index and read the entries in member order: three times as long)."""
     return (select(E.member_id, day_number(dialect, span.minutes).label("day"))
             .where(within(span), E.reason.op("IN")(ACTIVITY_LIST)).order_by(E.occurred_at))
+
+
+def stored_spans(connection, first: datetime | None, last: datetime | None) -> list[OffsetSpan]:
+    """The brand's time zone's offset spans from ``first`` to ``last`` (inclusive), as its stored
+    settings say, for the migrations that fill sums from rows already there; none without rows."""
+    if first is None or last is None:
+        return []
+    brand = connection.execute(select(settings.c.value).where(settings.c.key == BRAND_KEY)).scalar()
+    zone = BrandSettings(timezone=brand["timezone"] if brand else BrandSettings().timezone).zone
+    return offset_spans(zone, first, last + timedelta(microseconds=1))

@@ -33,7 +33,13 @@ def item_from_row(row) -> MallItem:
     return MallItem(row.name, ItemKind(row.kind), row.points_price, row.stock, row.cash_price_fen,
                     row.per_member_limit, row.min_tier_level, row.on_shelf, row.category, row.description,
                     row.image_url, row.position, row.created_at, row.id, row.group_size, row.group_points_price,
-                    row.group_hours, CouponTerms(row.coupon_value_fen, row.coupon_min_spend_fen, row.coupon_valid_days))
+                    row.group_hours, CouponTerms(row.coupon_value_fen, row.coupon_min_spend_fen, row.coupon_valid_days,
+                                                  split_ids(row.coupon_store_ids)))
+
+
+def split_ids(joined: str) -> tuple[str, ...]:
+    """Store ids kept comma-separated (a store id holds no comma)."""
+    return tuple(joined.split(",")) if joined else ()
 
 
 def redemption_from_row(row) -> Redemption:
@@ -60,7 +66,7 @@ class SqlMallRepository:
         terms = item.coupon_terms
         return {**{name: getattr(item, name) for name in ITEM_FIELDS}, "kind": item.kind.value,
                 "coupon_value_fen": terms.value_fen, "coupon_min_spend_fen": terms.min_spend_fen,
-                "coupon_valid_days": terms.valid_days}
+                "coupon_valid_days": terms.valid_days, "coupon_store_ids": ",".join(terms.store_ids)}
 
     async def add(self, item: MallItem) -> None:
         result = await self.connection.execute(

@@ -30,7 +30,7 @@ def order_values(order: PurchaseOrder) -> dict:
 class SqlOrderRepository:
     def __init__(self, connection) -> None:
         self.connection = connection
-        self.figure_changes: list[FigureChange] = []  # to its campaigns' day figures (domain/day_figures.py)
+        self.figure_changes: list[FigureChange] = []  # to its campaigns' and store's day figures (domain/day_figures.py)
 
     async def get(self, order_id: str) -> PurchaseOrder | None:
         row = (await self.connection.execute(
@@ -44,7 +44,7 @@ class SqlOrderRepository:
         self.figure_changes += order_changes(None, order)
 
     async def update(self, order: PurchaseOrder) -> None:
-        if order.campaign_code is not None:  # what the campaigns' figures counted of it before
+        if order.campaign_code is not None or order.store_id is not None:  # what the figures counted of it before
             row = (await self.connection.execute(
                 select(purchase_orders).where(purchase_orders.c.id == order.id))).first()
             self.figure_changes += order_changes(order_from_row(row), order)

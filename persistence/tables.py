@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData,
-                        String, Table, TypeDecorator, UniqueConstraint)
+                        String, Table, Text, TypeDecorator, UniqueConstraint)
 
 metadata = MetaData()
 
@@ -198,6 +198,7 @@ purchase_orders = Table(
     Index("ix_purchase_orders_member_id", "member_id", "id"),
     Index("ix_purchase_orders_placed_at", "placed_at"),
     Index("ix_purchase_orders_campaign_placed", "campaign_code", "placed_at", "member_id"),
+    Index("ix_purchase_orders_store_placed", "store_id", "placed_at"),
 )
 
 campaigns = Table(
@@ -402,6 +403,7 @@ mall_items = Table(
     Column("coupon_value_fen", BigInteger, nullable=False, server_default="0"),
     Column("coupon_min_spend_fen", BigInteger, nullable=False, server_default="0"),
     Column("coupon_valid_days", Integer, nullable=False, server_default="30"),
+    Column("coupon_store_ids", Text, nullable=False, server_default=""),  # comma-separated; empty: every store
     Index("ix_mall_items_category", "category", "position"),
 )
 
@@ -464,10 +466,13 @@ coupons = Table(
     Column("status", String(16), nullable=False),
     Column("used_at", UtcDateTime, nullable=True),
     Column("reminded_at", UtcDateTime, nullable=True),
+    Column("store_ids", Text, nullable=False, server_default=""),  # comma-separated; empty: every store
+    Column("used_store_id", String(64), nullable=True),  # the store whose till redeemed it
     Index("ix_coupons_member_id", "member_id", "id"),
     Index("ix_coupons_redemption_id", "redemption_id"),
     Index("ix_coupons_code", "code"),
     Index("ix_coupons_status_valid_until", "status", "valid_until"),
+    Index("ix_coupons_store_used", "used_store_id", "used_at"),
 )
 
 checkout_orders = Table(
@@ -498,7 +503,9 @@ deductions = Table(
     Column("fen", BigInteger, nullable=False),
     Column("status", String(16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("store_id", String(64), nullable=True),  # taken at this store's till
     UniqueConstraint("member_id", "order_id", "purpose", name="uq_deductions_member_order_purpose"),
+    Index("ix_deductions_store_created", "store_id", "created_at"),
 )
 
 idempotency_keys = Table(

@@ -76,7 +76,7 @@ REPOSITORIES = {
 
 
 # The repositories that note what their writes add to the day figures (domain/day_figures.py).
-FIGURE_WRITERS = ("mall", "tasks", "orders")
+FIGURE_WRITERS = ("mall", "tasks", "orders", "deductions", "coupons")
 
 # What a unit of work holds of its outbox, under the names the domain uses.
 OUTBOX_PARTS = {"activity": "activity", "scores": "scores", "badge_awards": "badges", "restocked": "restocked"}

@@ -260,6 +260,10 @@ class LiveServer:
     def staff(self, name: str = "alice-ops") -> GraphQLClient:
         return GraphQLClient(self.base_url, issue_token(SECRET, name, role="staff"))
 
+    def store(self, store_id: str = "S1") -> GraphQLClient:
+        """A store's till."""
+        return GraphQLClient(self.base_url, issue_token(SECRET, store_id, role="store"))
+
     def anonymous(self) -> GraphQLClient:
         return GraphQLClient(self.base_url)
 

@@ -1,4 +1,4 @@
-"""What callers who do not own the data can read: anonymous visitors, other members and partners.
+"""What callers who do not own the data can read: anonymous visitors, other members, stores and partners.
 
 A member's coupon codes, delivery notes, member id, nickname, balance, order ids and partner
 accounts reach that member and staff (and a partner what concerns it), nobody else. Beside the
@@ -150,6 +150,7 @@ async def test_no_path_of_the_schema_shows_a_member_s_secrets_to_anyone_else(roo
     documents = list(probes)
     assert len(documents) > 300 and probes.skipped <= {"bestDeduction", "webhook"}, probes.skipped
     callers = {"anonymous": roomy_server.anonymous(), "another member": roomy_server.member("intruder"),
+               "a store's till": roomy_server.store("S1"),
                "another partner": stranger,
                "the partner it concerns": PartnerClient(roomy_server, *concerned)}
     for name, client in callers.items():

@@ -15,6 +15,7 @@ from tests.documents import ADJUST
 from tests.test_api_ledger import member_gid
 from tests.test_api_lottery import new_lottery
 from tests.test_api_mall import create
+from tests.test_api_till import IDENTIFY
 from tests.test_browser import ARTIFACTS, browser, chromium, page_server  # noqa: F401 (fixtures)
 
 WEB = Path(__file__).resolve().parents[1] / "web"
@@ -132,6 +133,13 @@ def test_a_member_goes_through_the_page_from_another_origin(browser, page, live_
     click(browser, "[data-tab=leaderboard]")
     wait_for(browser, lambda b: "我的排名：第 1 名" in text_of(b, "my-rank"), what="the member's rank")
     assert browser.find_elements(By.CSS_SELECTOR, "#leaders li.me")
+
+    click(browser, "[data-tab=code]")  # the member code, shown as a QR for the till
+    wait_for(browser, lambda b: b.execute_script("return document.getElementById('member-qr').naturalWidth") > 0,
+             what="the member code's QR")
+    shown = text_of(browser, "member-code").replace(" ", "")
+    identified = live_server.store("S1").data(IDENTIFY, {"code": shown, "store": "S1"})["identifyMember"]
+    assert identified["userErrors"] == [] and identified["member"]["nickname"] == "小鹿"
 
     fetched = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert all(url.startswith((page, live_server.base_url)) for url in fetched), fetched

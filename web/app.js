@@ -30,6 +30,7 @@ const VERIFY = `query Verify($id: ID!) { verifyLotteryDraw(drawId: $id) {
   draw { prize { name } drawnAt clientSeed roll } seedCommitment serverSeed revealedAt valid } }`;
 const BOARD = `query Board($period: LeaderboardPeriod!) { leaderboard(period: $period, first: 10) {
   rank points member { displayName isMe } } me { rank(period: $period) { rank points } } }`;
+const MEMBER_CODE = `query MemberCode { me { memberCode memberCodeQr memberCodeValidUntil } }`;
 const POINTS_CHANGED = `subscription { pointsChanged { toast points { available pending held } } }`;
 const ACTIVITY = `subscription { activityFeed { memberName text at } }`;
 
@@ -405,13 +406,31 @@ function subscribe() {
   });
 }
 
-const TABS = { ledger: resetLedger, mall: () => renderMall(), lottery: renderLotteries, leaderboard: () => renderLeaderboard() };
+// The member code changes every minute and each is honoured for two: asking every 30 s while it is
+// shown keeps a code on screen that a till accepts.
+const CODE_REFRESH_MS = 30_000;
+let codeTimer = null;
+
+async function renderMemberCode() {
+  clearTimeout(codeTimer);
+  const { me } = await graphql(MEMBER_CODE);
+  $("member-qr").src = me.memberCodeQr;
+  $("member-code").textContent = me.memberCode.replace(/(\d{4})(?=\d)/g, "$1 ");
+  $("member-code-until").textContent = `有效至 ${new Date(me.memberCodeValidUntil).toLocaleTimeString("zh-CN")}`;
+  codeTimer = setTimeout(() => {
+    if (!$("tab-code").hidden) renderMemberCode().catch((error) => toast(error.message));
+  }, CODE_REFRESH_MS);
+}
+
+const TABS = { ledger: resetLedger, mall: () => renderMall(), lottery: renderLotteries,
+  leaderboard: () => renderLeaderboard(), code: renderMemberCode };
 
 function openTab(name) {
   for (const button of document.querySelectorAll("[data-tab]")) {
     button.setAttribute("aria-selected", String(button.dataset.tab === name));
   }
   for (const tab of Object.keys(TABS)) $(`tab-${tab}`).hidden = tab !== name;
+  if (name !== "code") clearTimeout(codeTimer);
   TABS[name]().catch((error) => toast(error.message));
 }
 

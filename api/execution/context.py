@@ -18,6 +18,7 @@ from domain.mall import MallItem
 from domain.members import Member
 from domain.privacy import Pseudonyms
 from domain.segments import Segment
+from domain.stores import MemberCodes
 from domain.tiers import TierChange, TierTable, tier_table
 
 
@@ -102,6 +103,7 @@ class Context:
     # The app passes the one derived from JIFEN_SECRET (stable across processes and restarts);
     # the default is a random key, never a fixed one.
     pseudonyms: Pseudonyms = field(default_factory=lambda: Pseudonyms(os.urandom(32)))
+    member_codes: MemberCodes = field(default_factory=lambda: MemberCodes(os.urandom(32)))
 
     async def signed_in_member(self) -> Member | None:
         """The signed-in member (None for anyone else), read at the first need and kept for the request;

@@ -37,6 +37,7 @@ from api.graphql.points import PointsMutations
 from api.graphql.scalars import OVERRIDES
 from api.graphql.realtime import ActivitySubscriptions, RealtimeSubscriptions
 from api.graphql.segments import SegmentMutations, SegmentQueries
+from api.graphql.stores import StoreMutations, StoreQueries
 from api.graphql.tasks import TaskMutations, TaskQueries
 from api.graphql.webhooks import WebhookMutations, WebhookQueries
 from api.execution.execution import (FastLeaves, PreparedDocuments, call_simple_resolvers_directly,
@@ -51,12 +52,12 @@ Query = merge_types("Query", (
     MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries, InvitationQueries, EventQueries,
     AssistQueries, BirthdayQueries, MallQueries, FlashSaleQueries, CheckoutQueries, DeductionQueries, LotteryQueries,
     GroupRedemptionQueries, LeaderboardQueries, CampaignQueries, BrandQueries, PartnerQueries, AuditQueries,
-    SegmentQueries, NotificationQueries, AnalyticsQueries, WebhookQueries, NodeQueries))
+    SegmentQueries, NotificationQueries, AnalyticsQueries, WebhookQueries, StoreQueries, NodeQueries))
 Mutation = merge_types("Mutation", (
     CheckInMutations, TaskMutations, OrderMutations, MallMutations, CheckoutMutations, DeductionMutations,
     LotteryMutations, GroupRedemptionMutations, CommunityMutations, InvitationMutations, EventMutations,
     AssistMutations, BirthdayMutations, NotificationMutations, PointsMutations, CampaignMutations, MemberMutations,
-    BrandMutations, LeaderboardMutations, PartnerMutations, SegmentMutations, WebhookMutations))
+    BrandMutations, LeaderboardMutations, PartnerMutations, SegmentMutations, WebhookMutations, StoreMutations))
 Subscription = merge_types("Subscription", (RealtimeSubscriptions, ActivitySubscriptions))
 
 MAX_DEPTH = 12

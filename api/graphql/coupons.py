@@ -59,6 +59,14 @@ class CouponType(Node):
     def used_at(self) -> datetime | None:
         return self._coupon.used_at
 
+    @strawberry.field(description="The stores whose tills take it (empty: every store).")
+    def store_ids(self) -> list[str]:
+        return list(self._coupon.store_ids)
+
+    @strawberry.field(description="The store whose till redeemed it.")
+    def used_store_id(self) -> str | None:
+        return self._coupon.used_store_id
+
     @strawberry.field(description="The redemption that issued it.")
     def redemption_id(self) -> strawberry.ID:
         return to_global_id("Redemption", self._coupon.redemption_id)

@@ -98,6 +98,10 @@ class MallItemType(Node):
     def coupon_valid_days(self) -> int:
         return self._item.coupon_terms.valid_days
 
+    @strawberry.field(description="A coupon item: the stores whose tills take its coupons (empty: every store).")
+    def coupon_store_ids(self) -> list[str]:
+        return list(self._item.coupon_terms.store_ids)
+
 
 @strawberry.type(name="Redemption")
 class RedemptionType(Node):
@@ -237,6 +241,8 @@ class CreateMallItemInput:
     coupon_value_fen: int = 0
     coupon_min_spend_fen: int = 0
     coupon_valid_days: int = 30
+    coupon_store_ids: list[str] = strawberry.field(default_factory=list, description=(
+        "The stores whose tills take its coupons (at most 100; empty: every store)."))
 
 
 @strawberry.input
@@ -258,6 +264,8 @@ class UpdateMallItemInput:
     coupon_value_fen: int | None = None
     coupon_min_spend_fen: int | None = None
     coupon_valid_days: int | None = None
+    coupon_store_ids: list[str] | None = strawberry.field(default=None, description=(
+        "Replaces the list (empty: every store); coupons already issued keep the stores they had."))
 
 
 @strawberry.type
@@ -406,7 +414,7 @@ class MallMutations:
                                  group_size=input.group_size, group_points_price=input.group_points_price,
                                  group_hours=input.group_hours,
                                  coupon_terms=CouponTerms(input.coupon_value_fen, input.coupon_min_spend_fen,
-                                                          input.coupon_valid_days))
+                                                          input.coupon_valid_days, tuple(input.coupon_store_ids)))
             created = await info.context.services.mall.create(staff.actor, item)
         except DomainError as error:
             return MallItemPayload(item=None, user_errors=user_errors(error))
@@ -420,6 +428,8 @@ class MallMutations:
             "category", "description", "position", "group_size", "group_points_price", "group_hours",
             "coupon_value_fen", "coupon_min_spend_fen", "coupon_valid_days")
             if getattr(input, name) is not None}
+        if input.coupon_store_ids is not None:
+            changes["coupon_store_ids"] = tuple(input.coupon_store_ids)
         try:
             updated = await info.context.services.mall.update(staff.actor, item_key(input.item_id), changes)
         except DomainError as error:

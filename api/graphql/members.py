@@ -17,6 +17,7 @@ from api.graphql.errors import (BadUserInput, Forbidden, UserError, require_sign
 from api.graphql.leaderboards import Badge, LeaderboardPeriod, LeaderboardRow, badge_type, board_of, rows
 from api.graphql.ledger import LedgerEntry, LedgerReason, Points, entry_type
 from api.graphql.relay import Connection, Node, check_first, connection, decode_cursor, from_global_id, to_global_id
+from api.graphql.qr import qr_data_uri
 from api.graphql.scalars import Long
 from domain import members, tiers
 from domain.coupons import CouponStatus as DomainCouponStatus
@@ -274,6 +275,28 @@ class MemberType(Node):
         wanted = None if status is None else DomainCouponStatus(status.value)
         found = await info.context.services.coupons.wallet(self._member.id, wanted, before, first + 1)
         return coupon_connection(found, first, before is not None)
+
+    @strawberry.field(description="The code to show at a store's till (门店核销): digits, a new one every minute, "
+                                  "each honoured until memberCodeValidUntil. Yours only: null for anyone else.")
+    def member_code(self, info: Info) -> str | None:
+        issued = self._member_code(info)
+        return issued[0] if issued else None
+
+    @strawberry.field(description="When memberCode stops being honoured (a page shows the next one before then).")
+    def member_code_valid_until(self, info: Info) -> datetime | None:
+        issued = self._member_code(info)
+        return issued[1] if issued else None
+
+    @strawberry.field(description="memberCode as a QR code: an SVG data URI for an <img src>. Yours only.")
+    def member_code_qr(self, info: Info) -> str | None:
+        issued = self._member_code(info)
+        return qr_data_uri(issued[0]) if issued else None
+
+    def _member_code(self, info: Info) -> tuple[str, datetime] | None:
+        who = info.context.caller
+        if not who.is_member or who.member_id != self._member.id:
+            return None
+        return info.context.member_codes.issue(self._member.id, info.context.services.clock.now())
 
     @strawberry.field(description="Your place on a period's leaderboard, even far outside the top (null before "
                                   "you earn anything in the period).")

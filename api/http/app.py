@@ -44,6 +44,7 @@ from domain.clock import Clock
 from domain.members import Member
 from domain.partners import PartnerAuthError
 from domain.privacy import Pseudonyms
+from domain.stores import MemberCodes
 
 log = logging.getLogger("jifen.api")
 
@@ -79,6 +80,7 @@ class JifenGraphQL(GraphQL):
         self.services = services
         self.secret = settings.secret
         self.pseudonyms = Pseudonyms.from_secret(settings.secret)
+        self.member_codes = MemberCodes.from_secret(settings.secret)
         self.sockets = PerAddress(settings.sockets_per_address)  # open WebSockets
 
     @property
@@ -166,7 +168,8 @@ class JifenGraphQL(GraphQL):
                 await loaders.prefetch_tiers()     # tiers reads again, and fails masked and logged
         return Context(self.services, state.get("caller", ANONYMOUS), loaders,
                        member=state.get("member"), request=request,
-                       request_id=state.get("request_id") or new_request_id(), pseudonyms=self.pseudonyms)
+                       request_id=state.get("request_id") or new_request_id(), pseudonyms=self.pseudonyms,
+                       member_codes=self.member_codes)
 
 
 async def signed_in(services: Services, caller: Caller) -> tuple[Caller, Member | None]:

@@ -1,4 +1,4 @@
-"""Bearer tokens (HS256 with JIFEN_SECRET) for members and staff."""
+"""Bearer tokens (HS256 with JIFEN_SECRET) for members, staff and stores."""
 from __future__ import annotations
 
 import base64
@@ -15,6 +15,7 @@ import orjson
 from domain.configuration import Actor
 from domain.errors import InvalidInput
 from domain.members import EXTERNAL_ID_PATTERN, NO_SIGNALS, MemberSignals
+from domain.orders import STORE_ID_PATTERN
 
 ALGORITHM = "HS256"
 DEFAULT_TTL_SECONDS = 30 * 24 * 3600
@@ -33,7 +34,8 @@ class InvalidToken(Exception):
 class Caller:
     """Who sent the request. ``member_id`` is the internal id, filled once the member is ensured."""
 
-    kind: str  # "anonymous", "member", "staff" or "partner" (then ``name`` is the partner's code)
+    # "anonymous", "member", "staff", "store" (``name``: the store id) or "partner" (``name``: its code)
+    kind: str
     name: str = ""
     nickname: str | None = None
     member_id: int | None = None
@@ -55,6 +57,10 @@ class Caller:
     @property
     def is_partner(self) -> bool:
         return self.kind == "partner"
+
+    @property
+    def is_store(self) -> bool:
+        return self.kind == "store"
 
 
 ANONYMOUS = Caller("anonymous")
@@ -124,10 +130,12 @@ def caller_from_header(secret: str, header: str | None) -> Caller:
         raise InvalidToken("invalid token: Signature has expired")
     role = claims.get("role", "member")
     subject = claims["sub"]
-    if role not in ("member", "staff"):
+    if role not in ("member", "staff", "store"):
         raise InvalidToken("invalid token: unknown role")
     if not isinstance(subject, str) or not EXTERNAL_ID_PATTERN.match(subject):
         raise InvalidToken("invalid token: the subject must be 1-64 letters, digits or _.:@-")
+    if role == "store" and not STORE_ID_PATTERN.match(subject):
+        raise InvalidToken("invalid token: a store's subject is its store id, 1-64 letters, digits or _.:-")
     nickname = claims.get("nickname") if isinstance(claims.get("nickname"), str) else None
     return Caller(role, subject, nickname, signals=signals_of(claims.get("did"), claims.get("phn")))
 

@@ -86,12 +86,13 @@ async def _seed_demo(settings: Settings) -> tuple[bool, tuple[str, str] | None]:
 
 
 def _print_demo(settings: Settings, seeded: tuple[bool, tuple[str, str] | None]) -> None:
-    from api.ops.demo import MEMBERS, PARTNER, STAFF
+    from api.ops.demo import DEMO_STORE, MEMBERS, PARTNER, STAFF
 
     (seeded, key), member_id, nickname = seeded, MEMBERS[0][0], MEMBERS[0][1]
     print("demo data " + ("seeded" if seeded else "already present"), flush=True)
     print(f"member token ({member_id}): {issue_token(settings.secret, member_id, nickname=nickname)}")
     print(f"staff token ({STAFF.name}): {issue_token(settings.secret, STAFF.name, role='staff')}")
+    print(f"store token ({DEMO_STORE}): {issue_token(settings.secret, DEMO_STORE, role='store')}")
     if key:
         print(f"partner {PARTNER[0]} ({PARTNER[1]}), for signed requests:")
         print(f"key_id: {key[0]}")
@@ -156,6 +157,10 @@ def cmd_token(args: argparse.Namespace) -> None:
             MemberSignals(device, phone)
         except InvalidInput as error:
             sys.exit(f"jifen: {error.message}")
+    if role == "store":
+        from domain.orders import STORE_ID_PATTERN
+        if not STORE_ID_PATTERN.match(args.subject):
+            sys.exit("jifen: a store id is 1-64 letters, digits or _.:-")
     print(issue_token(settings.secret, args.subject, role=role, nickname=getattr(args, "nickname", None),
                       ttl_seconds=args.ttl, device_id=device, phone_hash=phone))
 
@@ -402,7 +407,7 @@ def parser() -> argparse.ArgumentParser:
     migrate.add_argument("--yes", action="store_true", help="downgrade without asking (for scripts)")
     migrate.set_defaults(func=cmd_migrate)
 
-    token = command(commands, "token", "issue a token for a member or a staff user", ("JIFEN_SECRET",),
+    token = command(commands, "token", "issue a token for a member, a staff user or a store's till", ("JIFEN_SECRET",),
                     "\nA brand's own sign-in issues member tokens in production; these are for development.")
     roles = token.add_subparsers(dest="role", required=True)
     member = roles.add_parser("member", help="a member's token", formatter_class=Help)
@@ -412,7 +417,11 @@ def parser() -> argparse.ArgumentParser:
     member.add_argument("--phone-hash", help="the phone hash claim (phn), 16-128 characters")
     staff = roles.add_parser("staff", help="a staff token (reads any member, changes rules)", formatter_class=Help)
     staff.add_argument("subject", metavar="name", help="recorded in the audit log")
-    for sub in (member, staff):
+    store = roles.add_parser("store", help="a store's till: identifies members by their code, records its orders, "
+                                           "deducts points, redeems coupons (its own store only)",
+                             formatter_class=Help)
+    store.add_argument("subject", metavar="storeId", help="the brand's store code, as its orders name it")
+    for sub in (member, staff, store):
         sub.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="lifetime in seconds")
         sub.set_defaults(func=cmd_token)
 

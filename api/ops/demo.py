@@ -21,6 +21,7 @@ from domain.lottery import Lottery, Prize, PrizeKind
 from domain.coupons import CouponTerms
 from domain.mall import ItemKind, MallItem
 from domain.orders import OrderChannel, OrderRule, OrderService
+from domain.stores import TillService
 from domain.partners import ExchangeRate
 from domain.segments import Segment
 from domain.points import PointsOperations
@@ -67,6 +68,7 @@ EVENT_RULES = [
     EventRule("store_visit", "到店打卡", 20, daily_cap=20),
 ]
 PARTNER = ("skyway", "云途航空里程", ExchangeRate(10, 1))  # 10 of the brand's points = 1 mile
+DEMO_STORE = "SH-001"  # `jifen serve --demo` prints its till's token
 MEMBERS = [("demo-alice", "小鹿", 8, 500), ("demo-bob", "阿杰", 3, 2000), ("demo-carol", "Carol", 45, 100)]
 
 
@@ -154,11 +156,16 @@ async def _community(services: Services) -> None:
 
 
 async def _orders(services: Services) -> None:
-    """Bob: one order released two weeks ago, one still inside its return window (pending)."""
+    """Bob: one order released two weeks ago, one still inside its return window (pending), and
+    yesterday's order at the demo store's till."""
     bob = await services.members.ensure("demo-bob")
     shop = Actor("system", "demo-shop")
     for days_ago, order_id, amount_fen in ((14, "DEMO-1001", 25800), (2, "DEMO-1002", 8800)):
         past = ManualClock(services.clock.now() - timedelta(days=days_ago))
         orders = OrderService(PointsOperations(services.transactions, past), services.transactions, past)
         await orders.record(shop, bob.id, order_id, amount_fen, OrderChannel.ONLINE, None, f"demo-{order_id}")
+    yesterday = ManualClock(services.clock.now() - timedelta(days=1))
+    till = TillService(OrderService(PointsOperations(services.transactions, yesterday), services.transactions,
+                                    yesterday), services.deductions, services.transactions, yesterday)
+    await till.record_order(Actor("store", DEMO_STORE), bob.id, "SH-001-0001", 6600, "demo-SH-001-0001")
     await services.expiry.run()  # releases the first order

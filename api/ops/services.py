@@ -28,6 +28,7 @@ from domain.members import MemberService, PointsQueries
 from domain.coupons import CouponService
 from domain.notifications import NotificationService
 from domain.orders import OrderService
+from domain.stores import TillService
 from domain.partners import PartnerService
 from domain.points import PointsOperations, PointsService
 from domain.randomness import RandomSource, SystemRandomSource
@@ -80,6 +81,7 @@ class Services:
     analytics: AnalyticsService
     webhooks: WebhookService
     coupons: CouponService
+    till: TillService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None, randomness: RandomSource | None = None,
@@ -96,22 +98,24 @@ class Services:
         admission = admission_gate(database.dialect, redis_url, redis_prefix)
         if admission is not None:
             tx.listeners.append(ForgetRestocked(admission))
+        orders, deductions = OrderService(operations, tx, clock), DeductionService(operations, tx, clock)
         return cls(database, clock, tx, MemberService(tx, clock), PointsService(operations),
                    PointsQueries(tx, clock), CheckInService(operations, tx, clock), TierService(tx, clock),
                    BrandService(tx, clock), ExpirySweep(tx, clock), Reconciliation(tx, clock),
-                   OrderService(operations, tx, clock), CampaignService(tx, clock), TaskService(operations, tx, clock),
+                   orders, CampaignService(tx, clock), TaskService(operations, tx, clock),
                    InvitationService(operations, tx, clock), SubmissionService(operations, tx, clock),
                    NotificationService(tx, clock), EventService(operations, tx, clock),
                    AssistService(operations, tx, clock), BirthdayService(operations, tx, clock),
                    MallService(operations, tx, clock, admission), CheckoutService(operations, tx, clock),
-                   DeductionService(operations, tx, clock),
+                   deductions,
                    FlashSaleService(operations, tx, clock, admission),
                    LotteryService(operations, tx, clock, randomness, admission),
                    GroupRedemptionService(operations, tx, clock, admission),
                    broker, ActivityHub(broker), LeaderboardService(operations, tx, clock, cache),
                    PartnerService(operations, tx, clock),
                    AuditService(tx), SegmentService(tx, clock), AnalyticsService(tx, clock),
-                   WebhookService(tx, clock, webhook_transport or HttpWebhookTransport()), CouponService(tx, clock))
+                   WebhookService(tx, clock, webhook_transport or HttpWebhookTransport()), CouponService(tx, clock),
+                   TillService(orders, deductions, tx, clock))
 
     async def close(self) -> None:
         await self.activity.close()

@@ -30,6 +30,8 @@ class AnalyticsRepository(Protocol):
         fen) of each boosted order placed in [start, end), not wholly refunded."""
     async def item_buyers(self, start: datetime, end: datetime, item_ids: Sequence[int]) -> dict[int, int]:
         """Per item, the members whose redemptions of it in [start, end) stand."""
+    async def store_counts(self, start: datetime, end: datetime, store_id: str | None) -> dict[str, dict[str, tuple]]:
+        """Per figure kind (STORE_*), per store: the counts its rows make in [start, end)."""
     async def task_members(self, start: datetime, end: datetime, codes: Sequence[str]) -> dict[str, int]: ...
     async def campaign_members(self, start: datetime, end: datetime) -> dict[str, int]: ...
 

@@ -16,6 +16,13 @@ class CouponRepository(Protocol):
                    limit: int) -> list["Coupon"]:
         """A member's coupons, newest first; ``status`` as the clock says it at ``now``."""
     async def get(self, coupon_id: int) -> "Coupon | None": ...
+    async def by_code(self, code: str) -> list["Coupon"]:
+        """The coupons carrying this code (codes are unique per item, not across items)."""
+    async def use(self, coupon: "Coupon", store_id: str, now: datetime) -> bool:
+        """Mark it USED in this store if it is available at ``now`` (and count it in the store's
+        figures); whether it was."""
+    async def available_count(self, redemption_id: int) -> int: ...
+    async def used_count(self, redemption_id: int) -> int: ...
     async def settle(self, redemption_id: int, status: "CouponStatus", now: datetime) -> None:
         """The redemption's available coupons become ``status``."""
     async def expire_due(self, now: datetime, limit: int) -> int:

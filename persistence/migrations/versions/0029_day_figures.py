@@ -7,15 +7,14 @@ Revision ID: 0029
 Revises: 0028
 Create Date: 2026-12-06
 """
-from datetime import timedelta
 
 import sqlalchemy as sa
 from alembic import op
 
-from domain.brand import BRAND_KEY, BrandSettings
-from domain.day_summaries import offset_spans
+from domain.day_figures import FigureKind
 from persistence.day_figures import fill_from_rows
-from persistence.tables import campaigns, purchase_orders, redemptions, settings, task_completions
+from persistence.day_summaries import stored_spans
+from persistence.tables import campaigns, purchase_orders, redemptions, task_completions
 
 revision = "0029"
 down_revision = "0028"
@@ -41,16 +40,13 @@ def upgrade() -> None:
         *(sa.Column(name, sa.BigInteger, nullable=False) for name in ("times", "quantity", "points", "views")))
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns)
-    brand = bind.execute(sa.select(settings.c.value).where(settings.c.key == BRAND_KEY)).scalar()
-    zone = BrandSettings(timezone=brand["timezone"] if brand else BrandSettings().timezone).zone
     times = [(first, last) for first, last in bind.execute(sa.union_all(
         sa.select(sa.func.min(redemptions.c.created_at), sa.func.max(redemptions.c.created_at)),
         sa.select(sa.func.min(task_completions.c.completed_at), sa.func.max(task_completions.c.completed_at)),
         sa.select(sa.func.min(purchase_orders.c.placed_at), sa.func.max(purchase_orders.c.placed_at))))
         if first is not None]
-    spans = offset_spans(zone, min(f for f, _ in times), max(last for _, last in times) + timedelta(microseconds=1)) \
-        if times else []
-    fill_from_rows(bind, spans)
+    spans = stored_spans(bind, min(f for f, _ in times), max(last for _, last in times)) if times else []
+    fill_from_rows(bind, spans, (FigureKind.ITEM, FigureKind.TASK, FigureKind.CAMPAIGN))
 
 
 def _fill_threshold_points(bind) -> None:
