@@ -108,6 +108,10 @@ ledger_entries = Table(
     Column("memo", String(500), nullable=True),
     Column("actor", String(160), nullable=False),
     Column("ref", String(160), nullable=True),
+    # On PostgreSQL the transaction that wrote it (pg_current_xact_id(), by default): the change feed
+    # orders by it and shows no entry of a transaction still running (domain/feed.py). An index of
+    # (xact_id, id) exists there only; SQLite leaves it 0 and feeds in id order.
+    Column("xact_id", BigInteger, nullable=False, server_default="0"),
     # A member's history in order, holding what a reconciliation sums (migration 0031): its check
     # reads the index alone instead of visiting entries spread over the whole ledger.
     Index("ix_ledger_entries_member_history", "member_id", "id", "delta", "balance_after", "reason"),

@@ -28,6 +28,7 @@ from persistence.day_figures import SqlDayFigureRepository
 from persistence.day_summaries import SqlDaySummaryRepository
 from persistence.direct_statements import DirectStatement, direct_statement
 from persistence.deductions import SqlDeductionRepository
+from persistence.feed import SqlFeedRepository
 from persistence.events import SqlEventRepository
 from persistence.flash_sales import SqlFlashSaleRepository
 from persistence.group_redemptions import SqlGroupRedemptionRepository
@@ -63,6 +64,7 @@ REPOSITORIES = {
     "summaries": SqlDaySummaryRepository,
     "figures": SqlDayFigureRepository,
     "coupons": SqlCouponRepository,
+    "feed": SqlFeedRepository,
     "leaderboards": SqlLeaderboardRepository, "badges": SqlBadgeRepository, "partners": SqlPartnerRepository,
     "segments": SqlSegmentRepository, "analytics": SqlAnalyticsRepository, "webhooks": SqlWebhookRepository,
     "ledger": SqlLedgerRepository, "check_ins": SqlCheckInRepository, "orders": SqlOrderRepository,

@@ -22,7 +22,8 @@ from api.ops.config import Settings
 from api.execution.schema import build_schema
 from api.ops.services import Services
 from domain.randomness import SeededRandomSource
-from tests.conftest import RANDOM_SEED, SECRET, LiveServer, start_server, stop_server, with_services
+from api.http.auth import issue_token
+from tests.conftest import RANDOM_SEED, SECRET, GraphQLClient, LiveServer, start_server, stop_server, with_services
 from tests.documents import ADJUST, CHECK_IN
 from tests.schema_probes import Probes, explore
 from tests.test_api_ledger import member_gid
@@ -151,6 +152,8 @@ async def test_no_path_of_the_schema_shows_a_member_s_secrets_to_anyone_else(roo
     assert len(documents) > 300 and probes.skipped <= {"bestDeduction", "webhook"}, probes.skipped
     callers = {"anonymous": roomy_server.anonymous(), "another member": roomy_server.member("intruder"),
                "a store's till": roomy_server.store("S1"),
+               "an integration without scopes": GraphQLClient(roomy_server.base_url, issue_token(
+                   SECRET, "crm", role="integration")),
                "another partner": stranger,
                "the partner it concerns": PartnerClient(roomy_server, *concerned)}
     for name, client in callers.items():

@@ -41,6 +41,18 @@ def test_member_and_staff_tokens():
     assert bad.returncode != 0 and "deviceId" in bad.stderr
 
 
+def test_store_and_integration_tokens():
+    store = jwt.decode(jifen("token", "store", "SH-001").stdout.strip(), SECRET, algorithms=["HS256"])
+    assert (store["sub"], store["role"]) == ("SH-001", "store")
+    assert jifen("token", "store", "not a store").returncode != 0
+    crm = jifen("token", "integration", "crm", "--scopes", "ledger:read")
+    claims = jwt.decode(crm.stdout.strip(), SECRET, algorithms=["HS256"])
+    assert (claims["sub"], claims["role"], claims["scp"]) == ("crm", "integration", "ledger:read")
+    for scopes in (("--scopes", "ledger:write"), ()):
+        refused = jifen("token", "integration", "crm", *scopes)
+        assert refused.returncode != 0 and "--scopes" in refused.stderr
+
+
 def test_prod_refuses_a_missing_or_short_secret(tmp_path):
     for secret in ("", "short"):
         result = jifen("migrate", env={"JIFEN_ENV": "prod", "JIFEN_SECRET": secret,

@@ -23,6 +23,7 @@ from api.graphql.community import CommunityMutations, CommunityQueries, Submissi
 from api.graphql.invitations import InvitationMutations, InvitationQueries
 from api.graphql.deductions import DeductionMutations, DeductionQueries
 from api.graphql.events import EventMutations, EventQueries
+from api.graphql.feed import FeedQueries
 from api.graphql.ledger import LedgerEntry
 from api.graphql.group_redemptions import GroupRedemptionMutations, GroupRedemptionQueries, GroupType
 from api.graphql.leaderboards import LeaderboardMutations, LeaderboardQueries
@@ -52,7 +53,7 @@ Query = merge_types("Query", (
     MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries, InvitationQueries, EventQueries,
     AssistQueries, BirthdayQueries, MallQueries, FlashSaleQueries, CheckoutQueries, DeductionQueries, LotteryQueries,
     GroupRedemptionQueries, LeaderboardQueries, CampaignQueries, BrandQueries, PartnerQueries, AuditQueries,
-    SegmentQueries, NotificationQueries, AnalyticsQueries, WebhookQueries, StoreQueries, NodeQueries))
+    SegmentQueries, NotificationQueries, AnalyticsQueries, WebhookQueries, StoreQueries, FeedQueries, NodeQueries))
 Mutation = merge_types("Mutation", (
     CheckInMutations, TaskMutations, OrderMutations, MallMutations, CheckoutMutations, DeductionMutations,
     LotteryMutations, GroupRedemptionMutations, CommunityMutations, InvitationMutations, EventMutations,

@@ -84,6 +84,17 @@ def require_signed_in(info: Info) -> Caller:
     return who
 
 
+def require_scope(info: Info, scope: str) -> Caller:
+    """An integration token holding ``scope``, or staff (who may do anything an integration does)."""
+    who = caller(info)
+    if who.is_staff:
+        return who
+    who = require_role(info, "integration")
+    if scope not in who.scopes:
+        raise Forbidden(f"this integration's token lacks the {scope} scope")
+    return who
+
+
 def require_partner(info: Info) -> Caller:
     return require_role(info, "partner")
 

@@ -1,4 +1,4 @@
-"""Bearer tokens (HS256 with JIFEN_SECRET) for members, staff and stores."""
+"""Bearer tokens (HS256 with JIFEN_SECRET) for members, staff, stores and the brand's integrations."""
 from __future__ import annotations
 
 import base64
@@ -23,7 +23,11 @@ DEFAULT_TTL_SECONDS = 30 * 24 * 3600
 # claims, and an HS256 signature (32 bytes: 43 characters of base64url without padding).
 ISSUED_HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=").decode()
 ISSUED_SHAPE = re.compile(re.escape(ISSUED_HEADER) + r"\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})")
-ISSUED_CLAIMS = {"sub": str, "role": str, "iat": int, "exp": int, "nickname": str, "did": str, "phn": str}
+ISSUED_CLAIMS = {"sub": str, "role": str, "iat": int, "exp": int, "nickname": str, "did": str, "phn": str,
+                 "scp": str}
+ROLES = ("member", "staff", "store", "integration")
+# What an integration token may be given (claim scp, space-separated): the change feed so far.
+INTEGRATION_SCOPES = ("ledger:read",)
 
 
 class InvalidToken(Exception):
@@ -34,13 +38,15 @@ class InvalidToken(Exception):
 class Caller:
     """Who sent the request. ``member_id`` is the internal id, filled once the member is ensured."""
 
-    # "anonymous", "member", "staff", "store" (``name``: the store id) or "partner" (``name``: its code)
+    # "anonymous", "member", "staff", "store" (``name``: the store id), "integration" (``name``: the
+    # brand system's name, with its ``scopes``) or "partner" (``name``: its code)
     kind: str
     name: str = ""
     nickname: str | None = None
     member_id: int | None = None
     # What the brand's login service says of the member's device and phone (hashed): claims did, phn.
     signals: MemberSignals = NO_SIGNALS
+    scopes: frozenset[str] = frozenset()
 
     @property
     def actor(self) -> Actor:
@@ -68,10 +74,10 @@ ANONYMOUS = Caller("anonymous")
 
 def issue_token(secret: str, subject: str, role: str = "member", nickname: str | None = None,
                 ttl_seconds: int = DEFAULT_TTL_SECONDS, device_id: str | None = None,
-                phone_hash: str | None = None) -> str:
+                phone_hash: str | None = None, scopes: str | None = None) -> str:
     now = int(time.time())
     claims = {"sub": subject, "role": role, "iat": now, "exp": now + ttl_seconds}
-    optional = {"nickname": nickname, "did": device_id, "phn": phone_hash}
+    optional = {"nickname": nickname, "did": device_id, "phn": phone_hash, "scp": scopes}
     claims.update({name: value for name, value in optional.items() if value})
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
@@ -130,14 +136,27 @@ def caller_from_header(secret: str, header: str | None) -> Caller:
         raise InvalidToken("invalid token: Signature has expired")
     role = claims.get("role", "member")
     subject = claims["sub"]
-    if role not in ("member", "staff", "store"):
+    if role not in ROLES:
         raise InvalidToken("invalid token: unknown role")
     if not isinstance(subject, str) or not EXTERNAL_ID_PATTERN.match(subject):
         raise InvalidToken("invalid token: the subject must be 1-64 letters, digits or _.:@-")
     if role == "store" and not STORE_ID_PATTERN.match(subject):
         raise InvalidToken("invalid token: a store's subject is its store id, 1-64 letters, digits or _.:-")
     nickname = claims.get("nickname") if isinstance(claims.get("nickname"), str) else None
-    return Caller(role, subject, nickname, signals=signals_of(claims.get("did"), claims.get("phn")))
+    scopes = scopes_of(claims.get("scp")) if role == "integration" else frozenset()
+    return Caller(role, subject, nickname, signals=signals_of(claims.get("did"), claims.get("phn")), scopes=scopes)
+
+
+def scopes_of(claim: object) -> frozenset[str]:
+    """An integration's scopes (claim scp, space-separated); one it does not know makes the token invalid."""
+    if claim is None:
+        return frozenset()
+    if not isinstance(claim, str):
+        raise InvalidToken("invalid token: scp is a space-separated string of scopes")
+    scopes = frozenset(claim.split())
+    if unknown := scopes - set(INTEGRATION_SCOPES):
+        raise InvalidToken(f"invalid token: unknown scope {sorted(unknown)[0][:40]!r}")
+    return scopes
 
 
 def signals_of(device: object, phone: object) -> MemberSignals:

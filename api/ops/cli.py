@@ -161,8 +161,13 @@ def cmd_token(args: argparse.Namespace) -> None:
         from domain.orders import STORE_ID_PATTERN
         if not STORE_ID_PATTERN.match(args.subject):
             sys.exit("jifen: a store id is 1-64 letters, digits or _.:-")
+    scopes = getattr(args, "scopes", None)
+    if role == "integration":
+        from api.http.auth import INTEGRATION_SCOPES
+        if not scopes or set(scopes.split()) - set(INTEGRATION_SCOPES):
+            sys.exit(f"jifen: --scopes takes one or more of: {' '.join(INTEGRATION_SCOPES)}")
     print(issue_token(settings.secret, args.subject, role=role, nickname=getattr(args, "nickname", None),
-                      ttl_seconds=args.ttl, device_id=device, phone_hash=phone))
+                      ttl_seconds=args.ttl, device_id=device, phone_hash=phone, scopes=scopes))
 
 
 def cmd_expire(_: argparse.Namespace) -> None:
@@ -407,7 +412,8 @@ def parser() -> argparse.ArgumentParser:
     migrate.add_argument("--yes", action="store_true", help="downgrade without asking (for scripts)")
     migrate.set_defaults(func=cmd_migrate)
 
-    token = command(commands, "token", "issue a token for a member, a staff user or a store's till", ("JIFEN_SECRET",),
+    token = command(commands, "token", "issue a token for a member, a staff user, a store's till or an integration",
+                    ("JIFEN_SECRET",),
                     "\nA brand's own sign-in issues member tokens in production; these are for development.")
     roles = token.add_subparsers(dest="role", required=True)
     member = roles.add_parser("member", help="a member's token", formatter_class=Help)
@@ -421,7 +427,12 @@ def parser() -> argparse.ArgumentParser:
                                            "deducts points, redeems coupons (its own store only)",
                              formatter_class=Help)
     store.add_argument("subject", metavar="storeId", help="the brand's store code, as its orders name it")
-    for sub in (member, staff, store):
+    integration = roles.add_parser("integration", help="a brand system's token (a CRM following ledgerChanges); "
+                                                       "reaches what its scopes name, not the staff console",
+                                   formatter_class=Help)
+    integration.add_argument("subject", metavar="name", help="the system's name (recorded with what it does)")
+    integration.add_argument("--scopes", required=True, help="space-separated: ledger:read (the change feed)")
+    for sub in (member, staff, store, integration):
         sub.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="lifetime in seconds")
         sub.set_defaults(func=cmd_token)
 

@@ -29,6 +29,7 @@ from domain.coupons import CouponService
 from domain.notifications import NotificationService
 from domain.orders import OrderService
 from domain.stores import TillService
+from domain.feed import FeedService
 from domain.partners import PartnerService
 from domain.points import PointsOperations, PointsService
 from domain.randomness import RandomSource, SystemRandomSource
@@ -82,6 +83,7 @@ class Services:
     webhooks: WebhookService
     coupons: CouponService
     till: TillService
+    feed: FeedService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None, randomness: RandomSource | None = None,
@@ -115,7 +117,7 @@ class Services:
                    PartnerService(operations, tx, clock),
                    AuditService(tx), SegmentService(tx, clock), AnalyticsService(tx, clock),
                    WebhookService(tx, clock, webhook_transport or HttpWebhookTransport()), CouponService(tx, clock),
-                   TillService(orders, deductions, tx, clock))
+                   TillService(orders, deductions, tx, clock), FeedService(tx))
 
     async def close(self) -> None:
         await self.activity.close()

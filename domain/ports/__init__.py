@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, TYPE_CHECKING, TypeVar
 
 from domain.ports.coupons import CouponRepository
+from domain.ports.feed import FeedRepository
 from domain.ports.analytics import AnalyticsRepository, DayFigureRepository, DaySummaryRepository
 from domain.ports.assists import AssistRepository
 from domain.ports.badges import BadgeRepository
@@ -66,6 +67,7 @@ class UnitOfWork(Protocol):
     summaries: DaySummaryRepository
     figures: DayFigureRepository
     coupons: CouponRepository
+    feed: FeedRepository
     webhooks: WebhookRepository
     activity: list["Activity"]  # public pulse lines, announced only if the transaction commits
     scores: list["ScoreChange"]  # leaderboard changes for the sorted sets, sent after the commit
