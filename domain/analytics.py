@@ -70,7 +70,9 @@ class DayFlow:
 
     @property
     def earned(self) -> int:
-        return self._credited(set(LedgerReason) - {LedgerReason.REVERSAL}) - self.refunded_order_points
+        # Balances carried over by an import were earned elsewhere, before Jifen: not issued that day.
+        return self._credited(set(LedgerReason) - {LedgerReason.REVERSAL, LedgerReason.OPENING}) \
+            - self.refunded_order_points
 
     @property
     def refunded(self) -> int:

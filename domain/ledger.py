@@ -51,6 +51,7 @@ class LedgerReason(str, Enum):
     EXCHANGE_IN = "EXCHANGE_IN"
     ADJUSTMENT = "ADJUSTMENT"
     LEADERBOARD_PRIZE = "LEADERBOARD_PRIZE"
+    OPENING = "OPENING"  # a balance carried over from the brand's earlier system (domain/imports.py)
 
 
 # Growth (成长值) follows engagement, so bought, exchanged, won or staff-granted points do not raise a tier.
@@ -73,6 +74,7 @@ class GrowthReason(str, Enum):
     """Why growth moved other than by earning (earning shows in the ledger itself)."""
 
     REFUND = "REFUND"  # an order's growth taken back with its refund
+    OPENING = "OPENING"  # growth carried over from the brand's earlier system
     TIER_UPKEEP = "TIER_UPKEEP"  # upkeep lowered the tier: growth above the new tier's range is let go
 
 

@@ -17,6 +17,7 @@ REASON_LABELS = {
     LedgerReason.REVIEW: "评价奖励", LedgerReason.INVITE: "邀请好友", LedgerReason.ASSIST: "好友助力",
     LedgerReason.CAMPAIGN_BONUS: "活动奖励", LedgerReason.STREAK_BONUS: "连续签到奖励",
     LedgerReason.CHECK_IN_TOTAL: "累计签到奖励",
+    LedgerReason.OPENING: "期初积分",
     LedgerReason.REDEMPTION: "积分兑换", LedgerReason.CHECKOUT: "积分+现金", LedgerReason.DEDUCTION: "积分抵现",
     LedgerReason.LOTTERY_ENTRY: "抽奖", LedgerReason.LOTTERY_PRIZE: "抽奖中奖", LedgerReason.EXPIRY: "积分过期",
     LedgerReason.REVERSAL: "积分退回", LedgerReason.EXCHANGE_OUT: "转出至合作品牌",

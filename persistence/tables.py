@@ -768,6 +768,15 @@ day_active = Table(
     Column("members", BigInteger, nullable=False),
 )
 
+# How far an import of a file got (domain/imports.py): the last line a committed batch covered.
+import_checkpoints = Table(
+    "import_checkpoints", metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("source", String(64), primary_key=True),  # the file's SHA-256
+    Column("last_line", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 # Per-day figures of items, tasks and campaigns, written with their rows (see domain/day_figures.py).
 day_figures = Table(
     "day_figures", metadata,

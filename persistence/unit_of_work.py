@@ -29,6 +29,7 @@ from persistence.day_summaries import SqlDaySummaryRepository
 from persistence.direct_statements import DirectStatement, direct_statement
 from persistence.deductions import SqlDeductionRepository
 from persistence.feed import SqlFeedRepository
+from persistence.imports import SqlImportRepository
 from persistence.events import SqlEventRepository
 from persistence.flash_sales import SqlFlashSaleRepository
 from persistence.group_redemptions import SqlGroupRedemptionRepository
@@ -65,6 +66,7 @@ REPOSITORIES = {
     "figures": SqlDayFigureRepository,
     "coupons": SqlCouponRepository,
     "feed": SqlFeedRepository,
+    "imports": SqlImportRepository,
     "leaderboards": SqlLeaderboardRepository, "badges": SqlBadgeRepository, "partners": SqlPartnerRepository,
     "segments": SqlSegmentRepository, "analytics": SqlAnalyticsRepository, "webhooks": SqlWebhookRepository,
     "ledger": SqlLedgerRepository, "check_ins": SqlCheckInRepository, "orders": SqlOrderRepository,
@@ -76,6 +78,9 @@ REPOSITORIES = {
     "audit": SqlAuditLog,
 }
 
+
+# The repositories that note the ledger entries they saved, for the day summaries.
+ENTRY_SAVERS = ("members", "imports")
 
 # The repositories that note what their writes add to the day figures (domain/day_figures.py).
 FIGURE_WRITERS = ("mall", "tasks", "orders", "deductions", "coupons")
@@ -118,8 +123,8 @@ class SqlUnitOfWork:
     async def write_summaries(self) -> None:
         """Add what this unit wrote to the day summaries and figures, last: their rows are locked only
         from here to the commit."""
-        saved = self.__dict__.get("members")
-        entries = saved.saved_entries if saved is not None else []
+        savers = [saver for name in ENTRY_SAVERS if (saver := self.__dict__.get(name)) is not None]
+        entries = [saved for saver in savers for saved in saver.saved_entries]
         writers = [writer for name in FIGURE_WRITERS if (writer := self.__dict__.get(name)) is not None]
         changes = [change for writer in writers for change in writer.figure_changes]
         if not entries and not changes:
@@ -129,7 +134,8 @@ class SqlUnitOfWork:
             delta = SummaryDelta()
             for member_id, saved_entries, previously_active_at in entries:
                 delta.add(member_id, saved_entries, previously_active_at, zone)
-            saved.saved_entries = []
+            for saver in savers:
+                saver.saved_entries = []
             await self.summaries.add(delta)
         if changes:
             for writer in writers:

@@ -83,6 +83,7 @@ class Tier:
 class GrowthReason(Enum):
     REFUND = "REFUND"
     TIER_UPKEEP = "TIER_UPKEEP"
+    OPENING = "OPENING"  # carried over by an import
 
 
 @strawberry.type(description="A change of growth other than earning: a refund taking back its order's "

@@ -48,7 +48,8 @@ from domain.stores import MemberCodes
 
 log = logging.getLogger("jifen.api")
 
-MAX_BODY_BYTES = 100 * 1024  # documents are small (and persisted ones smaller); variables too
+# Documents are small (and persisted ones smaller); variables too, but for an import's 1,000 rows.
+MAX_BODY_BYTES = 256 * 1024
 MAX_QUERY_STRING_BYTES = 16 * 1024
 INIT_TIMEOUT_SECONDS = 10
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 10

@@ -4,6 +4,7 @@
   otherwise run the first). Arrays of operations (batching) are not accepted at all.
 - Lists of at most 100 items, in the document or in its variables: the body limit bounds a
   request's size, this bounds the work one argument can ask for (ids to mark read, codes to upload).
+  Staff and integrations may send 1,000 in their variables: an import's rows.
   Lists written in the document are checked by a validation rule, so once per distinct document
   with the other document limits; variables change with every request and are checked before
   anything runs.
@@ -25,12 +26,12 @@ from api.execution.cost import refusal
 from domain.text import UNSTORABLE
 
 MAX_LIST_ITEMS = 100
+BULK_LIST_ITEMS = 1000  # staff's and integrations' variables (importMembers, importBalances)
 MAX_INPUT_DEPTH = 10
 
 
-def too_long(length: int) -> tuple[str, dict]:
-    return (f"a list of {length} items: at most {MAX_LIST_ITEMS} per list",
-            {"code": "INPUT_TOO_LARGE", "limit": MAX_LIST_ITEMS})
+def too_long(length: int, limit: int = MAX_LIST_ITEMS) -> tuple[str, dict]:
+    return (f"a list of {length} items: at most {limit} per list", {"code": "INPUT_TOO_LARGE", "limit": limit})
 
 
 class ListLiteralLimit(ValidationRule):
@@ -75,13 +76,15 @@ class LimitingRequests(SchemaExtension):
             context.result = refusal("this document holds several operations: name one in operationName",
                                      {"code": "BAD_REQUEST"})
         else:
-            problem = variables_problem(context.variables)
+            caller = getattr(context.context, "caller", None)
+            bulk = caller is not None and caller.kind in ("staff", "integration")
+            problem = variables_problem(context.variables, BULK_LIST_ITEMS if bulk else MAX_LIST_ITEMS)
             if problem is not None:
                 context.result = refusal(*problem)
         yield
 
 
-def variables_problem(variables: dict | None) -> tuple[str, dict] | None:
+def variables_problem(variables: dict | None, list_items: int = MAX_LIST_ITEMS) -> tuple[str, dict] | None:
     """(message, extensions) of the first limit the variables break, or None. Iterative: the depth
     of what a client sends bounds nothing but this walk's own stack."""
     if not variables:
@@ -99,8 +102,8 @@ def variables_problem(variables: dict | None) -> tuple[str, dict] | None:
             return (f"variables nested more than {MAX_INPUT_DEPTH} deep", {"code": "INPUT_TOO_DEEP",
                                                                           "limit": MAX_INPUT_DEPTH})
         if isinstance(value, list):
-            if len(value) > MAX_LIST_ITEMS:
-                return too_long(len(value))
+            if len(value) > list_items:
+                return too_long(len(value), list_items)
             stack.extend((item, depth + 1, (*path, index)) for index, item in enumerate(value))
         else:
             stack.extend((key, depth + 1, path) for key in value)  # keys are text a JSON scalar may store

@@ -293,6 +293,50 @@ def _wrong(report) -> str:
     return ", ".join(wrong)
 
 
+def cmd_import(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from api.ops import import_files
+    from domain.errors import InvalidInput
+    from domain.imports import ImportKind
+    from persistence import migrate
+
+    path, kind = Path(args.file), ImportKind(args.kind)
+    if not path.is_file():
+        sys.exit(f"jifen: no file {path}")
+    fmt = import_files.file_format(path, args.format)
+    source, total = import_files.fingerprint(path), import_files.count_rows(path, fmt)
+    migrate.upgrade(_settings().database_url)
+    report_path = Path(args.report or f"{path}.rejected.csv")
+
+    async def run(services):
+        resumed = await services.imports.resume_point(kind, source)
+        report = import_files.Report(report_path, resumed > 0)
+        bar = tqdm(total=total, initial=min(resumed, total), unit="rows", unit_scale=True, desc=kind.value,
+                   file=sys.stderr, disable=args.quiet, smoothing=0.1)
+
+        def progress(line: int, _total: int | None) -> None:
+            bar.update(max(0, min(line - (1 if fmt == "csv" else 0), total) - bar.n))
+
+        try:
+            return await services.imports.run(kind, source, import_files.rows(path, kind, fmt), batch=args.batch,
+                                              progress=progress, rejected=report), report
+        finally:
+            bar.close()
+            report.close()
+
+    started = time.monotonic()
+    try:
+        result, report = asyncio.run(_with_services(run))
+    except (import_files.BadFile, InvalidInput) as error:
+        sys.exit(f"jifen: {getattr(error, 'message', error)}")
+    seconds = time.monotonic() - started
+    resumed = f" (resumed after line {result.resumed_after})" if result.resumed_after else ""
+    print(f"{kind.value}: {result.imported} imported, {result.already_there} already there, "
+          f"{len(result.rejected)} rejected{resumed} in {seconds:.1f} s"
+          + (f"; rejected rows: {report_path}" if result.rejected else ""))
+
+
 def cmd_rebuild_summaries(_: argparse.Namespace) -> None:
     from domain.day_summaries import DaySummaries
 
@@ -473,6 +517,20 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--since-last", action="store_true",
                        help="check only members with entries after the last clean run's (a full run the first time)")
     check.set_defaults(func=cmd_check)
+    importing = command(commands, "import", "import a brand's members or opening balances from a CSV or JSON Lines file",
+                        details="\nBatches are committed one by one with how far the file got: run the same command "
+                                "again after a crash and it goes on after the last batch committed. Rows already "
+                                "imported (by member id; a balance by member and expiry date) are skipped, so running "
+                                "a file twice changes nothing. Rejected rows go to the report with their line and "
+                                "reason; the rest are imported. Columns: members: member_id, nickname, joined_at, "
+                                "growth, points, points_expire_at; balances: member_id, points, expires_at, memo.")
+    importing.add_argument("kind", choices=["members", "balances"])
+    importing.add_argument("file", help="UTF-8 CSV with a header row, or JSON Lines (.jsonl)")
+    importing.add_argument("--format", choices=["csv", "jsonl"], help="default: from the file's extension")
+    importing.add_argument("--batch", type=int, default=5000, help="rows a transaction")
+    importing.add_argument("--report", help="where rejected rows go (default: FILE.rejected.csv)")
+    importing.add_argument("--quiet", action="store_true", help="no progress bar")
+    importing.set_defaults(func=cmd_import)
     command(commands, "rebuild-summaries", "build the day summaries analytics read again from the ledger",
             details="\nNeeded after the brand's time zone changes (analytics read the ledger itself until then). "
                     "Writers of points wait while it runs.").set_defaults(func=cmd_rebuild_summaries)

@@ -30,6 +30,7 @@ from domain.notifications import NotificationService
 from domain.orders import OrderService
 from domain.stores import TillService
 from domain.feed import FeedService
+from domain.imports import ImportService
 from domain.partners import PartnerService
 from domain.points import PointsOperations, PointsService
 from domain.randomness import RandomSource, SystemRandomSource
@@ -84,6 +85,7 @@ class Services:
     coupons: CouponService
     till: TillService
     feed: FeedService
+    imports: ImportService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None, randomness: RandomSource | None = None,
@@ -117,7 +119,8 @@ class Services:
                    PartnerService(operations, tx, clock),
                    AuditService(tx), SegmentService(tx, clock), AnalyticsService(tx, clock),
                    WebhookService(tx, clock, webhook_transport or HttpWebhookTransport()), CouponService(tx, clock),
-                   TillService(orders, deductions, tx, clock), FeedService(tx))
+                   TillService(orders, deductions, tx, clock), FeedService(tx),
+                   ImportService(tx, clock))
 
     async def close(self) -> None:
         await self.activity.close()

@@ -6,6 +6,7 @@ from typing import Protocol, TYPE_CHECKING, TypeVar
 
 from domain.ports.coupons import CouponRepository
 from domain.ports.feed import FeedRepository
+from domain.ports.imports import ImportRepository
 from domain.ports.analytics import AnalyticsRepository, DayFigureRepository, DaySummaryRepository
 from domain.ports.assists import AssistRepository
 from domain.ports.badges import BadgeRepository
@@ -68,6 +69,7 @@ class UnitOfWork(Protocol):
     figures: DayFigureRepository
     coupons: CouponRepository
     feed: FeedRepository
+    imports: ImportRepository
     webhooks: WebhookRepository
     activity: list["Activity"]  # public pulse lines, announced only if the transaction commits
     scores: list["ScoreChange"]  # leaderboard changes for the sorted sets, sent after the commit

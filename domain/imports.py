@@ -1,0 +1,332 @@
+"""Bulk import of a brand's members and opening balances (迁移): what its CRM held before Jifen.
+
+A file's rows are read in batches, each written in one transaction together with the checkpoint
+(the last line it covered), so an import that crashed starts again after the last batch that
+committed. Each row is also idempotent by its natural key, so running a file again (or an edited
+copy) changes nothing that is already there:
+
+- a **member** row by the brand's member id: a member already there is left as it is;
+- a **balance** row by (member, expiry date): it becomes an ``OPENING`` ledger entry whose points
+  form a lot with the original expiry, so first-expiring-first spending and the expiry sweep go on
+  as in the old system; a second lot for the same member and date is skipped.
+
+A member row may carry the member's balance as one lot (``points``, ``points_expire_at``): a new
+member's first entry, lot and balance are then written in bulk. Growth (成长值) carried over is
+recorded as a growth change (``OPENING``), so the tier follows the thresholds and `jifen check`
+finds growth equal to what explains it. Rows that cannot be imported are rejected with their line
+number and the reason, and the rest go on.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from domain.brand import brand_settings
+from domain.errors import InvalidInput
+from domain.ledger import NEVER, GrowthChange, GrowthReason, LedgerEntry, LedgerReason
+from domain.members import EXTERNAL_ID_PATTERN, clean_nickname
+from domain.progress import Progress, unreported
+from domain.tiers import tier_table
+
+if TYPE_CHECKING:
+    from domain.clock import Clock
+    from domain.ports import Transactions, UnitOfWork
+
+IMPORT_ACTOR = "system:import"
+DEFAULT_BATCH = 5000
+MAX_BATCH = 20_000
+MAX_CALL_ROWS = 1000  # a GraphQL call's rows
+MAX_POINTS = 1_000_000_000
+MAX_MEMO = 200
+OPENING_MEMO = "期初积分（迁移）"
+
+
+class ImportKind(str, Enum):
+    MEMBERS = "members"
+    BALANCES = "balances"
+
+
+# Each kind's columns (a CSV header, or a JSON object's keys); the first is required.
+COLUMNS = {
+    ImportKind.MEMBERS: ("member_id", "nickname", "joined_at", "growth", "points", "points_expire_at"),
+    ImportKind.BALANCES: ("member_id", "points", "expires_at", "memo"),
+}
+REQUIRED = {ImportKind.MEMBERS: ("member_id",), ImportKind.BALANCES: ("member_id", "points")}
+
+
+@dataclass(frozen=True)
+class Rejection:
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class OpeningLot:
+    """A balance carried over: points expiring at ``expires_at``; None when the row gave no date,
+    and they then expire as points earned on the day of the import (the brand's rule)."""
+
+    points: int
+    expires_at: datetime | None
+    memo: str = OPENING_MEMO
+
+    @property
+    def ref(self) -> str:
+        """The lot's natural key within its member's ledger."""
+        return f"opening:{self.expires_at.isoformat() if self.expires_at else 'default'}"
+
+    def expiry(self, default: datetime | None) -> datetime | None:
+        return self.expires_at or default
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    line: int
+    external_id: str
+    nickname: str
+    joined_at: datetime | None
+    growth: int
+    opening: OpeningLot | None
+
+
+@dataclass(frozen=True)
+class BalanceRow:
+    line: int
+    external_id: str
+    opening: OpeningLot
+
+
+@dataclass(frozen=True)
+class NewMember:
+    """A member as an import creates them, with their first lot if the row carried one."""
+
+    external_id: str
+    nickname: str
+    joined_at: datetime
+    tier_level: int
+    growth: int
+    keep_until: datetime | None
+    opening: OpeningLot | None
+    lot_expires_at: datetime | None = None  # the opening lot's, the brand's rule applied
+
+    @property
+    def next_due_at(self) -> datetime | None:
+        moments = [self.keep_until, self.lot_expires_at]
+        return min((m for m in moments if m is not None and m < NEVER), default=None)
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0  # rows written now
+    already_there: int = 0  # rows whose natural key was imported before
+    rejected: list[Rejection] = field(default_factory=list)
+    resumed_after: int = 0  # the line an earlier run had committed up to (0: from the start)
+
+    @property
+    def lines(self) -> int:
+        return self.imported + self.already_there + len(self.rejected)
+
+
+def parse_member(line: int, record: dict, now: datetime) -> MemberRow:
+    external_id = _member_id(record)
+    points = _whole(record, "points", 0, MAX_POINTS)
+    expires_at = _moment(record, "points_expire_at")  # of no points (a CRM's empty balance): nothing to expire
+    return MemberRow(line, external_id, clean_nickname(_text(record, "nickname"), external_id),
+                     _moment(record, "joined_at"), _whole(record, "growth", 0, MAX_POINTS),
+                     _opening(points, expires_at, None, now) if points else None)
+
+
+def parse_balance(line: int, record: dict, now: datetime) -> BalanceRow:
+    external_id = _member_id(record)
+    points = _whole(record, "points", 1, MAX_POINTS, required=True)
+    return BalanceRow(line, external_id, _opening(points, _moment(record, "expires_at"), _text(record, "memo"), now))
+
+
+PARSERS: dict[ImportKind, Callable[[int, dict, datetime], MemberRow | BalanceRow]] = {
+    ImportKind.MEMBERS: parse_member, ImportKind.BALANCES: parse_balance}
+
+
+def _opening(points: int, expires_at: datetime | None, memo: str | None, now: datetime) -> OpeningLot:
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInput("these points expired before the import", ("expires_at",))
+    memo = (memo or "").strip()
+    if len(memo) > MAX_MEMO or any(ord(c) < 32 for c in memo):
+        raise InvalidInput(f"memo is at most {MAX_MEMO} characters, without control characters", ("memo",))
+    return OpeningLot(points, expires_at, memo or OPENING_MEMO)
+
+
+def _member_id(record: dict) -> str:
+    value = record.get("member_id")
+    if not isinstance(value, str) or not EXTERNAL_ID_PATTERN.match(value.strip()):
+        raise InvalidInput("member_id must be 1-64 letters, digits or _.:@-", ("member_id",))
+    return value.strip()
+
+
+def _text(record: dict, name: str) -> str | None:
+    value = record.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be text", (name,))
+    return value
+
+
+def _whole(record: dict, name: str, low: int, high: int, required: bool = False) -> int:
+    value = record.get(name)
+    if value is None or value == "":
+        if required:
+            raise InvalidInput(f"{name} is required", (name,))
+        return 0
+    if isinstance(value, str) and re.fullmatch(r"\s*[0-9]{1,12}\s*", value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidInput(f"{name} must be a whole number from {low} to {high}", (name,))
+    return value
+
+
+def _moment(record: dict, name: str) -> datetime | None:
+    """ISO 8601: a date (its end, UTC, as an expiry means the whole day) or a time with an offset."""
+    value = _text(record, name)
+    if value is None:
+        return None
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            day = date.fromisoformat(value.strip())
+            return datetime.combine(day, time.max, timezone.utc) if name != "joined_at" else \
+                datetime.combine(day, time.min, timezone.utc)
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date (2026-12-31) or a time with its offset", (name,)) from None
+    if moment.tzinfo is None:
+        raise InvalidInput(f"{name} needs its UTC offset (2026-12-31T23:59:59+08:00)", (name,))
+    return moment.astimezone(timezone.utc)
+
+
+def batches(records: Iterable[tuple[int, dict]], size: int) -> Iterator[list[tuple[int, dict]]]:
+    batch: list[tuple[int, dict]] = []
+    for numbered in records:
+        batch.append(numbered)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class ImportService:
+    def __init__(self, transactions: "Transactions", clock: "Clock") -> None:
+        self.transactions = transactions
+        self.clock = clock
+
+    async def resume_point(self, kind: ImportKind, source: str) -> int:
+        """The last line of this file (by its fingerprint) an earlier run committed."""
+        return await self.transactions.read(lambda uow: uow.imports.checkpoint(kind.value, source))
+
+    async def run(self, kind: ImportKind, source: str, records: Iterable[tuple[int, dict]], *,
+                  batch: int = DEFAULT_BATCH, progress: Progress = unreported,
+                  rejected: Callable[[Rejection], None] = lambda _: None) -> ImportReport:
+        """Import ``records`` (line number, row), ``batch`` a transaction, from after the checkpoint
+        of ``source`` (the file's fingerprint). ``rejected`` hears of each row refused as it is."""
+        if not 1 <= batch <= MAX_BATCH:
+            raise InvalidInput(f"a batch is 1-{MAX_BATCH} rows", ("batch",))
+        report = ImportReport(resumed_after=await self.resume_point(kind, source))
+        for numbered in batches(((n, r) for n, r in records if n > report.resumed_after), batch):
+            written, there, refused = await self.transactions.write(
+                lambda uow: self._batch(uow, kind, source, numbered))
+            report.imported += written
+            report.already_there += there
+            for rejection in refused:
+                report.rejected.append(rejection)
+                rejected(rejection)
+            progress(numbered[-1][0], None)
+        return report
+
+    async def rows(self, kind: ImportKind, records: list[dict]) -> ImportReport:
+        """A small batch (a staff or integration call) in one transaction, by the same rules; each
+        rejection names the row's position (1-based). No checkpoint: the natural keys suffice."""
+        if not 1 <= len(records) <= MAX_CALL_ROWS:
+            raise InvalidInput(f"1-{MAX_CALL_ROWS} rows a call", ("rows",))
+        numbered = list(enumerate(records, start=1))
+        written, there, refused = await self.transactions.write(lambda uow: self._batch(uow, kind, None, numbered))
+        return ImportReport(written, there, refused)
+
+    async def _batch(self, uow: "UnitOfWork", kind: ImportKind, source: str | None,
+                     numbered: list[tuple[int, dict]]) -> tuple[int, int, list[Rejection]]:
+        now = self.clock.now()
+        rows, refused = [], []
+        for line, record in numbered:
+            if "_error" in record:  # the file could not hold it as a row
+                refused.append(Rejection(line, record["_error"]))
+                continue
+            try:
+                rows.append(PARSERS[kind](line, record, now))
+            except InvalidInput as error:
+                refused.append(Rejection(line, error.message))
+        write = _write_members if kind is ImportKind.MEMBERS else _write_balances
+        written, there, refused_here = await write(uow, rows, now)
+        if source is not None:
+            await uow.imports.save_checkpoint(kind.value, source, numbered[-1][0], now)
+        return written, there, sorted(refused + refused_here, key=lambda r: r.line)
+
+
+async def _write_members(uow: "UnitOfWork", rows: list[MemberRow], now: datetime) -> tuple[int, int, list[Rejection]]:
+    rows, repeated = _first_of_each(rows)
+    there = await uow.imports.existing_members([r.external_id for r in rows])
+    fresh = [r for r in rows if r.external_id not in there]
+    tiers, default = await tier_table(uow), (await brand_settings(uow)).expiry_for(now)
+    new = []
+    for row in fresh:
+        level = tiers.level_for(row.growth)
+        new.append(NewMember(row.external_id, row.nickname, row.joined_at or now, level, row.growth,
+                             tiers.upkeep.keep_until(level, now) if level > 1 else None, row.opening,
+                             row.opening.expiry(default) if row.opening else None))
+    ids = await uow.imports.add_members(new, now)
+    await uow.imports.add_growth([GrowthChange(ids[m.external_id], m.growth, m.growth, GrowthReason.OPENING, now,
+                                               IMPORT_ACTOR, "成长值（迁移）") for m in new if m.growth])
+    entries = [LedgerEntry(ids[m.external_id], m.opening.points, m.opening.points, LedgerReason.OPENING, now,
+                           IMPORT_ACTOR, m.lot_expires_at, m.opening.memo, m.opening.ref)
+               for m in new if m.opening]
+    await uow.imports.add_first_lots(entries)  # and the day summaries count them, as every entry saved
+    return len(new), len(rows) - len(new) + repeated, []
+
+
+async def _write_balances(uow: "UnitOfWork", rows: list[BalanceRow], now: datetime) -> tuple[int, int, list[Rejection]]:
+    """Through each member's account, as any credit: their balance, lots, debt and due date follow."""
+    ids = await uow.imports.member_ids(sorted({r.external_id for r in rows}))
+    refused = [Rejection(r.line, f"no member {r.external_id}: import the members first")
+               for r in rows if r.external_id not in ids]
+    rows = [r for r in rows if r.external_id in ids]
+    opened = await uow.imports.opened([(ids[r.external_id], r.opening.ref) for r in rows])
+    default = (await brand_settings(uow)).expiry_for(now)
+    written, there = 0, 0
+    by_member: dict[int, list[BalanceRow]] = {}
+    for row in rows:
+        key = (ids[row.external_id], row.opening.ref)
+        if key in opened:
+            there += 1
+            continue
+        opened.add(key)
+        by_member.setdefault(key[0], []).append(row)
+    for member_id in sorted(by_member):
+        member = await uow.members.lock(member_id)
+        for row in by_member[member_id]:
+            lot = row.opening
+            member.account.credit(lot.points, LedgerReason.OPENING, now, lot.expiry(default), IMPORT_ACTOR, lot.memo,
+                                  lot.ref)
+            written += 1
+        await uow.members.save(member)
+    return written, there, refused
+
+
+def _first_of_each(rows: list[MemberRow]) -> tuple[list[MemberRow], int]:
+    """A member id again in one batch is already there, as it is in a later batch: the first row counts."""
+    seen: set[str] = set()
+    kept = []
+    for row in rows:
+        if row.external_id not in seen:
+            seen.add(row.external_id)
+            kept.append(row)
+    return kept, len(rows) - len(kept)
