@@ -169,7 +169,10 @@ async def partitions(connection, statement, size: int = STREAMED):
         pooled = connection if hasattr(connection, "get_raw_connection") else connection.connection
         if pooled is not connection:
             await connection.flush()  # what a unit of work held back goes first
-        cursor = await (await pooled.get_raw_connection()).driver_connection.cursor(plan.sql, *values)
+        driver = (await pooled.get_raw_connection()).driver_connection
+        if not driver.is_in_transaction():  # SQLAlchemy begins on its first statement; a cursor needs one
+            await pooled.execute(select(1))
+        cursor = await driver.cursor(plan.sql, *values)
         while rows := await cursor.fetch(size):
             yield [plan._converted(row) for row in rows] if plan.converters else rows
         return

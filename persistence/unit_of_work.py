@@ -29,6 +29,7 @@ from persistence.day_summaries import SqlDaySummaryRepository
 from persistence.direct_statements import DirectStatement, direct_statement
 from persistence.deductions import SqlDeductionRepository
 from persistence.feed import SqlFeedRepository
+from persistence.exports import SqlExportRepository
 from persistence.imports import SqlImportRepository
 from persistence.events import SqlEventRepository
 from persistence.flash_sales import SqlFlashSaleRepository
@@ -67,6 +68,7 @@ REPOSITORIES = {
     "coupons": SqlCouponRepository,
     "feed": SqlFeedRepository,
     "imports": SqlImportRepository,
+    "exports": SqlExportRepository,
     "leaderboards": SqlLeaderboardRepository, "badges": SqlBadgeRepository, "partners": SqlPartnerRepository,
     "segments": SqlSegmentRepository, "analytics": SqlAnalyticsRepository, "webhooks": SqlWebhookRepository,
     "ledger": SqlLedgerRepository, "check_ins": SqlCheckInRepository, "orders": SqlOrderRepository,

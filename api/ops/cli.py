@@ -337,6 +337,39 @@ def cmd_import(args: argparse.Namespace) -> None:
           + (f"; rejected rows: {report_path}" if result.rejected else ""))
 
 
+def cmd_export(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from api.ops.export_files import RowWriter, since_of
+    from domain.exports import COLUMNS, ExportKind
+
+    kind = ExportKind(args.kind)
+    try:
+        since = since_of(args.since)
+    except ValueError as error:
+        sys.exit(f"jifen: {error}")
+    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+
+    async def run(services):
+        total = await services.exports.count(kind, since)
+        bar = tqdm(total=total, unit="rows", unit_scale=True, desc=kind.value, file=sys.stderr,
+                   disable=args.quiet, smoothing=0.1)
+        try:
+            return await services.exports.run(kind, since, RowWriter(out, args.format, COLUMNS[kind]),
+                                              progress=lambda done, _: bar.update(done - bar.n))
+        finally:
+            bar.close()
+
+    started = time.monotonic()
+    try:
+        written = asyncio.run(_with_services(run))
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    print(f"{kind.value}: {written} rows exported in {time.monotonic() - started:.1f} s"
+          + (f" to {args.output}" if args.output else ""), file=sys.stderr if out is sys.stdout else sys.stdout)
+
+
 def cmd_rebuild_summaries(_: argparse.Namespace) -> None:
     from domain.day_summaries import DaySummaries
 
@@ -531,6 +564,15 @@ def parser() -> argparse.ArgumentParser:
     importing.add_argument("--report", help="where rejected rows go (default: FILE.rejected.csv)")
     importing.add_argument("--quiet", action="store_true", help="no progress bar")
     importing.set_defaults(func=cmd_import)
+    exporting = command(commands, "export", "export members, the ledger or redemptions to CSV or JSON Lines",
+                        details="\nRows come in the order they were written, from one consistent read. --since "
+                                "takes members who joined, entries that occurred or redemptions made from then on.")
+    exporting.add_argument("kind", choices=["members", "ledger", "redemptions"])
+    exporting.add_argument("--since", help="a date (2026-12-01, from its start, UTC) or a time with its offset")
+    exporting.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    exporting.add_argument("-o", "--output", help="the file to write (default: standard output)")
+    exporting.add_argument("--quiet", action="store_true", help="no progress bar")
+    exporting.set_defaults(func=cmd_export)
     command(commands, "rebuild-summaries", "build the day summaries analytics read again from the ledger",
             details="\nNeeded after the brand's time zone changes (analytics read the ledger itself until then). "
                     "Writers of points wait while it runs.").set_defaults(func=cmd_rebuild_summaries)

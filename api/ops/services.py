@@ -30,6 +30,7 @@ from domain.notifications import NotificationService
 from domain.orders import OrderService
 from domain.stores import TillService
 from domain.feed import FeedService
+from domain.exports import ExportService
 from domain.imports import ImportService
 from domain.partners import PartnerService
 from domain.points import PointsOperations, PointsService
@@ -86,6 +87,7 @@ class Services:
     till: TillService
     feed: FeedService
     imports: ImportService
+    exports: ExportService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None, randomness: RandomSource | None = None,
@@ -120,7 +122,7 @@ class Services:
                    AuditService(tx), SegmentService(tx, clock), AnalyticsService(tx, clock),
                    WebhookService(tx, clock, webhook_transport or HttpWebhookTransport()), CouponService(tx, clock),
                    TillService(orders, deductions, tx, clock), FeedService(tx),
-                   ImportService(tx, clock))
+                   ImportService(tx, clock), ExportService(tx))
 
     async def close(self) -> None:
         await self.activity.close()

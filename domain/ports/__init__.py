@@ -6,6 +6,7 @@ from typing import Protocol, TYPE_CHECKING, TypeVar
 
 from domain.ports.coupons import CouponRepository
 from domain.ports.feed import FeedRepository
+from domain.ports.exports import ExportRepository
 from domain.ports.imports import ImportRepository
 from domain.ports.analytics import AnalyticsRepository, DayFigureRepository, DaySummaryRepository
 from domain.ports.assists import AssistRepository
@@ -70,6 +71,7 @@ class UnitOfWork(Protocol):
     coupons: CouponRepository
     feed: FeedRepository
     imports: ImportRepository
+    exports: ExportRepository
     webhooks: WebhookRepository
     activity: list["Activity"]  # public pulse lines, announced only if the transaction commits
     scores: list["ScoreChange"]  # leaderboard changes for the sorted sets, sent after the commit
