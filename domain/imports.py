@@ -10,6 +10,13 @@ copy) changes nothing that is already there:
   form a lot with the original expiry, so first-expiring-first spending and the expiry sweep go on
   as in the old system; a second lot for the same member and date is skipped.
 
+An **order** row (by its order id) is the member's purchase history: it counts in segments and in
+its store's figures, and earns nothing (the points it earned are in the balance carried over).
+An **event** row (by its type and id) goes through the brand's event earning rules as `recordEvent`
+does, so it earns or revokes what the rules say, once; events are written one by one, each in its
+own transaction, and the checkpoint follows each batch (a resumed run finds the rows it had
+written "already there").
+
 A member row may carry the member's balance as one lot (``points``, ``points_expire_at``): a new
 member's first entry, lot and balance are then written in bulk. Growth (成长值) carried over is
 recorded as a growth change (``OPENING``), so the tier follows the thresholds and `jifen check`
@@ -18,6 +25,7 @@ number and the reason, and the rest go on.
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,20 +34,28 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from domain.brand import brand_settings
-from domain.errors import InvalidInput
+from domain.configuration import Actor
+from domain.errors import DomainError, ErrorCode, InvalidInput
 from domain.ledger import NEVER, GrowthChange, GrowthReason, LedgerEntry, LedgerReason
 from domain.members import EXTERNAL_ID_PATTERN, clean_nickname
+from domain.orders import (MAX_ORDER_FEN, ORDER_ID_PATTERN, OrderChannel, OrderStatus, PurchaseOrder,
+                           validate_order)
 from domain.progress import Progress, unreported
 from domain.tiers import tier_table
 
 if TYPE_CHECKING:
     from domain.clock import Clock
+    from domain.events import EventService
     from domain.ports import Transactions, UnitOfWork
 
-IMPORT_ACTOR = "system:import"
+IMPORT = Actor("system", "import")
+IMPORT_ACTOR = IMPORT.label
 DEFAULT_BATCH = 5000
 MAX_BATCH = 20_000
 MAX_CALL_ROWS = 1000  # a GraphQL call's rows
+# An event's natural key is its type and id: recorded before (by an import under the same key, with
+# other attributes maybe, or by recordEvent), it is already there.
+ALREADY_RECORDED = frozenset({ErrorCode.DUPLICATE_EVENT, ErrorCode.IDEMPOTENCY_KEY_REUSED})
 MAX_POINTS = 1_000_000_000
 MAX_MEMO = 200
 OPENING_MEMO = "期初积分（迁移）"
@@ -48,14 +64,20 @@ OPENING_MEMO = "期初积分（迁移）"
 class ImportKind(str, Enum):
     MEMBERS = "members"
     BALANCES = "balances"
+    ORDERS = "orders"
+    EVENTS = "events"
 
 
-# Each kind's columns (a CSV header, or a JSON object's keys); the first is required.
+# Each kind's columns (a CSV header, or a JSON object's keys), and those it needs.
 COLUMNS = {
     ImportKind.MEMBERS: ("member_id", "nickname", "joined_at", "growth", "points", "points_expire_at"),
     ImportKind.BALANCES: ("member_id", "points", "expires_at", "memo"),
+    ImportKind.ORDERS: ("order_id", "member_id", "amount_fen", "placed_at", "channel", "store_id", "refunded_fen"),
+    ImportKind.EVENTS: ("event_id", "member_id", "event_type", "attributes"),
 }
-REQUIRED = {ImportKind.MEMBERS: ("member_id",), ImportKind.BALANCES: ("member_id", "points")}
+REQUIRED = {ImportKind.MEMBERS: ("member_id",), ImportKind.BALANCES: ("member_id", "points"),
+            ImportKind.ORDERS: ("order_id", "member_id", "amount_fen", "placed_at"),
+            ImportKind.EVENTS: ("event_id", "member_id", "event_type")}
 
 
 @dataclass(frozen=True)
@@ -97,6 +119,33 @@ class BalanceRow:
     line: int
     external_id: str
     opening: OpeningLot
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    line: int
+    external_id: str
+    order_id: str
+    amount_fen: int
+    placed_at: datetime
+    channel: OrderChannel
+    store_id: str | None
+    refunded_fen: int
+
+    def history(self, member_id: int) -> PurchaseOrder:
+        """The order as history: settled when it was placed, worth no points in Jifen."""
+        status = OrderStatus.REFUNDED if self.refunded_fen >= self.amount_fen else OrderStatus.RELEASED
+        return PurchaseOrder(member_id, self.order_id, self.channel, self.store_id, self.amount_fen, 0, 0, None,
+                             self.placed_at, self.placed_at, IMPORT_ACTOR, self.refunded_fen, status, self.placed_at)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    line: int
+    external_id: str
+    event_id: str
+    event_type: str
+    attributes: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -145,8 +194,40 @@ def parse_balance(line: int, record: dict, now: datetime) -> BalanceRow:
     return BalanceRow(line, external_id, _opening(points, _moment(record, "expires_at"), _text(record, "memo"), now))
 
 
-PARSERS: dict[ImportKind, Callable[[int, dict, datetime], MemberRow | BalanceRow]] = {
-    ImportKind.MEMBERS: parse_member, ImportKind.BALANCES: parse_balance}
+def parse_order(line: int, record: dict, now: datetime) -> OrderRow:
+    order_id = _text(record, "order_id") or ""
+    if not ORDER_ID_PATTERN.match(order_id):
+        raise InvalidInput("order_id must be 1-64 letters, digits or _.:-", ("order_id",))
+    amount = _whole(record, "amount_fen", 1, MAX_ORDER_FEN, required=True)
+    placed_at = _moment(record, "placed_at")
+    if placed_at is None or placed_at > now:
+        raise InvalidInput("placed_at is required, and not in the future", ("placed_at",))
+    try:
+        channel = OrderChannel((_text(record, "channel") or "ONLINE").upper())
+    except ValueError:
+        raise InvalidInput("channel is ONLINE or OFFLINE_STORE", ("channel",)) from None
+    store_id = _text(record, "store_id")
+    validate_order(order_id, amount, channel, store_id)
+    return OrderRow(line, _member_id(record), order_id, amount, placed_at, channel, store_id,
+                    _whole(record, "refunded_fen", 0, amount))
+
+
+def parse_event(line: int, record: dict, now: datetime) -> EventRow:
+    attributes = record.get("attributes") or {}
+    if isinstance(attributes, str):
+        try:
+            attributes = json.loads(attributes)
+        except json.JSONDecodeError:
+            raise InvalidInput("attributes must be a JSON object of text values", ("attributes",)) from None
+    if not isinstance(attributes, dict) or not all(isinstance(v, str) for v in attributes.values()):
+        raise InvalidInput("attributes must be a JSON object of text values", ("attributes",))
+    return EventRow(line, _member_id(record), _text(record, "event_id") or "", _text(record, "event_type") or "",
+                    attributes)
+
+
+PARSERS: dict[ImportKind, Callable[[int, dict, datetime], MemberRow | BalanceRow | OrderRow | EventRow]] = {
+    ImportKind.MEMBERS: parse_member, ImportKind.BALANCES: parse_balance, ImportKind.ORDERS: parse_order,
+    ImportKind.EVENTS: parse_event}
 
 
 def _opening(points: int, expires_at: datetime | None, memo: str | None, now: datetime) -> OpeningLot:
@@ -217,9 +298,10 @@ def batches(records: Iterable[tuple[int, dict]], size: int) -> Iterator[list[tup
 
 
 class ImportService:
-    def __init__(self, transactions: "Transactions", clock: "Clock") -> None:
+    def __init__(self, transactions: "Transactions", clock: "Clock", events: "EventService") -> None:
         self.transactions = transactions
         self.clock = clock
+        self.events = events
 
     async def resume_point(self, kind: ImportKind, source: str) -> int:
         """The last line of this file (by its fingerprint) an earlier run committed."""
@@ -234,8 +316,13 @@ class ImportService:
             raise InvalidInput(f"a batch is 1-{MAX_BATCH} rows", ("batch",))
         report = ImportReport(resumed_after=await self.resume_point(kind, source))
         for numbered in batches(((n, r) for n, r in records if n > report.resumed_after), batch):
-            written, there, refused = await self.transactions.write(
-                lambda uow: self._batch(uow, kind, source, numbered))
+            if kind is ImportKind.EVENTS:
+                written, there, refused = await self._events(numbered)
+                await self.transactions.write(lambda uow: uow.imports.save_checkpoint(
+                    kind.value, source, numbered[-1][0], self.clock.now()))
+            else:
+                written, there, refused = await self.transactions.write(
+                    lambda uow: self._batch(uow, kind, source, numbered))
             report.imported += written
             report.already_there += there
             for rejection in refused:
@@ -250,12 +337,35 @@ class ImportService:
         if not 1 <= len(records) <= MAX_CALL_ROWS:
             raise InvalidInput(f"1-{MAX_CALL_ROWS} rows a call", ("rows",))
         numbered = list(enumerate(records, start=1))
+        if kind is ImportKind.EVENTS:
+            return ImportReport(*await self._events(numbered))
         written, there, refused = await self.transactions.write(lambda uow: self._batch(uow, kind, None, numbered))
         return ImportReport(written, there, refused)
 
-    async def _batch(self, uow: "UnitOfWork", kind: ImportKind, source: str | None,
-                     numbered: list[tuple[int, dict]]) -> tuple[int, int, list[Rejection]]:
-        now = self.clock.now()
+    async def _events(self, numbered: list[tuple[int, dict]]) -> tuple[int, int, list[Rejection]]:
+        """Each event through the earning rules, as `recordEvent`, keyed by its type and id."""
+        rows, refused = self._parsed(ImportKind.EVENTS, numbered, self.clock.now())
+        ids = await self.transactions.read(lambda uow: uow.imports.member_ids(sorted({r.external_id for r in rows})))
+        written = there = 0
+        for row in rows:
+            if row.external_id not in ids:
+                refused.append(Rejection(row.line, f"no member {row.external_id}: import the members first"))
+                continue
+            try:
+                outcome = await self.events.record(IMPORT, ids[row.external_id], row.event_type, row.event_id,
+                                                   row.attributes, f"import:event:{row.event_type}:{row.event_id}"[:128])
+            except DomainError as error:
+                refused.append(Rejection(row.line, error.message))
+                continue
+            if outcome.replayed or (outcome.error is not None and outcome.error.code in ALREADY_RECORDED):
+                there += 1
+            elif outcome.error is not None:
+                refused.append(Rejection(row.line, outcome.error.message))
+            else:
+                written += 1
+        return written, there, sorted(refused, key=lambda r: r.line)
+
+    def _parsed(self, kind: ImportKind, numbered: list[tuple[int, dict]], now: datetime) -> tuple[list, list[Rejection]]:
         rows, refused = [], []
         for line, record in numbered:
             if "_error" in record:  # the file could not hold it as a row
@@ -265,7 +375,13 @@ class ImportService:
                 rows.append(PARSERS[kind](line, record, now))
             except InvalidInput as error:
                 refused.append(Rejection(line, error.message))
-        write = _write_members if kind is ImportKind.MEMBERS else _write_balances
+        return rows, refused
+
+    async def _batch(self, uow: "UnitOfWork", kind: ImportKind, source: str | None,
+                     numbered: list[tuple[int, dict]]) -> tuple[int, int, list[Rejection]]:
+        now = self.clock.now()
+        rows, refused = self._parsed(kind, numbered, now)
+        write = WRITERS[kind]
         written, there, refused_here = await write(uow, rows, now)
         if source is not None:
             await uow.imports.save_checkpoint(kind.value, source, numbered[-1][0], now)
@@ -319,6 +435,26 @@ async def _write_balances(uow: "UnitOfWork", rows: list[BalanceRow], now: dateti
             written += 1
         await uow.members.save(member)
     return written, there, refused
+
+
+async def _write_orders(uow: "UnitOfWork", rows: list[OrderRow], now: datetime) -> tuple[int, int, list[Rejection]]:
+    ids = await uow.imports.member_ids(sorted({r.external_id for r in rows}))
+    refused = [Rejection(r.line, f"no member {r.external_id}: import the members first")
+               for r in rows if r.external_id not in ids]
+    rows = [r for r in rows if r.external_id in ids]
+    there = await uow.imports.existing_orders([r.order_id for r in rows])
+    written = 0
+    for row in rows:
+        if row.order_id in there:
+            continue
+        there.add(row.order_id)
+        await uow.orders.add(row.history(ids[row.external_id]))
+        written += 1
+    return written, len(rows) - written, refused
+
+
+WRITERS = {ImportKind.MEMBERS: _write_members, ImportKind.BALANCES: _write_balances,
+           ImportKind.ORDERS: _write_orders}
 
 
 def _first_of_each(rows: list[MemberRow]) -> tuple[list[MemberRow], int]:

@@ -10,7 +10,8 @@ from sqlalchemy import insert, select
 from domain.imports import NewMember
 from domain.ledger import NEVER, GrowthChange, LedgerEntry, LedgerReason
 from persistence.members import upsert
-from persistence.tables import growth_changes, import_checkpoints, ledger_entries, members, point_lots
+from persistence.tables import (growth_changes, import_checkpoints, ledger_entries, members, point_lots,
+                               purchase_orders)
 
 E, M = ledger_entries.c, members.c
 
@@ -37,6 +38,13 @@ class SqlImportRepository:
             return set()
         rows = await self.connection.execute(select(M.external_id).where(M.external_id.in_(list(external_ids))))
         return {external_id for external_id, in rows}
+
+    async def existing_orders(self, order_ids: Sequence[str]) -> set[str]:
+        if not order_ids:
+            return set()
+        o = purchase_orders.c
+        return {order_id for order_id, in await self.connection.execute(
+            select(o.order_id).where(o.order_id.in_(list(order_ids))))}
 
     async def member_ids(self, external_ids: Sequence[str]) -> dict[str, int]:
         if not external_ids:

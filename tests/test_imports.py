@@ -197,3 +197,53 @@ def test_staff_and_integrations_import_small_batches_by_the_same_rules(live_serv
     for refused in (integration("ledger:read"), live_server.member("gq-1"), live_server.store("S1")):
         assert refused.execute(IMPORT_MEMBERS, {"rows": rows})["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert asyncio.run(with_services(live_server, lambda s: s.reconciliation.run())).ok
+
+
+def test_order_history_and_events_import_once_by_their_ids(live_server, tmp_path):
+    from tests.test_api_events import RULE, event
+    from tests.test_api_ledger import member_gid
+    from tests.test_api_till import FIGURES
+
+    staff, now = live_server.staff(), live_server.clock.now()
+    assert staff.data(RULE, {"type": "store_visit", "name": "到店打卡", "points": 5, "cap": 10})["saveEventRule"][
+        "userErrors"] == []
+    placed = (now - timedelta(days=10)).isoformat()
+    orders = [(1, {"order_id": "OLD-1", "member_id": "hist", "amount_fen": "12800", "placed_at": placed}),
+              (2, {"order_id": "OLD-2", "member_id": "hist", "amount_fen": 5000, "placed_at": placed,
+                   "channel": "offline_store", "store_id": "S5"}),
+              (3, {"order_id": "OLD-3", "member_id": "hist", "amount_fen": 900, "placed_at": placed,
+                   "refunded_fen": 900, "channel": "OFFLINE_STORE", "store_id": "S5"}),
+              (4, {"order_id": "OLD-1", "member_id": "hist", "amount_fen": 1, "placed_at": placed}),
+              (5, {"order_id": "OLD-4", "member_id": "nobody", "amount_fen": 1, "placed_at": placed}),
+              (6, {"order_id": "OLD-5", "member_id": "hist", "amount_fen": 1,
+                   "placed_at": (now + timedelta(days=1)).isoformat()}),
+              (7, {"order_id": "OLD-6", "member_id": "hist", "amount_fen": 1, "placed_at": placed,
+                   "channel": "OFFLINE_STORE"})]
+    events = [(1, {"event_id": "v-1", "member_id": "hist", "event_type": "store_visit",
+                   "attributes": '{"store": "S5"}'}),
+              (2, {"event_id": "v-1", "member_id": "hist", "event_type": "store_visit"}),
+              (3, {"event_id": "v-2", "member_id": "hist", "event_type": "no_such_rule"}),
+              (4, {"event_id": "v-3", "member_id": "hist", "event_type": "store_visit", "attributes": "[1]"})]
+
+    async def load(services):
+        await services.imports.run(ImportKind.MEMBERS, "m" * 64, iter([(2, {"member_id": "hist"})]))
+        return (await services.imports.run(ImportKind.ORDERS, "o" * 64, iter(orders)),
+                await services.imports.run(ImportKind.EVENTS, "e" * 64, iter(events), batch=2))
+
+    ordered, evented = asyncio.run(with_services(live_server, load))
+    assert (ordered.imported, ordered.already_there) == (3, 1)
+    assert [r.line for r in ordered.rejected] == [5, 6, 7]
+    assert (evented.imported, evented.already_there, [r.line for r in evented.rejected]) == (1, 1, [3, 4])
+    member = live_server.member("hist")
+    shown = member.data("{ me { points { available } orders(first: 5) { edges { node { orderId status points "
+                        "storeId } } } } }")["me"]
+    assert shown["points"]["available"] == 5  # the visit's rule paid; history earns nothing
+    assert sorted((o["node"]["orderId"], o["node"]["status"], o["node"]["points"]) for o in shown["orders"]["edges"]) \
+        == [("OLD-1", "RELEASED", 0), ("OLD-2", "RELEASED", 0), ("OLD-3", "REFUNDED", 0)]
+    day = (now - timedelta(days=10)).date()
+    assert staff.data(FIGURES, {"from": str(day), "to": str(day), "store": "S5"})["storeFigures"] == [
+        {"storeId": "S5", "orders": 1, "pointsEarned": 0, "deductions": 0, "pointsBurned": 0, "couponsRedeemed": 0,
+         "couponValueFen": 0}]
+    assert event(staff, member_gid("hist"), "store_visit", "v-1")["userErrors"] == [{"field": ["eventId"],
+                                                                                       "code": "DUPLICATE_EVENT"}]
+    assert asyncio.run(with_services(live_server, lambda s: s.reconciliation.run())).ok

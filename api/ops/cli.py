@@ -550,14 +550,18 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--since-last", action="store_true",
                        help="check only members with entries after the last clean run's (a full run the first time)")
     check.set_defaults(func=cmd_check)
-    importing = command(commands, "import", "import a brand's members or opening balances from a CSV or JSON Lines file",
+    importing = command(commands, "import", "import a brand's members, opening balances, order history or events "
+                                            "from a CSV or JSON Lines file",
                         details="\nBatches are committed one by one with how far the file got: run the same command "
                                 "again after a crash and it goes on after the last batch committed. Rows already "
                                 "imported (by member id; a balance by member and expiry date) are skipped, so running "
                                 "a file twice changes nothing. Rejected rows go to the report with their line and "
                                 "reason; the rest are imported. Columns: members: member_id, nickname, joined_at, "
-                                "growth, points, points_expire_at; balances: member_id, points, expires_at, memo.")
-    importing.add_argument("kind", choices=["members", "balances"])
+                                "growth, points, points_expire_at; balances: member_id, points, expires_at, memo; orders (history, "
+                                "earning nothing): order_id, member_id, amount_fen, placed_at, channel, store_id, "
+                                "refunded_fen; events (through the event earning rules): event_id, member_id, "
+                                "event_type, attributes.")
+    importing.add_argument("kind", choices=["members", "balances", "orders", "events"])
     importing.add_argument("file", help="UTF-8 CSV with a header row, or JSON Lines (.jsonl)")
     importing.add_argument("--format", choices=["csv", "jsonl"], help="default: from the file's extension")
     importing.add_argument("--batch", type=int, default=5000, help="rows a transaction")

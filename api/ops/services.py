@@ -105,12 +105,13 @@ class Services:
         if admission is not None:
             tx.listeners.append(ForgetRestocked(admission))
         orders, deductions = OrderService(operations, tx, clock), DeductionService(operations, tx, clock)
+        events = EventService(operations, tx, clock)
         return cls(database, clock, tx, MemberService(tx, clock), PointsService(operations),
                    PointsQueries(tx, clock), CheckInService(operations, tx, clock), TierService(tx, clock),
                    BrandService(tx, clock), ExpirySweep(tx, clock), Reconciliation(tx, clock),
                    orders, CampaignService(tx, clock), TaskService(operations, tx, clock),
                    InvitationService(operations, tx, clock), SubmissionService(operations, tx, clock),
-                   NotificationService(tx, clock), EventService(operations, tx, clock),
+                   NotificationService(tx, clock), events,
                    AssistService(operations, tx, clock), BirthdayService(operations, tx, clock),
                    MallService(operations, tx, clock, admission), CheckoutService(operations, tx, clock),
                    deductions,
@@ -122,7 +123,7 @@ class Services:
                    AuditService(tx), SegmentService(tx, clock), AnalyticsService(tx, clock),
                    WebhookService(tx, clock, webhook_transport or HttpWebhookTransport()), CouponService(tx, clock),
                    TillService(orders, deductions, tx, clock), FeedService(tx),
-                   ImportService(tx, clock), ExportService(tx))
+                   ImportService(tx, clock, events), ExportService(tx))
 
     async def close(self) -> None:
         await self.activity.close()
