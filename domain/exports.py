@@ -2,7 +2,8 @@
 redemptions, from a date on, streamed in the order they were written, whatever their number."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -36,14 +37,17 @@ class ExportService:
     async def count(self, kind: ExportKind, since: datetime | None) -> int:
         return await self.transactions.read(lambda uow: uow.exports.count(kind, since), heavy=True)
 
-    async def run(self, kind: ExportKind, since: datetime | None, write: Callable[[Sequence[tuple]], None],
-                  progress: Progress = unreported) -> int:
+    async def run(self, kind: ExportKind, since: datetime | None,
+                  write: Callable[[Sequence[tuple]], Awaitable[None] | None], progress: Progress = unreported) -> int:
         """Every row, in the order written, handed to ``write`` a batch at a time (columns as
-        ``COLUMNS`` names them); how many. One read: a consistent copy as of its start."""
+        ``COLUMNS`` names them; awaited when it is a coroutine, so a slow reader holds the read
+        back); how many. One read: a consistent copy as of its start."""
         async def work(uow) -> int:
             done = 0
             async for rows in uow.exports.rows(kind, since):
-                write(rows)
+                written = write(rows)
+                if inspect.isawaitable(written):
+                    await written
                 done += len(rows)
                 progress(done, None)
             return done

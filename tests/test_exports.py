@@ -48,3 +48,42 @@ def test_the_ledger_members_and_redemptions_export_as_the_api_shows_them(live_se
                          env={**os.environ, "JIFEN_SECRET": SECRET, "DATABASE_URL": live_server.database_url})
     assert bad.returncode != 0 and "--since" in bad.stderr
     assert bob
+
+
+def test_integrations_with_the_export_scope_stream_exports_over_http(live_server):
+    import httpx
+
+    from api.http.auth import issue_token
+
+    funded(live_server, "http-a", 70)
+    funded(live_server, "http-b", 80)
+
+    def get(path, token=None, **params):
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        return httpx.get(f"{live_server.base_url}{path}", params=params, headers=headers, timeout=30)
+
+    crm = issue_token(SECRET, "crm", role="integration", scopes="export")
+    ledger = get("/export/ledger", crm, format="jsonl")
+    assert ledger.status_code == 200 and ledger.headers["content-type"].startswith("application/x-ndjson")
+    assert [(json.loads(line)["member_id"], json.loads(line)["delta"]) for line in ledger.text.splitlines()] == [
+        ("http-a", 70), ("http-b", 80)]
+    members = get("/export/members", live_server.staff().token)
+    assert members.status_code == 200 and members.text.splitlines()[0].startswith("member_id,nickname,joined_at")
+    assert len(members.text.splitlines()) == 3
+    tomorrow = (live_server.clock.now() + timedelta(days=1)).date().isoformat()
+    assert get("/export/ledger", crm, since=tomorrow).text.splitlines() == [
+        "entry_id,member_id,delta,balance_after,reason,occurred_at,expires_at,memo,ref"]
+
+    refusals = {
+        "no token": get("/export/ledger"),
+        "a member": get("/export/ledger", live_server.member("http-a").token),
+        "another scope": get("/export/ledger", issue_token(SECRET, "crm", role="integration", scopes="ledger:read")),
+        "a store": get("/export/ledger", live_server.store("S1").token),
+        "no such export": get("/export/secrets", crm),
+        "a bad date": get("/export/ledger", crm, since="last week"),
+        "a bad format": get("/export/ledger", crm, format="xml"),
+    }
+    assert {name: (r.status_code, r.json()["errors"][0]["extensions"]["code"]) for name, r in refusals.items()} == {
+        "no token": (401, "UNAUTHENTICATED"), "a member": (403, "FORBIDDEN"), "another scope": (403, "FORBIDDEN"),
+        "a store": (403, "FORBIDDEN"), "no such export": (404, "NOT_FOUND"), "a bad date": (400, "BAD_USER_INPUT"),
+        "a bad format": (400, "BAD_USER_INPUT")}

@@ -44,6 +44,7 @@ from domain.clock import Clock
 from domain.members import Member
 from domain.partners import PartnerAuthError
 from domain.privacy import Pseudonyms
+from api.http.exports import exporting
 from domain.stores import MemberCodes
 
 log = logging.getLogger("jifen.api")
@@ -391,7 +392,8 @@ def create_app(settings: Settings, clock: Clock | None = None, services: Service
                 tracing.close()
 
     routes = [Route("/graphql", graphql, methods=["GET", "POST", "OPTIONS"]), WebSocketRoute("/graphql", graphql),
-              Route("/healthz", healthz), Route("/metrics", prometheus)]
+              Route("/healthz", healthz), Route("/metrics", prometheus),
+              Route("/export/{kind}", exporting(services, settings.secret), methods=["GET"])]
     if settings.is_dev:
         routes.append(Mount("/graphiql", StaticFiles(directory=GRAPHIQL_FILES), name="graphiql"))
         routes.append(Mount("/h5", StaticFiles(directory=H5_FILES, html=True, check_dir=False), name="h5"))

@@ -26,8 +26,8 @@ ISSUED_SHAPE = re.compile(re.escape(ISSUED_HEADER) + r"\.([A-Za-z0-9_-]+)\.([A-Z
 ISSUED_CLAIMS = {"sub": str, "role": str, "iat": int, "exp": int, "nickname": str, "did": str, "phn": str,
                  "scp": str}
 ROLES = ("member", "staff", "store", "integration")
-# What an integration token may be given (claim scp, space-separated): the change feed, imports.
-INTEGRATION_SCOPES = ("ledger:read", "import")
+# What an integration token may be given (claim scp, space-separated): the change feed, imports, exports.
+INTEGRATION_SCOPES = ("ledger:read", "import", "export")
 
 
 class InvalidToken(Exception):

@@ -508,7 +508,9 @@ def parser() -> argparse.ArgumentParser:
                                                        "reaches what its scopes name, not the staff console",
                                    formatter_class=Help)
     integration.add_argument("subject", metavar="name", help="the system's name (recorded with what it does)")
-    integration.add_argument("--scopes", required=True, help="space-separated: ledger:read (the change feed)")
+    integration.add_argument("--scopes", required=True, help="space-separated: ledger:read (the change feed), "
+                                                              "import (importMembers, importBalances), export "
+                                                              "(GET /export/{kind})")
     for sub in (member, staff, store, integration):
         sub.add_argument("--ttl", type=int, default=30 * 24 * 3600, help="lifetime in seconds")
         sub.set_defaults(func=cmd_token)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Sequence
 from datetime import date, datetime, time, timezone
@@ -40,3 +41,21 @@ class RowWriter:
         else:
             self.out.writelines(json.dumps(dict(zip(self.columns, map(_plain, row))), ensure_ascii=False) + "\n"
                                 for row in rows)
+
+
+class Chunks:
+    """The same rows as text chunks (the header first), for a response to stream."""
+
+    def __init__(self, fmt: str, columns: Sequence[str]) -> None:
+        self.buffer = io.StringIO()
+        self.writer = RowWriter(self.buffer, fmt, columns)
+
+    def __call__(self, rows: Sequence[tuple]) -> str:
+        self.writer(rows)
+        chunk = self.buffer.getvalue()
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        return chunk
+
+    def header(self) -> str:
+        return self([])
