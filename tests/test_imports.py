@@ -200,6 +200,8 @@ def test_staff_and_integrations_import_small_batches_by_the_same_rules(live_serv
 
 
 def test_order_history_and_events_import_once_by_their_ids(live_server, tmp_path):
+    from api.http.auth import issue_token
+    from tests.conftest import GraphQLClient
     from tests.test_api_events import RULE, event
     from tests.test_api_ledger import member_gid
     from tests.test_api_till import FIGURES
@@ -246,4 +248,16 @@ def test_order_history_and_events_import_once_by_their_ids(live_server, tmp_path
          "couponValueFen": 0}]
     assert event(staff, member_gid("hist"), "store_visit", "v-1")["userErrors"] == [{"field": ["eventId"],
                                                                                        "code": "DUPLICATE_EVENT"}]
+    crm = GraphQLClient(live_server.base_url, issue_token(SECRET, "crm", role="integration", scopes="import"))
+    more = crm.data("""mutation($orders: [ImportOrderRow!]!, $events: [ImportEventRow!]!) {
+      importOrders(input: {rows: $orders}) { imported alreadyThere rejected { row reason } }
+      importEvents(input: {rows: $events}) { imported alreadyThere rejected { row reason } } }""", {
+        "orders": [{"orderId": "OLD-1", "memberId": "hist", "amountFen": 1, "placedAt": placed},
+                   {"orderId": "OLD-7", "memberId": "hist", "amountFen": 700, "placedAt": placed,
+                    "channel": "OFFLINE_STORE", "storeId": "S5"}],
+        "events": [{"eventId": "v-1", "memberId": "hist", "eventType": "store_visit"},
+                   {"eventId": "v-9", "memberId": "hist", "eventType": "store_visit", "attributes": '{"a": "b"}'}]})
+    assert (more["importOrders"]["imported"], more["importOrders"]["alreadyThere"]) == (1, 1)
+    assert (more["importEvents"]["imported"], more["importEvents"]["alreadyThere"]) == (1, 1)
+    assert member.data("{ me { points { available } } }")["me"]["points"]["available"] == 10
     assert asyncio.run(with_services(live_server, lambda s: s.reconciliation.run())).ok

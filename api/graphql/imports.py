@@ -33,6 +33,36 @@ class ImportBalanceRow:
     memo: str | None = None
 
 
+@strawberry.input(description="An order from the brand's history: recorded for segments and store figures, "
+                                  "earning nothing.")
+class ImportOrderRow:
+    order_id: str
+    member_id: str
+    amount_fen: int
+    placed_at: datetime
+    channel: str = strawberry.field(default="ONLINE", description="ONLINE or OFFLINE_STORE.")
+    store_id: str | None = None
+    refunded_fen: int = 0
+
+
+@strawberry.input(description="An event from the brand's systems, paid by the event earning rules.")
+class ImportEventRow:
+    event_id: str
+    member_id: str
+    event_type: str
+    attributes: str | None = strawberry.field(default=None, description="A JSON object of text values.")
+
+
+@strawberry.input
+class ImportOrdersInput:
+    rows: list[ImportOrderRow]
+
+
+@strawberry.input
+class ImportEventsInput:
+    rows: list[ImportEventRow]
+
+
 @strawberry.input
 class ImportMembersInput:
     rows: list[ImportMemberRow]
@@ -88,3 +118,13 @@ class ImportMutations:
                                      "existing members, as `jifen import balances` imports them.")
     async def import_balances(self, info: Info, input: ImportBalancesInput) -> ImportPayload:
         return await _import(info, ImportKind.BALANCES, input.rows)
+
+    @strawberry.mutation(description="Staff or an integration (scope import): up to 1,000 orders of history, as "
+                                     "`jifen import orders` imports them (by order id; they earn nothing).")
+    async def import_orders(self, info: Info, input: ImportOrdersInput) -> ImportPayload:
+        return await _import(info, ImportKind.ORDERS, input.rows)
+
+    @strawberry.mutation(description="Staff or an integration (scope import): up to 1,000 events through the event "
+                                     "earning rules, as `jifen import events` (by type and id, each once).")
+    async def import_events(self, info: Info, input: ImportEventsInput) -> ImportPayload:
+        return await _import(info, ImportKind.EVENTS, input.rows)
