@@ -268,16 +268,19 @@ def _whole(record: dict, name: str, low: int, high: int, required: bool = False)
     return value
 
 
+# An expiry given as a date means the whole of that day; any other date, its start.
+WHOLE_DAY = frozenset({"points_expire_at", "expires_at"})
+
+
 def _moment(record: dict, name: str) -> datetime | None:
-    """ISO 8601: a date (its end, UTC, as an expiry means the whole day) or a time with an offset."""
+    """ISO 8601: a date (UTC) or a time with an offset."""
     value = _text(record, name)
     if value is None:
         return None
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
             day = date.fromisoformat(value.strip())
-            return datetime.combine(day, time.max, timezone.utc) if name != "joined_at" else \
-                datetime.combine(day, time.min, timezone.utc)
+            return datetime.combine(day, time.max if name in WHOLE_DAY else time.min, timezone.utc)
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
         raise InvalidInput(f"{name} must be a date (2026-12-31) or a time with its offset", (name,)) from None
