@@ -174,10 +174,6 @@ class ImportReport:
     rejected: list[Rejection] = field(default_factory=list)
     resumed_after: int = 0  # the line an earlier run had committed up to (0: from the start)
 
-    @property
-    def lines(self) -> int:
-        return self.imported + self.already_there + len(self.rejected)
-
 
 def parse_member(line: int, record: dict, now: datetime) -> MemberRow:
     external_id = _member_id(record)
@@ -348,12 +344,10 @@ class ImportService:
     async def _events(self, numbered: list[tuple[int, dict]]) -> tuple[int, int, list[Rejection]]:
         """Each event through the earning rules, as `recordEvent`, keyed by its type and id."""
         rows, refused = self._parsed(ImportKind.EVENTS, numbered, self.clock.now())
-        ids = await self.transactions.read(lambda uow: uow.imports.member_ids(sorted({r.external_id for r in rows})))
+        ids, rows, unknown = await self.transactions.read(lambda uow: _of_known_members(uow, rows))
+        refused += unknown
         written = there = 0
         for row in rows:
-            if row.external_id not in ids:
-                refused.append(Rejection(row.line, f"no member {row.external_id}: import the members first"))
-                continue
             try:
                 outcome = await self.events.record(IMPORT, ids[row.external_id], row.event_type, row.event_id,
                                                    row.attributes, f"import:event:{row.event_type}:{row.event_id}"[:128])
@@ -414,10 +408,7 @@ async def _write_members(uow: "UnitOfWork", rows: list[MemberRow], now: datetime
 
 async def _write_balances(uow: "UnitOfWork", rows: list[BalanceRow], now: datetime) -> tuple[int, int, list[Rejection]]:
     """Through each member's account, as any credit: their balance, lots, debt and due date follow."""
-    ids = await uow.imports.member_ids(sorted({r.external_id for r in rows}))
-    refused = [Rejection(r.line, f"no member {r.external_id}: import the members first")
-               for r in rows if r.external_id not in ids]
-    rows = [r for r in rows if r.external_id in ids]
+    ids, rows, refused = await _of_known_members(uow, rows)
     opened = await uow.imports.opened([(ids[r.external_id], r.opening.ref) for r in rows])
     default = (await brand_settings(uow)).expiry_for(now)
     written, there = 0, 0
@@ -441,10 +432,7 @@ async def _write_balances(uow: "UnitOfWork", rows: list[BalanceRow], now: dateti
 
 
 async def _write_orders(uow: "UnitOfWork", rows: list[OrderRow], now: datetime) -> tuple[int, int, list[Rejection]]:
-    ids = await uow.imports.member_ids(sorted({r.external_id for r in rows}))
-    refused = [Rejection(r.line, f"no member {r.external_id}: import the members first")
-               for r in rows if r.external_id not in ids]
-    rows = [r for r in rows if r.external_id in ids]
+    ids, rows, refused = await _of_known_members(uow, rows)
     there = await uow.imports.existing_orders([r.order_id for r in rows])
     written = 0
     for row in rows:
@@ -454,6 +442,15 @@ async def _write_orders(uow: "UnitOfWork", rows: list[OrderRow], now: datetime) 
         await uow.orders.add(row.history(ids[row.external_id]))
         written += 1
     return written, len(rows) - written, refused
+
+
+async def _of_known_members(uow: "UnitOfWork", rows: list) -> tuple[dict[str, int], list, list[Rejection]]:
+    """(the members' ids by member id, the rows of members Jifen has, the others rejected): balances,
+    orders and events belong to members imported before them."""
+    ids = await uow.imports.member_ids(sorted({r.external_id for r in rows}))
+    refused = [Rejection(r.line, f"no member {r.external_id}: import the members first")
+               for r in rows if r.external_id not in ids]
+    return ids, [r for r in rows if r.external_id in ids], refused
 
 
 WRITERS = {ImportKind.MEMBERS: _write_members, ImportKind.BALANCES: _write_balances,

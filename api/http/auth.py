@@ -68,6 +68,10 @@ class Caller:
     def is_store(self) -> bool:
         return self.kind == "store"
 
+    def holds(self, scope: str) -> bool:
+        """Whether an integration's token grants ``scope``; staff hold every scope."""
+        return self.is_staff or (self.kind == "integration" and scope in self.scopes)
+
 
 ANONYMOUS = Caller("anonymous")
 

@@ -29,7 +29,7 @@ def exporting(services, secret: str):
             return error_response(401, str(error), "UNAUTHENTICATED", accept)
         if caller.kind == "anonymous":
             return error_response(401, "send an integration's or staff's bearer token", "UNAUTHENTICATED", accept)
-        if not (caller.is_staff or (caller.kind == "integration" and EXPORT_SCOPE in caller.scopes)):
+        if not caller.holds(EXPORT_SCOPE):
             return error_response(403, "exports are for integrations with the export scope, and staff",
                                   "FORBIDDEN", accept)
         try:
