@@ -13,6 +13,8 @@ Definitions (every figure is in points unless it says fen):
 * ``expired``: the ``EXPIRY`` debits (breakage).
 * ``reversed``: ``REVERSAL`` debits and staff's negative ``ADJUSTMENT``\\s: points taken back,
   order refunds left out (they come off ``earned``).
+* ``gifted``: points members gave each other (``GIFT_OUT``; each gift's ``GIFT_IN`` is the same
+  points arriving): neither earned nor burned, as they only changed hands.
   So earned + refunded - burned - expired - reversed is how much the members' balances grew.
 * ``redemptionRate`` = burned / earned and ``breakageRate`` = expired / earned over the range
   (0 when nothing was earned).
@@ -46,6 +48,9 @@ TOTALS_LIFETIME = timedelta(minutes=1)
 BURN_REASONS = frozenset({LedgerReason.REDEMPTION, LedgerReason.CHECKOUT, LedgerReason.DEDUCTION,
                           LedgerReason.LOTTERY_ENTRY, LedgerReason.EXCHANGE_OUT})
 TAKEN_BACK_REASONS = frozenset({LedgerReason.REVERSAL, LedgerReason.ADJUSTMENT})
+# Credits that issue nothing: refunds, balances carried over by an import (earned elsewhere, before
+# Jifen) and gifts (points that only changed hands).
+NOT_EARNED = frozenset({LedgerReason.REVERSAL, LedgerReason.OPENING, LedgerReason.GIFT_IN})
 
 
 @dataclass(frozen=True)
@@ -70,9 +75,11 @@ class DayFlow:
 
     @property
     def earned(self) -> int:
-        # Balances carried over by an import were earned elsewhere, before Jifen: not issued that day.
-        return self._credited(set(LedgerReason) - {LedgerReason.REVERSAL, LedgerReason.OPENING}) \
-            - self.refunded_order_points
+        return self._credited(set(LedgerReason) - NOT_EARNED) - self.refunded_order_points
+
+    @property
+    def gifted(self) -> int:
+        return self._debited({LedgerReason.GIFT_OUT})
 
     @property
     def refunded(self) -> int:
@@ -122,6 +129,10 @@ class Period:
     @property
     def refunded_order_points(self) -> int:
         return sum(d.refunded_order_points for d in self.days)
+
+    @property
+    def gifted(self) -> int:
+        return sum(d.gifted for d in self.days)
 
     @property
     def redemption_rate(self) -> float:

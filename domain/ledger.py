@@ -51,6 +51,8 @@ class LedgerReason(str, Enum):
     EXCHANGE_IN = "EXCHANGE_IN"
     ADJUSTMENT = "ADJUSTMENT"
     LEADERBOARD_PRIZE = "LEADERBOARD_PRIZE"
+    GIFT_OUT = "GIFT_OUT"  # points given to another member (domain/gifts.py)
+    GIFT_IN = "GIFT_IN"  # points another member gave; they keep the expiry they had
     OPENING = "OPENING"  # a balance carried over from the brand's earlier system (domain/imports.py)
 
 
@@ -66,7 +68,7 @@ GROWTH_REASONS = frozenset({
 ACTIVITY_REASONS = frozenset({
     LedgerReason.CHECK_IN, LedgerReason.TASK, LedgerReason.ORDER, LedgerReason.REVIEW, LedgerReason.INVITE,
     LedgerReason.ASSIST, LedgerReason.REDEMPTION, LedgerReason.CHECKOUT, LedgerReason.DEDUCTION,
-    LedgerReason.LOTTERY_ENTRY, LedgerReason.EXCHANGE_OUT, LedgerReason.EXCHANGE_IN,
+    LedgerReason.LOTTERY_ENTRY, LedgerReason.EXCHANGE_OUT, LedgerReason.EXCHANGE_IN, LedgerReason.GIFT_OUT,
 })
 
 
@@ -225,6 +227,30 @@ class PointsAccount:
             raise refusal
         self._consume_lots(points)
         return self._append(-points, reason, at, actor, None, memo, ref)
+
+    def giftable(self, expiring_after: datetime) -> int:
+        """Points that could leave the account without touching lots expiring by ``expiring_after``.
+        Held points are settled from the first-expiring lots, so holds larger than those lots eat
+        into the later ones."""
+        soon = sum(v for k, v in self.lots.items() if k <= expiring_after)
+        later = self.balance - soon
+        return max(0, min(self.available, later - max(0, self.held - soon)))
+
+    def give(self, points: int, expiring_after: datetime, at: datetime, actor: str, memo: str | None = None,
+             ref: str | None = None) -> tuple[LedgerEntry, dict[datetime, int]]:
+        """Debit from the first-expiring lots among those expiring after ``expiring_after``: one entry,
+        and how many points came out of each lot, so the receiver can keep their expiry."""
+        require_positive_points(points, ("points",))
+        if (refusal := unaffordable(self.giftable(expiring_after), points)) is not None:
+            raise refusal
+        taken, left = {}, points
+        for lot in sorted(k for k in self.lots if k > expiring_after):
+            if not left:
+                break
+            taken[lot] = min(left, self.lots[lot])
+            self._take_from_lot(lot, taken[lot])
+            left -= taken[lot]
+        return self._append(-points, LedgerReason.GIFT_OUT, at, actor, None, memo, ref), taken
 
     def expire_due(self, now: datetime, actor: str = "system:expiry") -> list[LedgerEntry]:
         """Write an EXPIRY entry per lot whose time has come.

@@ -22,7 +22,8 @@ REASON_LABELS = {
     LedgerReason.LOTTERY_ENTRY: "抽奖", LedgerReason.LOTTERY_PRIZE: "抽奖中奖", LedgerReason.EXPIRY: "积分过期",
     LedgerReason.REVERSAL: "积分退回", LedgerReason.EXCHANGE_OUT: "转出至合作品牌",
     LedgerReason.EXCHANGE_IN: "合作品牌转入", LedgerReason.ADJUSTMENT: "客服调整",
-    LedgerReason.LEADERBOARD_PRIZE: "排行榜奖励",
+    LedgerReason.LEADERBOARD_PRIZE: "排行榜奖励", LedgerReason.GIFT_OUT: "积分转赠",
+    LedgerReason.GIFT_IN: "好友赠送",
 }
 # For these the memo names the thing ("兑换 保温杯 x1"), which says more than the reason.
 MEMO_REASONS = frozenset({LedgerReason.REDEMPTION, LedgerReason.CHECKOUT, LedgerReason.LOTTERY_PRIZE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 
 from domain.invitations import Invitation, InviterReward, ReviewStatus, RiskReview
 from domain.orders import OrderStatus
@@ -142,6 +142,12 @@ class SqlInvitationRepository:
             query = query.where(risk_reviews.c.id < before_id)
         rows = await self.connection.execute(query.order_by(risk_reviews.c.id.desc()).limit(limit))
         return [review_from_row(row) for row in rows]
+
+    async def under_review(self, member_id: int) -> bool:
+        R = risk_reviews.c
+        found = await self.connection.scalar(select(R.id).where(
+            R.status == ReviewStatus.OPEN.value, or_(R.member_id == member_id, R.subject_id == member_id)).limit(1))
+        return found is not None
 
     async def update_review(self, review: RiskReview) -> None:
         await self.connection.execute(update(risk_reviews).where(risk_reviews.c.id == review.id).values(

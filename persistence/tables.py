@@ -290,6 +290,19 @@ risk_reviews = Table(
     Index("ix_risk_reviews_status", "status", "id"),
 )
 
+# Points one member gave another (domain/gifts.py); both ledgers' entries carry ref "gift:<id>".
+points_gifts = Table(
+    "points_gifts", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("giver_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("recipient_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("message", String(60), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_points_gifts_giver", "giver_id", "created_at"),
+    Index("ix_points_gifts_recipient", "recipient_id", "created_at"),
+)
+
 submissions = Table(
     "submissions", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),

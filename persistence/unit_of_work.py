@@ -35,6 +35,7 @@ from persistence.events import SqlEventRepository
 from persistence.flash_sales import SqlFlashSaleRepository
 from persistence.group_redemptions import SqlGroupRedemptionRepository
 from persistence.idempotency import KnownKeys, SqlIdempotencyRepository
+from persistence.gifts import SqlGiftRepository
 from persistence.invitations import SqlInvitationRepository
 from persistence.leaderboards import SqlLeaderboardRepository
 from persistence.ledger import SqlLedgerRepository
@@ -66,6 +67,7 @@ REPOSITORIES = {
     "summaries": SqlDaySummaryRepository,
     "figures": SqlDayFigureRepository,
     "coupons": SqlCouponRepository,
+    "gifts": SqlGiftRepository,
     "feed": SqlFeedRepository,
     "imports": SqlImportRepository,
     "exports": SqlExportRepository,

@@ -38,6 +38,8 @@ CODES = ["LEAKCODE-0001", "LEAKCODE-0002"]
 NOTE = "TRACKING-SF-SECRET"
 ACCOUNT = "ACCT-SECRET-77"
 REVIEW = "REVIEW-SECRET-TEXT"
+GIFT_NOTE = "GIFT-SECRET-NOTE"
+GIFTED = 100
 ORDER = "ORD-SECRET-5521"
 REDEEM = """mutation($item: ID!, $key: String!) { redeem(input: {itemId: $item, idempotencyKey: $key}) {
   redemption { id code } userErrors { code } } }"""
@@ -103,13 +105,17 @@ async def victim_world(server) -> dict:
         if e["node"]["groupSize"])
     victim.data('mutation($item: ID!) { startGroupRedemption(input: {itemId: $item, idempotencyKey: "g1"}) '
                 '{ userErrors { code } } }', {"item": group_item})
+    gift = victim.data('mutation($note: String) { giftPoints(input: {memberId: "%s", points: %d, message: $note, '
+                       'idempotencyKey: "gift"}) { gift { id } userErrors { code } } }'
+                       % (member_gid("helper-friend"), GIFTED), {"note": GIFT_NOTE})["giftPoints"]
+    assert gift["userErrors"] == [], gift
     ledger = victim.data("{ me { ledger(first: 10) { edges { node { id } } } } }")["me"]["ledger"]["edges"]
     wallet = victim.data("{ me { coupons(first: 10) { edges { node { id } } } } }")["me"]["coupons"]["edges"]
     assert len(wallet) == 2  # the mall's and the lottery's
     owned = [member_gid(VICTIM), redemption["id"], drawn["redemption"]["id"], drawn["id"], campaign_id,
              exchange["exchangePoints"]["exchange"]["id"], submission["submitReview"]["submission"]["id"],
              base64.b64encode(f"PurchaseOrder:{ORDER}".encode()).decode(), *(e["node"]["id"] for e in ledger),
-             *(e["node"]["id"] for e in wallet)]
+             *(e["node"]["id"] for e in wallet), gift["gift"]["id"]]
     ids = {"drawId": [drawn["id"]], "id": [campaign_id, member_gid(VICTIM)], "itemId": [group_item, coupon],
            "node": owned + [lottery["id"], coupon, group_item]}
     return ids, drawn["redemption"]["code"]
@@ -117,10 +123,10 @@ async def victim_world(server) -> dict:
 
 def secrets_in(text: str, asked: str, prize_code: str) -> set[str]:
     """The victim's secrets an answer holds that its request did not already carry."""
-    named = {VICTIM, NICKNAME, *CODES, prize_code, NOTE, ACCOUNT, REVIEW, ORDER,
+    named = {VICTIM, NICKNAME, *CODES, prize_code, NOTE, ACCOUNT, REVIEW, ORDER, GIFT_NOTE,
              base64.b64encode(f"Member:{VICTIM}".encode()).decode()}
     found = {s for s in named if s in text and s not in asked}
-    if re.search(rf"\b{BALANCE - 200}\b|\b{BALANCE - 210}\b|\b{BALANCE}\b", text):  # whatever the spends left
+    if any(re.search(rf"\b{BALANCE - spent}\b", text) for spent in (0, 200, 210, 200 + GIFTED, 210 + GIFTED)):
         found.add("balance")
     return found
 
@@ -163,7 +169,7 @@ async def test_no_path_of_the_schema_shows_a_member_s_secrets_to_anyone_else(roo
         assert failures == [], failures[:3]
         assert answered > 50, f"{name}: the probes reached almost nothing ({answered} answers)"
     seen, failures, _ = probe(roomy_server.member(VICTIM), documents, prize_code)
-    expected = {VICTIM, NICKNAME, prize_code, NOTE, ACCOUNT, REVIEW, ORDER, "balance"}
+    expected = {VICTIM, NICKNAME, prize_code, NOTE, ACCOUNT, REVIEW, ORDER, GIFT_NOTE, "balance"}
     assert expected - seen == set() and seen & set(CODES), expected - seen
     assert failures == [], failures[:3]
 

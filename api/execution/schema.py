@@ -26,6 +26,7 @@ from api.graphql.deductions import DeductionMutations, DeductionQueries
 from api.graphql.events import EventMutations, EventQueries
 from api.graphql.feed import FeedQueries
 from api.graphql.ledger import LedgerEntry
+from api.graphql.gifts import GiftMutations, GiftQueries, PointsGiftType
 from api.graphql.group_redemptions import GroupRedemptionMutations, GroupRedemptionQueries, GroupType
 from api.graphql.leaderboards import LeaderboardMutations, LeaderboardQueries
 from api.graphql.lottery import DrawType, LotteryMutations, LotteryQueries, LotteryType
@@ -54,12 +55,13 @@ Query = merge_types("Query", (
     MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries, InvitationQueries, EventQueries,
     AssistQueries, BirthdayQueries, MallQueries, FlashSaleQueries, CheckoutQueries, DeductionQueries, LotteryQueries,
     GroupRedemptionQueries, LeaderboardQueries, CampaignQueries, BrandQueries, PartnerQueries, AuditQueries,
-    SegmentQueries, NotificationQueries, AnalyticsQueries, WebhookQueries, StoreQueries, FeedQueries, NodeQueries))
+    SegmentQueries, NotificationQueries, AnalyticsQueries, WebhookQueries, StoreQueries, FeedQueries, GiftQueries, NodeQueries))
 Mutation = merge_types("Mutation", (
     CheckInMutations, TaskMutations, OrderMutations, MallMutations, CheckoutMutations, DeductionMutations,
     LotteryMutations, GroupRedemptionMutations, CommunityMutations, InvitationMutations, EventMutations,
     AssistMutations, BirthdayMutations, NotificationMutations, PointsMutations, CampaignMutations, MemberMutations,
-    BrandMutations, LeaderboardMutations, PartnerMutations, SegmentMutations, WebhookMutations, StoreMutations, ImportMutations))
+    BrandMutations, LeaderboardMutations, PartnerMutations, SegmentMutations, WebhookMutations, StoreMutations, ImportMutations,
+    GiftMutations))
 Subscription = merge_types("Subscription", (RealtimeSubscriptions, ActivitySubscriptions))
 
 MAX_DEPTH = 12
@@ -119,7 +121,8 @@ def build_schema(*, introspection: bool = True, metrics: Metrics | None = None,
     observers = (observing(metrics), costing(budget)) if metrics is not None and budget is not None else ()
     extensions = [MaskInternalErrors, LimitingRequests, lambda: PreparedDocuments(rules, MAX_TOKENS), *observers]
     types = [MemberType, LedgerEntry, PurchaseOrderType, SubmissionType, NotificationType, MallItemType,
-             RedemptionType, OrderType, LotteryType, DrawType, GroupType, ExchangeType]
+             RedemptionType, OrderType, LotteryType, DrawType, GroupType, ExchangeType,
+             PointsGiftType]
     schema = JifenSchema(query=Query, mutation=Mutation, subscription=Subscription, types=types,
                          extensions=extensions, execution_context_class=FastLeaves, scalar_overrides=OVERRIDES)
     read_plain_fields_directly(schema)

@@ -29,8 +29,8 @@ class DailyPoints:
     def day(self) -> date:
         return self._flow.day
 
-    @strawberry.field(description="Every credit but refunds: the points issued, less the order points refunds "
-                                  "took back (refundedOrderPoints).")
+    @strawberry.field(description="Every credit but refunds, imported balances and gifts: the points issued, less "
+                                  "the order points refunds took back (refundedOrderPoints).")
     def earned(self) -> Long:
         return self._flow.earned
 
@@ -53,6 +53,10 @@ class DailyPoints:
     @strawberry.field(description="Taken back: reversals (order refunds aside) and negative staff adjustments.")
     def reversed(self) -> Long:
         return self._flow.reversed
+
+    @strawberry.field(description="Points members gave each other: neither earned nor burned.")
+    def gifted(self) -> Long:
+        return self._flow.gifted
 
     @strawberry.field(description="Members who did something themselves that day.")
     def active_members(self) -> int:
@@ -129,6 +133,10 @@ class Analytics:
     @strawberry.field
     def reversed(self) -> Long:
         return self._period.reversed
+
+    @strawberry.field(description="Points members gave each other over the range.")
+    def gifted(self) -> Long:
+        return self._period.gifted
 
     @strawberry.field(description="burned / earned (0 when nothing was earned).")
     def redemption_rate(self) -> float:

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from api.graphql.checkin_types import CheckInStatus
 from api.graphql.conversions import multiplier_permille
 from api.graphql.coupons import CouponStatus
-from api.graphql.errors import (BadUserInput, Forbidden, UserError, require_signed_in, require_staff,
+from api.graphql.errors import (BadUserInput, Forbidden, UserError, may_see_private, require_signed_in, require_staff,
                                 user_errors)
 from api.graphql.leaderboards import Badge, LeaderboardPeriod, LeaderboardRow, badge_type, board_of, rows
 from api.graphql.ledger import LedgerEntry, LedgerReason, Points, entry_type
@@ -30,6 +30,7 @@ from domain.segments import Segment as DomainSegment
 if TYPE_CHECKING:
     from api.graphql.checkout import OrderType
     from api.graphql.coupons import CouponType
+    from api.graphql.gifts import PointsGiftType
     from api.graphql.lottery import DrawType
     from api.graphql.mall import RedemptionType
     from api.graphql.partners import ExchangeType
@@ -276,6 +277,17 @@ class MemberType(Node):
         wanted = None if status is None else DomainCouponStatus(status.value)
         found = await info.context.services.coupons.wallet(self._member.id, wanted, before, first + 1)
         return coupon_connection(found, first, before is not None)
+
+    @strawberry.field(description="Points you gave and received, newest first. Yours (and staff's) only.")
+    async def points_gifts(self, info: Info, first: int, after: str | None = None
+                           ) -> Connection[Annotated["PointsGiftType", strawberry.lazy("api.graphql.gifts")]]:
+        from api.graphql.gifts import gift_connection
+        if not may_see_private(info, self._member.id):
+            raise Forbidden("members can only see their own gifts")
+        check_first(first)
+        before = decode_cursor(after)
+        found = await info.context.services.gifts.of_member(self._member.id, before, first + 1)
+        return gift_connection(found, self._member.id, first, before is not None)
 
     @strawberry.field(description="The code to show at a store's till (门店核销): digits, a new one every minute, "
                                   "each honoured until memberCodeValidUntil. Yours only: null for anyone else.")

@@ -9,6 +9,7 @@ from api.graphql.ledger import entry_type
 from api.graphql.members import member_type, visible_member
 from api.graphql.community import SubmissionType
 from api.graphql.coupons import CouponType
+from api.graphql.gifts import visible_gift
 from api.graphql.group_redemptions import GroupType
 from api.graphql.lottery import DrawType, LotteryType
 from api.graphql.mall import MallItemType, RedemptionType
@@ -68,6 +69,8 @@ class NodeQueries:
             return member_type(await visible_member(info, key))
         if type_name == "PartnerExchange":
             return await visible_exchange(info, id)
+        if type_name == "PointsGift":
+            return await visible_gift(info, int_key(id, "PointsGift"))
         if type_name not in PUBLIC and type_name not in OWNED:
             raise BadUserInput(f"unknown type in id: {type_name[:40]!r}")
         who = require_signed_in(info) if type_name in OWNED else None

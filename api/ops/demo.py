@@ -10,6 +10,7 @@ from domain.birthdays import BirthdayRule
 from domain.brand import BrandSettings
 from domain.campaigns import Campaign
 from domain.deductions import DeductionRule
+from domain.gifts import GiftRule
 from domain.checkin import CheckInRule, CheckInService
 from domain.clock import ManualClock
 from domain.configuration import Actor
@@ -93,6 +94,7 @@ async def seed(services: Services) -> bool:
     await services.assists.update_rule(STAFF, AssistRule(((5, 50), (10, 120)), 48))
     await services.birthdays.update_rule(STAFF, BirthdayRule(points=100, window_days=7))
     await services.deductions.update_rule(STAFF, DeductionRule(points_per_yuan=100, max_percent=50, min_order_fen=1000))
+    await services.gifts.update_rule(STAFF, GiftRule(enabled=True))
     for task in TASKS:
         await services.tasks.save(STAFF, task, create=True)
     await services.tasks.rotate_ticket_key(STAFF)  # `jifen task-ticket` signs the demo's tickets with it

@@ -19,6 +19,7 @@ from domain.expiry import ExpirySweep
 from domain.events import EventService
 from domain.admission import Admission, ForgetRestocked, TicketCounters
 from domain.flash_sales import FlashSaleService
+from domain.gifts import GiftService
 from domain.group_redemptions import GroupRedemptionService
 from domain.invitations import InvitationService
 from domain.leaderboards import LeaderboardService
@@ -88,6 +89,7 @@ class Services:
     feed: FeedService
     imports: ImportService
     exports: ExportService
+    gifts: GiftService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None, randomness: RandomSource | None = None,
@@ -123,7 +125,8 @@ class Services:
                    AuditService(tx), SegmentService(tx, clock), AnalyticsService(tx, clock),
                    WebhookService(tx, clock, webhook_transport or HttpWebhookTransport()), CouponService(tx, clock),
                    TillService(orders, deductions, tx, clock), FeedService(tx),
-                   ImportService(tx, clock, events), ExportService(tx))
+                   ImportService(tx, clock, events), ExportService(tx),
+                   GiftService(operations, tx, clock))
 
     async def close(self) -> None:
         await self.activity.close()

@@ -19,6 +19,7 @@ from domain.ports.deductions import DeductionRepository
 from domain.ports.events import EventRepository
 from domain.ports.flash_sales import FlashSaleRepository
 from domain.ports.group_redemptions import GroupRedemptionRepository
+from domain.ports.gifts import GiftRepository
 from domain.ports.idempotency import IdempotencyRepository
 from domain.ports.invitations import InvitationRepository
 from domain.ports.leaderboards import LeaderboardRepository
@@ -69,6 +70,7 @@ class UnitOfWork(Protocol):
     summaries: DaySummaryRepository
     figures: DayFigureRepository
     coupons: CouponRepository
+    gifts: GiftRepository
     feed: FeedRepository
     imports: ImportRepository
     exports: ExportRepository
