@@ -11,16 +11,24 @@ campaign's tiers (if it names any) and they are in at least one of its segments 
 as the last segment refresh stored them. One multiplier and one threshold bonus do combine: the bonus is added to the
 multiplied points. Extra points go in a separate ``CAMPAIGN_BONUS`` entry that names the
 campaign(s).
+
+Recurring member days (会员日): a campaign with a ``Schedule`` runs only on the days it names, in
+the brand's time zone, between its start and end: the Nth day(s) of each month (-1: the month's
+last day; a month without the 18th simply has no 18th), weekdays (1 Monday .. 7 Sunday), or
+explicit dates. Mall items can be kept for the days of such a campaign (``MallItem.member_day``).
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import Enum
 from typing import TYPE_CHECKING
 
+from domain.brand import brand_settings
 from domain.configuration import Actor, check_presence
-from domain.errors import InvalidInput
+from domain.errors import ErrorCode, InvalidInput, Refusal
 from domain.ledger import LedgerReason
 from domain.segments import Segment, member_segments
 from domain.text import checked_text
@@ -34,6 +42,61 @@ if TYPE_CHECKING:
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}\Z")
 BOOSTABLE = frozenset({LedgerReason.ORDER, LedgerReason.TASK, LedgerReason.CHECK_IN})
 MAX_CAMPAIGN_LENGTH = timedelta(days=366)
+MAX_SCHEDULED_LENGTH = timedelta(days=5 * 366)  # member days are set up for years, not for one event
+MAX_DATES = 366
+
+
+class ScheduleKind(str, Enum):
+    MONTH_DAYS = "MONTH_DAYS"  # days of each month: 8, 18, 28; -1 the last day
+    WEEKDAYS = "WEEKDAYS"  # ISO weekdays: 1 Monday .. 7 Sunday
+    DATES = "DATES"  # explicit dates
+
+
+@dataclass(frozen=True)
+class Schedule:
+    kind: ScheduleKind
+    days: tuple[int, ...] = ()  # MONTH_DAYS or WEEKDAYS
+    dates: tuple[date, ...] = ()  # DATES
+
+    def __post_init__(self) -> None:
+        if self.kind is ScheduleKind.DATES:
+            if not 1 <= len(self.dates) <= MAX_DATES or self.days:
+                raise InvalidInput(f"a DATES schedule names 1-{MAX_DATES} dates and no days", ("schedule", "dates"))
+            return
+        allowed = set(range(1, 32)) | {-1} if self.kind is ScheduleKind.MONTH_DAYS else set(range(1, 8))
+        if not self.days or self.dates or any(d not in allowed for d in self.days):
+            what = "days of the month 1-31 (or -1, the last)" if self.kind is ScheduleKind.MONTH_DAYS \
+                else "weekdays 1 (Monday) to 7 (Sunday)"
+            raise InvalidInput(f"a {self.kind.value} schedule names {what}", ("schedule", "days"))
+
+    def falls_on(self, day: date) -> bool:
+        if self.kind is ScheduleKind.DATES:
+            return day in self.dates
+        if self.kind is ScheduleKind.WEEKDAYS:
+            return day.isoweekday() in self.days
+        last = calendar.monthrange(day.year, day.month)[1]
+        return day.day in self.days or (day.day == last and -1 in self.days)
+
+    def next_day(self, start: date, last: date) -> date | None:
+        """The first day in [start, last] the schedule falls on."""
+        if self.kind is ScheduleKind.DATES:
+            return min((d for d in self.dates if start <= d <= last), default=None)
+        day = start
+        while day <= last and day - start <= timedelta(days=62):  # every day of the month comes within 62
+            if self.falls_on(day):
+                return day
+            day += timedelta(days=1)
+        return None
+
+    def to_record(self) -> dict:
+        return {"kind": self.kind.value, "days": list(self.days), "dates": [d.isoformat() for d in self.dates]}
+
+    @classmethod
+    def from_record(cls, record: dict | None) -> "Schedule | None":
+        if not record:
+            return None
+        return cls(ScheduleKind(record["kind"]), tuple(record.get("days", ())),
+                   tuple(date.fromisoformat(d) for d in record.get("dates", ())))
 
 
 @dataclass(frozen=True)
@@ -49,6 +112,7 @@ class Campaign:
     min_order_fen: int = 0  # threshold bonus: an order of at least this much ...
     bonus_points: int = 0  # ... earns this many extra points
     segments: tuple[Segment, ...] = ()  # empty: every member
+    schedule: Schedule | None = None  # None: every moment between start and end
 
     @property
     def is_threshold_bonus(self) -> bool:
@@ -63,8 +127,10 @@ class Campaign:
         elif not 1001 <= self.multiplier_permille <= 10000:
             raise InvalidInput("multiplier must be above 1.0 and at most 10.0 (or set a threshold bonus)",
                                ("multiplier",))
-        if not timedelta(0) < self.ends_at - self.starts_at <= MAX_CAMPAIGN_LENGTH:
-            raise InvalidInput("a campaign ends after it starts and lasts at most a year", ("endsAt",))
+        if not timedelta(0) < self.ends_at - self.starts_at <= \
+                (MAX_SCHEDULED_LENGTH if self.schedule else MAX_CAMPAIGN_LENGTH):
+            raise InvalidInput("a campaign ends after it starts and lasts at most a year (five with a schedule)",
+                               ("endsAt",))
         if not self.reasons or any(r not in BOOSTABLE for r in self.reasons):
             raise InvalidInput("a campaign boosts ORDER, TASK or CHECK_IN earnings", ("reasons",))
         if any(level not in TIER_LEVELS for level in self.tier_levels):
@@ -83,22 +149,48 @@ class Campaign:
     def applies(self, at: datetime, reason: LedgerReason, audience: "Audience") -> bool:
         return (self.enabled and self.starts_at <= at < self.ends_at and reason in self.reasons
                 and (not self.tier_levels or audience.tier_level in self.tier_levels)
-                and (not self.segments or not audience.segments.isdisjoint(self.segments)))
+                and (not self.segments or not audience.segments.isdisjoint(self.segments))
+                and (self.schedule is None or (audience.day is not None and self.schedule.falls_on(audience.day))))
+
+    def runs_at(self, at: datetime, day: date) -> bool:
+        """Whether it runs at ``at``, whose day in the brand's time zone is ``day``."""
+        return self.enabled and self.starts_at <= at < self.ends_at and \
+            (self.schedule is None or self.schedule.falls_on(day))
+
+    def next_day(self, today: date, zone) -> date | None:
+        """Its next day, today included, in the brand's time zone (None once it is over)."""
+        first = max(today, self.starts_at.astimezone(zone).date())
+        last = (self.ends_at - timedelta(microseconds=1)).astimezone(zone).date()
+        if not self.enabled or first > last:
+            return None
+        return first if self.schedule is None else self.schedule.next_day(first, last)
+
+
+@dataclass(frozen=True)
+class MemberDay:
+    """A scheduled campaign as a page shows it: its next day, whether it runs now, the items kept for it."""
+
+    campaign: Campaign
+    next_day: date
+    running: bool
+    items: list = field(default_factory=list)  # MallItem: the mall imports campaigns, not the other way
 
 
 @dataclass(frozen=True)
 class Audience:
-    """What a campaign's targeting looks at in a member."""
+    """What a campaign's targeting looks at: the member, and the brand's day it is for schedules."""
 
     tier_level: int
     segments: frozenset[Segment] = frozenset()
+    day: date | None = None
 
 
-async def audience_of(uow: "UnitOfWork", member: "Member", campaigns: list[Campaign]) -> Audience:
-    """The member's segments are read only when a running campaign targets segments."""
-    if not any(c.segments for c in campaigns):
-        return Audience(member.tier_level)
-    return Audience(member.tier_level, await member_segments(uow, member.id))
+async def audience_of(uow: "UnitOfWork", member: "Member", campaigns: list[Campaign], at: datetime) -> Audience:
+    """The member's segments are read only when a running campaign targets segments, the brand's
+    day only when one has a schedule."""
+    segments = await member_segments(uow, member.id) if any(c.segments for c in campaigns) else frozenset()
+    day = (await brand_settings(uow)).local_date(at) if any(c.schedule for c in campaigns) else None
+    return Audience(member.tier_level, frozenset(segments), day)
 
 
 @dataclass(frozen=True)
@@ -134,7 +226,25 @@ def boost(base_points: int, campaign: Campaign | None) -> Boost | None:
 async def boost_for(uow: "UnitOfWork", base_points: int, at: datetime, reason: LedgerReason,
                     member: "Member") -> Boost | None:
     running = await uow.campaigns.active(at)
-    return boost(base_points, best_campaign(running, at, reason, await audience_of(uow, member, running)))
+    return boost(base_points, best_campaign(running, at, reason, await audience_of(uow, member, running, at)))
+
+
+async def member_day_refusal(uow: "UnitOfWork", code: str, what: str, now: datetime) -> Refusal | None:
+    """The refusal of ``what`` (kept for the days of campaign ``code``) outside those days."""
+    campaign, brand = await uow.campaigns.get(code), await brand_settings(uow)
+    today = brand.local_date(now)
+    if campaign is not None and campaign.runs_at(now, today):
+        return None
+    upcoming = campaign.next_day(today + timedelta(days=1), brand.zone) if campaign else None
+    when = f": the next is {upcoming.isoformat()}" if upcoming else ""
+    return Refusal(ErrorCode.NOT_MEMBER_DAY, f"{what} is for member days{when}", ("itemId",))
+
+
+async def check_member_day_campaign(uow: "UnitOfWork", code: str) -> None:
+    """What an item may be kept for: a campaign with a schedule."""
+    campaign = await uow.campaigns.get(code)
+    if campaign is None or campaign.schedule is None:
+        raise InvalidInput("memberDay names a campaign with a schedule", ("memberDay",))
 
 
 class CampaignService:
@@ -144,6 +254,23 @@ class CampaignService:
 
     async def list(self) -> list[Campaign]:
         return await self.transactions.read(lambda uow: uow.campaigns.all())
+
+    async def member_days(self) -> list[MemberDay]:
+        """Scheduled campaigns with a day still to come (today included), soonest first, with their shelves."""
+        now = self.clock.now()
+
+        async def work(uow: "UnitOfWork") -> list[MemberDay]:
+            brand = await brand_settings(uow)
+            today = brand.local_date(now)
+            found = []
+            for campaign in await uow.campaigns.all():
+                upcoming = campaign.next_day(today, brand.zone) if campaign.schedule else None
+                if upcoming is not None:
+                    found.append(MemberDay(campaign, upcoming, campaign.runs_at(now, today),
+                                           await uow.mall.member_day_items(campaign.code)))
+            return sorted(found, key=lambda d: (d.next_day, d.campaign.code))
+
+        return await self.transactions.read(work)
 
     async def save(self, staff: Actor, campaign: Campaign, *, create: bool) -> Campaign:
         async def work(uow: "UnitOfWork") -> Campaign:
@@ -161,4 +288,5 @@ def campaign_record(c: Campaign) -> dict:
     return {"name": c.name, "multiplierPermille": c.multiplier_permille, "startsAt": c.starts_at.isoformat(),
             "endsAt": c.ends_at.isoformat(), "reasons": [r.value for r in c.reasons],
             "tierLevels": list(c.tier_levels), "enabled": c.enabled, "minOrderFen": c.min_order_fen,
-            "bonusPoints": c.bonus_points, "segments": [s.value for s in c.segments]}
+            "bonusPoints": c.bonus_points, "segments": [s.value for s in c.segments],
+            "schedule": c.schedule.to_record() if c.schedule else None}

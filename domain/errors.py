@@ -69,6 +69,7 @@ class ErrorCode(str, Enum):
     GIFTING_CLOSED = "GIFTING_CLOSED"
     SELF_GIFT = "SELF_GIFT"
     MEMBER_UNDER_REVIEW = "MEMBER_UNDER_REVIEW"
+    NOT_MEMBER_DAY = "NOT_MEMBER_DAY"
 
 
 class DomainError(Exception):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from domain.admission import MALL_ITEM, Admission, StockGate, scope_of
 from domain.badges import BadgeCode, award
+from domain.campaigns import check_member_day_campaign, member_day_refusal
 from domain.brand import brand_settings
 from domain.configuration import Actor
 from domain.coupons import CouponSource, CouponTerms, issue_coupons, settle_coupons
@@ -94,6 +95,7 @@ class MallItem:
     group_points_price: int = 0
     group_hours: int = 24  # how long a group has to fill
     coupon_terms: CouponTerms = field(default_factory=CouponTerms)  # a COUPON item's coupons
+    member_day: str | None = None  # a scheduled campaign's code: redeemed on its days only (会员日专享)
 
     def validate(self) -> "MallItem":
         self.name = checked_text(self.name, "name", max_length=60)
@@ -175,6 +177,8 @@ class MallService:
         item.created_at = self.clock.now()
 
         async def work(uow: "UnitOfWork") -> MallItem:
+            if item.member_day:
+                await check_member_day_campaign(uow, item.member_day)
             await uow.mall.add(item)
             await uow.audit.record(staff.label, "mall_item.create", str(item.id), item_record(item), item.created_at)
             return item
@@ -192,6 +196,8 @@ class MallService:
                 else:
                     setattr(item, name, value)
             item.validate()
+            if item.member_day and "member_day" in changes:
+                await check_member_day_campaign(uow, item.member_day)
             await uow.mall.update(item)
             await uow.audit.record(staff.label, "mall_item.update", str(item_id), item_record(item), self.clock.now())
             uow.restocked.append(scope_of(MALL_ITEM, item_id))  # stock, shelf, price or tier gate changed
@@ -211,7 +217,9 @@ class MallService:
 
         async def refusal_before_count(item: MallItem) -> Refusal | None:
             gated = item.min_tier_level > 1  # everyone is V1 or above: no need to read the member
-            return refusal_for(item, (await standing_of(standing)).tier_level if gated else None)
+            return refusal_for(item, (await standing_of(standing)).tier_level if gated else None) \
+                or (await self.transactions.read(lambda uow: member_day_refusal(
+                    uow, item.member_day, item.name, self.clock.now())) if item.member_day else None)
 
         async def refusal_in_stock(item: MallItem) -> Refusal | None:
             return unaffordable((await standing_of(standing)).available, item.points_price * quantity)
@@ -339,6 +347,7 @@ class MallService:
         """Shelf, tier, stock, points and per-member limit, shared by redeem, checkout and 拼团 (the
         gate's order: what the facts refuse, the stock, the points, then the limit only the database knows)."""
         refusal = refusal_for(item, ctx.member.tier_level, cash_allowed=cash_allowed) \
+            or (await member_day_refusal(ctx.uow, item.member_day, item.name, ctx.now) if item.member_day else None) \
             or (sold_out(item) if item.stock < quantity else None) \
             or unaffordable(ctx.member.account.available, points_needed) \
             or await limit_refusal(ctx, item, quantity)
@@ -428,4 +437,5 @@ def item_record(item: MallItem) -> dict:
             "minTierLevel": item.min_tier_level, "onShelf": item.on_shelf, "category": item.category,
             "groupSize": item.group_size, "groupPointsPrice": item.group_points_price, "groupHours": item.group_hours,
             "couponValueFen": item.coupon_terms.value_fen, "couponMinSpendFen": item.coupon_terms.min_spend_fen,
-            "couponValidDays": item.coupon_terms.valid_days, "couponStoreIds": list(item.coupon_terms.store_ids)}
+            "couponValidDays": item.coupon_terms.valid_days, "couponStoreIds": list(item.coupon_terms.store_ids),
+            "memberDay": item.member_day}

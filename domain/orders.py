@@ -182,7 +182,7 @@ class OrderService:
             rule_ = await order_rule(ctx.uow)
             tier = (await tier_table(ctx.uow)).get(ctx.member.tier_level)
             running = await ctx.uow.campaigns.active(ctx.now)
-            audience = await audience_of(ctx.uow, ctx.member, running)
+            audience = await audience_of(ctx.uow, ctx.member, running, ctx.now)
             campaign = best_campaign(running, ctx.now, LedgerReason.ORDER, audience)
             threshold = best_threshold_bonus(running, ctx.now, audience, amount_fen)
             base, bonus = order_points(amount_fen, rule_, tier.earn_multiplier_permille,

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select
 
-from domain.campaigns import Campaign
+from domain.campaigns import Campaign, Schedule
 from domain.ledger import LedgerReason
 from domain.segments import Segment
 from persistence.members import upsert
@@ -17,7 +17,8 @@ from persistence.tables import campaigns
 def campaign_from_row(row) -> Campaign:
     return Campaign(row.code, row.name, row.multiplier_permille, row.starts_at, row.ends_at,
                     tuple(LedgerReason(r) for r in row.reasons), tuple(row.tier_levels), row.enabled,
-                    row.min_order_fen, row.bonus_points, tuple(Segment(s) for s in row.segments or ()))
+                    row.min_order_fen, row.bonus_points, tuple(Segment(s) for s in row.segments or ()),
+                    Schedule.from_record(row.schedule))
 
 
 # Built once: every earning asks which campaigns run now. The ones still to start come too, so the
@@ -52,7 +53,8 @@ class SqlCampaignRepository:
                   "starts_at": campaign.starts_at, "ends_at": campaign.ends_at,
                   "reasons": [r.value for r in campaign.reasons], "tier_levels": list(campaign.tier_levels),
                   "enabled": campaign.enabled, "min_order_fen": campaign.min_order_fen,
-                  "bonus_points": campaign.bonus_points, "segments": [s.value for s in campaign.segments]}
+                  "bonus_points": campaign.bonus_points, "segments": [s.value for s in campaign.segments],
+                  "schedule": campaign.schedule.to_record() if campaign.schedule else None}
         self.settings.wrote(NOT_ENDED_KEY)
         statement = upsert(self.connection.dialect.name)(campaigns).values(code=campaign.code, **values)
         await self.connection.execute(statement.on_conflict_do_update(index_elements=["code"], set_=values))

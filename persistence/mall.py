@@ -15,7 +15,8 @@ from persistence.tables import coupon_codes, item_views, mall_items, redemptions
 
 ITEM_FIELDS = ("name", "points_price", "cash_price_fen", "stock", "per_member_limit", "min_tier_level", "on_shelf",
                "category", "description", "image_url", "position", "created_at", "group_size", "group_points_price",
-               "group_hours")
+               "group_hours", "member_day")
+MAX_SHELF = 100  # a member day's shelf is a page, not a catalogue
 ORDERINGS = {
     MallSort.FEATURED: (mall_items.c.position, mall_items.c.id),
     MallSort.POINTS_ASC: (mall_items.c.points_price, mall_items.c.id),
@@ -34,7 +35,7 @@ def item_from_row(row) -> MallItem:
                     row.per_member_limit, row.min_tier_level, row.on_shelf, row.category, row.description,
                     row.image_url, row.position, row.created_at, row.id, row.group_size, row.group_points_price,
                     row.group_hours, CouponTerms(row.coupon_value_fen, row.coupon_min_spend_fen, row.coupon_valid_days,
-                                                  split_ids(row.coupon_store_ids)))
+                                                  split_ids(row.coupon_store_ids)), row.member_day)
 
 
 def split_ids(joined: str) -> tuple[str, ...]:
@@ -87,6 +88,12 @@ class SqlMallRepository:
 
     async def update(self, item: MallItem) -> None:
         await self.connection.write_behind(SAVE_ITEM, {**self._values(item), "item_key": item.id})
+
+    async def member_day_items(self, campaign_code: str) -> list[MallItem]:
+        rows = await self.connection.execute(select(mall_items).where(
+            mall_items.c.member_day == campaign_code, mall_items.c.on_shelf.is_(True))
+            .order_by(*ORDERINGS[MallSort.FEATURED]).limit(MAX_SHELF))
+        return [item_from_row(row) for row in rows]
 
     async def page(self, category, sort, include_off_shelf, offset, limit) -> list[MallItem]:
         query = select(mall_items)

@@ -218,6 +218,7 @@ campaigns = Table(
     Column("min_order_fen", BigInteger, nullable=False, default=0),
     Column("bonus_points", Integer, nullable=False, default=0),
     Column("segments", JSON, nullable=False, default=list),
+    Column("schedule", JSON, nullable=True),  # a member day's recurrence (domain/campaigns.py Schedule)
     Index("ix_campaigns_ends_at", "ends_at"),
 )
 
@@ -421,6 +422,7 @@ mall_items = Table(
     Column("coupon_min_spend_fen", BigInteger, nullable=False, server_default="0"),
     Column("coupon_valid_days", Integer, nullable=False, server_default="30"),
     Column("coupon_store_ids", Text, nullable=False, server_default=""),  # comma-separated; empty: every store
+    Column("member_day", String(40), nullable=True),  # the scheduled campaign whose days alone it is redeemed on
     Index("ix_mall_items_category", "category", "position"),
 )
 

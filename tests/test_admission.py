@@ -610,3 +610,14 @@ async def test_a_process_keeps_a_bounded_number_of_counts_and_reads_a_dropped_on
     assert (await gate.admit("a", 1, "0", reader("a"))).verdict is Verdict.ADMITTED
     assert (await gate.admit("a", 1, "0", reader("a"))).verdict is Verdict.OPEN  # none left, one held
     assert reads == ["a", "b", "c", "a"]
+
+
+def test_a_member_day_item_is_refused_by_the_gate_until_its_day_and_sells_its_stock_then(live_server):
+    from tests.test_api_member_days import ITEM, MIDNIGHT_18TH, member_day, travel_to
+    member_day(live_server)
+    item = live_server.staff().data(ITEM, {"day": "day18"})["createMallItem"]["item"]["id"]
+    member = funded(live_server, "gated-day", 1000)
+    refused = member.data(REDEEM_ID, {"item": item, "key": "before"})["redeem"]
+    assert codes(refused) == ["NOT_MEMBER_DAY"]
+    travel_to(live_server, MIDNIGHT_18TH)
+    assert codes(member.data(REDEEM_ID, {"item": item, "key": "before"})["redeem"]) == []  # the key kept nothing

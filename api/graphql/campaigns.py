@@ -1,7 +1,8 @@
 """Campaigns: time-boxed earn multipliers (double-points days), managed by staff, visible to all."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Annotated, TYPE_CHECKING
 
 import strawberry
 from strawberry.types import Info
@@ -14,6 +15,37 @@ from domain import campaigns
 from domain.errors import DomainError, InvalidInput
 from domain.ledger import LedgerReason as DomainReason
 from domain.segments import Segment as DomainSegment
+
+if TYPE_CHECKING:
+    from api.graphql.mall import MallItemType
+
+ScheduleKind = strawberry.enum(campaigns.ScheduleKind, description=(
+    "MONTH_DAYS: days of each month (1-31, -1 the last day); WEEKDAYS: 1 Monday .. 7 Sunday; DATES: explicit "
+    "dates. Days are the brand's, in its time zone."))
+
+
+@strawberry.type(description="When a recurring campaign (会员日) runs, between its start and end.")
+class CampaignSchedule:
+    kind: ScheduleKind  # type: ignore[valid-type]
+    days: list[int] = strawberry.field(description="MONTH_DAYS or WEEKDAYS.")
+    dates: list[date] = strawberry.field(description="DATES.")
+
+    @classmethod
+    def of(cls, schedule: campaigns.Schedule | None) -> "CampaignSchedule | None":
+        return None if schedule is None else cls(kind=schedule.kind, days=list(schedule.days),
+                                                 dates=list(schedule.dates))
+
+
+@strawberry.input
+class CampaignScheduleInput:
+    kind: ScheduleKind  # type: ignore[valid-type]
+    days: list[int] = strawberry.field(default_factory=list, description="MONTH_DAYS (1-31, -1 the last day) or "
+                                                                         "WEEKDAYS (1 Monday .. 7 Sunday).")
+    dates: list[date] = strawberry.field(default_factory=list, description="DATES: at most 366.")
+
+    def to_domain(self) -> campaigns.Schedule:
+        return campaigns.Schedule(campaigns.ScheduleKind(self.kind.value), tuple(sorted(set(self.days[:31]))),
+                                  tuple(sorted(set(self.dates[:367]))))
 
 
 @strawberry.type(description="Overlapping campaigns do not stack: the highest multiplier applies.")
@@ -30,12 +62,30 @@ class Campaign:
     bonus_points: int = strawberry.field(description="... earns this many extra points (满100送100).")
     segments: list[Segment] = strawberry.field(  # type: ignore[valid-type]
         description="Empty: every member; otherwise members in any of these segments.")
+    schedule: CampaignSchedule | None = strawberry.field(
+        description="A member day (会员日): it runs only on these days between startsAt and endsAt. Null: all along.")
 
     @classmethod
     def of(cls, c: campaigns.Campaign) -> "Campaign":
         return cls(code=c.code, name=c.name, multiplier=c.multiplier_permille / 1000, starts_at=c.starts_at,
                    ends_at=c.ends_at, reasons=list(c.reasons), tier_levels=list(c.tier_levels), enabled=c.enabled,
-                   min_order_fen=c.min_order_fen, bonus_points=c.bonus_points, segments=list(c.segments))
+                   min_order_fen=c.min_order_fen, bonus_points=c.bonus_points, segments=list(c.segments),
+                   schedule=CampaignSchedule.of(c.schedule))
+
+
+@strawberry.type(description="A recurring campaign's next day and the mall items kept for its days (会员日专享).")
+class MemberDay:
+    campaign: Campaign
+    next_day: date = strawberry.field(description="Today when today is one; in the brand's time zone.")
+    running: bool = strawberry.field(description="It runs now: its multiplier applies and its items can be "
+                                                 "redeemed.")
+    items: list[Annotated["MallItemType", strawberry.lazy("api.graphql.mall")]]
+
+    @classmethod
+    def of(cls, day: campaigns.MemberDay) -> "MemberDay":
+        from api.graphql.mall import MallItemType
+        return cls(campaign=Campaign.of(day.campaign), next_day=day.next_day, running=day.running,
+                   items=[MallItemType(_item=item) for item in day.items])
 
 
 @strawberry.input
@@ -51,6 +101,8 @@ class CampaignInput:
     min_order_fen: int = 0
     bonus_points: int = strawberry.field(default=0, description="Above 0 (with minOrderFen) for a threshold bonus.")
     segments: list[Segment] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
+    schedule: CampaignScheduleInput | None = strawberry.field(
+        default=None, description="Makes it a member day: it runs on these days only (up to five years long).")
 
 
 @strawberry.type
@@ -65,7 +117,8 @@ def to_domain(data: CampaignInput) -> campaigns.Campaign:
     return campaigns.Campaign(data.code, data.name.strip(), multiplier_permille(data.multiplier, "multiplier"), data.starts_at,
                               data.ends_at, tuple(DomainReason(r.value) for r in data.reasons[:5]),
                               tuple(sorted(set(data.tier_levels[:6]))), data.enabled, data.min_order_fen,
-                              data.bonus_points, tuple(sorted({DomainSegment(x.value) for x in data.segments})))
+                              data.bonus_points, tuple(sorted({DomainSegment(x.value) for x in data.segments})),
+                              data.schedule.to_domain() if data.schedule else None)
 
 
 async def save(info: Info, data: CampaignInput, *, create: bool) -> CampaignPayload:
@@ -82,6 +135,10 @@ class CampaignQueries:
     @strawberry.field(description="Every campaign, past, running and upcoming.")
     async def campaigns(self, info: Info) -> list[Campaign]:
         return [Campaign.of(c) for c in await info.context.services.campaigns.list()]
+
+    @strawberry.field(description="Member days (会员日) still to come, soonest first, each with its shelf.")
+    async def member_days(self, info: Info) -> list[MemberDay]:
+        return [MemberDay.of(d) for d in await info.context.services.campaigns.member_days()]
 
 
 @strawberry.type

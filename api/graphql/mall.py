@@ -102,6 +102,11 @@ class MallItemType(Node):
     def coupon_store_ids(self) -> list[str]:
         return list(self._item.coupon_terms.store_ids)
 
+    @strawberry.field(description="会员日专享: the code of the member-day campaign on whose days alone it can be "
+                                  "redeemed (see memberDays); null: any day.")
+    def member_day(self) -> str | None:
+        return self._item.member_day
+
 
 @strawberry.type(name="Redemption")
 class RedemptionType(Node):
@@ -243,6 +248,8 @@ class CreateMallItemInput:
     coupon_valid_days: int = 30
     coupon_store_ids: list[str] = strawberry.field(default_factory=list, description=(
         "The stores whose tills take its coupons (at most 100; empty: every store)."))
+    member_day: str | None = strawberry.field(default=None, description=(
+        "A member-day campaign's code: the item is redeemed on its days only."))
 
 
 @strawberry.input
@@ -266,6 +273,8 @@ class UpdateMallItemInput:
     coupon_valid_days: int | None = None
     coupon_store_ids: list[str] | None = strawberry.field(default=None, description=(
         "Replaces the list (empty: every store); coupons already issued keep the stores they had."))
+    member_day: str | None = strawberry.field(default=None, description=(
+        "A member-day campaign's code; an empty string makes the item redeemable any day again."))
 
 
 @strawberry.type
@@ -414,7 +423,8 @@ class MallMutations:
                                  group_size=input.group_size, group_points_price=input.group_points_price,
                                  group_hours=input.group_hours,
                                  coupon_terms=CouponTerms(input.coupon_value_fen, input.coupon_min_spend_fen,
-                                                          input.coupon_valid_days, tuple(input.coupon_store_ids)))
+                                                          input.coupon_valid_days, tuple(input.coupon_store_ids)),
+                                 member_day=input.member_day or None)
             created = await info.context.services.mall.create(staff.actor, item)
         except DomainError as error:
             return MallItemPayload(item=None, user_errors=user_errors(error))
@@ -430,6 +440,8 @@ class MallMutations:
             if getattr(input, name) is not None}
         if input.coupon_store_ids is not None:
             changes["coupon_store_ids"] = tuple(input.coupon_store_ids)
+        if input.member_day is not None:
+            changes["member_day"] = input.member_day or None
         try:
             updated = await info.context.services.mall.update(staff.actor, item_key(input.item_id), changes)
         except DomainError as error:

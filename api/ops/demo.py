@@ -8,7 +8,7 @@ from api.ops.services import Services
 from domain.assists import AssistRule
 from domain.birthdays import BirthdayRule
 from domain.brand import BrandSettings
-from domain.campaigns import Campaign
+from domain.campaigns import Campaign, Schedule, ScheduleKind
 from domain.deductions import DeductionRule
 from domain.gifts import GiftRule
 from domain.checkin import CheckInRule, CheckInService
@@ -60,7 +60,10 @@ MALL_ITEMS = [
     MallItem("下午茶三人套餐", ItemKind.COUPON, 1200, 60, category="coupons", position=6, group_size=3,
              group_points_price=600, group_hours=24, description="三人成团，每人 600 积分",
              coupon_terms=CouponTerms(valid_days=14)),
+    MallItem("会员日专享 半价奶茶券", ItemKind.COUPON, 150, 300, per_member_limit=1, category="coupons", position=7,
+             description="每月 18 日会员日限定", coupon_terms=CouponTerms(valid_days=7), member_day="member-day"),
 ]
+MEMBER_DAY = "member-day"
 EVENT_RULES = [
     EventRule("group_message", "社群发言", 1, daily_cap=10),
     EventRule("group_join", "邀请好友入群", 30, LedgerReason.INVITE, Beneficiary.INVITER),
@@ -106,6 +109,9 @@ async def seed(services: Services) -> bool:
     await services.campaigns.save(STAFF, Campaign("wake-up", "沉睡会员签到双倍", 2000, now, now + timedelta(days=30),
                                                   (LedgerReason.CHECK_IN,), segments=(Segment.DORMANT,)),
                                   create=True)
+    await services.campaigns.save(STAFF, Campaign(
+        MEMBER_DAY, "每月 18 日会员日", 2000, now, now + timedelta(days=365), (LedgerReason.ORDER, LedgerReason.CHECK_IN),
+        schedule=Schedule(ScheduleKind.MONTH_DAYS, (18,))), create=True)
     for external_id, nickname, days, welcome in MEMBERS:
         await _member_with_history(services, external_id, nickname, days, welcome)
     # Copies: creating an item fills in its id, and these templates must stay as they are.
