@@ -229,11 +229,14 @@ async def boost_for(uow: "UnitOfWork", base_points: int, at: datetime, reason: L
     return boost(base_points, best_campaign(running, at, reason, await audience_of(uow, member, running, at)))
 
 
-async def member_day_refusal(uow: "UnitOfWork", code: str, what: str, now: datetime) -> Refusal | None:
-    """The refusal of ``what`` (kept for the days of campaign ``code``) outside those days."""
+async def member_day_refusal(uow: "UnitOfWork", code: str, what: str, now: datetime,
+                             early: timedelta = timedelta(0)) -> Refusal | None:
+    """The refusal of ``what`` (kept for the days of campaign ``code``) outside those days; ``early``:
+    how much sooner the member's tier may enter (the EARLY_ACCESS perk)."""
     campaign, brand = await uow.campaigns.get(code), await brand_settings(uow)
     today = brand.local_date(now)
-    if campaign is not None and campaign.runs_at(now, today):
+    if campaign is not None and (campaign.runs_at(now, today) or (
+            early and campaign.runs_at(now + early, brand.local_date(now + early)))):
         return None
     upcoming = campaign.next_day(today + timedelta(days=1), brand.zone) if campaign else None
     when = f": the next is {upcoming.isoformat()}" if upcoming else ""

@@ -45,6 +45,7 @@ class CouponStatus(str, Enum):
 class CouponSource(str, Enum):
     MALL = "MALL"  # redeemed in the mall, a flash sale or a group redemption
     LOTTERY = "LOTTERY"  # a lottery prize
+    PERK = "PERK"  # a tier's monthly coupon (domain/perks.py)
 
 
 @dataclass(frozen=True)

@@ -154,9 +154,10 @@ class DeductionService:
                 raise NotFound(f"order {order_id[:64]!r} has no deduction", ("orderId",))
             if deduction.status is DeductionStatus.REFUNDED:
                 raise Refusal(ErrorCode.ORDER_FULLY_REFUNDED, "the deduction was already refunded", ("orderId",))
-            ctx.member.account.credit(deduction.points, LedgerReason.REVERSAL, ctx.now,
-                                      ctx.brand.expiry_for(ctx.now), system.label,
-                                      f"退还积分抵扣 · 订单 {order_id}", f"deduction:{order_id}")
+            if deduction.points:  # free shipping (a perk) took none, and refunding it gives the use back
+                ctx.member.account.credit(deduction.points, LedgerReason.REVERSAL, ctx.now,
+                                          ctx.brand.expiry_for(ctx.now), system.label,
+                                          f"退还积分抵扣 · 订单 {order_id}", f"deduction:{order_id}")
             deduction.status = DeductionStatus.REFUNDED
             await ctx.uow.deductions.update(deduction)
             return deduction

@@ -70,6 +70,7 @@ class ErrorCode(str, Enum):
     SELF_GIFT = "SELF_GIFT"
     MEMBER_UNDER_REVIEW = "MEMBER_UNDER_REVIEW"
     NOT_MEMBER_DAY = "NOT_MEMBER_DAY"
+    PERK_NOT_HELD = "PERK_NOT_HELD"
 
 
 class DomainError(Exception):

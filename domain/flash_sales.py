@@ -21,6 +21,7 @@ from domain.mall import (MAX_PRICE, MAX_QUANTITY, MAX_STOCK, Redemption, Standin
 from domain.points import PointsOutcome
 from domain.realtime import Activity, ActivityKind
 from domain.text import checked_text
+from domain.tiers import early_access_of
 
 if TYPE_CHECKING:
     from domain.clock import Clock
@@ -54,8 +55,9 @@ class FlashSale:
     def running(self, now: datetime) -> bool:
         return self.starts_at <= now < self.ends_at
 
-    def window_refusal(self, now: datetime) -> Refusal | None:
-        if now < self.starts_at:
+    def window_refusal(self, now: datetime, early: timedelta = timedelta(0)) -> Refusal | None:
+        """``early``: how much sooner the member's tier may enter (the EARLY_ACCESS perk)."""
+        if now + early < self.starts_at:
             return Refusal(ErrorCode.FLASH_SALE_NOT_STARTED, f"{self.title} starts at {self.starts_at.isoformat()}",
                            ("flashSaleId",))
         if now >= self.ends_at:
@@ -124,7 +126,7 @@ class FlashSaleService:
         """Refuse from what the gate knows (the window, the tickets left, the member's points), and send
         on only those holding a ticket; a replayed key always goes on, to its first answer."""
         async def refusal_before_count(sale: FlashSale) -> Refusal | None:
-            return sale.window_refusal(self.clock.now())
+            return await self._window_refusal(sale, standing)
 
         async def refusal_in_stock(sale: FlashSale) -> Refusal | None:
             return unaffordable((await standing_of(standing)).available, sale.points_price * quantity)
@@ -146,7 +148,8 @@ class FlashSaleService:
             # The gate's order: window, stock, points, then what only the database knows (the limits),
             # the item's own rules first: a sale is another door to the item, not a way round its gate.
             item = None
-            refusal = sale.window_refusal(ctx.now) or (sale.sold_out() if sale.stock < quantity else None) \
+            early = await early_access_of(ctx.uow, ctx.member.tier_level)
+            refusal = sale.window_refusal(ctx.now, early) or (sale.sold_out() if sale.stock < quantity else None) \
                 or unaffordable(ctx.member.account.available, sale.points_price * quantity) \
                 or await item_rules_refusal(ctx, item := await ctx.uow.mall.get(sale.item_id), quantity)
             if refusal is not None:
@@ -182,12 +185,20 @@ class FlashSaleService:
         sale = await self.transactions.read(lambda uow: uow.flash_sales.get(sale_id))
         if sale is None:
             return None
-        refusal = sale.window_refusal(self.clock.now()) or (sale.sold_out() if sale.stock < quantity else None)
+        refusal = await self._window_refusal(sale, standing) or (sale.sold_out() if sale.stock < quantity else None)
         if refusal is None:
             refusal = unaffordable((await standing_of(standing)).available, sale.points_price * quantity)
         if refusal is None:
             return None
         return await self.operations.refused_without_a_write(member, member_id, key, refusal)
+
+    async def _window_refusal(self, sale: FlashSale, standing: StandingNow | None) -> Refusal | None:
+        """The window as the member's tier sees it; the member is read only before the sale opens."""
+        now = self.clock.now()
+        if now >= sale.starts_at:
+            return sale.window_refusal(now)
+        tier_level = (await standing_of(standing)).tier_level
+        return sale.window_refusal(now, await self.transactions.read(lambda uow: early_access_of(uow, tier_level)))
 
     async def current(self) -> list[FlashSale]:
         """Sales running now or starting within a week, soonest first."""

@@ -31,7 +31,7 @@ from domain.ledger import LedgerReason, unaffordable
 from domain.notifications import notify, redemption_shipped
 from domain.realtime import Activity, ActivityKind
 from domain.text import checked_text
-from domain.tiers import tier_refusal
+from domain.tiers import early_access_of, tier_refusal
 
 if TYPE_CHECKING:
     from domain.clock import Clock
@@ -218,8 +218,7 @@ class MallService:
         async def refusal_before_count(item: MallItem) -> Refusal | None:
             gated = item.min_tier_level > 1  # everyone is V1 or above: no need to read the member
             return refusal_for(item, (await standing_of(standing)).tier_level if gated else None) \
-                or (await self.transactions.read(lambda uow: member_day_refusal(
-                    uow, item.member_day, item.name, self.clock.now())) if item.member_day else None)
+                or (await self._member_day_refusal(item, standing) if item.member_day else None)
 
         async def refusal_in_stock(item: MallItem) -> Refusal | None:
             return unaffordable((await standing_of(standing)).available, item.points_price * quantity)
@@ -228,6 +227,21 @@ class MallService:
             item_id, quantity, refusal_before_count, sold_out, refusal_in_stock,
             lambda refusal: self.operations.refused_without_a_write(member, member_id, key, refusal),
             lambda: self._redeem(member, member_id, item_id, quantity, key))
+
+    async def _member_day_refusal(self, item: MallItem, standing: StandingNow | None) -> Refusal | None:
+        """The member is read only outside the day (for their tier's early access), and not while a
+        read holds a connection: a rush may hold every other one."""
+        now = self.clock.now()
+        refusal = await self.transactions.read(lambda uow: member_day_refusal(uow, item.member_day, item.name, now))
+        if refusal is None:
+            return None
+        tier_level = (await standing_of(standing)).tier_level
+
+        async def with_early_access(uow: "UnitOfWork") -> Refusal | None:
+            early = await early_access_of(uow, tier_level)
+            return await member_day_refusal(uow, item.member_day, item.name, now, early) if early else refusal
+
+        return await self.transactions.read(with_early_access)
 
     async def _read_item(self, item_id: int) -> tuple[MallItem, int] | None:
         item = await self.transactions.read(lambda uow: uow.mall.get(item_id))
@@ -347,7 +361,9 @@ class MallService:
         """Shelf, tier, stock, points and per-member limit, shared by redeem, checkout and 拼团 (the
         gate's order: what the facts refuse, the stock, the points, then the limit only the database knows)."""
         refusal = refusal_for(item, ctx.member.tier_level, cash_allowed=cash_allowed) \
-            or (await member_day_refusal(ctx.uow, item.member_day, item.name, ctx.now) if item.member_day else None) \
+            or (await member_day_refusal(ctx.uow, item.member_day, item.name, ctx.now,
+                                         await early_access_of(ctx.uow, ctx.member.tier_level))
+                if item.member_day else None) \
             or (sold_out(item) if item.stock < quantity else None) \
             or unaffordable(ctx.member.account.available, points_needed) \
             or await limit_refusal(ctx, item, quantity)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import Enum
 from typing import TYPE_CHECKING
 
 from domain import configuration
@@ -29,6 +30,51 @@ MAX_MULTIPLIER_PERMILLE = 10000
 MAX_UPKEEP_MONTHS = 60
 
 
+MAX_BENEFITS = 10
+
+
+class PerkKind(str, Enum):
+    """Perks the system delivers (domain/perks.py); a tier's ``perks`` texts only describe."""
+
+    MONTHLY_COUPON = "MONTHLY_COUPON"  # `quantity` coupons of a coupon item, into the wallet once a month
+    FREE_SHIPPING = "FREE_SHIPPING"  # `quantity` orders' shipping a month, up to `max_fen` each
+    EARLY_ACCESS = "EARLY_ACCESS"  # flash sales and member-day shelves open `minutes` earlier
+
+
+@dataclass(frozen=True)
+class Perk:
+    kind: PerkKind
+    name: str
+    item_id: int | None = None  # MONTHLY_COUPON
+    quantity: int = 1  # MONTHLY_COUPON coupons, FREE_SHIPPING orders, a month
+    minutes: int = 0  # EARLY_ACCESS
+    max_fen: int = 0  # FREE_SHIPPING: the most one order's shipping is worth
+
+    def __post_init__(self) -> None:
+        checked_text(self.name, "name", max_length=40)
+        if self.kind is PerkKind.MONTHLY_COUPON and (self.item_id is None or not 1 <= self.quantity <= 10):
+            raise InvalidInput("a monthly coupon names a coupon item and 1-10 coupons", ("benefits", "itemId"))
+        if self.kind is PerkKind.FREE_SHIPPING and not (1 <= self.quantity <= 100 and 1 <= self.max_fen <= 100_000):
+            raise InvalidInput("free shipping covers 1-100 orders a month, each up to 1-100000 fen",
+                               ("benefits", "maxFen"))
+        if self.kind is PerkKind.EARLY_ACCESS and not 1 <= self.minutes <= 1440:
+            raise InvalidInput("early access is 1-1440 minutes", ("benefits", "minutes"))
+
+    @property
+    def key(self) -> str:
+        """What a monthly grant is kept under: the same perk is granted once a month."""
+        return f"{self.kind.value}:{self.item_id or ''}"
+
+    def to_record(self) -> dict:
+        return {"kind": self.kind.value, "name": self.name, "itemId": self.item_id, "quantity": self.quantity,
+                "minutes": self.minutes, "maxFen": self.max_fen}
+
+    @classmethod
+    def from_record(cls, r: dict) -> "Perk":
+        return cls(PerkKind(r["kind"]), r["name"], r.get("itemId"), r.get("quantity", 1), r.get("minutes", 0),
+                   r.get("maxFen", 0))
+
+
 @dataclass(frozen=True)
 class Tier:
     level: int
@@ -38,6 +84,15 @@ class Tier:
     perks: tuple[str, ...] = ()
     # Growth to earn within an upkeep period to keep the tier; None: half the growth threshold.
     keep_threshold: int | None = None
+    benefits: tuple[Perk, ...] = ()
+
+    def perk(self, kind: PerkKind) -> Perk | None:
+        return next((p for p in self.benefits if p.kind is kind), None)
+
+    @property
+    def early_access(self) -> timedelta:
+        perk = self.perk(PerkKind.EARLY_ACCESS)
+        return timedelta(minutes=perk.minutes if perk else 0)
 
     @property
     def code(self) -> str:
@@ -46,12 +101,12 @@ class Tier:
     def to_record(self) -> dict:
         return {"level": self.level, "name": self.name, "growthThreshold": self.growth_threshold,
                 "earnMultiplierPermille": self.earn_multiplier_permille, "perks": list(self.perks),
-                "keepThreshold": self.keep_threshold}
+                "keepThreshold": self.keep_threshold, "benefits": [p.to_record() for p in self.benefits]}
 
     @classmethod
     def from_record(cls, r: dict) -> "Tier":
         return cls(r["level"], r["name"], r["growthThreshold"], r["earnMultiplierPermille"], tuple(r["perks"]),
-                   r.get("keepThreshold"))
+                   r.get("keepThreshold"), tuple(Perk.from_record(p) for p in r.get("benefits", ())))
 
 
 def tier_refusal(member_level: int | None, needed: int, what: str, field: tuple[str, ...]) -> Refusal | None:
@@ -129,6 +184,10 @@ class TierTable:
                 raise InvalidInput("at most 20 perks", ("perks",))
             for perk in tier.perks:
                 checked_text(perk, "perks", max_length=100)
+            keys = [p.key for p in tier.benefits]
+            if len(keys) > MAX_BENEFITS or len(set(keys)) != len(keys):
+                raise InvalidInput(f"at most {MAX_BENEFITS} benefits: one of each kind, a monthly coupon per item",
+                                   ("benefits",))
 
     def get(self, level: int) -> Tier:
         return self.tiers[level - 1]
@@ -183,6 +242,11 @@ class _Decoded:
 
     record: object = None
     table: TierTable = DEFAULT_TIERS
+
+
+async def early_access_of(uow: "UnitOfWork", tier_level: int | None) -> timedelta:
+    """How much earlier than everyone a member of this tier may enter (None: not known, no earlier)."""
+    return timedelta(0) if tier_level is None else (await tier_table(uow)).get(tier_level).early_access
 
 
 async def tier_table(uow: UnitOfWork) -> TierTable:

@@ -1,7 +1,9 @@
 """Points deducted from ordinary orders, one per member, order and purpose."""
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
 
 from domain.day_figures import FigureChange, FigureKind
 from domain.deductions import Deduction, DeductionPurpose, DeductionStatus
@@ -36,6 +38,12 @@ class SqlDeductionRepository:
             .returning(deductions.c.id))
         deduction.id = result.scalar_one()
         self._count(deduction, 1)
+
+    async def free_shipping_count(self, member_id: int, since: datetime) -> int:
+        d = deductions.c
+        return await self.connection.scalar(select(func.count()).select_from(deductions).where(
+            d.member_id == member_id, d.purpose == DeductionPurpose.SHIPPING.value, d.points == 0,
+            d.status == DeductionStatus.APPLIED.value, d.created_at >= since))
 
     async def update(self, deduction: Deduction) -> None:
         await self.connection.execute(update(deductions).where(deductions.c.id == deduction.id)

@@ -94,6 +94,7 @@ members = Table(
     Index("ix_members_next_due_at", "next_due_at"),
     Index("ix_members_device_id", "device_id"),
     Index("ix_members_phone_hash", "phone_hash"),
+    Index("ix_members_tier_level", "tier_level", "id"),  # a tier's members, for its monthly perks
 )
 
 ledger_entries = Table(
@@ -289,6 +290,15 @@ risk_reviews = Table(
     Column("resolved_at", UtcDateTime, nullable=True),
     Column("resolved_by", String(160), nullable=True),
     Index("ix_risk_reviews_status", "status", "id"),
+)
+
+# Monthly perks granted (domain/perks.py): one row per member, perk and brand month, so a grant is made once.
+perk_grants = Table(
+    "perk_grants", metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("perk_key", String(40), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("granted_at", UtcDateTime, nullable=False),
 )
 
 # Points one member gave another (domain/gifts.py); both ledgers' entries carry ref "gift:<id>".

@@ -37,6 +37,7 @@ from persistence.group_redemptions import SqlGroupRedemptionRepository
 from persistence.idempotency import KnownKeys, SqlIdempotencyRepository
 from persistence.gifts import SqlGiftRepository
 from persistence.invitations import SqlInvitationRepository
+from persistence.perks import SqlPerkRepository
 from persistence.leaderboards import SqlLeaderboardRepository
 from persistence.ledger import SqlLedgerRepository
 from persistence.lottery import SqlLotteryRepository
@@ -68,6 +69,7 @@ REPOSITORIES = {
     "figures": SqlDayFigureRepository,
     "coupons": SqlCouponRepository,
     "gifts": SqlGiftRepository,
+    "perks": SqlPerkRepository,
     "feed": SqlFeedRepository,
     "imports": SqlImportRepository,
     "exports": SqlExportRepository,

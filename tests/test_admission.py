@@ -621,3 +621,12 @@ def test_a_member_day_item_is_refused_by_the_gate_until_its_day_and_sells_its_st
     assert codes(refused) == ["NOT_MEMBER_DAY"]
     travel_to(live_server, MIDNIGHT_18TH)
     assert codes(member.data(REDEEM_ID, {"item": item, "key": "before"})["redeem"]) == []  # the key kept nothing
+
+
+def test_early_access_lets_the_tier_through_the_gate_before_the_sale_opens(live_server):
+    from tests.test_api_perks import give_v1
+    sale = new_sale(live_server, 3, starts_in=timedelta(minutes=20))
+    member = funded(live_server, "gated-early", 10)
+    assert codes(redeem(member, sale, "k")) == ["FLASH_SALE_NOT_STARTED"]
+    give_v1(live_server, [{"kind": "EARLY_ACCESS", "name": "提前 30 分钟", "minutes": 30}])
+    assert codes(redeem(member, sale, "k")) == []  # refused at the gate, the key kept nothing

@@ -36,6 +36,7 @@ from api.graphql.node import NodeQueries
 from api.graphql.notifications import NotificationMutations, NotificationQueries, NotificationType
 from api.graphql.orders import OrderMutations, OrderQueries, PurchaseOrderType
 from api.graphql.partners import ExchangeType, PartnerMutations, PartnerQueries
+from api.graphql.perks import PerkMutations
 from api.graphql.points import PointsMutations
 from api.graphql.scalars import OVERRIDES
 from api.graphql.realtime import ActivitySubscriptions, RealtimeSubscriptions
@@ -61,7 +62,7 @@ Mutation = merge_types("Mutation", (
     LotteryMutations, GroupRedemptionMutations, CommunityMutations, InvitationMutations, EventMutations,
     AssistMutations, BirthdayMutations, NotificationMutations, PointsMutations, CampaignMutations, MemberMutations,
     BrandMutations, LeaderboardMutations, PartnerMutations, SegmentMutations, WebhookMutations, StoreMutations, ImportMutations,
-    GiftMutations))
+    GiftMutations, PerkMutations))
 Subscription = merge_types("Subscription", (RealtimeSubscriptions, ActivitySubscriptions))
 
 MAX_DEPTH = 12

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from api.graphql.checkout import OrderType
     from api.graphql.coupons import CouponType
     from api.graphql.gifts import PointsGiftType
+    from api.graphql.perks import Perk, PerkInput
     from api.graphql.lottery import DrawType
     from api.graphql.mall import RedemptionType
     from api.graphql.partners import ExchangeType
@@ -50,7 +51,10 @@ class Tier:
     name: str
     growth_threshold: Long
     earn_multiplier: float
-    perks: list[str]
+    perks: list[str] = strawberry.field(description="What the tier offers, as text for pages.")
+    benefits: list[Annotated["Perk", strawberry.lazy("api.graphql.perks")]] = strawberry.field(
+        default_factory=list, description="The perks the system delivers (monthly coupons, free shipping, early "
+                                          "access), each with its kind.")
     keep_threshold: Long = strawberry.field(
         description="Growth to earn within an upkeep period to keep this tier at the period's end.")
     keep_until: datetime | None = strawberry.field(
@@ -65,9 +69,10 @@ class Tier:
 
     @classmethod
     def of(cls, tier: tiers.Tier) -> "Tier":
+        from api.graphql.perks import Perk
         return cls(level=tier.level, code=tier.code, name=tier.name, growth_threshold=tier.growth_threshold,
                    earn_multiplier=tier.earn_multiplier_permille / 1000, perks=list(tier.perks),
-                   keep_threshold=tier.keep_threshold)
+                   keep_threshold=tier.keep_threshold, benefits=[Perk.of(p) for p in tier.benefits])
 
     @classmethod
     def held_by(cls, member: members.Member, table: tiers.TierTable) -> "Tier":
@@ -266,6 +271,13 @@ class MemberType(Node):
         before = decode_cursor(after)
         found = await info.context.services.mall.redemptions(self._member.id, before, first + 1)
         return redemption_connection(found, first, before is not None)
+
+    @strawberry.field(description="Orders whose shipping your tier still pays this month (useFreeShipping); "
+                                  "0 without the perk. Yours (and staff's) only.")
+    async def free_shipping_left(self, info: Info) -> int:
+        if not may_see_private(info, self._member.id):
+            raise Forbidden("members can only see their own perks")
+        return await info.context.services.perks.free_shipping_left(self._member.id)
 
     @strawberry.field(description="Your coupon wallet (券包), newest first: every coupon you hold, from the mall, "
                                   "flash sales, group redemptions and lottery prizes. `status` filters as of now.")
@@ -474,6 +486,8 @@ class UpdateTierInput:
     growth_threshold: int
     earn_multiplier: float
     perks: list[str] = strawberry.field(default_factory=list)
+    benefits: list[Annotated["PerkInput", strawberry.lazy("api.graphql.perks")]] | None = strawberry.field(
+        default=None, description="Replaces the tier's delivered perks (at most 10); null keeps them.")
     keep_threshold: int | None = strawberry.field(
         default=None, description="Null: the tier's current keep threshold, if it is still at most the growth "
                                   "threshold; else half the growth threshold.")
@@ -505,10 +519,14 @@ class MemberMutations:
         try:
             if not 1 <= input.level <= 6:
                 raise InvalidInput("level must be 1-6", ("level",))
+            services = info.context.services
+            benefits = (await services.tiers.table()).get(input.level).benefits if input.benefits is None \
+                else tuple(p.to_domain() for p in input.benefits[:11])
+            await services.perks.check(benefits)
             tier = tiers.Tier(input.level, input.name.strip(), input.growth_threshold,
                               multiplier_permille(input.earn_multiplier, "earnMultiplier"),
-                              tuple(p.strip() for p in input.perks[:21]), input.keep_threshold)
-            table = await info.context.services.tiers.update(staff.actor, tier)
+                              tuple(p.strip() for p in input.perks[:21]), input.keep_threshold, benefits)
+            table = await services.tiers.update(staff.actor, tier)
         except DomainError as error:
             return UpdateTierPayload(tiers=None, user_errors=user_errors(error))
         info.context.loaders.forget_tiers()

@@ -28,7 +28,7 @@ from domain.segments import Segment
 from domain.points import PointsOperations
 from domain.submissions import SubmissionKind, SubmissionRule
 from domain.tasks import Task, TaskConfirmation, TaskKind, TaskPeriod
-from domain.tiers import DEFAULT_TIERS
+from domain.tiers import DEFAULT_TIERS, Perk, PerkKind
 
 DEMO_KEY = "demo"
 STAFF = Actor("staff", "demo-staff")
@@ -116,6 +116,7 @@ async def seed(services: Services) -> bool:
         await _member_with_history(services, external_id, nickname, days, welcome)
     # Copies: creating an item fills in its id, and these templates must stay as they are.
     cup, coupon, *_ = [await services.mall.create(STAFF, replace(item)) for item in MALL_ITEMS]
+    await _perks(services, coupon.id)
     await services.flash_sales.create(STAFF, FlashSale(cup.id, "99 积分秒杀保温杯", 99, 20, 1, now, now + timedelta(days=2)))
     await services.lotteries.create(STAFF, demo_lottery(cup.id))
     await _orders(services)
@@ -128,6 +129,17 @@ async def seed(services: Services) -> bool:
     now = services.clock.now()
     await tx.write(lambda uow: uow.settings.put(DEMO_KEY, {"seededAt": now.isoformat()}, STAFF.label, now))
     return True
+
+
+async def _perks(services: Services, coupon_id: int) -> None:
+    """V3 and above: a monthly coupon; V4 and above: free shipping twice a month; V5 and above: early access."""
+    monthly = Perk(PerkKind.MONTHLY_COUPON, "每月满 30 减 5 券", item_id=coupon_id)
+    shipping = Perk(PerkKind.FREE_SHIPPING, "每月包邮 2 次", quantity=2, max_fen=1000)
+    early = Perk(PerkKind.EARLY_ACCESS, "秒杀与会员日提前 30 分钟", minutes=30)
+    table = await services.tiers.table()
+    for level, benefits in ((3, (monthly,)), (4, (monthly, shipping)), (5, (monthly, shipping, early)),
+                            (6, (monthly, shipping, early))):
+        await services.tiers.update(STAFF, replace(table.get(level), benefits=benefits))
 
 
 def demo_lottery(cup_id: int) -> Lottery:

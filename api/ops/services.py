@@ -20,6 +20,7 @@ from domain.events import EventService
 from domain.admission import Admission, ForgetRestocked, TicketCounters
 from domain.flash_sales import FlashSaleService
 from domain.gifts import GiftService
+from domain.perks import PerkService
 from domain.group_redemptions import GroupRedemptionService
 from domain.invitations import InvitationService
 from domain.leaderboards import LeaderboardService
@@ -90,6 +91,7 @@ class Services:
     imports: ImportService
     exports: ExportService
     gifts: GiftService
+    perks: PerkService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None, randomness: RandomSource | None = None,
@@ -126,7 +128,7 @@ class Services:
                    WebhookService(tx, clock, webhook_transport or HttpWebhookTransport()), CouponService(tx, clock),
                    TillService(orders, deductions, tx, clock), FeedService(tx),
                    ImportService(tx, clock, events), ExportService(tx),
-                   GiftService(operations, tx, clock))
+                   GiftService(operations, tx, clock), PerkService(operations, tx, clock))
 
     async def close(self) -> None:
         await self.activity.close()

@@ -20,6 +20,7 @@ from domain.ports.events import EventRepository
 from domain.ports.flash_sales import FlashSaleRepository
 from domain.ports.group_redemptions import GroupRedemptionRepository
 from domain.ports.gifts import GiftRepository
+from domain.ports.perks import PerkRepository
 from domain.ports.idempotency import IdempotencyRepository
 from domain.ports.invitations import InvitationRepository
 from domain.ports.leaderboards import LeaderboardRepository
@@ -71,6 +72,7 @@ class UnitOfWork(Protocol):
     figures: DayFigureRepository
     coupons: CouponRepository
     gifts: GiftRepository
+    perks: PerkRepository
     feed: FeedRepository
     imports: ImportRepository
     exports: ExportRepository

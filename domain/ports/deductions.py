@@ -1,6 +1,7 @@
 """What deductions need from storage; persistence/deductions.py implements it."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol, TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -12,3 +13,5 @@ class DeductionRepository(Protocol):
     async def by_id(self, deduction_id: int) -> "Deduction | None": ...
     async def add(self, deduction: "Deduction") -> None: ...
     async def update(self, deduction: "Deduction") -> None: ...
+    async def free_shipping_count(self, member_id: int, since: datetime) -> int:
+        """The member's standing free-shipping deductions (SHIPPING, 0 points) made since ``since``."""
