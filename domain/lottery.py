@@ -16,6 +16,10 @@ becomes the fallback prize, which has unlimited stock: a brand that wants "100% 
 fallback a real prize and gives "thank you" (NOTHING) no weight. The pity counter counts a
 member's draws since their last win (a prize that is neither NOTHING nor the fallback); the draw
 that reaches ``pityAfter`` is made among the winning prizes in stock only.
+
+A lottery takes points (its entry cost), lottery chances (domain/chances.py: ``useChance``, the
+member's first-expiring chance, taken in the draw's transaction) or either, as its ``payment``
+says, and may be limited to tiers from ``min_tier_level``.
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from domain.admission import LOTTERY, Admission, KnownFacts, scope_of
 from domain.brand import brand_settings
+from domain.chances import spend_chance
 from domain.configuration import SYSTEM, Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.idempotency import validate_key
@@ -36,6 +41,7 @@ from domain.coupons import CouponSource
 from domain.mall import Redemption, StandingNow, item_rules_refusal, record_redemption, standing_of
 from domain.realtime import Activity, ActivityKind
 from domain.text import checked_text
+from domain.tiers import tier_refusal
 
 if TYPE_CHECKING:
     from domain.clock import Clock
@@ -51,6 +57,15 @@ SEED_BYTES = 32
 SEED_LIFETIME = timedelta(hours=24)
 CLIENT_SEED_MAX = 128
 ROLL_BYTES = 7  # a roll fits a signed 64-bit column
+
+
+class LotteryPayment(str, Enum):
+    POINTS = "POINTS"  # the entry cost in points
+    CHANCES = "CHANCES"  # a lottery chance a draw
+    EITHER = "EITHER"  # the member chooses (useChance)
+
+    def accepts(self, use_chance: bool) -> bool:
+        return self is LotteryPayment.EITHER or (self is LotteryPayment.CHANCES) == use_chance
 
 
 class PrizeKind(str, Enum):
@@ -123,6 +138,8 @@ class Lottery:
     draws: int = 0  # the sequence of the last draw
     prizes: list[Prize] = field(default_factory=list)
     id: int | None = None
+    payment: LotteryPayment = LotteryPayment.POINTS
+    min_tier_level: int = 1
 
     def validate(self) -> "Lottery":
         self.name = checked_text(self.name, "name", max_length=40)
@@ -132,6 +149,8 @@ class Lottery:
             raise InvalidInput("dailyLimit must be 0 (none) to 1000", ("dailyLimit",))
         if not 0 <= self.pity_after <= 1000 or self.pity_after == 1:
             raise InvalidInput("pityAfter must be 0 (none) or 2-1000", ("pityAfter",))
+        if not 1 <= self.min_tier_level <= 6:
+            raise InvalidInput("minTierLevel must be 1-6", ("minTierLevel",))
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise InvalidInput("a lottery ends after it starts", ("endsAt",))
         validate_prizes(self.prizes)
@@ -177,6 +196,7 @@ class LotteryDraw:
     drawn_at: datetime
     redemption_id: int | None = None
     id: int | None = None
+    paid_with_chance: bool = False
 
     @property
     def fell_back(self) -> bool:
@@ -340,9 +360,9 @@ class LotteryService:
                 raise NotFound("no such item", ("prizes", str(index), "itemId"))
 
     async def draw(self, member: Actor, member_id: int, lottery_id: int, client_seed: str | None,
-                   key: str, standing: StandingNow | None = None) -> "PointsOutcome":
+                   key: str, standing: StandingNow | None = None, use_chance: bool = False) -> "PointsOutcome":
         """``standing``: the member's points as this request reads them, to refuse a draw they cannot pay
-        for without a write."""
+        for without a write; ``use_chance``: pay with a lottery chance instead of points."""
         client_seed = key if client_seed is None else client_seed
         if not 1 <= len(client_seed) <= CLIENT_SEED_MAX or not client_seed.isprintable():
             raise InvalidInput(f"clientSeed is 1-{CLIENT_SEED_MAX} printable characters", ("clientSeed",))
@@ -350,7 +370,7 @@ class LotteryService:
         known = await self.facts.get(lottery_id) if self.facts is not None else None
         facts, epoch = known if known is not None else (None, None)
         if facts is not None:
-            refusal = await self._known_refusal(facts, epoch, member_id, standing)
+            refusal = await self._known_refusal(facts, epoch, member_id, standing, use_chance)
             if refusal is not None:
                 answer = await self.operations.refused_without_a_write(member, member_id, key, refusal)
                 if answer is not None:
@@ -362,14 +382,15 @@ class LotteryService:
             lottery = await ctx.uow.lotteries.lock(lottery_id)  # after the member's lock, like every spend
             if lottery is None:
                 raise NotFound("no such lottery", ("lotteryId",))
-            refusal = await self._refusal(ctx, lottery)
+            refusal = await self._refusal(ctx, lottery, use_chance)
             if refusal is not None:
                 day_ends.append(ctx.brand.start_of_local_day(ctx.brand.local_date(ctx.now) + timedelta(days=1)))
                 raise refusal
-            return await self._make_draw(ctx, member, lottery, client_seed)
+            return await self._make_draw(ctx, member, lottery, client_seed, use_chance)
 
         outcome = await self.operations.run(actor=member, key=key, operation="drawLottery", member_id=member_id,
-                                             payload={"lottery": lottery_id, "clientSeed": client_seed}, rule=rule)
+                                             payload={"lottery": lottery_id, "clientSeed": client_seed,
+                                                      **({"useChance": True} if use_chance else {})}, rule=rule)
         refused = outcome.error
         if epoch is not None and day_ends and not outcome.replayed and isinstance(refused, Refusal) \
                 and refused.code is ErrorCode.DAILY_LIMIT_REACHED:
@@ -379,34 +400,41 @@ class LotteryService:
         return outcome
 
     async def _known_refusal(self, lottery: Lottery, epoch: str, member_id: int,
-                             standing: StandingNow | None) -> Refusal | None:
+                             standing: StandingNow | None, use_chance: bool) -> Refusal | None:
         """The transaction's refusals, in its order, from what this process knows: the window, a daily
         limit this member reached under the same epoch, and their points when the lottery has no limit
         (with one, an unknown count of today's draws comes first)."""
         now = self.clock.now()
         if not lottery.running(now):
             return closed(lottery)
+        if not lottery.payment.accepts(use_chance):
+            return payment_refused(lottery)
         refusal = self.facts.refusal_for(lottery.id, member_id, epoch, now)
-        if refusal is not None or lottery.daily_limit:
+        if refusal is not None or lottery.daily_limit or use_chance:
             return refusal
         available = (await standing_of(standing)).available
         return too_poor(lottery) if available is not None and lottery.entry_cost > available else None
 
     @staticmethod
-    async def _refusal(ctx: "OperationContext", lottery: Lottery) -> Refusal | None:
+    async def _refusal(ctx: "OperationContext", lottery: Lottery, use_chance: bool) -> Refusal | None:
         if not lottery.running(ctx.now):
             return closed(lottery)
+        if not lottery.payment.accepts(use_chance):
+            return payment_refused(lottery)
+        if refusal := tier_refusal(ctx.member.tier_level, lottery.min_tier_level, lottery.name, ("lotteryId",)):
+            return refusal
         if lottery.daily_limit:
             since = ctx.brand.start_of_day_of(ctx.now)
             if await ctx.uow.lotteries.draws_since(ctx.member.id, lottery.id, since) >= lottery.daily_limit:
                 return Refusal(ErrorCode.DAILY_LIMIT_REACHED, f"{lottery.daily_limit} draws a day", ("lotteryId",))
-        if lottery.entry_cost > ctx.member.account.available:
+        if not use_chance and lottery.entry_cost > ctx.member.account.available:
             return too_poor(lottery)
         return None
 
     async def _make_draw(self, ctx: "OperationContext", member: Actor, lottery: Lottery,
-                         client_seed: str) -> LotteryDraw:
+                         client_seed: str, use_chance: bool) -> LotteryDraw:
         uow, now = ctx.uow, ctx.now
+        chance = await spend_chance(uow, ctx.member.id, now) if use_chance else None  # refused before any change
         seed = await uow.lotteries.current_seed(lottery.id)
         last = await uow.lotteries.last_draw(ctx.member.id, lottery.id)
         misses = last.misses_after if last else 0
@@ -419,17 +447,20 @@ class LotteryService:
         # gives the fallback: the odds stay the same for everyone, and the draw records what was drawn.
         prize = drawn if drawn is not None and drawn.in_stock and await self._may_have(ctx, drawn) \
             else lottery.fallback
-        if lottery.entry_cost:
-            ctx.member.account.debit(lottery.entry_cost, LedgerReason.LOTTERY_ENTRY, now, member.label,
+        cost = 0 if chance else lottery.entry_cost
+        if cost:
+            ctx.member.account.debit(cost, LedgerReason.LOTTERY_ENTRY, now, member.label,
                                      f"抽奖 {lottery.name}", f"lottery:{lottery.id}")
         draw = LotteryDraw(lottery.id, ctx.member.id, lottery.version, seed.epoch, lottery.draws, client_seed, roll,
                            [p.id for p in candidates], drawn.id if drawn else None, prize.id, pity,
-                           0 if prize.wins else misses + 1, lottery.entry_cost, now)
+                           0 if prize.wins else misses + 1, cost, now, paid_with_chance=chance is not None)
         draw.redemption_id = await self._award(ctx, member, lottery, prize)
         if prize.wins:
             uow.activity.append(Activity.of(ActivityKind.LOTTERY_WIN, ctx.member.nickname, f"抽中了 {prize.name}", now))
         await uow.lotteries.update(lottery)
         await uow.lotteries.add_draw(draw)
+        if chance is not None:
+            await uow.chances.attach_draw(chance.id, draw.id)
         return draw
 
     @staticmethod
@@ -499,6 +530,11 @@ def closed(lottery: Lottery) -> Refusal:
     return Refusal(ErrorCode.LOTTERY_CLOSED, f"{lottery.name} is not open now", ("lotteryId",))
 
 
+def payment_refused(lottery: Lottery) -> Refusal:
+    how = "with lottery chances" if lottery.payment is LotteryPayment.CHANCES else "with points"
+    return Refusal(ErrorCode.PAYMENT_NOT_ACCEPTED, f"{lottery.name} is drawn {how} only", ("useChance",))
+
+
 def too_poor(lottery: Lottery) -> Refusal:
     return Refusal(ErrorCode.INSUFFICIENT_POINTS, f"a draw costs {lottery.entry_cost} points", ("lotteryId",))
 
@@ -506,5 +542,6 @@ def too_poor(lottery: Lottery) -> Refusal:
 def lottery_record(lottery: Lottery) -> dict:
     return {"name": lottery.name, "entryCost": lottery.entry_cost, "dailyLimit": lottery.daily_limit,
             "pityAfter": lottery.pity_after, "enabled": lottery.enabled, "version": lottery.version,
+            "payment": lottery.payment.value, "minTierLevel": lottery.min_tier_level,
             "prizes": [{"name": p.name, "kind": p.kind.value, "weight": p.weight, "points": p.points,
                         "itemId": p.item_id, "stock": p.stock, "fallback": p.fallback} for p in lottery.prizes]}

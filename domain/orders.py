@@ -18,6 +18,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from domain import configuration
+from domain.chances import chances_for_order
 from domain.campaigns import audience_of, best_campaign, best_threshold_bonus
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
@@ -199,6 +200,7 @@ class OrderService:
                 # Nothing to wait for: a 0-point order is settled at once rather than queued for release.
                 order.release(ctx.member, ctx.now, ctx.brand.expiry_for(ctx.now))
             await ctx.uow.orders.add(order)
+            await chances_for_order(ctx.uow, ctx.member.id, amount_fen, f"order:{order_id}", ctx.now)
 
         return await self.operations.run(
             actor=actor, key=key, operation="recordOrder", member_id=member_id, rule=rule,
@@ -217,6 +219,8 @@ class OrderService:
             locked = await ctx.uow.orders.get(order_id)  # re-read under the member's lock
             locked.refund(ctx.member, refund_fen, ctx.now, actor.label)
             await ctx.uow.orders.update(locked)
+            if locked.status is OrderStatus.REFUNDED:  # the whole order: the chances it gave, if unused, go
+                await ctx.uow.chances.void(ctx.member.id, f"order:{order_id}", ctx.now)
             tiers = await tier_table(ctx.uow)
             if tiers.upkeep.refunds_lower_at_once:
                 ctx.member.lower_to_growth(tiers, ctx.now)

@@ -6,13 +6,14 @@ from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
 
-from domain.lottery import Lottery, LotteryDraw, LotterySeed, Prize, PrizeKind
+from domain.lottery import Lottery, LotteryDraw, LotteryPayment, LotterySeed, Prize, PrizeKind
 from persistence.tables import lotteries, lottery_draws, lottery_prizes, lottery_seeds
 
 LOTTERY_FIELDS = ("name", "entry_cost", "daily_limit", "pity_after", "starts_at", "ends_at", "enabled", "version",
-                  "draws")
+                  "draws", "min_tier_level")
 DRAW_FIELDS = ("lottery_id", "member_id", "version", "epoch", "sequence", "client_seed", "roll", "drawn_prize_id",
-               "prize_id", "pity_applied", "misses_after", "entry_cost", "drawn_at", "redemption_id")
+               "prize_id", "pity_applied", "misses_after", "entry_cost", "drawn_at", "redemption_id",
+               "paid_with_chance")
 
 
 def prize_from_row(row) -> Prize:
@@ -25,6 +26,16 @@ def draw_from_row(row) -> LotteryDraw:
     return LotteryDraw(**values, candidates=[int(i) for i in row.candidates.split(",") if i], id=row.id)
 
 
+def lottery_from_row(row) -> Lottery:
+    """Without its prizes, which are read by version."""
+    return Lottery(**{name: getattr(row, name) for name in LOTTERY_FIELDS}, id=row.id,
+                   payment=LotteryPayment(row.payment))
+
+
+def lottery_values(lottery: Lottery) -> dict:
+    return {**{name: getattr(lottery, name) for name in LOTTERY_FIELDS}, "payment": lottery.payment.value}
+
+
 def seed_from_row(row) -> LotterySeed:
     return LotterySeed(row.lottery_id, row.epoch, row.seed, row.created_at, row.revealed_at)
 
@@ -35,7 +46,7 @@ class SqlLotteryRepository:
 
     async def add(self, lottery: Lottery) -> None:
         result = await self.connection.execute(insert(lotteries).values(
-            **{name: getattr(lottery, name) for name in LOTTERY_FIELDS}).returning(lotteries.c.id))
+            **lottery_values(lottery)).returning(lotteries.c.id))
         lottery.id = result.scalar_one()
 
     async def add_prizes(self, lottery_id: int, version: int, prizes: list[Prize]) -> None:
@@ -49,7 +60,7 @@ class SqlLotteryRepository:
     async def _with_prizes(self, row) -> Lottery | None:
         if row is None:
             return None
-        lottery = Lottery(**{name: getattr(row, name) for name in LOTTERY_FIELDS}, id=row.id)
+        lottery = lottery_from_row(row)
         lottery.prizes = await self.prizes_of(row.id, row.version)
         return lottery
 
@@ -63,7 +74,7 @@ class SqlLotteryRepository:
 
     async def all(self) -> list[Lottery]:
         rows = (await self.connection.execute(select(lotteries).order_by(lotteries.c.id))).all()
-        found = [Lottery(**{name: getattr(row, name) for name in LOTTERY_FIELDS}, id=row.id) for row in rows]
+        found = [lottery_from_row(row) for row in rows]
         if not found:
             return []
         prize_rows = await self.connection.execute(select(lottery_prizes).where(
@@ -77,7 +88,7 @@ class SqlLotteryRepository:
 
     async def update(self, lottery: Lottery) -> None:
         await self.connection.execute(update(lotteries).where(lotteries.c.id == lottery.id).values(
-            **{name: getattr(lottery, name) for name in LOTTERY_FIELDS}))
+            **lottery_values(lottery)))
 
     async def update_prize_stock(self, prize: Prize) -> None:
         await self.connection.execute(

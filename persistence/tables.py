@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData,
+from sqlalchemy import (JSON, false, BigInteger, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData,
                         String, Table, Text, TypeDecorator, UniqueConstraint)
 
 metadata = MetaData()
@@ -301,6 +301,31 @@ perk_grants = Table(
     Column("granted_at", UtcDateTime, nullable=False),
 )
 
+# Free lottery draws a member earned (domain/chances.py): one row a chance, used once, first-expiring first.
+lottery_chances = Table(
+    "lottery_chances", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("ref", String(80), nullable=False),
+    Column("granted_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime, nullable=True),
+    Column("draw_id", Id, nullable=True),
+    Index("ix_lottery_chances_member_expires", "member_id", "expires_at"),
+    Index("ix_lottery_chances_member_granted", "member_id", "source", "granted_at"),
+)
+
+poster_shares = Table(
+    "poster_shares", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("shared_at", UtcDateTime, nullable=False),
+    Column("chances", Integer, nullable=False),
+    Index("ix_poster_shares_member", "member_id", "shared_at"),
+)
+
 # Points one member gave another (domain/gifts.py); both ledgers' entries carry ref "gift:<id>".
 points_gifts = Table(
     "points_gifts", metadata,
@@ -578,6 +603,8 @@ lotteries = Table(
     Column("enabled", Boolean, nullable=False),
     Column("version", Integer, nullable=False),
     Column("draws", BigInteger, nullable=False),
+    Column("payment", String(8), nullable=False, server_default="POINTS"),  # POINTS, CHANCES or EITHER
+    Column("min_tier_level", Integer, nullable=False, server_default="1"),
 )
 
 lottery_prizes = Table(
@@ -623,6 +650,7 @@ lottery_draws = Table(
     Column("entry_cost", BigInteger, nullable=False),
     Column("drawn_at", UtcDateTime, nullable=False),
     Column("redemption_id", Id, nullable=True),
+    Column("paid_with_chance", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("lottery_id", "sequence", name="uq_lottery_draws_sequence"),
     Index("ix_lottery_draws_member", "member_id", "lottery_id", "id"),
 )

@@ -35,6 +35,7 @@ from persistence.events import SqlEventRepository
 from persistence.flash_sales import SqlFlashSaleRepository
 from persistence.group_redemptions import SqlGroupRedemptionRepository
 from persistence.idempotency import KnownKeys, SqlIdempotencyRepository
+from persistence.chances import SqlChanceRepository
 from persistence.gifts import SqlGiftRepository
 from persistence.invitations import SqlInvitationRepository
 from persistence.perks import SqlPerkRepository
@@ -70,6 +71,7 @@ REPOSITORIES = {
     "coupons": SqlCouponRepository,
     "gifts": SqlGiftRepository,
     "perks": SqlPerkRepository,
+    "chances": SqlChanceRepository,
     "feed": SqlFeedRepository,
     "imports": SqlImportRepository,
     "exports": SqlExportRepository,

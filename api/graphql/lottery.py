@@ -68,6 +68,11 @@ def prize_types(prizes: list[game.Prize]) -> list[PrizeType]:
     return [PrizeType(_prize=p, _total_weight=total) for p in prizes]
 
 
+LotteryPayment = strawberry.enum(game.LotteryPayment, description=(
+    "How a draw is paid: POINTS (the entry cost), CHANCES (a lottery chance, drawLottery(useChance: true)) or "
+    "EITHER."))
+
+
 @strawberry.type(name="Lottery")
 class LotteryType(Node):
     _lottery: strawberry.Private[game.Lottery]
@@ -87,6 +92,14 @@ class LotteryType(Node):
     @strawberry.field(description="Draws per member per day in the brand's time zone; 0: no limit.")
     def daily_limit(self) -> int:
         return self._lottery.daily_limit
+
+    @strawberry.field
+    def payment(self) -> LotteryPayment:  # type: ignore[valid-type]
+        return self._lottery.payment
+
+    @strawberry.field(description="Members from this tier level draw; others are told TIER_TOO_LOW.")
+    def min_tier_level(self) -> int:
+        return self._lottery.min_tier_level
 
     @strawberry.field(description="The Nth draw without a win is made among winning prizes only; 0: no pity.")
     def pity_after(self) -> int:
@@ -169,9 +182,13 @@ class DrawType(Node):
         found = await info.context.services.mall.redemption(self._draw.redemption_id)
         return RedemptionType(_redemption=found) if found else None
 
-    @strawberry.field
+    @strawberry.field(description="Points the draw cost (0 when a chance paid for it).")
     def entry_cost(self) -> int:
         return self._draw.entry_cost
+
+    @strawberry.field(description="A lottery chance paid for it.")
+    def paid_with_chance(self) -> bool:
+        return self._draw.paid_with_chance
 
     @strawberry.field
     def drawn_at(self) -> datetime:
@@ -271,6 +288,8 @@ class CreateLotteryInput:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     enabled: bool = True
+    payment: LotteryPayment = game.LotteryPayment.POINTS  # type: ignore[valid-type]
+    min_tier_level: int = 1
 
 
 @strawberry.input
@@ -283,6 +302,8 @@ class UpdateLotteryInput:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     enabled: bool | None = None
+    payment: LotteryPayment | None = None  # type: ignore[valid-type]
+    min_tier_level: int | None = None
     prizes: list[PrizeInput] | None = strawberry.field(default=None, description="A new table: a new version.")
 
 
@@ -297,6 +318,8 @@ class DrawLotteryInput:
     lottery_id: strawberry.ID
     client_seed: str | None = strawberry.field(default=None, description="Your part of the randomness; "
                                                                           "defaults to the idempotency key.")
+    use_chance: bool = strawberry.field(default=False, description="Pay with your first-expiring lottery chance "
+                                                                   "instead of points.")
     idempotency_key: str
 
 
@@ -358,7 +381,8 @@ class LotteryMutations:
         service = info.context.services.lotteries
         try:
             outcome = await service.draw(member.actor, member.member_id, lottery_key(input.lottery_id),
-                                         input.client_seed, input.idempotency_key, standing_now(info))
+                                         input.client_seed, input.idempotency_key, standing_now(info),
+                                         input.use_chance)
         except DomainError as error:
             return DrawLotteryPayload(member=None, entry=None, draw=None, user_errors=user_errors(error))
         draw = await service.get_draw(outcome.subject_id) if outcome.subject_id else None
@@ -371,7 +395,8 @@ class LotteryMutations:
         try:
             created = await info.context.services.lotteries.create(staff.actor, game.Lottery(
                 input.name, input.entry_cost, input.daily_limit, input.pity_after, input.starts_at, input.ends_at,
-                input.enabled, prizes=to_prizes(input.prizes)))
+                input.enabled, prizes=to_prizes(input.prizes), payment=game.LotteryPayment(input.payment.value),
+                min_tier_level=input.min_tier_level))
         except DomainError as error:
             return LotteryPayload(lottery=None, user_errors=user_errors(error))
         return LotteryPayload(lottery=LotteryType(_lottery=created), user_errors=[])
@@ -380,8 +405,10 @@ class LotteryMutations:
     async def update_lottery(self, info: Info, input: UpdateLotteryInput) -> LotteryPayload:
         staff = require_staff(info)
         changes = {name: getattr(input, name) for name in ("name", "entry_cost", "daily_limit", "pity_after",
-                                                           "starts_at", "ends_at", "enabled")
+                                                           "starts_at", "ends_at", "enabled", "min_tier_level")
                    if getattr(input, name) is not None}
+        if input.payment is not None:
+            changes["payment"] = game.LotteryPayment(input.payment.value)
         try:
             prizes = to_prizes(input.prizes) if input.prizes is not None else None
             updated = await info.context.services.lotteries.update(staff.actor, lottery_key(input.lottery_id),

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from api.graphql.coupons import CouponType
     from api.graphql.gifts import PointsGiftType
     from api.graphql.perks import Perk, PerkInput
+    from api.graphql.chances import LotteryChances
     from api.graphql.lottery import DrawType
     from api.graphql.mall import RedemptionType
     from api.graphql.partners import ExchangeType
@@ -271,6 +272,16 @@ class MemberType(Node):
         before = decode_cursor(after)
         found = await info.context.services.mall.redemptions(self._member.id, before, first + 1)
         return redemption_connection(found, first, before is not None)
+
+    @strawberry.field(description="Your lottery chances usable now: how many, and the first `first` of them "
+                                  "(at most 100), first-expiring first. Yours (and staff's) only.")
+    async def lottery_chances(self, info: Info, first: int = 20
+                              ) -> Annotated["LotteryChances", strawberry.lazy("api.graphql.chances")]:
+        from api.graphql.chances import chances_type
+        if not may_see_private(info, self._member.id):
+            raise Forbidden("members can only see their own chances")
+        check_first(first)
+        return chances_type(*await info.context.services.chances.usable(self._member.id, first))
 
     @strawberry.field(description="Orders whose shipping your tier still pays this month (useFreeShipping); "
                                   "0 without the perk. Yours (and staff's) only.")

@@ -9,6 +9,7 @@ from domain.assists import AssistRule
 from domain.birthdays import BirthdayRule
 from domain.brand import BrandSettings
 from domain.campaigns import Campaign, Schedule, ScheduleKind
+from domain.chances import ChanceRule
 from domain.deductions import DeductionRule
 from domain.gifts import GiftRule
 from domain.checkin import CheckInRule, CheckInService
@@ -18,7 +19,7 @@ from domain.events import Beneficiary, EventRule
 from domain.flash_sales import FlashSale
 from domain.invitations import InvitationRule, invitation_code
 from domain.ledger import LedgerReason
-from domain.lottery import Lottery, Prize, PrizeKind
+from domain.lottery import Lottery, LotteryPayment, Prize, PrizeKind
 from domain.coupons import CouponTerms
 from domain.mall import ItemKind, MallItem
 from domain.orders import OrderChannel, OrderRule, OrderService
@@ -119,6 +120,7 @@ async def seed(services: Services) -> bool:
     await _perks(services, coupon.id)
     await services.flash_sales.create(STAFF, FlashSale(cup.id, "99 积分秒杀保温杯", 99, 20, 1, now, now + timedelta(days=2)))
     await services.lotteries.create(STAFF, demo_lottery(cup.id))
+    await services.chances.update_rule(STAFF, ChanceRule(streak_chances=((7, 1),)))
     await _orders(services)
     await _community(services)
     alice = await services.members.ensure("demo-alice")  # a coupon in her wallet (me { coupons })
@@ -144,7 +146,7 @@ async def _perks(services: Services, coupon_id: int) -> None:
 
 def demo_lottery(cup_id: int) -> Lottery:
     """20 points a draw, 5 a day; the 10th draw without a win is guaranteed one."""
-    return Lottery("每日幸运转盘", 20, daily_limit=5, pity_after=10, prizes=[
+    return Lottery("每日幸运转盘", 20, daily_limit=5, pity_after=10, payment=LotteryPayment.EITHER, prizes=[
         Prize("品牌保温杯", PrizeKind.ITEM, 10, item_id=cup_id, stock=5),
         Prize("100 积分", PrizeKind.POINTS, 90, points=100, stock=500),
         Prize("30 积分", PrizeKind.POINTS, 300, points=30),

@@ -19,6 +19,7 @@ from domain.expiry import ExpirySweep
 from domain.events import EventService
 from domain.admission import Admission, ForgetRestocked, TicketCounters
 from domain.flash_sales import FlashSaleService
+from domain.chances import ChanceService
 from domain.gifts import GiftService
 from domain.perks import PerkService
 from domain.group_redemptions import GroupRedemptionService
@@ -92,6 +93,7 @@ class Services:
     exports: ExportService
     gifts: GiftService
     perks: PerkService
+    chances: ChanceService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None, randomness: RandomSource | None = None,
@@ -128,7 +130,8 @@ class Services:
                    WebhookService(tx, clock, webhook_transport or HttpWebhookTransport()), CouponService(tx, clock),
                    TillService(orders, deductions, tx, clock), FeedService(tx),
                    ImportService(tx, clock, events), ExportService(tx),
-                   GiftService(operations, tx, clock), PerkService(operations, tx, clock))
+                   GiftService(operations, tx, clock), PerkService(operations, tx, clock),
+                   ChanceService(operations, tx, clock))
 
     async def close(self) -> None:
         await self.activity.close()

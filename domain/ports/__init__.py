@@ -21,6 +21,7 @@ from domain.ports.flash_sales import FlashSaleRepository
 from domain.ports.group_redemptions import GroupRedemptionRepository
 from domain.ports.gifts import GiftRepository
 from domain.ports.perks import PerkRepository
+from domain.ports.chances import ChanceRepository
 from domain.ports.idempotency import IdempotencyRepository
 from domain.ports.invitations import InvitationRepository
 from domain.ports.leaderboards import LeaderboardRepository
@@ -73,6 +74,7 @@ class UnitOfWork(Protocol):
     coupons: CouponRepository
     gifts: GiftRepository
     perks: PerkRepository
+    chances: ChanceRepository
     feed: FeedRepository
     imports: ImportRepository
     exports: ExportRepository
