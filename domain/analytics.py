@@ -9,7 +9,8 @@ Definitions (every figure is in points unless it says fen):
   in ``reversed`` then.
 * ``refunded``: ``REVERSAL`` credits, points given back when a redemption or deduction is cancelled.
 * ``burned``: what members spent: the debits of ``REDEMPTION``, ``CHECKOUT``, ``DEDUCTION``,
-  ``LOTTERY_ENTRY`` and ``EXCHANGE_OUT``.
+  ``LOTTERY_ENTRY``, ``EXCHANGE_OUT`` and ``CONVERSION``; ``converted``: the last of them alone,
+  idle or expiring points turned into a better benefit.
 * ``expired``: the ``EXPIRY`` debits (breakage).
 * ``reversed``: ``REVERSAL`` debits and staff's negative ``ADJUSTMENT``\\s: points taken back,
   order refunds left out (they come off ``earned``).
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 MAX_DAYS = RANGE_DAYS
 TOTALS_LIFETIME = timedelta(minutes=1)
 BURN_REASONS = frozenset({LedgerReason.REDEMPTION, LedgerReason.CHECKOUT, LedgerReason.DEDUCTION,
-                          LedgerReason.LOTTERY_ENTRY, LedgerReason.EXCHANGE_OUT})
+                          LedgerReason.LOTTERY_ENTRY, LedgerReason.EXCHANGE_OUT, LedgerReason.CONVERSION})
 TAKEN_BACK_REASONS = frozenset({LedgerReason.REVERSAL, LedgerReason.ADJUSTMENT})
 # Credits that issue nothing: refunds, balances carried over by an import (earned elsewhere, before
 # Jifen) and gifts (points that only changed hands).
@@ -80,6 +81,10 @@ class DayFlow:
     @property
     def gifted(self) -> int:
         return self._debited({LedgerReason.GIFT_OUT})
+
+    @property
+    def converted(self) -> int:
+        return self._debited({LedgerReason.CONVERSION})
 
     @property
     def refunded(self) -> int:
@@ -133,6 +138,10 @@ class Period:
     @property
     def gifted(self) -> int:
         return sum(d.gifted for d in self.days)
+
+    @property
+    def converted(self) -> int:
+        return sum(d.converted for d in self.days)
 
     @property
     def redemption_rate(self) -> float:

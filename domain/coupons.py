@@ -46,6 +46,7 @@ class CouponSource(str, Enum):
     MALL = "MALL"  # redeemed in the mall, a flash sale or a group redemption
     LOTTERY = "LOTTERY"  # a lottery prize
     PERK = "PERK"  # a tier's monthly coupon (domain/perks.py)
+    CONVERSION = "CONVERSION"  # idle points turned into a benefit (domain/conversions.py)
 
 
 @dataclass(frozen=True)

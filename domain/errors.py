@@ -73,6 +73,7 @@ class ErrorCode(str, Enum):
     PERK_NOT_HELD = "PERK_NOT_HELD"
     NO_CHANCE_LEFT = "NO_CHANCE_LEFT"
     PAYMENT_NOT_ACCEPTED = "PAYMENT_NOT_ACCEPTED"
+    NO_OFFER = "NO_OFFER"
 
 
 class DomainError(Exception):

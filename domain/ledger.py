@@ -53,6 +53,7 @@ class LedgerReason(str, Enum):
     LEADERBOARD_PRIZE = "LEADERBOARD_PRIZE"
     GIFT_OUT = "GIFT_OUT"  # points given to another member (domain/gifts.py)
     GIFT_IN = "GIFT_IN"  # points another member gave; they keep the expiry they had
+    CONVERSION = "CONVERSION"  # idle or expiring points turned into a better benefit (domain/conversions.py)
     OPENING = "OPENING"  # a balance carried over from the brand's earlier system (domain/imports.py)
 
 

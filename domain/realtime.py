@@ -23,7 +23,7 @@ REASON_LABELS = {
     LedgerReason.REVERSAL: "积分退回", LedgerReason.EXCHANGE_OUT: "转出至合作品牌",
     LedgerReason.EXCHANGE_IN: "合作品牌转入", LedgerReason.ADJUSTMENT: "客服调整",
     LedgerReason.LEADERBOARD_PRIZE: "排行榜奖励", LedgerReason.GIFT_OUT: "积分转赠",
-    LedgerReason.GIFT_IN: "好友赠送",
+    LedgerReason.GIFT_IN: "好友赠送", LedgerReason.CONVERSION: "积分升值",
 }
 # For these the memo names the thing ("兑换 保温杯 x1"), which says more than the reason.
 MEMO_REASONS = frozenset({LedgerReason.REDEMPTION, LedgerReason.CHECKOUT, LedgerReason.LOTTERY_PRIZE,

@@ -326,6 +326,22 @@ poster_shares = Table(
     Index("ix_poster_shares_member", "member_id", "shared_at"),
 )
 
+# Idle points turned into a benefit (domain/conversions.py): one per member a brand month.
+conversions = Table(
+    "conversions", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("member_id", Id, ForeignKey("members.id"), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("item_id", Id, nullable=True),
+    Column("tier_days", Integer, nullable=False),
+    Column("redemption_id", Id, nullable=True),
+    Column("automatic", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("member_id", "period", name="uq_conversions_member_period"),
+)
+
 # Points one member gave another (domain/gifts.py); both ledgers' entries carry ref "gift:<id>".
 points_gifts = Table(
     "points_gifts", metadata,

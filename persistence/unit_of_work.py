@@ -36,6 +36,7 @@ from persistence.flash_sales import SqlFlashSaleRepository
 from persistence.group_redemptions import SqlGroupRedemptionRepository
 from persistence.idempotency import KnownKeys, SqlIdempotencyRepository
 from persistence.chances import SqlChanceRepository
+from persistence.conversions import SqlConversionRepository
 from persistence.gifts import SqlGiftRepository
 from persistence.invitations import SqlInvitationRepository
 from persistence.perks import SqlPerkRepository
@@ -72,6 +73,7 @@ REPOSITORIES = {
     "gifts": SqlGiftRepository,
     "perks": SqlPerkRepository,
     "chances": SqlChanceRepository,
+    "conversions": SqlConversionRepository,
     "feed": SqlFeedRepository,
     "imports": SqlImportRepository,
     "exports": SqlExportRepository,

@@ -56,7 +56,7 @@ const REASONS = {
   CHECK_IN: "签到", STREAK_BONUS: "连签奖励", CHECK_IN_TOTAL: "累计签到奖励", OPENING: "期初积分", TASK: "任务", ORDER: "购物", REVIEW: "晒单评价", INVITE: "邀请好友",
   ASSIST: "好友助力", CAMPAIGN_BONUS: "活动加赠", REDEMPTION: "积分兑换", CHECKOUT: "积分加钱购", DEDUCTION: "积分抵现",
   LOTTERY_ENTRY: "抽奖", LOTTERY_PRIZE: "抽奖奖品", EXPIRY: "积分过期", REVERSAL: "退回", EXCHANGE_OUT: "兑出到合作品牌",
-  EXCHANGE_IN: "从合作品牌兑入", ADJUSTMENT: "客服调整", LEADERBOARD_PRIZE: "排行榜奖励", GIFT_OUT: "积分转赠", GIFT_IN: "好友赠送",
+  EXCHANGE_IN: "从合作品牌兑入", ADJUSTMENT: "客服调整", LEADERBOARD_PRIZE: "排行榜奖励", GIFT_OUT: "积分转赠", GIFT_IN: "好友赠送", CONVERSION: "积分升值",
 };
 
 // Categories are the brand's slugs; their names on the page are the brand's to choose.

@@ -42,7 +42,8 @@ class DailyPoints:
     def refunded(self) -> Long:
         return self._flow.refunded
 
-    @strawberry.field(description="Spent on redemptions, checkout, deductions, lottery entries and exchanges out.")
+    @strawberry.field(description="Spent on redemptions, checkout, deductions, lottery entries, exchanges out and "
+                                  "conversions.")
     def burned(self) -> Long:
         return self._flow.burned
 
@@ -57,6 +58,10 @@ class DailyPoints:
     @strawberry.field(description="Points members gave each other: neither earned nor burned.")
     def gifted(self) -> Long:
         return self._flow.gifted
+
+    @strawberry.field(description="Idle or expiring points turned into a better benefit (part of burned).")
+    def converted(self) -> Long:
+        return self._flow.converted
 
     @strawberry.field(description="Members who did something themselves that day.")
     def active_members(self) -> int:
@@ -137,6 +142,10 @@ class Analytics:
     @strawberry.field(description="Points members gave each other over the range.")
     def gifted(self) -> Long:
         return self._period.gifted
+
+    @strawberry.field(description="Idle or expiring points turned into a better benefit (part of burned).")
+    def converted(self) -> Long:
+        return self._period.converted
 
     @strawberry.field(description="burned / earned (0 when nothing was earned).")
     def redemption_rate(self) -> float:

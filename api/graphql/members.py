@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from api.graphql.gifts import PointsGiftType
     from api.graphql.perks import Perk, PerkInput
     from api.graphql.chances import LotteryChances
+    from api.graphql.points_conversions import ConversionOffer
     from api.graphql.lottery import DrawType
     from api.graphql.mall import RedemptionType
     from api.graphql.partners import ExchangeType
@@ -282,6 +283,15 @@ class MemberType(Node):
             raise Forbidden("members can only see their own chances")
         check_first(first)
         return chances_type(*await info.context.services.chances.usable(self._member.id, first))
+
+    @strawberry.field(description="积分增值: points you left idle, or that are about to expire, offered as a "
+                                  "better benefit (acceptConversion). Yours (and staff's) only.")
+    async def conversion_offers(self, info: Info
+                                ) -> list[Annotated["ConversionOffer", strawberry.lazy("api.graphql.points_conversions")]]:
+        from api.graphql.points_conversions import ConversionOffer
+        if not may_see_private(info, self._member.id):
+            raise Forbidden("members can only see their own offers")
+        return [ConversionOffer(_offer=o) for o in await info.context.services.conversions.offers(self._member.id)]
 
     @strawberry.field(description="Orders whose shipping your tier still pays this month (useFreeShipping); "
                                   "0 without the perk. Yours (and staff's) only.")

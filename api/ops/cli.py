@@ -177,15 +177,18 @@ def cmd_expire(_: argparse.Namespace) -> None:
                 await services.partners.expire_stale(), await services.invitations.settle_rewards(),
                 await services.coupons.expire_due(progress=_progress("expired", "coupons")),
                 await services.coupons.remind_expiring(progress=_progress("recorded", "coupon reminders")),
-                await services.perks.grant_monthly(progress=_progress("granted", "monthly perks")))
+                await services.perks.grant_monthly(progress=_progress("granted", "monthly perks")),
+                await services.conversions.sweep_if_due(progress=_progress("offered", "conversions")))
 
-    report, reminded, exchanges, invitations, coupons, coupon_reminders, perks = asyncio.run(_with_services(sweep))
+    report, reminded, exchanges, invitations, coupons, coupon_reminders, perks, conversions = \
+        asyncio.run(_with_services(sweep))
     print(f"expired {report.points_expired} points; released {report.orders_released} orders past their return "
           f"window and {report.holds_released} timed-out holds; lowered {report.tiers_lowered} tiers at their "
           f"upkeep date ({report.members_settled} members); "
           f"purged {report.idempotency_keys_purged} old keys; recorded {reminded} expiry reminders; "
           f"expired {exchanges} unconfirmed partner exchanges; paid {invitations} invitation rewards; "
-          f"expired {coupons} coupons; recorded {coupon_reminders} coupon reminders; granted {perks} monthly perks")
+          f"expired {coupons} coupons; recorded {coupon_reminders} coupon reminders; granted {perks} monthly perks; "
+          f"offered or made {conversions} points conversions")
 
 
 def cmd_award_prizes(_: argparse.Namespace) -> None:

@@ -10,6 +10,7 @@ from domain.birthdays import BirthdayRule
 from domain.brand import BrandSettings
 from domain.campaigns import Campaign, Schedule, ScheduleKind
 from domain.chances import ChanceRule
+from domain.conversions import ConversionRule
 from domain.deductions import DeductionRule
 from domain.gifts import GiftRule
 from domain.checkin import CheckInRule, CheckInService
@@ -118,6 +119,8 @@ async def seed(services: Services) -> bool:
     # Copies: creating an item fills in its id, and these templates must stay as they are.
     cup, coupon, *_ = [await services.mall.create(STAFF, replace(item)) for item in MALL_ITEMS]
     await _perks(services, coupon.id)
+    await services.conversions.update_rule(STAFF, ConversionRule(
+        True, "积分升值：满 30 减 5 券", points=300, worth_fen=500, item_id=coupon.id, idle_months=3, expiring_days=30))
     await services.flash_sales.create(STAFF, FlashSale(cup.id, "99 积分秒杀保温杯", 99, 20, 1, now, now + timedelta(days=2)))
     await services.lotteries.create(STAFF, demo_lottery(cup.id))
     await services.chances.update_rule(STAFF, ChanceRule(streak_chances=((7, 1),)))

@@ -20,6 +20,7 @@ from domain.events import EventService
 from domain.admission import Admission, ForgetRestocked, TicketCounters
 from domain.flash_sales import FlashSaleService
 from domain.chances import ChanceService
+from domain.conversions import ConversionService
 from domain.gifts import GiftService
 from domain.perks import PerkService
 from domain.group_redemptions import GroupRedemptionService
@@ -94,6 +95,7 @@ class Services:
     gifts: GiftService
     perks: PerkService
     chances: ChanceService
+    conversions: ConversionService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None, randomness: RandomSource | None = None,
@@ -131,7 +133,7 @@ class Services:
                    TillService(orders, deductions, tx, clock), FeedService(tx),
                    ImportService(tx, clock, events), ExportService(tx),
                    GiftService(operations, tx, clock), PerkService(operations, tx, clock),
-                   ChanceService(operations, tx, clock))
+                   ChanceService(operations, tx, clock), ConversionService(operations, tx, clock))
 
     async def close(self) -> None:
         await self.activity.close()

@@ -22,6 +22,7 @@ from domain.ports.group_redemptions import GroupRedemptionRepository
 from domain.ports.gifts import GiftRepository
 from domain.ports.perks import PerkRepository
 from domain.ports.chances import ChanceRepository
+from domain.ports.conversions import ConversionRepository
 from domain.ports.idempotency import IdempotencyRepository
 from domain.ports.invitations import InvitationRepository
 from domain.ports.leaderboards import LeaderboardRepository
@@ -75,6 +76,7 @@ class UnitOfWork(Protocol):
     gifts: GiftRepository
     perks: PerkRepository
     chances: ChanceRepository
+    conversions: ConversionRepository
     feed: FeedRepository
     imports: ImportRepository
     exports: ExportRepository
