@@ -31,6 +31,7 @@ from domain.configuration import Actor, check_presence
 from domain.errors import ErrorCode, InvalidInput, Refusal
 from domain.ledger import LedgerReason
 from domain.segments import Segment, member_segments
+from domain.tags import check_tags_exist
 from domain.text import checked_text
 from domain.tiers import TIER_LEVELS
 
@@ -113,6 +114,7 @@ class Campaign:
     bonus_points: int = 0  # ... earns this many extra points
     segments: tuple[Segment, ...] = ()  # empty: every member
     schedule: Schedule | None = None  # None: every moment between start and end
+    tags: tuple[str, ...] = ()  # empty: every member; otherwise members holding any of these tags
 
     @property
     def is_threshold_bonus(self) -> bool:
@@ -150,6 +152,7 @@ class Campaign:
         return (self.enabled and self.starts_at <= at < self.ends_at and reason in self.reasons
                 and (not self.tier_levels or audience.tier_level in self.tier_levels)
                 and (not self.segments or not audience.segments.isdisjoint(self.segments))
+                and (not self.tags or not audience.tags.isdisjoint(self.tags))
                 and (self.schedule is None or (audience.day is not None and self.schedule.falls_on(audience.day))))
 
     def runs_at(self, at: datetime, day: date) -> bool:
@@ -183,14 +186,16 @@ class Audience:
     tier_level: int
     segments: frozenset[Segment] = frozenset()
     day: date | None = None
+    tags: frozenset[str] = frozenset()
 
 
 async def audience_of(uow: "UnitOfWork", member: "Member", campaigns: list[Campaign], at: datetime) -> Audience:
     """The member's segments are read only when a running campaign targets segments, the brand's
-    day only when one has a schedule."""
+    day only when one has a schedule, the member's tags only when one targets tags."""
     segments = await member_segments(uow, member.id) if any(c.segments for c in campaigns) else frozenset()
     day = (await brand_settings(uow)).local_date(at) if any(c.schedule for c in campaigns) else None
-    return Audience(member.tier_level, frozenset(segments), day)
+    tags = (await uow.tags.of_members([member.id]))[member.id] if any(c.tags for c in campaigns) else ()
+    return Audience(member.tier_level, frozenset(segments), day, frozenset(tags))
 
 
 @dataclass(frozen=True)
@@ -279,6 +284,7 @@ class CampaignService:
         async def work(uow: "UnitOfWork") -> Campaign:
             exists = await uow.campaigns.get(campaign.code) is not None
             check_presence(exists, create=create, what="campaign", code=campaign.code)
+            await check_tags_exist(uow, campaign.tags)
             await uow.campaigns.put(campaign)
             await uow.audit.record(staff.label, "campaign.create" if create else "campaign.update", campaign.code,
                                    campaign_record(campaign), self.clock.now())
@@ -292,4 +298,4 @@ def campaign_record(c: Campaign) -> dict:
             "endsAt": c.ends_at.isoformat(), "reasons": [r.value for r in c.reasons],
             "tierLevels": list(c.tier_levels), "enabled": c.enabled, "minOrderFen": c.min_order_fen,
             "bonusPoints": c.bonus_points, "segments": [s.value for s in c.segments],
-            "schedule": c.schedule.to_record() if c.schedule else None}
+            "schedule": c.schedule.to_record() if c.schedule else None, "tags": list(c.tags)}

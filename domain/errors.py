@@ -74,6 +74,7 @@ class ErrorCode(str, Enum):
     NO_CHANCE_LEFT = "NO_CHANCE_LEFT"
     PAYMENT_NOT_ACCEPTED = "PAYMENT_NOT_ACCEPTED"
     NO_OFFER = "NO_OFFER"
+    NOT_TARGETED = "NOT_TARGETED"
 
 
 class DomainError(Exception):

@@ -33,6 +33,7 @@ from datetime import date, datetime, time, timezone
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from domain.tags import CODE_PATTERN as TAG_CODE_PATTERN, TagSource
 from domain.brand import brand_settings
 from domain.configuration import Actor
 from domain.errors import DomainError, ErrorCode, InvalidInput
@@ -66,6 +67,7 @@ class ImportKind(str, Enum):
     BALANCES = "balances"
     ORDERS = "orders"
     EVENTS = "events"
+    TAGS = "tags"
 
 
 # Each kind's columns (a CSV header, or a JSON object's keys), and those it needs.
@@ -74,10 +76,11 @@ COLUMNS = {
     ImportKind.BALANCES: ("member_id", "points", "expires_at", "memo"),
     ImportKind.ORDERS: ("order_id", "member_id", "amount_fen", "placed_at", "channel", "store_id", "refunded_fen"),
     ImportKind.EVENTS: ("event_id", "member_id", "event_type", "attributes"),
+    ImportKind.TAGS: ("member_id", "tag"),
 }
 REQUIRED = {ImportKind.MEMBERS: ("member_id",), ImportKind.BALANCES: ("member_id", "points"),
             ImportKind.ORDERS: ("order_id", "member_id", "amount_fen", "placed_at"),
-            ImportKind.EVENTS: ("event_id", "member_id", "event_type")}
+            ImportKind.EVENTS: ("event_id", "member_id", "event_type"), ImportKind.TAGS: ("member_id", "tag")}
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,13 @@ class EventRow:
 
 
 @dataclass(frozen=True)
+class TagRow:
+    line: int
+    external_id: str
+    tag: str
+
+
+@dataclass(frozen=True)
 class NewMember:
     """A member as an import creates them, with their first lot if the row carried one."""
 
@@ -208,6 +218,13 @@ def parse_order(line: int, record: dict, now: datetime) -> OrderRow:
                     _whole(record, "refunded_fen", 0, amount))
 
 
+def parse_tag(line: int, record: dict, now: datetime) -> TagRow:
+    tag = (_text(record, "tag") or "").lower()
+    if not TAG_CODE_PATTERN.match(tag):
+        raise InvalidInput("tag must be a tag's code", ("tag",))
+    return TagRow(line, _member_id(record), tag)
+
+
 def parse_event(line: int, record: dict, now: datetime) -> EventRow:
     attributes = record.get("attributes") or {}
     if isinstance(attributes, str):
@@ -223,7 +240,7 @@ def parse_event(line: int, record: dict, now: datetime) -> EventRow:
 
 PARSERS: dict[ImportKind, Callable[[int, dict, datetime], MemberRow | BalanceRow | OrderRow | EventRow]] = {
     ImportKind.MEMBERS: parse_member, ImportKind.BALANCES: parse_balance, ImportKind.ORDERS: parse_order,
-    ImportKind.EVENTS: parse_event}
+    ImportKind.EVENTS: parse_event, ImportKind.TAGS: parse_tag}
 
 
 def _opening(points: int, expires_at: datetime | None, memo: str | None, now: datetime) -> OpeningLot:
@@ -453,8 +470,21 @@ async def _of_known_members(uow: "UnitOfWork", rows: list) -> tuple[dict[str, in
     return ids, [r for r in rows if r.external_id in ids], refused
 
 
+async def _write_tags(uow: "UnitOfWork", rows: list[TagRow], now: datetime) -> tuple[int, int, list[Rejection]]:
+    """Tags set by import; one a brand's staff have not created is refused (tags are theirs to define)."""
+    ids, rows, refused = await _of_known_members(uow, rows)
+    known = {t.code for t in await uow.tags.all()}
+    refused += [Rejection(r.line, f"no tag {r.tag}: create it first") for r in rows if r.tag not in known]
+    written = 0
+    for code in sorted({r.tag for r in rows} & known):
+        members = [ids[r.external_id] for r in rows if r.tag == code]
+        written += await uow.tags.tag(code, members, TagSource.IMPORT, now)
+    kept = sum(r.tag in known for r in rows)
+    return written, kept - written, refused
+
+
 WRITERS = {ImportKind.MEMBERS: _write_members, ImportKind.BALANCES: _write_balances,
-           ImportKind.ORDERS: _write_orders}
+           ImportKind.ORDERS: _write_orders, ImportKind.TAGS: _write_tags}
 
 
 def _first_of_each(rows: list[MemberRow]) -> tuple[list[MemberRow], int]:

@@ -41,6 +41,7 @@ from domain.coupons import CouponSource
 from domain.mall import Redemption, StandingNow, item_rules_refusal, record_redemption, standing_of
 from domain.realtime import Activity, ActivityKind
 from domain.text import checked_text
+from domain.tags import check_tags_exist, checked_tags, targeting_refusal
 from domain.tiers import tier_refusal
 
 if TYPE_CHECKING:
@@ -140,6 +141,7 @@ class Lottery:
     id: int | None = None
     payment: LotteryPayment = LotteryPayment.POINTS
     min_tier_level: int = 1
+    tags: tuple[str, ...] = ()  # members holding any of these tags may draw; empty: everyone
 
     def validate(self) -> "Lottery":
         self.name = checked_text(self.name, "name", max_length=40)
@@ -283,6 +285,7 @@ class LotteryService:
 
         async def work(uow: "UnitOfWork") -> Lottery:
             await self._check_items(uow, lottery.prizes)
+            await check_tags_exist(uow, checked_tags(lottery.tags, "targetTags"), "targetTags")
             await uow.lotteries.add(lottery)
             await uow.lotteries.add_prizes(lottery.id, lottery.version, lottery.prizes)
             await uow.lotteries.add_seed(self._new_seed(lottery.id, 1))
@@ -301,6 +304,7 @@ class LotteryService:
             if prizes is not None:
                 lottery.prizes, lottery.version = prizes, lottery.version + 1
             lottery.validate()
+            await check_tags_exist(uow, checked_tags(lottery.tags, "targetTags"), "targetTags")
             if prizes is not None:
                 await self._check_items(uow, prizes)
                 await uow.lotteries.add_prizes(lottery.id, lottery.version, prizes)
@@ -421,7 +425,8 @@ class LotteryService:
             return closed(lottery)
         if not lottery.payment.accepts(use_chance):
             return payment_refused(lottery)
-        if refusal := tier_refusal(ctx.member.tier_level, lottery.min_tier_level, lottery.name, ("lotteryId",)):
+        if refusal := tier_refusal(ctx.member.tier_level, lottery.min_tier_level, lottery.name, ("lotteryId",)) \
+                or await targeting_refusal(ctx.uow, ctx.member.id, lottery.tags, lottery.name, ("lotteryId",)):
             return refusal
         if lottery.daily_limit:
             since = ctx.brand.start_of_day_of(ctx.now)
@@ -542,6 +547,6 @@ def too_poor(lottery: Lottery) -> Refusal:
 def lottery_record(lottery: Lottery) -> dict:
     return {"name": lottery.name, "entryCost": lottery.entry_cost, "dailyLimit": lottery.daily_limit,
             "pityAfter": lottery.pity_after, "enabled": lottery.enabled, "version": lottery.version,
-            "payment": lottery.payment.value, "minTierLevel": lottery.min_tier_level,
+            "payment": lottery.payment.value, "minTierLevel": lottery.min_tier_level, "tags": list(lottery.tags),
             "prizes": [{"name": p.name, "kind": p.kind.value, "weight": p.weight, "points": p.points,
                         "itemId": p.item_id, "stock": p.stock, "fallback": p.fallback} for p in lottery.prizes]}

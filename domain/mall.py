@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from domain.admission import MALL_ITEM, Admission, StockGate, scope_of
 from domain.badges import BadgeCode, award
 from domain.campaigns import check_member_day_campaign, member_day_refusal
+from domain.tags import check_tags_exist, checked_tags, targeting_refusal
 from domain.brand import brand_settings
 from domain.configuration import Actor
 from domain.coupons import CouponSource, CouponTerms, issue_coupons, settle_coupons
@@ -96,6 +97,7 @@ class MallItem:
     group_hours: int = 24  # how long a group has to fill
     coupon_terms: CouponTerms = field(default_factory=CouponTerms)  # a COUPON item's coupons
     member_day: str | None = None  # a scheduled campaign's code: redeemed on its days only (会员日专享)
+    tags: tuple[str, ...] = ()  # members holding any of these tags may redeem it; empty: everyone
 
     def validate(self) -> "MallItem":
         self.name = checked_text(self.name, "name", max_length=60)
@@ -179,6 +181,7 @@ class MallService:
         async def work(uow: "UnitOfWork") -> MallItem:
             if item.member_day:
                 await check_member_day_campaign(uow, item.member_day)
+            await check_tags_exist(uow, checked_tags(item.tags, "targetTags"), "targetTags")
             await uow.mall.add(item)
             await uow.audit.record(staff.label, "mall_item.create", str(item.id), item_record(item), item.created_at)
             return item
@@ -198,6 +201,7 @@ class MallService:
             item.validate()
             if item.member_day and "member_day" in changes:
                 await check_member_day_campaign(uow, item.member_day)
+            await check_tags_exist(uow, checked_tags(item.tags, "targetTags"), "targetTags")
             await uow.mall.update(item)
             await uow.audit.record(staff.label, "mall_item.update", str(item_id), item_record(item), self.clock.now())
             uow.restocked.append(scope_of(MALL_ITEM, item_id))  # stock, shelf, price or tier gate changed
@@ -218,6 +222,8 @@ class MallService:
         async def refusal_before_count(item: MallItem) -> Refusal | None:
             gated = item.min_tier_level > 1  # everyone is V1 or above: no need to read the member
             return refusal_for(item, (await standing_of(standing)).tier_level if gated else None) \
+                or (await self.transactions.read(lambda uow: targeting_refusal(
+                    uow, member_id, item.tags, item.name, ("itemId",))) if item.tags else None) \
                 or (await self._member_day_refusal(item, standing) if item.member_day else None)
 
         async def refusal_in_stock(item: MallItem) -> Refusal | None:
@@ -361,6 +367,7 @@ class MallService:
         """Shelf, tier, stock, points and per-member limit, shared by redeem, checkout and 拼团 (the
         gate's order: what the facts refuse, the stock, the points, then the limit only the database knows)."""
         refusal = refusal_for(item, ctx.member.tier_level, cash_allowed=cash_allowed) \
+            or await targeting_refusal(ctx.uow, ctx.member.id, item.tags, item.name, ("itemId",)) \
             or (await member_day_refusal(ctx.uow, item.member_day, item.name, ctx.now,
                                          await early_access_of(ctx.uow, ctx.member.tier_level))
                 if item.member_day else None) \
@@ -454,4 +461,4 @@ def item_record(item: MallItem) -> dict:
             "groupSize": item.group_size, "groupPointsPrice": item.group_points_price, "groupHours": item.group_hours,
             "couponValueFen": item.coupon_terms.value_fen, "couponMinSpendFen": item.coupon_terms.min_spend_fen,
             "couponValidDays": item.coupon_terms.valid_days, "couponStoreIds": list(item.coupon_terms.store_ids),
-            "memberDay": item.member_day}
+            "memberDay": item.member_day, "tags": list(item.tags)}

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from domain import configuration
 from domain.badges import award_tier_badges
 from domain.brand import brand_settings
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, NotFound
 from domain.progress import Progress, unreported
 from domain.text import checked_text
 from domain.webhooks import queue_notifications
@@ -134,12 +134,15 @@ def assist_completed(member_id: int, campaign_id: int, title: str, helpers: int)
 class Push:
     """A message staff send to every member of a segment once (the ref makes a resend a no-op)."""
 
-    segment: "Segment"
+    segment: "Segment | None"
     title: str
     body: str
     ref: str
+    tag: str | None = None  # or every member holding this tag
 
     def __post_init__(self) -> None:
+        if (self.segment is None) == (self.tag is None):
+            raise InvalidInput("a push goes to a segment or to a tag, one of them", ("segment",))
         object.__setattr__(self, "title", checked_text(self.title, "title", max_length=100, required=True))
         object.__setattr__(self, "body", checked_text(self.body, "body", max_length=500, required=True,
                                                       multiline=True))
@@ -197,15 +200,19 @@ class NotificationService:
     async def push(self, staff: "Actor", push: Push) -> int:
         """Notify every member of the segment, a batch per transaction; how many were new."""
         now = self.clock.now()
+        if push.tag is not None and await self.transactions.read(lambda uow: uow.tags.get(push.tag)) is None:
+            raise NotFound(f"no tag {push.tag[:40]}", ("tag",))
         sent, before = 0, None
         while member_ids := await self.transactions.read(
-                lambda uow: uow.segments.members_in(push.segment, before, PUSH_BATCH)):
+                lambda uow: uow.segments.members_in(push.segment, before, PUSH_BATCH) if push.segment is not None
+                else uow.tags.members_with(push.tag, before, PUSH_BATCH)):
             sent += await self.transactions.write(
                 lambda uow, ids=member_ids: notify(uow, [push.draft(i) for i in ids], now))
             before = member_ids[-1]
 
         async def audit(uow: "UnitOfWork") -> None:
-            await uow.audit.record(staff.label, "notification.push", push.segment.value,
+            await uow.audit.record(staff.label, "notification.push",
+                                   push.segment.value if push.segment is not None else f"tag:{push.tag}",
                                    {"title": push.title, "ref": push.ref, "sent": sent}, now)
 
         await self.transactions.write(audit)

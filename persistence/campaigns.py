@@ -18,7 +18,7 @@ def campaign_from_row(row) -> Campaign:
     return Campaign(row.code, row.name, row.multiplier_permille, row.starts_at, row.ends_at,
                     tuple(LedgerReason(r) for r in row.reasons), tuple(row.tier_levels), row.enabled,
                     row.min_order_fen, row.bonus_points, tuple(Segment(s) for s in row.segments or ()),
-                    Schedule.from_record(row.schedule))
+                    Schedule.from_record(row.schedule), tuple(row.tags or ()))
 
 
 # Built once: every earning asks which campaigns run now. The ones still to start come too, so the
@@ -54,7 +54,8 @@ class SqlCampaignRepository:
                   "reasons": [r.value for r in campaign.reasons], "tier_levels": list(campaign.tier_levels),
                   "enabled": campaign.enabled, "min_order_fen": campaign.min_order_fen,
                   "bonus_points": campaign.bonus_points, "segments": [s.value for s in campaign.segments],
-                  "schedule": campaign.schedule.to_record() if campaign.schedule else None}
+                  "schedule": campaign.schedule.to_record() if campaign.schedule else None,
+                  "tags": list(campaign.tags)}
         self.settings.wrote(NOT_ENDED_KEY)
         statement = upsert(self.connection.dialect.name)(campaigns).values(code=campaign.code, **values)
         await self.connection.execute(statement.on_conflict_do_update(index_elements=["code"], set_=values))

@@ -29,11 +29,12 @@ def draw_from_row(row) -> LotteryDraw:
 def lottery_from_row(row) -> Lottery:
     """Without its prizes, which are read by version."""
     return Lottery(**{name: getattr(row, name) for name in LOTTERY_FIELDS}, id=row.id,
-                   payment=LotteryPayment(row.payment))
+                   payment=LotteryPayment(row.payment), tags=tuple(row.tags.split(",")) if row.tags else ())
 
 
 def lottery_values(lottery: Lottery) -> dict:
-    return {**{name: getattr(lottery, name) for name in LOTTERY_FIELDS}, "payment": lottery.payment.value}
+    return {**{name: getattr(lottery, name) for name in LOTTERY_FIELDS}, "payment": lottery.payment.value,
+            "tags": ",".join(lottery.tags)}
 
 
 def seed_from_row(row) -> LotterySeed:

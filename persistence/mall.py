@@ -35,7 +35,8 @@ def item_from_row(row) -> MallItem:
                     row.per_member_limit, row.min_tier_level, row.on_shelf, row.category, row.description,
                     row.image_url, row.position, row.created_at, row.id, row.group_size, row.group_points_price,
                     row.group_hours, CouponTerms(row.coupon_value_fen, row.coupon_min_spend_fen, row.coupon_valid_days,
-                                                  split_ids(row.coupon_store_ids)), row.member_day)
+                                                  split_ids(row.coupon_store_ids)), row.member_day,
+                    split_ids(row.tags))
 
 
 def split_ids(joined: str) -> tuple[str, ...]:
@@ -67,7 +68,8 @@ class SqlMallRepository:
         terms = item.coupon_terms
         return {**{name: getattr(item, name) for name in ITEM_FIELDS}, "kind": item.kind.value,
                 "coupon_value_fen": terms.value_fen, "coupon_min_spend_fen": terms.min_spend_fen,
-                "coupon_valid_days": terms.valid_days, "coupon_store_ids": ",".join(terms.store_ids)}
+                "coupon_valid_days": terms.valid_days, "coupon_store_ids": ",".join(terms.store_ids),
+                "tags": ",".join(item.tags)}
 
     async def add(self, item: MallItem) -> None:
         result = await self.connection.execute(

@@ -219,7 +219,8 @@ campaigns = Table(
     Column("min_order_fen", BigInteger, nullable=False, default=0),
     Column("bonus_points", Integer, nullable=False, default=0),
     Column("segments", JSON, nullable=False, default=list),
-    Column("schedule", JSON, nullable=True),  # a member day's recurrence (domain/campaigns.py Schedule)
+    Column("schedule", JSON, nullable=True),
+    Column("tags", JSON, nullable=False, server_default="[]"),  # members holding any of these qualify  # a member day's recurrence (domain/campaigns.py Schedule)
     Index("ix_campaigns_ends_at", "ends_at"),
 )
 
@@ -324,6 +325,34 @@ poster_shares = Table(
     Column("shared_at", UtcDateTime, nullable=False),
     Column("chances", Integer, nullable=False),
     Index("ix_poster_shares_member", "member_id", "shared_at"),
+)
+
+# Member tags (domain/tags.py): staff-defined, set by hand, by import or by a rule the sweep works out.
+tags = Table(
+    "tags", metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", String(40), nullable=False),
+    Column("rule", JSON, nullable=True),
+)
+
+member_tags = Table(
+    "member_tags", metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("tag_code", String(40), primary_key=True),
+    Column("source", String(8), nullable=False),
+    Column("tagged_at", UtcDateTime, nullable=False),
+    Index("ix_member_tags_tag", "tag_code", "member_id"),
+)
+
+# What the brand keeps of a member beyond the account: gender, city, preferred store, its own fields.
+member_profiles = Table(
+    "member_profiles", metadata,
+    Column("member_id", Id, ForeignKey("members.id"), primary_key=True),
+    Column("gender", String(12), nullable=False),
+    Column("city", String(40), nullable=True),
+    Column("preferred_store_id", String(64), nullable=True),
+    Column("attributes", JSON, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=True),
 )
 
 # Idle points turned into a benefit (domain/conversions.py): one per member a brand month.
@@ -474,6 +503,7 @@ mall_items = Table(
     Column("coupon_valid_days", Integer, nullable=False, server_default="30"),
     Column("coupon_store_ids", Text, nullable=False, server_default=""),  # comma-separated; empty: every store
     Column("member_day", String(40), nullable=True),  # the scheduled campaign whose days alone it is redeemed on
+    Column("tags", Text, nullable=False, server_default=""),  # comma-separated; members holding any may redeem
     Index("ix_mall_items_category", "category", "position"),
 )
 
@@ -621,6 +651,7 @@ lotteries = Table(
     Column("draws", BigInteger, nullable=False),
     Column("payment", String(8), nullable=False, server_default="POINTS"),  # POINTS, CHANCES or EITHER
     Column("min_tier_level", Integer, nullable=False, server_default="1"),
+    Column("tags", Text, nullable=False, server_default=""),  # comma-separated; members holding any may draw
 )
 
 lottery_prizes = Table(

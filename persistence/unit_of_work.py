@@ -37,6 +37,7 @@ from persistence.group_redemptions import SqlGroupRedemptionRepository
 from persistence.idempotency import KnownKeys, SqlIdempotencyRepository
 from persistence.chances import SqlChanceRepository
 from persistence.conversions import SqlConversionRepository
+from persistence.tags import SqlTagRepository
 from persistence.gifts import SqlGiftRepository
 from persistence.invitations import SqlInvitationRepository
 from persistence.perks import SqlPerkRepository
@@ -74,6 +75,7 @@ REPOSITORIES = {
     "perks": SqlPerkRepository,
     "chances": SqlChanceRepository,
     "conversions": SqlConversionRepository,
+    "tags": SqlTagRepository,
     "feed": SqlFeedRepository,
     "imports": SqlImportRepository,
     "exports": SqlExportRepository,

@@ -39,6 +39,7 @@ NOTE = "TRACKING-SF-SECRET"
 ACCOUNT = "ACCT-SECRET-77"
 REVIEW = "REVIEW-SECRET-TEXT"
 GIFT_NOTE = "GIFT-SECRET-NOTE"
+CITY = "PROFILE-SECRET-CITY"
 GIFTED = 100
 ORDER = "ORD-SECRET-5521"
 REDEEM = """mutation($item: ID!, $key: String!) { redeem(input: {itemId: $item, idempotencyKey: $key}) {
@@ -109,6 +110,9 @@ async def victim_world(server) -> dict:
                        'idempotencyKey: "gift"}) { gift { id } userErrors { code } } }'
                        % (member_gid("helper-friend"), GIFTED), {"note": GIFT_NOTE})["giftPoints"]
     assert gift["userErrors"] == [], gift
+    profile = victim.data('mutation($city: String) { updateProfile(input: {city: $city}) { userErrors { code } } }',
+                          {"city": CITY})["updateProfile"]
+    assert profile["userErrors"] == [], profile
     ledger = victim.data("{ me { ledger(first: 10) { edges { node { id } } } } }")["me"]["ledger"]["edges"]
     wallet = victim.data("{ me { coupons(first: 10) { edges { node { id } } } } }")["me"]["coupons"]["edges"]
     assert len(wallet) == 2  # the mall's and the lottery's
@@ -123,7 +127,7 @@ async def victim_world(server) -> dict:
 
 def secrets_in(text: str, asked: str, prize_code: str) -> set[str]:
     """The victim's secrets an answer holds that its request did not already carry."""
-    named = {VICTIM, NICKNAME, *CODES, prize_code, NOTE, ACCOUNT, REVIEW, ORDER, GIFT_NOTE,
+    named = {VICTIM, NICKNAME, *CODES, prize_code, NOTE, ACCOUNT, REVIEW, ORDER, GIFT_NOTE, CITY,
              base64.b64encode(f"Member:{VICTIM}".encode()).decode()}
     found = {s for s in named if s in text and s not in asked}
     if any(re.search(rf"\b{BALANCE - spent}\b", text) for spent in (0, 200, 210, 200 + GIFTED, 210 + GIFTED)):
@@ -169,7 +173,7 @@ async def test_no_path_of_the_schema_shows_a_member_s_secrets_to_anyone_else(roo
         assert failures == [], failures[:3]
         assert answered > 50, f"{name}: the probes reached almost nothing ({answered} answers)"
     seen, failures, _ = probe(roomy_server.member(VICTIM), documents, prize_code)
-    expected = {VICTIM, NICKNAME, prize_code, NOTE, ACCOUNT, REVIEW, ORDER, GIFT_NOTE, "balance"}
+    expected = {VICTIM, NICKNAME, prize_code, NOTE, ACCOUNT, REVIEW, ORDER, GIFT_NOTE, CITY, "balance"}
     assert expected - seen == set() and seen & set(CODES), expected - seen
     assert failures == [], failures[:3]
 

@@ -38,6 +38,7 @@ from api.graphql.orders import OrderMutations, OrderQueries, PurchaseOrderType
 from api.graphql.partners import ExchangeType, PartnerMutations, PartnerQueries
 from api.graphql.chances import ChanceMutations, ChanceQueries
 from api.graphql.perks import PerkMutations
+from api.graphql.tags import TagMutations, TagQueries
 from api.graphql.points_conversions import ConversionMutations, ConversionQueries
 from api.graphql.points import PointsMutations
 from api.graphql.scalars import OVERRIDES
@@ -58,13 +59,14 @@ Query = merge_types("Query", (
     MemberQueries, CheckInQueries, TaskQueries, OrderQueries, CommunityQueries, InvitationQueries, EventQueries,
     AssistQueries, BirthdayQueries, MallQueries, FlashSaleQueries, CheckoutQueries, DeductionQueries, LotteryQueries,
     GroupRedemptionQueries, LeaderboardQueries, CampaignQueries, BrandQueries, PartnerQueries, AuditQueries,
-    SegmentQueries, NotificationQueries, AnalyticsQueries, WebhookQueries, StoreQueries, FeedQueries, GiftQueries, ChanceQueries, ConversionQueries, NodeQueries))
+    SegmentQueries, NotificationQueries, AnalyticsQueries, WebhookQueries, StoreQueries, FeedQueries, GiftQueries, ChanceQueries, ConversionQueries, TagQueries,
+    NodeQueries))
 Mutation = merge_types("Mutation", (
     CheckInMutations, TaskMutations, OrderMutations, MallMutations, CheckoutMutations, DeductionMutations,
     LotteryMutations, GroupRedemptionMutations, CommunityMutations, InvitationMutations, EventMutations,
     AssistMutations, BirthdayMutations, NotificationMutations, PointsMutations, CampaignMutations, MemberMutations,
     BrandMutations, LeaderboardMutations, PartnerMutations, SegmentMutations, WebhookMutations, StoreMutations, ImportMutations,
-    GiftMutations, PerkMutations, ChanceMutations, ConversionMutations))
+    GiftMutations, PerkMutations, ChanceMutations, ConversionMutations, TagMutations))
 Subscription = merge_types("Subscription", (RealtimeSubscriptions, ActivitySubscriptions))
 
 MAX_DEPTH = 12

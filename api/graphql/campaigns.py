@@ -15,6 +15,7 @@ from domain import campaigns
 from domain.errors import DomainError, InvalidInput
 from domain.ledger import LedgerReason as DomainReason
 from domain.segments import Segment as DomainSegment
+from domain.tags import checked_tags
 
 if TYPE_CHECKING:
     from api.graphql.mall import MallItemType
@@ -64,13 +65,15 @@ class Campaign:
         description="Empty: every member; otherwise members in any of these segments.")
     schedule: CampaignSchedule | None = strawberry.field(
         description="A member day (会员日): it runs only on these days between startsAt and endsAt. Null: all along.")
+    tags: list[str] = strawberry.field(description="Empty: every member; otherwise members holding any of these "
+                                                   "tags.")
 
     @classmethod
     def of(cls, c: campaigns.Campaign) -> "Campaign":
         return cls(code=c.code, name=c.name, multiplier=c.multiplier_permille / 1000, starts_at=c.starts_at,
                    ends_at=c.ends_at, reasons=list(c.reasons), tier_levels=list(c.tier_levels), enabled=c.enabled,
                    min_order_fen=c.min_order_fen, bonus_points=c.bonus_points, segments=list(c.segments),
-                   schedule=CampaignSchedule.of(c.schedule))
+                   schedule=CampaignSchedule.of(c.schedule), tags=list(c.tags))
 
 
 @strawberry.type(description="A recurring campaign's next day and the mall items kept for its days (会员日专享).")
@@ -103,6 +106,7 @@ class CampaignInput:
     segments: list[Segment] = strawberry.field(default_factory=list)  # type: ignore[valid-type]
     schedule: CampaignScheduleInput | None = strawberry.field(
         default=None, description="Makes it a member day: it runs on these days only (up to five years long).")
+    tags: list[str] = strawberry.field(default_factory=list, description="Only members holding any of these tags.")
 
 
 @strawberry.type
@@ -118,7 +122,7 @@ def to_domain(data: CampaignInput) -> campaigns.Campaign:
                               data.ends_at, tuple(DomainReason(r.value) for r in data.reasons[:5]),
                               tuple(sorted(set(data.tier_levels[:6]))), data.enabled, data.min_order_fen,
                               data.bonus_points, tuple(sorted({DomainSegment(x.value) for x in data.segments})),
-                              data.schedule.to_domain() if data.schedule else None)
+                              data.schedule.to_domain() if data.schedule else None, checked_tags(tuple(data.tags[:11])))
 
 
 async def save(info: Info, data: CampaignInput, *, create: bool) -> CampaignPayload:

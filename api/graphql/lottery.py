@@ -14,6 +14,7 @@ from api.graphql.members import MemberType, fresh_member
 from api.graphql.relay import Node, int_key, to_global_id
 from domain import lottery as game
 from domain.errors import DomainError, InvalidInput
+from domain.tags import checked_tags
 
 PrizeKind = strawberry.enum(game.PrizeKind, description="NOTHING is 谢谢参与.")
 
@@ -100,6 +101,12 @@ class LotteryType(Node):
     @strawberry.field(description="Members from this tier level draw; others are told TIER_TOO_LOW.")
     def min_tier_level(self) -> int:
         return self._lottery.min_tier_level
+
+    @strawberry.field(description="Staff: the tags whose members alone may draw (empty: everyone). Null for others: "
+                                  "a member holding none is told NOT_TARGETED.")
+    def target_tags(self, info: Info) -> list[str] | None:
+        from api.graphql.tags import target_tags
+        return target_tags(info, self._lottery.tags)
 
     @strawberry.field(description="The Nth draw without a win is made among winning prizes only; 0: no pity.")
     def pity_after(self) -> int:
@@ -290,6 +297,7 @@ class CreateLotteryInput:
     enabled: bool = True
     payment: LotteryPayment = game.LotteryPayment.POINTS  # type: ignore[valid-type]
     min_tier_level: int = 1
+    target_tags: list[str] = strawberry.field(default_factory=list)
 
 
 @strawberry.input
@@ -304,6 +312,7 @@ class UpdateLotteryInput:
     enabled: bool | None = None
     payment: LotteryPayment | None = None  # type: ignore[valid-type]
     min_tier_level: int | None = None
+    target_tags: list[str] | None = None
     prizes: list[PrizeInput] | None = strawberry.field(default=None, description="A new table: a new version.")
 
 
@@ -396,7 +405,7 @@ class LotteryMutations:
             created = await info.context.services.lotteries.create(staff.actor, game.Lottery(
                 input.name, input.entry_cost, input.daily_limit, input.pity_after, input.starts_at, input.ends_at,
                 input.enabled, prizes=to_prizes(input.prizes), payment=game.LotteryPayment(input.payment.value),
-                min_tier_level=input.min_tier_level))
+                min_tier_level=input.min_tier_level, tags=checked_tags(tuple(input.target_tags[:11]), "targetTags")))
         except DomainError as error:
             return LotteryPayload(lottery=None, user_errors=user_errors(error))
         return LotteryPayload(lottery=LotteryType(_lottery=created), user_errors=[])
@@ -409,6 +418,8 @@ class LotteryMutations:
                    if getattr(input, name) is not None}
         if input.payment is not None:
             changes["payment"] = game.LotteryPayment(input.payment.value)
+        if input.target_tags is not None:
+            changes["tags"] = tuple(input.target_tags[:11])
         try:
             prizes = to_prizes(input.prizes) if input.prizes is not None else None
             updated = await info.context.services.lotteries.update(staff.actor, lottery_key(input.lottery_id),

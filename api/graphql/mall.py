@@ -14,6 +14,7 @@ from api.graphql.relay import (Connection, Node, check_first, connection, decode
 from domain import flash_sales, mall
 from domain.coupons import CouponTerms
 from domain.errors import DomainError, InvalidInput
+from domain.tags import checked_tags
 
 ItemKind = strawberry.enum(mall.ItemKind)
 MallSort = strawberry.enum(mall.MallSort, description="FEATURED follows the staff's positions.")
@@ -106,6 +107,12 @@ class MallItemType(Node):
                                   "redeemed (see memberDays); null: any day.")
     def member_day(self) -> str | None:
         return self._item.member_day
+
+    @strawberry.field(description="Staff: the tags whose members alone may redeem it (empty: everyone). Null for "
+                                  "others: a member holding none is told NOT_TARGETED.")
+    def target_tags(self, info: Info) -> list[str] | None:
+        from api.graphql.tags import target_tags
+        return target_tags(info, self._item.tags)
 
 
 @strawberry.type(name="Redemption")
@@ -250,6 +257,8 @@ class CreateMallItemInput:
         "The stores whose tills take its coupons (at most 100; empty: every store)."))
     member_day: str | None = strawberry.field(default=None, description=(
         "A member-day campaign's code: the item is redeemed on its days only."))
+    target_tags: list[str] = strawberry.field(default_factory=list, description=(
+        "Only members holding any of these tags may redeem it."))
 
 
 @strawberry.input
@@ -275,6 +284,7 @@ class UpdateMallItemInput:
         "Replaces the list (empty: every store); coupons already issued keep the stores they had."))
     member_day: str | None = strawberry.field(default=None, description=(
         "A member-day campaign's code; an empty string makes the item redeemable any day again."))
+    target_tags: list[str] | None = strawberry.field(default=None, description="Replaces the list (empty: everyone).")
 
 
 @strawberry.type
@@ -424,7 +434,8 @@ class MallMutations:
                                  group_hours=input.group_hours,
                                  coupon_terms=CouponTerms(input.coupon_value_fen, input.coupon_min_spend_fen,
                                                           input.coupon_valid_days, tuple(input.coupon_store_ids)),
-                                 member_day=input.member_day or None)
+                                 member_day=input.member_day or None,
+                                 tags=checked_tags(tuple(input.target_tags[:11]), "targetTags"))
             created = await info.context.services.mall.create(staff.actor, item)
         except DomainError as error:
             return MallItemPayload(item=None, user_errors=user_errors(error))
@@ -442,6 +453,8 @@ class MallMutations:
             changes["coupon_store_ids"] = tuple(input.coupon_store_ids)
         if input.member_day is not None:
             changes["member_day"] = input.member_day or None
+        if input.target_tags is not None:
+            changes["tags"] = tuple(input.target_tags[:11])
         try:
             updated = await info.context.services.mall.update(staff.actor, item_key(input.item_id), changes)
         except DomainError as error:

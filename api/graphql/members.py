@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from api.graphql.perks import Perk, PerkInput
     from api.graphql.chances import LotteryChances
     from api.graphql.points_conversions import ConversionOffer
+    from api.graphql.tags import Profile
     from api.graphql.lottery import DrawType
     from api.graphql.mall import RedemptionType
     from api.graphql.partners import ExchangeType
@@ -292,6 +293,17 @@ class MemberType(Node):
         if not may_see_private(info, self._member.id):
             raise Forbidden("members can only see their own offers")
         return [ConversionOffer(_offer=o) for o in await info.context.services.conversions.offers(self._member.id)]
+
+    @strawberry.field(description="Staff: the tags the member holds (by hand, import or rule).")
+    async def tags(self, info: Info) -> list[str]:
+        from api.graphql.tags import member_tags
+        return await member_tags(info, self._member.id)
+
+    @strawberry.field(description="Gender, city, preferred store and the brand's own fields (updateProfile). Yours "
+                                  "(and staff's) only.")
+    async def profile(self, info: Info) -> Annotated["Profile", strawberry.lazy("api.graphql.tags")]:
+        from api.graphql.tags import member_profile
+        return await member_profile(info, self._member.id)
 
     @strawberry.field(description="Orders whose shipping your tier still pays this month (useFreeShipping); "
                                   "0 without the perk. Yours (and staff's) only.")

@@ -86,7 +86,8 @@ class NotificationQueries:
 
 @strawberry.input
 class PushNotificationInput:
-    segment: Segment  # type: ignore[valid-type]
+    segment: Segment | None = strawberry.field(default=None, description="Every member of this segment ...")  # type: ignore[valid-type]
+    tag: str | None = strawberry.field(default=None, description="... or every member holding this tag: one of them.")
     title: str
     body: str
     ref: str = strawberry.field(description="Names this push: sending the same ref again reaches no one twice.")
@@ -100,11 +101,12 @@ class PushNotificationPayload:
 
 @strawberry.type
 class NotificationMutations:
-    @strawberry.mutation(description="Staff: notify every member of a segment (and deliver it by webhook).")
+    @strawberry.mutation(description="Staff: notify every member of a segment, or holding a tag (and deliver it "
+                                     "by webhook).")
     async def push_notification(self, info: Info, input: PushNotificationInput) -> PushNotificationPayload:
         staff = require_staff(info)
         try:
-            push = notifications.Push(input.segment, input.title, input.body, input.ref)
+            push = notifications.Push(input.segment, input.title, input.body, input.ref, input.tag)
             sent = await info.context.services.notifications.push(staff.actor, push)
         except DomainError as error:
             return PushNotificationPayload(sent=0, user_errors=user_errors(error))

@@ -567,7 +567,7 @@ def parser() -> argparse.ArgumentParser:
                                 "earning nothing): order_id, member_id, amount_fen, placed_at, channel, store_id, "
                                 "refunded_fen; events (through the event earning rules): event_id, member_id, "
                                 "event_type, attributes.")
-    importing.add_argument("kind", choices=["members", "balances", "orders", "events"])
+    importing.add_argument("kind", choices=["members", "balances", "orders", "events", "tags"])
     importing.add_argument("file", help="UTF-8 CSV with a header row, or JSON Lines (.jsonl)")
     importing.add_argument("--format", choices=["csv", "jsonl"], help="default: from the file's extension")
     importing.add_argument("--batch", type=int, default=5000, help="rows a transaction")

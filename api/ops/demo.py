@@ -30,6 +30,7 @@ from domain.segments import Segment
 from domain.points import PointsOperations
 from domain.submissions import SubmissionKind, SubmissionRule
 from domain.tasks import Task, TaskConfirmation, TaskKind, TaskPeriod
+from domain.tags import Gender, Tag, TagRule, TagRuleKind
 from domain.tiers import DEFAULT_TIERS, Perk, PerkKind
 
 DEMO_KEY = "demo"
@@ -131,9 +132,20 @@ async def seed(services: Services) -> bool:
     code, name, rate = PARTNER
     await services.partners.create(code, name, rate, STAFF, daily_points_per_member=5000)
     await services.segments.refresh(STAFF)
+    await _tags_and_profiles(services)
     now = services.clock.now()
     await tx.write(lambda uow: uow.settings.put(DEMO_KEY, {"seededAt": now.isoformat()}, STAFF.label, now))
     return True
+
+
+async def _tags_and_profiles(services: Services) -> None:
+    await services.tags.save(STAFF, Tag("tea-lover", "茶饮爱好者", TagRule(TagRuleKind.ORDERS, min_count=3)), create=True)
+    await services.tags.save(STAFF, Tag("newcomer", "新会员", TagRule(TagRuleKind.SEGMENT, segment=Segment.NEW)),
+                             create=True)
+    alice = await services.members.ensure("demo-alice")
+    await services.tags.update_profile(Actor("member", "demo-alice"), alice.id, {
+        "gender": Gender.FEMALE, "city": "上海", "preferred_store_id": DEMO_STORE,
+        "attributes": {"favourite_tea": "乌龙", "sweetness": "半糖"}})
 
 
 async def _perks(services: Services, coupon_id: int) -> None:

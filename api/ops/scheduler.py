@@ -52,6 +52,7 @@ class Scheduler:
                 await self.services.leaderboards.award_closed_periods()
                 await self.services.perks.grant_monthly()
                 await self.services.conversions.sweep_if_due()
+                await self.services.tags.refresh_if_due()
             except Exception:  # the loop must outlive one bad sweep; the next one retries
                 log.exception("expiry sweep failed")
                 continue

@@ -21,6 +21,7 @@ from domain.admission import Admission, ForgetRestocked, TicketCounters
 from domain.flash_sales import FlashSaleService
 from domain.chances import ChanceService
 from domain.conversions import ConversionService
+from domain.tags import TagService
 from domain.gifts import GiftService
 from domain.perks import PerkService
 from domain.group_redemptions import GroupRedemptionService
@@ -96,6 +97,7 @@ class Services:
     perks: PerkService
     chances: ChanceService
     conversions: ConversionService
+    tags: TagService
 
     @classmethod
     def build(cls, database_url: str, clock: Clock | None = None, randomness: RandomSource | None = None,
@@ -133,7 +135,8 @@ class Services:
                    TillService(orders, deductions, tx, clock), FeedService(tx),
                    ImportService(tx, clock, events), ExportService(tx),
                    GiftService(operations, tx, clock), PerkService(operations, tx, clock),
-                   ChanceService(operations, tx, clock), ConversionService(operations, tx, clock))
+                   ChanceService(operations, tx, clock), ConversionService(operations, tx, clock),
+                   TagService(tx, clock))
 
     async def close(self) -> None:
         await self.activity.close()

@@ -23,6 +23,7 @@ from domain.ports.gifts import GiftRepository
 from domain.ports.perks import PerkRepository
 from domain.ports.chances import ChanceRepository
 from domain.ports.conversions import ConversionRepository
+from domain.ports.tags import TagRepository
 from domain.ports.idempotency import IdempotencyRepository
 from domain.ports.invitations import InvitationRepository
 from domain.ports.leaderboards import LeaderboardRepository
@@ -77,6 +78,7 @@ class UnitOfWork(Protocol):
     perks: PerkRepository
     chances: ChanceRepository
     conversions: ConversionRepository
+    tags: TagRepository
     feed: FeedRepository
     imports: ImportRepository
     exports: ExportRepository
