@@ -89,14 +89,11 @@ class ChanceRule:
         return sum(n for day, n in self.streak_chances if day == streak)
 
     def to_record(self) -> dict:
-        record = {configuration.record_key(name): getattr(self, name) for name in self.__dataclass_fields__}
-        record["streakChances"] = [list(pair) for pair in self.streak_chances]
-        return record
+        return {**configuration.record_of(self), "streakChances": [list(pair) for pair in self.streak_chances]}
 
     @classmethod
     def from_record(cls, record: dict) -> "ChanceRule":
-        values = {name: record[configuration.record_key(name)] for name in cls.__dataclass_fields__
-                  if configuration.record_key(name) in record}
+        values = configuration.fields_in(cls, record)
         values["streak_chances"] = tuple(tuple(pair) for pair in values.get("streak_chances", ()))
         return cls(**values)
 

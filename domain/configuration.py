@@ -35,6 +35,26 @@ def record_key(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
+def record_of(rule: Any) -> dict:
+    """A rule dataclass as its stored record: each field under its GraphQL name."""
+    return {record_key(name): getattr(rule, name) for name in rule.__dataclass_fields__}
+
+
+def fields_in(rule_class: type, record: dict) -> dict:
+    """The fields of ``rule_class`` a stored record holds; a field added since takes its default."""
+    return {name: record[record_key(name)] for name in rule_class.__dataclass_fields__
+            if record_key(name) in record}
+
+
+async def first_run_today(uow: "UnitOfWork", key: str, today: str, actor: Actor, now: datetime) -> bool:
+    """Claim today's run of a daily job (kept under ``key``); False when it ran today already. The write
+    transaction that claims it serializes processes that ask at once."""
+    if await uow.settings.get(key) == today:
+        return False
+    await uow.settings.put(key, today, actor.label, now)
+    return True
+
+
 def check_presence(exists: bool, *, create: bool, what: str, code: str) -> None:
     """Creating needs a new code, updating an existing one: catalogue objects are keyed by code."""
     if create and exists:

@@ -98,12 +98,11 @@ class ConversionRule:
         return None
 
     def to_record(self) -> dict:
-        return {configuration.record_key(name): getattr(self, name) for name in self.__dataclass_fields__}
+        return configuration.record_of(self)
 
     @classmethod
     def from_record(cls, record: dict) -> "ConversionRule":
-        return cls(**{name: record[configuration.record_key(name)] for name in cls.__dataclass_fields__
-                      if configuration.record_key(name) in record})
+        return cls(**configuration.fields_in(cls, record))
 
 
 async def conversion_rule(uow: "UnitOfWork") -> ConversionRule:
@@ -228,12 +227,11 @@ class ConversionService:
 
         async def claim(uow: "UnitOfWork") -> str | None:
             rule, brand = await conversion_rule(uow), await brand_settings(uow)
-            today = brand.local_date(now).isoformat()
-            last = await uow.settings.get(LAST_SWEEP_KEY)
-            if not rule.enabled or last == today:
+            today = brand.local_date(now)
+            if not rule.enabled or not await configuration.first_run_today(uow, LAST_SWEEP_KEY, today.isoformat(),
+                                                                           SYSTEM, now):
                 return None
-            await uow.settings.put(LAST_SWEEP_KEY, today, SYSTEM.label, now)
-            return month_of(brand.local_date(now))
+            return month_of(today)
 
         period = await self.transactions.write(claim)
         return 0 if period is None else await self._sweep(period, now, progress)

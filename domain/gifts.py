@@ -60,12 +60,11 @@ class GiftRule:
             raise InvalidInput("protectDays must be 0-3650", ("protectDays",))
 
     def to_record(self) -> dict:
-        return {configuration.record_key(name): getattr(self, name) for name in self.__dataclass_fields__}
+        return configuration.record_of(self)
 
     @classmethod
     def from_record(cls, record: dict) -> "GiftRule":
-        return cls(**{name: record[configuration.record_key(name)] for name in cls.__dataclass_fields__
-                      if configuration.record_key(name) in record})
+        return cls(**configuration.fields_in(cls, record))
 
 
 async def gift_rule(uow: "UnitOfWork") -> GiftRule:

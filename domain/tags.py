@@ -21,7 +21,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from domain.brand import brand_settings
-from domain.configuration import SYSTEM, Actor, check_presence
+from domain.configuration import SYSTEM, Actor, check_presence, first_run_today
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.segments import Segment
 from domain.text import checked_text
@@ -209,10 +209,7 @@ class TagService:
 
         async def claim(uow: "UnitOfWork") -> bool:
             today = (await brand_settings(uow)).local_date(now).isoformat()
-            if await uow.settings.get(LAST_REFRESH_KEY) == today:
-                return False
-            await uow.settings.put(LAST_REFRESH_KEY, today, SYSTEM.label, now)
-            return True
+            return await first_run_today(uow, LAST_REFRESH_KEY, today, SYSTEM, now)
 
         return await self.refresh() if await self.transactions.write(claim) else None
 

@@ -17,6 +17,7 @@ from api.graphql.errors import (BadUserInput, Forbidden, UserError, may_see_priv
 from api.graphql.leaderboards import Badge, LeaderboardPeriod, LeaderboardRow, badge_type, board_of, rows
 from api.graphql.ledger import LedgerEntry, LedgerReason, Points, entry_type
 from api.graphql.relay import Connection, Node, check_first, connection, decode_cursor, from_global_id, to_global_id
+from api.graphql.perks import Perk, PerkInput
 from api.graphql.qr import qr_data_uri
 from api.graphql.scalars import Long
 from domain import members, tiers
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from api.graphql.checkout import OrderType
     from api.graphql.coupons import CouponType
     from api.graphql.gifts import PointsGiftType
-    from api.graphql.perks import Perk, PerkInput
     from api.graphql.chances import LotteryChances
     from api.graphql.points_conversions import ConversionOffer
     from api.graphql.tags import Profile
@@ -55,7 +55,7 @@ class Tier:
     growth_threshold: Long
     earn_multiplier: float
     perks: list[str] = strawberry.field(description="What the tier offers, as text for pages.")
-    benefits: list[Annotated["Perk", strawberry.lazy("api.graphql.perks")]] = strawberry.field(
+    benefits: list[Perk] = strawberry.field(
         default_factory=list, description="The perks the system delivers (monthly coupons, free shipping, early "
                                           "access), each with its kind.")
     keep_threshold: Long = strawberry.field(
@@ -72,7 +72,6 @@ class Tier:
 
     @classmethod
     def of(cls, tier: tiers.Tier) -> "Tier":
-        from api.graphql.perks import Perk
         return cls(level=tier.level, code=tier.code, name=tier.name, growth_threshold=tier.growth_threshold,
                    earn_multiplier=tier.earn_multiplier_permille / 1000, perks=list(tier.perks),
                    keep_threshold=tier.keep_threshold, benefits=[Perk.of(p) for p in tier.benefits])
@@ -519,7 +518,7 @@ class UpdateTierInput:
     growth_threshold: int
     earn_multiplier: float
     perks: list[str] = strawberry.field(default_factory=list)
-    benefits: list[Annotated["PerkInput", strawberry.lazy("api.graphql.perks")]] | None = strawberry.field(
+    benefits: list[PerkInput] | None = strawberry.field(
         default=None, description="Replaces the tier's delivered perks (at most 10); null keeps them.")
     keep_threshold: int | None = strawberry.field(
         default=None, description="Null: the tier's current keep threshold, if it is still at most the growth "

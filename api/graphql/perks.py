@@ -1,15 +1,19 @@
 """Tier perks the system delivers: the perk types of the tier ladder, and free shipping."""
 from __future__ import annotations
 
+from typing import Annotated, TYPE_CHECKING
+
 import strawberry
 from strawberry.types import Info
 
 from api.graphql.errors import UserError, require_member, user_errors
-from api.graphql.members import MemberType, fresh_member
 from api.graphql.relay import int_key, to_global_id
 from api.graphql.scalars import Long
 from domain import tiers
 from domain.errors import DomainError, InvalidInput
+
+if TYPE_CHECKING:
+    from api.graphql.members import MemberType
 
 PerkKind = strawberry.enum(tiers.PerkKind, description=(
     "MONTHLY_COUPON: `quantity` coupons of a coupon item into the wallet once a month; FREE_SHIPPING: "
@@ -60,7 +64,9 @@ class UseFreeShippingInput:
 
 @strawberry.type
 class UseFreeShippingPayload:
-    member: MemberType | None
+    # Lazy: the tier types of api/graphql/members.py take this module's perk types, input ones too, and
+    # an input must not be lazy (the fast argument path converts only what it knows at once).
+    member: Annotated["MemberType", strawberry.lazy("api.graphql.members")] | None
     covered_fen: Long = strawberry.field(description="The shipping the brand pays, up to the perk's maxFen.")
     free_shipping_left: int = strawberry.field(description="Orders still covered this month.")
     user_errors: list[UserError]
@@ -71,6 +77,7 @@ class PerkMutations:
     @strawberry.mutation(description="Member: your tier's free shipping pays this order's shipping (no points); "
                                      "refundDeduction with purpose SHIPPING gives the use back.")
     async def use_free_shipping(self, info: Info, input: UseFreeShippingInput) -> UseFreeShippingPayload:
+        from api.graphql.members import fresh_member
         member = require_member(info)
         services = info.context.services
         try:
