@@ -1,11 +1,12 @@
 """Tier perks the system delivers (会员权益): a monthly coupon grant, free shipping, early access.
 
-- **Monthly coupons** (``MONTHLY_COUPON``): the sweep (the server's scheduler, or `jifen expire`)
-  gives every member holding the tier its coupons once per brand month, into the coupon wallet
+- **Monthly coupons** (``MONTHLY_COUPON``): the sweep (the server's scheduler once a brand day, or
+  `jifen expire` whenever run) gives every member holding the tier its coupons once per brand month, into the coupon wallet
   (a zero-point redemption of the coupon item, source ``PERK``, stock untouched: a perk is not a
   sale). A grant is kept per (member, perk, month) and written with its coupons in one
   transaction, so sweeps running at once or again grant once. A member reaching the tier
-  mid-month gets this month's coupons at the next sweep; one who leaves it keeps what was granted.
+  mid-month gets this month's coupons at the next day's sweep; one who leaves it keeps what was
+  granted. Daily, because finding who lacks a grant reads every member of the tier.
 - **Free shipping** (``FREE_SHIPPING``): ``useFreeShipping`` pays an order's shipping (up to the
   perk's ``max_fen``) with no points, ``quantity`` orders per brand month, kept as a ``SHIPPING``
   deduction of 0 points (one per order, as any deduction); refunding it gives the use back.
@@ -19,6 +20,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from domain.brand import brand_settings
+from domain.configuration import SYSTEM, first_run_today
 from domain.coupons import CouponSource
 from domain.deductions import ORDER_ID_PATTERN, Deduction, DeductionPurpose
 from domain.errors import ErrorCode, InvalidInput, Refusal
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 
 GRANT_BATCH = 500
 PERK_GRANTED = "PERK_GRANTED"
+LAST_GRANT_KEY = "perks:last-grant"
 MAX_SHIPPING_FEN = 100_000
 
 
@@ -75,6 +78,16 @@ class PerkService:
         await self.transactions.read(lambda uow: check_benefits(uow, benefits))
 
     # --- monthly coupons ------------------------------------------------------------------------
+
+    async def grant_monthly_if_due(self) -> int | None:
+        """Once a brand day (the scheduler asks every sweep)."""
+        now = self.clock.now()
+
+        async def claim(uow: "UnitOfWork") -> bool:
+            today = (await brand_settings(uow)).local_date(now).isoformat()
+            return await first_run_today(uow, LAST_GRANT_KEY, today, SYSTEM, now)
+
+        return await self.grant_monthly() if await self.transactions.write(claim) else None
 
     async def grant_monthly(self, progress: Progress = unreported) -> int:
         """Grant this month's coupons to every member of a tier with a monthly coupon who lacks them;

@@ -152,3 +152,19 @@ def test_perks_that_make_no_sense_are_refused(live_server):
     unchanged = live_server.staff().data("""mutation { updateTier(input: {level: 1, name: "普通会员",
         growthThreshold: 0, earnMultiplier: 1.0}) { tiers { benefits { kind } } userErrors { code } } }""")
     assert unchanged["updateTier"]["tiers"][0]["benefits"] == [{"kind": "EARLY_ACCESS"}]  # left out: kept
+
+
+def test_the_scheduler_grants_once_a_brand_day(live_server):
+    item = coupon_item(live_server.staff(), "日检月券")
+    give_v1(live_server, [{"kind": "MONTHLY_COUPON", "name": "月券", "itemId": item}])
+    member = funded(live_server, "daily-perk", 10)
+
+    def due() -> int | None:
+        return asyncio.run(with_services(live_server, lambda s: s.perks.grant_monthly_if_due()))
+
+    assert due() == 1
+    later = funded(live_server, "daily-perk-later", 10)
+    assert due() is None  # not again today: the next day's sweep finds the member who joined since
+    travel_to(live_server, live_server.clock.now() + timedelta(days=1))
+    assert due() == 1
+    assert len(perk_coupons(member)) == 1 and len(perk_coupons(later)) == 1

@@ -50,7 +50,7 @@ class Scheduler:
                 await self.services.coupons.remind_expiring()
                 await self.services.lotteries.rotate_due_seeds()
                 await self.services.leaderboards.award_closed_periods()
-                await self.services.perks.grant_monthly()
+                await self.services.perks.grant_monthly_if_due()
                 await self.services.conversions.sweep_if_due()
                 await self.services.tags.refresh_if_due()
             except Exception:  # the loop must outlive one bad sweep; the next one retries
