@@ -71,6 +71,16 @@ class BrandSettings:
 BRAND_KEY = "brand"
 
 
+async def first_run_today(uow: UnitOfWork, key: str, now: datetime) -> date | None:
+    """Claim today's run (the brand's day) of a daily job kept under ``key``: the day, or None when it
+    ran today already. The write transaction that claims it serializes processes that ask at once."""
+    today = (await brand_settings(uow)).local_date(now)
+    if await uow.settings.get(key) == today.isoformat():
+        return None
+    await uow.settings.put(key, today.isoformat(), configuration.SYSTEM.label, now)
+    return today
+
+
 async def brand_settings(uow: UnitOfWork) -> BrandSettings:
     return await configuration.load(uow, BRAND_KEY, BrandSettings.from_record, BrandSettings())
 

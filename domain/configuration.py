@@ -46,15 +46,6 @@ def fields_in(rule_class: type, record: dict) -> dict:
             if record_key(name) in record}
 
 
-async def first_run_today(uow: "UnitOfWork", key: str, today: str, actor: Actor, now: datetime) -> bool:
-    """Claim today's run of a daily job (kept under ``key``); False when it ran today already. The write
-    transaction that claims it serializes processes that ask at once."""
-    if await uow.settings.get(key) == today:
-        return False
-    await uow.settings.put(key, today, actor.label, now)
-    return True
-
-
 def check_presence(exists: bool, *, create: bool, what: str, code: str) -> None:
     """Creating needs a new code, updating an existing one: catalogue objects are keyed by code."""
     if create and exists:

@@ -24,7 +24,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from domain import configuration
-from domain.brand import brand_settings
+from domain.brand import brand_settings, first_run_today
 from domain.configuration import SYSTEM, Actor
 from domain.coupons import CouponSource
 from domain.deductions import deduction_rule
@@ -226,12 +226,10 @@ class ConversionService:
         now = self.clock.now()
 
         async def claim(uow: "UnitOfWork") -> str | None:
-            rule, brand = await conversion_rule(uow), await brand_settings(uow)
-            today = brand.local_date(now)
-            if not rule.enabled or not await configuration.first_run_today(uow, LAST_SWEEP_KEY, today.isoformat(),
-                                                                           SYSTEM, now):
+            if not (await conversion_rule(uow)).enabled:
                 return None
-            return month_of(today)
+            today = await first_run_today(uow, LAST_SWEEP_KEY, now)
+            return month_of(today) if today else None
 
         period = await self.transactions.write(claim)
         return 0 if period is None else await self._sweep(period, now, progress)

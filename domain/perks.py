@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from domain.brand import brand_settings
-from domain.configuration import SYSTEM, first_run_today
+from domain.brand import brand_settings, first_run_today
 from domain.coupons import CouponSource
 from domain.deductions import ORDER_ID_PATTERN, Deduction, DeductionPurpose
 from domain.errors import ErrorCode, InvalidInput, Refusal
@@ -83,11 +82,8 @@ class PerkService:
         """Once a brand day (the scheduler asks every sweep)."""
         now = self.clock.now()
 
-        async def claim(uow: "UnitOfWork") -> bool:
-            today = (await brand_settings(uow)).local_date(now).isoformat()
-            return await first_run_today(uow, LAST_GRANT_KEY, today, SYSTEM, now)
-
-        return await self.grant_monthly() if await self.transactions.write(claim) else None
+        claimed = await self.transactions.write(lambda uow: first_run_today(uow, LAST_GRANT_KEY, now))
+        return await self.grant_monthly() if claimed else None
 
     async def grant_monthly(self, progress: Progress = unreported) -> int:
         """Grant this month's coupons to every member of a tier with a monthly coupon who lacks them;

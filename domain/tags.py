@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from domain.brand import brand_settings
-from domain.configuration import SYSTEM, Actor, check_presence, first_run_today
+from domain.brand import first_run_today
+from domain.configuration import Actor, check_presence
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
 from domain.segments import Segment
 from domain.text import checked_text
@@ -169,16 +169,20 @@ class TagService:
             await self.refresh_one(saved)
         return saved
 
-    async def tag_members(self, actor: Actor, code: str, member_ids: list[int], *, remove: bool,
+    async def tag_members(self, actor: Actor, code: str, external_ids: list[str], *, remove: bool,
                           source: TagSource = TagSource.MANUAL) -> int:
-        """Set (or take off) a tag by hand or by import; how many members changed."""
-        if not 1 <= len(member_ids) <= MAX_TAGGED_AT_ONCE:
+        """Set (or take off) a tag by hand or by import, naming members by the brand's member ids (found
+        in one read); how many members changed."""
+        if not 1 <= len(external_ids) <= MAX_TAGGED_AT_ONCE:
             raise InvalidInput(f"1-{MAX_TAGGED_AT_ONCE} members at once", ("memberIds",))
 
         async def work(uow: "UnitOfWork") -> int:
             if await uow.tags.get(code) is None:
                 raise NotFound(f"no tag {code[:40]}", ("tag",))
-            now = self.clock.now()
+            found = await uow.imports.member_ids(sorted(set(external_ids)))
+            if len(found) < len(set(external_ids)):
+                raise InvalidInput("no such member", ("memberIds",))
+            member_ids, now = list(found.values()), self.clock.now()
             changed = await uow.tags.untag(code, member_ids) if remove else \
                 await uow.tags.tag(code, member_ids, source, now)
             await uow.audit.record(actor.label, "tag.remove" if remove else "tag.add", code,
@@ -207,11 +211,8 @@ class TagService:
         """Once a brand day (the scheduler asks every sweep)."""
         now = self.clock.now()
 
-        async def claim(uow: "UnitOfWork") -> bool:
-            today = (await brand_settings(uow)).local_date(now).isoformat()
-            return await first_run_today(uow, LAST_REFRESH_KEY, today, SYSTEM, now)
-
-        return await self.refresh() if await self.transactions.write(claim) else None
+        claimed = await self.transactions.write(lambda uow: first_run_today(uow, LAST_REFRESH_KEY, now))
+        return await self.refresh() if claimed else None
 
     # --- the profile ----------------------------------------------------------------------------
 

@@ -102,3 +102,9 @@ def may_see_private(info: Info, member_id: int) -> bool:
     member and staff. Objects reachable from public fields check it for their private parts."""
     who = caller(info)
     return who.is_staff or (who.is_member and who.member_id == member_id)
+
+
+def require_private(info: Info, member_id: int, what: str) -> None:
+    """Refuse anyone but the member and staff a field that is theirs alone (``what``: its name)."""
+    if not may_see_private(info, member_id):
+        raise Forbidden(f"{what} are the member's and staff's only")

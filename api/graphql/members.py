@@ -12,7 +12,7 @@ from strawberry.types import Info
 from api.graphql.checkin_types import CheckInStatus
 from api.graphql.conversions import multiplier_permille
 from api.graphql.coupons import CouponStatus
-from api.graphql.errors import (BadUserInput, Forbidden, UserError, may_see_private, require_signed_in, require_staff,
+from api.graphql.errors import (BadUserInput, Forbidden, UserError, require_private, require_signed_in, require_staff,
                                 user_errors)
 from api.graphql.leaderboards import Badge, LeaderboardPeriod, LeaderboardRow, badge_type, board_of, rows
 from api.graphql.ledger import LedgerEntry, LedgerReason, Points, entry_type
@@ -279,8 +279,7 @@ class MemberType(Node):
     async def lottery_chances(self, info: Info, first: int = 20
                               ) -> Annotated["LotteryChances", strawberry.lazy("api.graphql.chances")]:
         from api.graphql.chances import chances_type
-        if not may_see_private(info, self._member.id):
-            raise Forbidden("members can only see their own chances")
+        require_private(info, self._member.id, "lottery chances")
         check_first(first)
         return chances_type(*await info.context.services.chances.usable(self._member.id, first))
 
@@ -289,8 +288,7 @@ class MemberType(Node):
     async def conversion_offers(self, info: Info
                                 ) -> list[Annotated["ConversionOffer", strawberry.lazy("api.graphql.points_conversions")]]:
         from api.graphql.points_conversions import ConversionOffer
-        if not may_see_private(info, self._member.id):
-            raise Forbidden("members can only see their own offers")
+        require_private(info, self._member.id, "conversion offers")
         return [ConversionOffer(_offer=o) for o in await info.context.services.conversions.offers(self._member.id)]
 
     @strawberry.field(description="Staff: the tags the member holds (by hand, import or rule).")
@@ -307,8 +305,7 @@ class MemberType(Node):
     @strawberry.field(description="Orders whose shipping your tier still pays this month (useFreeShipping); "
                                   "0 without the perk. Yours (and staff's) only.")
     async def free_shipping_left(self, info: Info) -> int:
-        if not may_see_private(info, self._member.id):
-            raise Forbidden("members can only see their own perks")
+        require_private(info, self._member.id, "perks")
         return await info.context.services.perks.free_shipping_left(self._member.id)
 
     @strawberry.field(description="Your coupon wallet (券包), newest first: every coupon you hold, from the mall, "
@@ -326,8 +323,7 @@ class MemberType(Node):
     async def points_gifts(self, info: Info, first: int, after: str | None = None
                            ) -> Connection[Annotated["PointsGiftType", strawberry.lazy("api.graphql.gifts")]]:
         from api.graphql.gifts import gift_connection
-        if not may_see_private(info, self._member.id):
-            raise Forbidden("members can only see their own gifts")
+        require_private(info, self._member.id, "gifts")
         check_first(first)
         before = decode_cursor(after)
         found = await info.context.services.gifts.of_member(self._member.id, before, first + 1)

@@ -6,9 +6,8 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from api.graphql.errors import Forbidden, UserError, caller, may_see_private, require_member, require_staff, \
-    user_errors
-from api.graphql.members import resolve_member_id
+from api.graphql.errors import UserError, caller, require_member, require_private, require_staff, user_errors
+from api.graphql.members import member_key, resolve_member_id
 from api.graphql.segments import Segment
 from domain import tags
 from domain.errors import DomainError, InvalidInput
@@ -151,8 +150,7 @@ async def member_tags(info: Info, member_id: int) -> list[str]:
 
 
 async def member_profile(info: Info, member_id: int) -> Profile:
-    if not may_see_private(info, member_id):
-        raise Forbidden("a profile is its member's and staff's")
+    require_private(info, member_id, "profiles")
     return Profile.of(await info.context.services.tags.profile(member_id))
 
 
@@ -198,9 +196,9 @@ class TagMutations:
         try:
             if not 1 <= len(input.member_ids) <= tags.MAX_TAGGED_AT_ONCE:
                 raise InvalidInput(f"1-{tags.MAX_TAGGED_AT_ONCE} members at once", ("memberIds",))
-            ids = [await resolve_member_id(info, m) for m in input.member_ids]
-            changed = await info.context.services.tags.tag_members(who.actor, input.tag, ids, remove=input.remove,
-                                                                  source=source)
+            external_ids = [await member_key(m) for m in input.member_ids]
+            changed = await info.context.services.tags.tag_members(who.actor, input.tag, external_ids,
+                                                                  remove=input.remove, source=source)
         except DomainError as error:
             return TagMembersPayload(changed=0, user_errors=user_errors(error))
         return TagMembersPayload(changed=changed, user_errors=[])
