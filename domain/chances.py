@@ -15,6 +15,7 @@ Rules, decided here:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
@@ -134,19 +135,11 @@ async def grant_chances(uow: "UnitOfWork", member_id: int, count: int, source: C
     return count
 
 
-async def chances_for_task(uow: "UnitOfWork", member_id: int, ref: str, now: datetime) -> None:
+async def chances_earned(uow: "UnitOfWork", member_id: int, source: ChanceSource, ref: str, now: datetime,
+                         count: Callable[[ChanceRule], int]) -> None:
+    """What a task, an order or a streak day pays in chances by the brand's rule (``count`` reads it)."""
     rule = await chance_rule(uow)
-    await grant_chances(uow, member_id, rule.task_chances, ChanceSource.TASK, ref, now, rule)
-
-
-async def chances_for_order(uow: "UnitOfWork", member_id: int, amount_fen: int, ref: str, now: datetime) -> None:
-    rule = await chance_rule(uow)
-    await grant_chances(uow, member_id, rule.for_order(amount_fen), ChanceSource.ORDER, ref, now, rule)
-
-
-async def chances_for_streak(uow: "UnitOfWork", member_id: int, streak: int, ref: str, now: datetime) -> None:
-    rule = await chance_rule(uow)
-    await grant_chances(uow, member_id, rule.for_streak(streak), ChanceSource.STREAK, ref, now, rule)
+    await grant_chances(uow, member_id, count(rule), source, ref, now, rule)
 
 
 async def spend_chance(uow: "UnitOfWork", member_id: int, now: datetime) -> LotteryChance:

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from domain import configuration
-from domain.chances import chances_for_streak
+from domain.chances import ChanceSource, chances_earned
 from domain.badges import STREAK_BADGES, BadgeCode, award
 from domain.brand import brand_settings
 from domain.campaigns import boost_for
@@ -148,7 +148,8 @@ class CheckInService:
             if boost:
                 account.credit(boost.bonus_points, LedgerReason.CAMPAIGN_BONUS, ctx.now, expires_at, member.label,
                                f"活动 {boost.campaign.name} · 签到", f"checkin:{today.isoformat()}")
-            await chances_for_streak(ctx.uow, member_id, streak, f"checkin:{today.isoformat()}", ctx.now)
+            await chances_earned(ctx.uow, member_id, ChanceSource.STREAK, f"checkin:{today.isoformat()}", ctx.now,
+                                 lambda r: r.for_streak(streak))
             if bonus := rule_.bonus_for(streak):
                 account.credit(bonus, LedgerReason.STREAK_BONUS, ctx.now, expires_at, member.label,
                                f"连续签到 {streak} 天", f"checkin:{today.isoformat()}")

@@ -18,7 +18,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from domain import configuration
-from domain.chances import chances_for_order
+from domain.chances import ChanceSource, chances_earned
 from domain.campaigns import audience_of, best_campaign, best_threshold_bonus
 from domain.configuration import Actor
 from domain.errors import ErrorCode, InvalidInput, NotFound, Refusal
@@ -200,7 +200,8 @@ class OrderService:
                 # Nothing to wait for: a 0-point order is settled at once rather than queued for release.
                 order.release(ctx.member, ctx.now, ctx.brand.expiry_for(ctx.now))
             await ctx.uow.orders.add(order)
-            await chances_for_order(ctx.uow, ctx.member.id, amount_fen, f"order:{order_id}", ctx.now)
+            await chances_earned(ctx.uow, ctx.member.id, ChanceSource.ORDER, f"order:{order_id}", ctx.now,
+                                 lambda r: r.for_order(amount_fen))
 
         return await self.operations.run(
             actor=actor, key=key, operation="recordOrder", member_id=member_id, rule=rule,

@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from domain.chances import chances_for_task
+from domain.chances import ChanceSource, chances_earned
 from domain.brand import brand_settings
 from domain.campaigns import boost_for
 from domain.configuration import Actor, check_presence
@@ -176,7 +176,7 @@ class TaskService:
                 ctx.member.account.credit(boost.bonus_points, LedgerReason.CAMPAIGN_BONUS, ctx.now, expires_at,
                                           actor.label, f"活动 {boost.campaign.name} · {task.name}", ref)
             await ctx.uow.tasks.add_completion(ctx.member.id, code, period, ctx.now)
-            await chances_for_task(ctx.uow, ctx.member.id, ref, ctx.now)
+            await chances_earned(ctx.uow, ctx.member.id, ChanceSource.TASK, ref, ctx.now, lambda r: r.task_chances)
             await self._advance_challenges(ctx, actor, code)
 
         return await self.operations.run(actor=actor, key=key, operation="completeTask", member_id=member_id,
